@@ -1,0 +1,210 @@
+//! The actors of a model and the world that dispatches events to them.
+//!
+//! The set of actor kinds is closed: [`Actor`] is an enum and [`Network::handle`] is one
+//! `match`, so an event costs no virtual call. Actors talk only through messages carrying
+//! request ids; the requests themselves live in one slab ([`Requests`]).
+
+pub mod client;
+pub mod dist;
+pub mod request;
+pub mod service;
+
+pub use client::{Arrivals, Client, ClientConfig};
+pub use dist::DistParams;
+pub use request::{Outcome, ReqId, Request, Requests};
+pub use service::{Service, ServiceConfig};
+
+use crate::engine::{derive_stream, ActorId, Calendar, Nanos, World};
+use crate::metrics::{Histogram, RunMetrics};
+
+/// Everything that can happen to an actor.
+#[derive(Clone, Copy, Debug)]
+pub enum Msg {
+    /// A client's next open-loop arrival is due.
+    Generate,
+    /// A closed-loop user finished thinking.
+    Think(u32),
+    /// Handle this request and reply to its `reply_to`.
+    Call(ReqId),
+    /// The answer to a call; the outcome is in the request.
+    Reply(ReqId),
+    /// A caller's timeout for this request.
+    Expire(ReqId),
+    /// A service's replica finished working on a request.
+    Finish(u32, ReqId),
+}
+
+impl Msg {
+    fn code(&self) -> u32 {
+        match self {
+            Msg::Generate => 1,
+            Msg::Think(_) => 2,
+            Msg::Call(_) => 3,
+            Msg::Reply(_) => 4,
+            Msg::Expire(_) => 5,
+            Msg::Finish(..) => 6,
+        }
+    }
+}
+
+/// What a handler may touch besides its own actor.
+pub struct Ctx<'a> {
+    pub cal: &'a mut Calendar<Msg>,
+    pub requests: &'a mut Requests,
+    /// Start of the measured window: requests born earlier are not counted.
+    pub warmup: Nanos,
+}
+
+pub enum Actor {
+    Client(Box<Client>),
+    Service(Box<Service>),
+}
+
+/// The configuration of one actor, as the model builds it.
+#[derive(Clone, Debug)]
+pub enum ActorConfig {
+    Client(ClientConfig),
+    Service(ServiceConfig),
+}
+
+/// A built model: the actors of one run, ready to start.
+pub struct Network {
+    names: Vec<String>,
+    actors: Vec<Actor>,
+    requests: Requests,
+    warmup: Nanos,
+    max_in_flight: usize,
+}
+
+impl Network {
+    /// Builds the actors of one replication. Random streams come from (seed, replication,
+    /// actor name, purpose) only.
+    pub fn build(
+        nodes: Vec<(String, ActorConfig)>,
+        seed: u64,
+        replication: u64,
+        warmup: Nanos,
+        max_in_flight: usize,
+    ) -> Result<Network, String> {
+        let mut names = Vec::with_capacity(nodes.len());
+        let mut actors = Vec::with_capacity(nodes.len());
+        for (i, (name, cfg)) in nodes.into_iter().enumerate() {
+            let id = ActorId(i as u32);
+            let stream = |purpose: &str| derive_stream(seed, replication, &name, purpose);
+            let actor = match cfg {
+                ActorConfig::Client(c) => Actor::Client(Box::new(
+                    Client::new(id, c, stream("arrivals"), stream("think"), warmup)
+                        .map_err(|e| format!("node `{name}`: {e}"))?,
+                )),
+                ActorConfig::Service(s) => Actor::Service(Box::new(
+                    Service::new(id, s, stream("service"), warmup)
+                        .map_err(|e| format!("node `{name}`: {e}"))?,
+                )),
+            };
+            names.push(name);
+            actors.push(actor);
+        }
+        Ok(Network {
+            names,
+            actors,
+            requests: Requests::default(),
+            warmup,
+            max_in_flight,
+        })
+    }
+
+    /// Schedules every actor's first events.
+    pub fn start(&mut self, cal: &mut Calendar<Msg>) {
+        let mut ctx = Ctx {
+            cal,
+            requests: &mut self.requests,
+            warmup: self.warmup,
+        };
+        for a in &mut self.actors {
+            if let Actor::Client(c) = a {
+                c.start(&mut ctx);
+            }
+        }
+    }
+
+    /// Requests in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.requests.live()
+    }
+
+    /// The metrics of the run that ended at `end`.
+    pub fn metrics(&self, end: Nanos) -> RunMetrics {
+        let window_s = (end.saturating_sub(self.warmup)) as f64 / 1e9;
+        let mut latency = Histogram::new();
+        let (mut requests, mut succeeded, mut good, mut failed, mut rejected) = (0, 0, 0, 0, 0);
+        let (mut timed_out, mut retries) = (0, 0);
+        let mut cost = 0.0;
+        let mut nodes = Vec::with_capacity(self.actors.len());
+        for (name, a) in self.names.iter().zip(&self.actors) {
+            match a {
+                Actor::Client(c) => {
+                    let s = &c.stats;
+                    requests += s.requests;
+                    succeeded += s.succeeded;
+                    good += s.good;
+                    failed += s.failed;
+                    rejected += s.rejected;
+                    timed_out += s.timed_out;
+                    retries += s.retries;
+                    latency.merge(&s.latency);
+                    nodes.push((name.clone(), c.node_metrics(window_s, end)));
+                }
+                Actor::Service(s) => {
+                    cost += s.cost(end);
+                    nodes.push((name.clone(), s.node_metrics(window_s, end)));
+                }
+            }
+        }
+        let completed = succeeded + failed + rejected + timed_out;
+        let secs = |q: f64| latency.quantile(q).map_or(f64::NAN, |v| v / 1e9);
+        let experiment = vec![
+            ("requests", requests as f64),
+            ("completed", completed as f64),
+            ("succeeded", succeeded as f64),
+            ("failed", failed as f64),
+            ("rejected", rejected as f64),
+            ("timed_out", timed_out as f64),
+            ("retries", retries as f64),
+            ("in_flight", requests.saturating_sub(completed) as f64),
+            ("throughput_rps", succeeded as f64 / window_s),
+            ("goodput_rps", good as f64 / window_s),
+            ("latency_mean_s", latency.mean().map_or(f64::NAN, |v| v / 1e9)),
+            ("latency_p50_s", secs(0.5)),
+            ("latency_p90_s", secs(0.9)),
+            ("latency_p99_s", secs(0.99)),
+            ("latency_p999_s", secs(0.999)),
+            ("cost", cost),
+        ];
+        RunMetrics { experiment, nodes }
+    }
+}
+
+impl World for Network {
+    type Msg = Msg;
+
+    #[inline]
+    fn handle(&mut self, target: ActorId, msg: Msg, cal: &mut Calendar<Msg>) {
+        let mut ctx = Ctx {
+            cal,
+            requests: &mut self.requests,
+            warmup: self.warmup,
+        };
+        match &mut self.actors[target.0 as usize] {
+            Actor::Client(c) => c.handle(msg, &mut ctx),
+            Actor::Service(s) => s.handle(msg, &mut ctx),
+        }
+    }
+
+    fn kind_code(msg: &Msg) -> u32 {
+        msg.code()
+    }
+
+    fn should_stop(&self) -> bool {
+        self.requests.live() > self.max_in_flight
+    }
+}
