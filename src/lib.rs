@@ -6,5 +6,8 @@
 
 pub mod components;
 pub mod engine;
+pub mod experiment;
 pub mod metrics;
+pub mod model;
+pub mod report;
 pub mod theory;

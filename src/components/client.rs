@@ -34,10 +34,21 @@ pub struct ClientConfig {
 }
 
 enum Source {
-    Poisson { gap_s: f64 },
-    Constant { period_s: f64, first: Nanos, k: u64 },
-    Schedule { steps: Vec<(Nanos, f64)>, step: usize },
-    Closed { think: Sampler },
+    Poisson {
+        gap_s: f64,
+    },
+    Constant {
+        period_s: f64,
+        first: Nanos,
+        k: u64,
+    },
+    Schedule {
+        steps: Vec<(Nanos, f64)>,
+        step: usize,
+    },
+    Closed {
+        think: Sampler,
+    },
 }
 
 /// What a client counts, for requests whose first attempt started after warm-up.
@@ -104,7 +115,10 @@ impl Client {
 
     /// Schedules the first arrivals (or every user's first think).
     pub fn start(&mut self, ctx: &mut Ctx) {
-        if let Source::Constant { period_s, first, .. } = &mut self.source {
+        if let Source::Constant {
+            period_s, first, ..
+        } = &mut self.source
+        {
             let phase = self.arrivals_rng.random::<f64>() * *period_s;
             *first = (phase * 1e9).round() as Nanos;
         }
@@ -255,7 +269,10 @@ impl Client {
             ("arrivals", s.requests as f64),
             ("throughput_rps", s.responses as f64 / window_s),
             ("response_mean_s", resp),
-            ("in_flight_mean", self.in_flight.mean(end).unwrap_or(f64::NAN)),
+            (
+                "in_flight_mean",
+                self.in_flight.mean(end).unwrap_or(f64::NAN),
+            ),
         ]
     }
 }

@@ -39,7 +39,9 @@ impl DistParams {
             | DistParams::Erlang { mean_s, .. } => *mean_s,
             DistParams::Deterministic { value_s } => *value_s,
             DistParams::Uniform { min_s, max_s } => (min_s + max_s) / 2.0,
-            DistParams::Pareto { scale_s, shape } if *shape > 1.0 => scale_s * shape / (shape - 1.0),
+            DistParams::Pareto { scale_s, shape } if *shape > 1.0 => {
+                scale_s * shape / (shape - 1.0)
+            }
             DistParams::Pareto { .. } => f64::INFINITY,
             DistParams::Empirical { values_s } => {
                 values_s.iter().sum::<f64>() / values_s.len().max(1) as f64

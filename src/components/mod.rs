@@ -173,7 +173,10 @@ impl Network {
             ("in_flight", requests.saturating_sub(completed) as f64),
             ("throughput_rps", succeeded as f64 / window_s),
             ("goodput_rps", good as f64 / window_s),
-            ("latency_mean_s", latency.mean().map_or(f64::NAN, |v| v / 1e9)),
+            (
+                "latency_mean_s",
+                latency.mean().map_or(f64::NAN, |v| v / 1e9),
+            ),
             ("latency_p50_s", secs(0.5)),
             ("latency_p90_s", secs(0.9)),
             ("latency_p99_s", secs(0.99)),

@@ -56,7 +56,12 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(id: ActorId, cfg: ServiceConfig, rng: Stream, warmup: Nanos) -> Result<Self, String> {
+    pub fn new(
+        id: ActorId,
+        cfg: ServiceConfig,
+        rng: Stream,
+        warmup: Nanos,
+    ) -> Result<Self, String> {
         let sampler = Sampler::new(&cfg.service_time)?;
         let replicas = (0..cfg.replicas)
             .map(|_| Replica {
@@ -106,7 +111,10 @@ impl Service {
         if counted {
             self.stats.arrivals += 1;
         }
-        let r = ctx.requests.get_mut(id).expect("a call for a freed request");
+        let r = ctx
+            .requests
+            .get_mut(id)
+            .expect("a call for a freed request");
         r.work = work;
         r.entered = now;
         let k = self.next_replica;
@@ -186,7 +194,14 @@ impl Service {
             ("throughput_rps", s.completions as f64 / window_s),
             ("wait_mean_s", mean(s.wait_sum, s.waits)),
             ("sojourn_mean_s", mean(s.sojourn_sum, s.sojourns)),
-            ("utilization", if capacity > 0.0 { busy / capacity } else { f64::NAN }),
+            (
+                "utilization",
+                if capacity > 0.0 {
+                    busy / capacity
+                } else {
+                    f64::NAN
+                },
+            ),
             ("queue_len_mean", s.queued.mean(end).unwrap_or(f64::NAN)),
             ("in_system_mean", s.in_system.mean(end).unwrap_or(f64::NAN)),
             ("replicas_mean", s.replicas.mean(end).unwrap_or(f64::NAN)),

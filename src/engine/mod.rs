@@ -23,7 +23,10 @@ pub fn to_secs(t: Nanos) -> f64 {
 
 /// Rounds a non-negative number of seconds to the nearest nanosecond.
 pub fn from_secs(s: f64) -> Nanos {
-    debug_assert!(s >= 0.0 && s.is_finite(), "negative or non-finite duration {s}");
+    debug_assert!(
+        s >= 0.0 && s.is_finite(),
+        "negative or non-finite duration {s}"
+    );
     (s * NANOS_PER_SEC as f64).round() as Nanos
 }
 

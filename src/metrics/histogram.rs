@@ -131,7 +131,10 @@ mod tests {
         for q in [0.5, 0.9, 0.99, 0.999] {
             let exact = q * 100_000.0 * 1000.0;
             let got = h.quantile(q).unwrap();
-            assert!((got - exact).abs() / exact < 0.005, "q {q}: {got} vs {exact}");
+            assert!(
+                (got - exact).abs() / exact < 0.005,
+                "q {q}: {got} vs {exact}"
+            );
         }
         assert_eq!(h.mean().unwrap(), 50_000.5 * 1000.0);
     }

@@ -19,7 +19,10 @@ pub struct RunMetrics {
 impl RunMetrics {
     /// Looks up an experiment-level metric.
     pub fn get(&self, name: &str) -> Option<f64> {
-        self.experiment.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        self.experiment
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
     }
 
     /// Looks up a node's metric.

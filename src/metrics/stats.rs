@@ -162,7 +162,14 @@ mod tests {
     #[test]
     fn t_quantiles_match_tables() {
         // Standard two-sided 95% critical values.
-        for (df, t) in [(1, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (29, 2.045), (1000, 1.962)] {
+        for (df, t) in [
+            (1, 12.706),
+            (2, 4.303),
+            (4, 2.776),
+            (9, 2.262),
+            (29, 2.045),
+            (1000, 1.962),
+        ] {
             assert_relative_eq!(student_t_975(df), t, max_relative = 1e-3);
         }
     }

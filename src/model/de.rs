@@ -4,7 +4,7 @@
 //! a deeper value already tagged it, so the innermost position wins.
 
 use super::syntax::{Field, Kind, Node, Span};
-use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Visitor};
 use std::fmt;
 
 /// An error in a model or experiment, with the location of the offending value when known.
@@ -66,8 +66,12 @@ impl<'de> de::Deserializer<'de> for &'de Node {
             Kind::Str(s) => v.visit_borrowed_str(s),
             Kind::Ident(s) if s == "None" => v.visit_none(),
             Kind::Ident(s) => v.visit_borrowed_str(s),
-            Kind::Tuple(Some(n), items) if n == "Some" && items.len() == 1 => v.visit_some(&items[0]),
-            Kind::Tuple(_, items) | Kind::List(items) => v.visit_seq(Seq { items: items.iter() }),
+            Kind::Tuple(Some(n), items) if n == "Some" && items.len() == 1 => {
+                v.visit_some(&items[0])
+            }
+            Kind::Tuple(_, items) | Kind::List(items) => v.visit_seq(Seq {
+                items: items.iter(),
+            }),
             Kind::Struct(_, fields) => v.visit_map(Fields::new(fields)),
             Kind::Map(entries) => v.visit_map(Entries::new(entries)),
         }
@@ -89,7 +93,9 @@ impl<'de> de::Deserializer<'de> for &'de Node {
     fn deserialize_option<V: Visitor<'de>>(self, v: V) -> R<V::Value> {
         match &self.kind {
             Kind::Ident(s) if s == "None" => v.visit_none(),
-            Kind::Tuple(Some(n), items) if n == "Some" && items.len() == 1 => v.visit_some(&items[0]),
+            Kind::Tuple(Some(n), items) if n == "Some" && items.len() == 1 => {
+                v.visit_some(&items[0])
+            }
             // A bare value where an option is expected means `Some(value)`.
             _ => v.visit_some(self),
         }
@@ -99,14 +105,20 @@ impl<'de> de::Deserializer<'de> for &'de Node {
     fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> R<V::Value> {
         match &self.kind {
             Kind::Struct(None, f) if f.is_empty() => v.visit_unit(),
-            _ => Err(Error::at(self.span, format!("expected `()`, found {}", self.describe()))),
+            _ => Err(Error::at(
+                self.span,
+                format!("expected `()`, found {}", self.describe()),
+            )),
         }
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, v: V) -> R<V::Value> {
         match &self.kind {
             Kind::Ident(_) | Kind::Struct(_, _) => v.visit_unit(),
-            _ => Err(Error::at(self.span, format!("expected a unit value, found {}", self.describe()))),
+            _ => Err(Error::at(
+                self.span,
+                format!("expected a unit value, found {}", self.describe()),
+            )),
         }
     }
 
@@ -120,22 +132,37 @@ impl<'de> de::Deserializer<'de> for &'de Node {
 
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> R<V::Value> {
         match &self.kind {
-            Kind::List(items) | Kind::Tuple(None, items) => v.visit_seq(Seq { items: items.iter() }),
+            Kind::List(items) | Kind::Tuple(None, items) => v.visit_seq(Seq {
+                items: items.iter(),
+            }),
             Kind::Struct(None, f) if f.is_empty() => v.visit_seq(Seq { items: [].iter() }),
-            _ => Err(Error::at(self.span, format!("expected a list `[...]`, found {}", self.describe()))),
+            _ => Err(Error::at(
+                self.span,
+                format!("expected a list `[...]`, found {}", self.describe()),
+            )),
         }
         .map_err(|e| e.or_at(self.span))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, v: V) -> R<V::Value> {
         match &self.kind {
-            Kind::List(items) | Kind::Tuple(_, items) => v.visit_seq(Seq { items: items.iter() }),
-            _ => Err(Error::at(self.span, format!("expected a tuple `(...)`, found {}", self.describe()))),
+            Kind::List(items) | Kind::Tuple(_, items) => v.visit_seq(Seq {
+                items: items.iter(),
+            }),
+            _ => Err(Error::at(
+                self.span,
+                format!("expected a tuple `(...)`, found {}", self.describe()),
+            )),
         }
         .map_err(|e| e.or_at(self.span))
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _name: &'static str, len: usize, v: V) -> R<V::Value> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        len: usize,
+        v: V,
+    ) -> R<V::Value> {
         self.deserialize_tuple(len, v)
     }
 
@@ -143,7 +170,10 @@ impl<'de> de::Deserializer<'de> for &'de Node {
         match &self.kind {
             Kind::Map(entries) => v.visit_map(Entries::new(entries)),
             Kind::Struct(None, f) if f.is_empty() => v.visit_map(Entries::new(&[])),
-            _ => Err(Error::at(self.span, format!("expected a map `{{...}}`, found {}", self.describe()))),
+            _ => Err(Error::at(
+                self.span,
+                format!("expected a map `{{...}}`, found {}", self.describe()),
+            )),
         }
         .map_err(|e| e.or_at(self.span))
     }
@@ -160,7 +190,10 @@ impl<'de> de::Deserializer<'de> for &'de Node {
             Kind::Struct(_, fields) => v.visit_map(Fields::new(fields)),
             _ => Err(Error::at(
                 self.span,
-                format!("expected a struct `{name}(field: value, ...)`, found {}", self.describe()),
+                format!(
+                    "expected a struct `{name}(field: value, ...)`, found {}",
+                    self.describe()
+                ),
             )),
         }
         .map_err(|e| e.or_at(self.span))
@@ -198,7 +231,10 @@ impl<'de> de::Deserializer<'de> for &'de Node {
     fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> R<V::Value> {
         match &self.kind {
             Kind::Ident(s) | Kind::Str(s) => v.visit_borrowed_str(s),
-            _ => Err(Error::at(self.span, format!("expected a name, found {}", self.describe()))),
+            _ => Err(Error::at(
+                self.span,
+                format!("expected a name, found {}", self.describe()),
+            )),
         }
         .map_err(|e| e.or_at(self.span))
     }
@@ -213,7 +249,11 @@ impl<'de> de::Deserializer<'de> for &'de Node {
 }
 
 fn list(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 struct Seq<'de> {
@@ -255,9 +295,10 @@ impl<'de> de::MapAccess<'de> for Fields<'de> {
             return Ok(None);
         };
         self.value = Some(&f.value);
-        let key: de::value::BorrowedStrDeserializer<'de, Error> =
-            f.name.as_str().into_deserializer();
-        seed.deserialize(key).map(Some).map_err(|e| e.or_at(f.name_span))
+        let key = de::value::BorrowedStrDeserializer::<Error>::new(f.name.as_str());
+        seed.deserialize(key)
+            .map(Some)
+            .map_err(|e| e.or_at(f.name_span))
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> R<V::Value> {
         let n = self.value.take().expect("value asked before key");
@@ -310,7 +351,7 @@ impl<'de> de::EnumAccess<'de> for Enum<'de> {
     type Error = Error;
     type Variant = Self;
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> R<(V::Value, Self)> {
-        let key: de::value::BorrowedStrDeserializer<'de, Error> = self.variant.into_deserializer();
+        let key = de::value::BorrowedStrDeserializer::<Error>::new(self.variant);
         let v = seed.deserialize(key).map_err(|e| e.or_at(self.node.span))?;
         Ok((v, self))
     }
@@ -344,7 +385,9 @@ impl<'de> de::VariantAccess<'de> for Enum<'de> {
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> R<V::Value> {
         match self.content {
-            Content::Items(items) => v.visit_seq(Seq { items: items.iter() }),
+            Content::Items(items) => v.visit_seq(Seq {
+                items: items.iter(),
+            }),
             _ => Err(Error::at(
                 self.node.span,
                 format!("`{}` needs {len} values in parentheses", self.variant),

@@ -368,8 +368,13 @@ impl Parser<'_> {
                     break;
                 }
                 let name_span = self.span();
-                if !self.peek().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') {
-                    return Err(self.error(format!("expected a field name, found {}", self.found())));
+                if !self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+                {
+                    return Err(
+                        self.error(format!("expected a field name, found {}", self.found()))
+                    );
                 }
                 let fname = self.ident();
                 if fields.iter().any(|f| f.name == fname) {
@@ -410,10 +415,16 @@ impl Parser<'_> {
     fn at_field_name(&self) -> bool {
         let mut i = self.pos;
         let b = self.bytes;
-        if !b.get(i).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+        if !b
+            .get(i)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        {
             return false;
         }
-        while b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+        while b
+            .get(i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
             i += 1;
         }
         while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
@@ -609,12 +620,20 @@ mod tests {
             list: [1, 2,], map: { "a.b": Some(Retry(max: 5)), "c": None },
             e: Fixed("0ms"), u: Full, t: (1, "a"), unit: (),
         )"#);
-        assert_eq!(n.field("name").map(|v| &v.kind), Some(&Kind::Str("x".into())));
+        assert_eq!(
+            n.field("name").map(|v| &v.kind),
+            Some(&Kind::Str("x".into()))
+        );
         assert_eq!(n.field("n").map(|v| &v.kind), Some(&Kind::Int(3)));
         assert_eq!(n.field("r").map(|v| &v.kind), Some(&Kind::Float(-2500.0)));
-        assert_eq!(n.field("u").map(|v| &v.kind), Some(&Kind::Ident("Full".into())));
+        assert_eq!(
+            n.field("u").map(|v| &v.kind),
+            Some(&Kind::Ident("Full".into()))
+        );
         let map = n.field("map").unwrap();
-        let Kind::Map(entries) = &map.kind else { panic!() };
+        let Kind::Map(entries) = &map.kind else {
+            panic!()
+        };
         assert_eq!(entries[0].1.to_string(), "Some(Retry(max: 5))");
         assert_eq!(n.field("e").unwrap().to_string(), "Fixed(\"0ms\")");
         assert_eq!(n.field("t").unwrap().to_string(), "(1, \"a\")");

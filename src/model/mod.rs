@@ -1,0 +1,452 @@
+//! From files to runnable plans: RON reading with locations, overrides, validation, and the
+//! list of parameter points (variants × sweep grid) an experiment asks for.
+
+mod build;
+pub mod de;
+pub mod overrides;
+pub mod spec;
+pub mod syntax;
+
+use crate::components::ActorConfig;
+use de::Error;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use syntax::{Kind, Node, Span};
+
+pub use spec::{Limits, Settings};
+
+/// An error ready to print: where (when known) and what.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub location: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(l) => write!(f, "{l}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl Problem {
+    pub fn plain(message: impl Into<String>) -> Self {
+        Problem {
+            location: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// The texts values come from (files and command-line arguments), for naming locations.
+#[derive(Default, Debug)]
+struct Sources {
+    names: Vec<(String, bool)>,
+}
+
+impl Sources {
+    fn add(&mut self, name: String, is_file: bool) -> u32 {
+        self.names.push((name, is_file));
+        (self.names.len() - 1) as u32
+    }
+
+    fn locate(&self, span: Span) -> String {
+        match self.names.get(span.source as usize) {
+            Some((name, true)) => format!("{name}:{}:{}", span.line, span.col),
+            Some((name, false)) => format!("{name} (column {})", span.col),
+            None => "?".into(),
+        }
+    }
+
+    fn problem(&self, e: Error) -> Problem {
+        Problem {
+            location: e.span.map(|s| self.locate(s)),
+            message: e.message,
+        }
+    }
+
+    fn parse(&mut self, text: &str, name: String, is_file: bool) -> Result<Node, Problem> {
+        let id = self.add(name, is_file);
+        syntax::parse(text, id).map_err(|e| self.problem(Error::at(e.span, e.message)))
+    }
+
+    fn read(&mut self, path: &Path) -> Result<Node, Problem> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Problem::plain(format!("cannot read {}: {e}", path.display())))?;
+        self.parse(&text, path.display().to_string(), true)
+    }
+}
+
+/// Changes asked for on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct CommandLine {
+    /// `PATH=VALUE` overrides, applied after everything in the file.
+    pub set: Vec<String>,
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+}
+
+/// One parameter point: a variant and sweep values, with the model they produce.
+#[derive(Clone, Debug)]
+pub struct Point {
+    pub variant: String,
+    /// The sweep values of this point, in the order of the experiment's `sweep`.
+    pub params: Vec<(String, Node)>,
+    pub actors: Vec<(String, ActorConfig)>,
+}
+
+/// A loaded, validated experiment: everything needed to run it.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub name: String,
+    pub file: PathBuf,
+    pub settings: Settings,
+    pub sweep_paths: Vec<String>,
+    pub points: Vec<Point>,
+}
+
+/// An override: a dotted path and the value to put there.
+#[derive(Clone)]
+struct Override {
+    path: String,
+    span: Span,
+    value: Node,
+}
+
+/// Loads, overrides and validates an experiment file.
+pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> {
+    let mut sources = Sources::default();
+    let mut root = sources.read(path)?;
+    let fail = |sources: &Sources, e: Error| sources.problem(e);
+    match &root.kind {
+        Kind::Struct(Some(n), _) if n == "Model" => {
+            return Err(fail(
+                &sources,
+                Error::at(
+                    root.span,
+                    "this is a model file; run an experiment that names it with `model: \"...\"`",
+                ),
+            ))
+        }
+        Kind::Struct(..) => {}
+        _ => {
+            return Err(fail(
+                &sources,
+                Error::at(
+                    root.span,
+                    format!("expected `Experiment(...)`, found {}", root.describe()),
+                ),
+            ))
+        }
+    }
+
+    // The parts of the experiment that act on the model tree.
+    let model_field = root.take_field("model");
+    let set_field = root.take_field("set");
+    let variants_field = root.take_field("variants");
+    let sweep_field = root.take_field("sweep");
+
+    let mut settings: Settings = de::from_node(&root).map_err(|e| fail(&sources, e))?;
+    if let Some(seed) = cli.seed {
+        settings.seed = seed;
+    }
+    if let Some(r) = cli.replications {
+        settings.replications = r;
+    }
+    check_settings(&settings, &root).map_err(|e| fail(&sources, e))?;
+
+    let Some(model_field) = model_field else {
+        return Err(fail(
+            &sources,
+            Error::at(
+                root.span,
+                "missing field `model`: name a model file (`model: \"../models/x.ron\"`) or embed `Model(...)`",
+            ),
+        ));
+    };
+    let model_tree = match &model_field.value.kind {
+        Kind::Str(rel) => {
+            let base = path.parent().unwrap_or(Path::new("."));
+            let file = base.join(rel);
+            if !file.exists() {
+                return Err(fail(
+                    &sources,
+                    Error::at(
+                        model_field.value.span,
+                        format!("model file {} does not exist", file.display()),
+                    ),
+                ));
+            }
+            sources.read(&file)?
+        }
+        Kind::Struct(..) => model_field.value.clone(),
+        _ => {
+            return Err(fail(
+                &sources,
+                Error::at(
+                    model_field.value.span,
+                    "`model` is a file name or an embedded `Model(...)`",
+                ),
+            ))
+        }
+    };
+
+    let set =
+        overrides_of(set_field.as_ref().map(|f| &f.value), "set").map_err(|e| fail(&sources, e))?;
+    let variants =
+        variants_of(variants_field.as_ref().map(|f| &f.value)).map_err(|e| fail(&sources, e))?;
+    let sweep = sweep_of(sweep_field.as_ref().map(|f| &f.value)).map_err(|e| fail(&sources, e))?;
+    let mut cli_set = Vec::new();
+    for arg in &cli.set {
+        let Some((p, v)) = arg.split_once('=') else {
+            return Err(Problem::plain(format!(
+                "--set {arg}: expected PATH=VALUE, like --set app.replicas=4"
+            )));
+        };
+        let value = sources.parse(v, format!("--set {arg}"), false)?;
+        cli_set.push(Override {
+            path: p.trim().to_string(),
+            span: value.span,
+            value,
+        });
+    }
+
+    let mut base = model_tree;
+    apply(&mut base, &set).map_err(|e| fail(&sources, e))?;
+
+    let mut points = Vec::new();
+    for (variant, changes) in &variants {
+        let mut v_tree = base.clone();
+        apply(&mut v_tree, changes).map_err(|e| fail(&sources, e))?;
+        for combo in grid(&sweep) {
+            let mut tree = v_tree.clone();
+            let mut params = Vec::new();
+            for (path, value) in combo {
+                apply(&mut tree, std::slice::from_ref(&value)).map_err(|e| fail(&sources, e))?;
+                params.push((path, value.value));
+            }
+            apply(&mut tree, &cli_set).map_err(|e| fail(&sources, e))?;
+            let model: spec::Model = de::from_node(&tree).map_err(|e| fail(&sources, e))?;
+            let actors = build::build(&model, &tree).map_err(|e| fail(&sources, e))?;
+            points.push(Point {
+                variant: variant.clone(),
+                params,
+                actors,
+            });
+        }
+    }
+
+    let name = settings.name.clone().unwrap_or_else(|| stem(path));
+    Ok(Plan {
+        name,
+        file: path.to_path_buf(),
+        settings,
+        sweep_paths: sweep.iter().map(|(p, _)| p.clone()).collect(),
+        points,
+    })
+}
+
+/// The file name without its extension: the default experiment name and result folder.
+pub fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "experiment".into())
+}
+
+fn check_settings(s: &Settings, root: &Node) -> Result<(), Error> {
+    let at = |field: &str| overrides::locate(root, &[field]).span;
+    if s.duration.0 == 0 {
+        return Err(Error::at(
+            at("duration"),
+            "duration must be longer than zero",
+        ));
+    }
+    if s.warmup.0 >= s.duration.0 {
+        return Err(Error::at(
+            at("warmup"),
+            format!(
+                "warmup ({}s) must be shorter than duration ({}s): nothing would be measured",
+                s.warmup.secs(),
+                s.duration.secs()
+            ),
+        ));
+    }
+    if s.replications == 0 {
+        return Err(Error::at(
+            at("replications"),
+            "replications must be at least 1",
+        ));
+    }
+    if s.limits.max_events == 0 || s.limits.max_in_flight == 0 {
+        return Err(Error::at(at("limits"), "limits must be above zero"));
+    }
+    Ok(())
+}
+
+fn overrides_of(node: Option<&Node>, what: &str) -> Result<Vec<Override>, Error> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    let Kind::Map(entries) = &node.kind else {
+        return Err(Error::at(
+            node.span,
+            format!("`{what}` is a map of paths to values: {{ \"app.replicas\": 4 }}"),
+        ));
+    };
+    entries
+        .iter()
+        .map(|(k, v)| match &k.kind {
+            Kind::Str(p) => Ok(Override {
+                path: p.clone(),
+                span: k.span,
+                value: v.clone(),
+            }),
+            _ => Err(Error::at(
+                k.span,
+                "an override path is a string: \"node.field\"",
+            )),
+        })
+        .collect()
+}
+
+fn variants_of(node: Option<&Node>) -> Result<Vec<(String, Vec<Override>)>, Error> {
+    let Some(node) = node else {
+        return Ok(vec![("base".into(), Vec::new())]);
+    };
+    let Kind::Map(entries) = &node.kind else {
+        return Err(Error::at(
+            node.span,
+            "`variants` is a map of names to overrides: { \"fast\": { \"app.speed\": 2.0 } }",
+        ));
+    };
+    if entries.is_empty() {
+        return Ok(vec![("base".into(), Vec::new())]);
+    }
+    let mut out: Vec<(String, Vec<Override>)> = Vec::new();
+    for (k, v) in entries {
+        let Kind::Str(name) = &k.kind else {
+            return Err(Error::at(k.span, "a variant name is a string"));
+        };
+        if name.is_empty() || name.contains(['.', ',', '"']) {
+            return Err(Error::at(
+                k.span,
+                "a variant name must be non-empty, without dots, commas or quotes",
+            ));
+        }
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(Error::at(
+                k.span,
+                format!("variant `{name}` is given twice"),
+            ));
+        }
+        out.push((name.clone(), overrides_of(Some(v), "a variant")?));
+    }
+    Ok(out)
+}
+
+fn sweep_of(node: Option<&Node>) -> Result<Vec<(String, Vec<Override>)>, Error> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    let Kind::Map(entries) = &node.kind else {
+        return Err(Error::at(
+            node.span,
+            "`sweep` is a map of paths to lists of values: { \"users.arrivals.rate\": [10.0, 20.0] }",
+        ));
+    };
+    let mut out = Vec::new();
+    for (k, v) in entries {
+        let Kind::Str(path) = &k.kind else {
+            return Err(Error::at(
+                k.span,
+                "a sweep path is a string: \"node.field\"",
+            ));
+        };
+        let Kind::List(items) = &v.kind else {
+            return Err(Error::at(
+                v.span,
+                format!("sweep `{path}` needs a list of values `[...]`"),
+            ));
+        };
+        if items.is_empty() {
+            return Err(Error::at(v.span, format!("sweep `{path}` has no values")));
+        }
+        let values = items
+            .iter()
+            .map(|item| Override {
+                path: path.clone(),
+                span: k.span,
+                value: item.clone(),
+            })
+            .collect();
+        out.push((path.clone(), values));
+    }
+    Ok(out)
+}
+
+/// The cartesian product of the sweep's values, the first path varying slowest.
+fn grid(sweep: &[(String, Vec<Override>)]) -> Vec<Vec<(String, Override)>> {
+    let mut combos: Vec<Vec<(String, Override)>> = vec![Vec::new()];
+    for (path, values) in sweep {
+        let mut next = Vec::with_capacity(combos.len() * values.len());
+        for c in &combos {
+            for v in values {
+                let mut c2: Vec<(String, Override)> =
+                    c.iter().map(|(p, o)| (p.clone(), o.clone())).collect();
+                c2.push((path.clone(), v.clone()));
+                next.push(c2);
+            }
+        }
+        combos = next;
+    }
+    combos
+}
+
+/// Applies overrides to a model tree. A path starts with a node name (`app.replicas`) or
+/// with a top-level model field (`nodes.app.replicas`, `description`).
+fn apply(tree: &mut Node, changes: &[Override]) -> Result<(), Error> {
+    for o in changes {
+        let segments: Vec<String> = o.path.split('.').map(|s| s.trim().to_string()).collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return Err(Error::at(
+                o.span,
+                format!("override path `{}` has an empty part", o.path),
+            ));
+        }
+        let node_names: Vec<String> = match tree.field("nodes").map(|n| &n.kind) {
+            Some(Kind::Map(entries)) => entries
+                .iter()
+                .filter_map(|(k, _)| match &k.kind {
+                    Kind::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let full: Vec<String> = if node_names.contains(&segments[0]) {
+            std::iter::once("nodes".to_string())
+                .chain(segments.iter().cloned())
+                .collect()
+        } else if segments[0] == "nodes" || segments[0] == "description" {
+            segments.clone()
+        } else {
+            let known: Vec<String> = node_names.iter().map(|n| format!("`{n}`")).collect();
+            return Err(Error::at(
+                o.span,
+                format!(
+                    "unknown override path `{}`: there is no node `{}`; nodes are {}",
+                    o.path,
+                    segments[0],
+                    known.join(", ")
+                ),
+            ));
+        };
+        overrides::set_path(tree, &full, o.value.clone())
+            .map_err(|m| Error::at(o.span, format!("cannot apply override `{}`: {m}", o.path)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The typed shape of model and experiment files. Unknown fields are errors.
+
+use crate::engine::Nanos;
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A duration written with a unit: `"250ms"`, `"1.5s"`, `"10m"`, `"2h"`, `"3us"`, `"40ns"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Duration(pub Nanos);
+
+impl Duration {
+    pub fn secs(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+}
+
+/// Parses `"1.5s"` and friends.
+pub fn parse_duration(s: &str) -> Result<Nanos, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let hint = "write a number with a unit: ns, us, ms, s, m or h (e.g. \"250ms\")";
+    let per: f64 = match unit.trim() {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        "" => return Err(format!("duration \"{s}\" has no unit: {hint}")),
+        u if t.starts_with('-') || u.starts_with('-') => {
+            return Err(format!("duration \"{s}\" is negative: {hint}"))
+        }
+        u => return Err(format!("unknown unit `{u}` in duration \"{s}\": {hint}")),
+    };
+    let x: f64 = num
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a duration: {hint}"))?;
+    let ns = x * per;
+    if !ns.is_finite() || ns > 1e18 {
+        return Err(format!("duration \"{s}\" is too long"));
+    }
+    Ok(ns.round() as Nanos)
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration string with a unit, like \"250ms\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Duration, E> {
+                parse_duration(s).map(Duration).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+                Err(E::custom(format!(
+                    "a duration needs a unit: write \"{v}s\" or \"{v}ms\", not {v}"
+                )))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+                Err(E::custom(format!(
+                    "a duration needs a unit: write \"{v}s\" or \"{v}ms\", not {v}"
+                )))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A model: named nodes (clients and services) and how they connect.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    #[serde(default)]
+    pub description: String,
+    pub nodes: BTreeMap<String, Node>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub enum Node {
+    Client(ClientSpec),
+    Service(ServiceSpec),
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// The node this client sends its requests to.
+    pub target: String,
+    pub arrivals: Arrivals,
+    /// Give up on a request not answered within this (counted `timed_out`).
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    /// Successes slower than this do not count as goodput.
+    #[serde(default)]
+    pub deadline: Option<Duration>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub enum Arrivals {
+    /// Poisson arrivals, `rate` per second.
+    Poisson { rate: f64 },
+    /// Evenly spaced arrivals, `rate` per second.
+    Constant { rate: f64 },
+    /// Poisson arrivals at a rate that changes in steps: `[(at: "0s", rate: 50.0), ...]`.
+    Schedule { steps: Vec<Step> },
+    /// `users` users, each thinking for a `think` time between answer and next request.
+    Closed { users: u32, think: Dist },
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at: Duration,
+    pub rate: f64,
+}
+
+fn one() -> u32 {
+    1
+}
+fn one_f() -> f64 {
+    1.0
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// Workers (threads, processes) per replica.
+    #[serde(default = "one")]
+    pub workers: u32,
+    /// Service times are divided by this.
+    #[serde(default = "one_f")]
+    pub speed: f64,
+    /// Waiting room per replica; arrivals to a full queue are rejected. Unbounded if absent.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    pub service_time: Dist,
+    #[serde(default)]
+    pub cost_per_hour: f64,
+}
+
+/// A distribution of durations.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub enum Dist {
+    Exponential {
+        mean: Duration,
+    },
+    Deterministic {
+        value: Duration,
+    },
+    Uniform {
+        min: Duration,
+        max: Duration,
+    },
+    /// Given by its mean and coefficient of variation (standard deviation / mean).
+    LogNormal {
+        mean: Duration,
+        cv: f64,
+    },
+    Gamma {
+        mean: Duration,
+        cv: f64,
+    },
+    Erlang {
+        k: u32,
+        mean: Duration,
+    },
+    /// Minimum `scale`, tail index `shape` (the mean is finite only for shape > 1).
+    Pareto {
+        scale: Duration,
+        shape: f64,
+    },
+    /// Each draw picks one of `values` uniformly.
+    Empirical {
+        values: Vec<Duration>,
+    },
+}
+
+/// The settings of an experiment other than its model and overrides.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    pub duration: Duration,
+    #[serde(default)]
+    pub warmup: Duration,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default = "one")]
+    pub replications: u32,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub expect: Vec<String>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// Safety caps on one run, so an unstable model cannot take the machine down.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_events: u64,
+    pub max_in_flight: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_events: 2_000_000_000,
+            max_in_flight: 1_000_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Ok(250_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration("10m"), Ok(600_000_000_000));
+        assert_eq!(parse_duration("2h"), Ok(7_200_000_000_000));
+        assert_eq!(parse_duration("3us"), Ok(3_000));
+        assert_eq!(parse_duration("40ns"), Ok(40));
+        assert!(parse_duration("10").unwrap_err().contains("no unit"));
+        assert!(parse_duration("10 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(parse_duration("-5s").is_err());
+    }
+}

@@ -1,0 +1,220 @@
+//! The result folder: `summary.json`, `runs.csv`, and the table printed on stdout.
+//!
+//! Everything written here is a pure function of the plan and the unit results; wall-clock
+//! figures are printed, never written, so the same experiment gives the same bytes.
+
+mod table;
+
+pub use table::table;
+
+use crate::experiment::Results;
+use crate::metrics::Aggregate;
+use crate::model::syntax::{Kind, Node};
+use crate::model::Plan;
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::path::Path;
+
+/// A sweep value as JSON: numbers, strings and booleans as themselves, anything else as the
+/// RON text that produced it.
+pub fn param_json(n: &Node) -> Value {
+    match &n.kind {
+        Kind::Int(i) => json!(i),
+        Kind::Float(x) => json!(x),
+        Kind::Str(s) => json!(s),
+        Kind::Bool(b) => json!(b),
+        _ => json!(n.to_string()),
+    }
+}
+
+fn param_text(n: &Node) -> String {
+    match &n.kind {
+        Kind::Str(s) => s.clone(),
+        _ => n.to_string(),
+    }
+}
+
+fn agg_json(a: &Aggregate) -> Value {
+    json!({ "mean": a.mean, "ci95": a.ci95, "min": a.min, "max": a.max })
+}
+
+/// Aggregates of one point's experiment-level and per-node metrics.
+pub struct PointSummary {
+    pub experiment: Vec<(&'static str, Aggregate)>,
+    pub nodes: Vec<(String, Vec<(&'static str, Aggregate)>)>,
+}
+
+/// Aggregates every metric of `point` over its replications.
+pub fn summarize(results: &Results, point: usize) -> PointSummary {
+    let runs: Vec<_> = results.of_point(point).collect();
+    let first = &runs[0].metrics;
+    let experiment = first
+        .experiment
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let xs: Vec<f64> = runs.iter().map(|r| r.metrics.experiment[i].1).collect();
+            (*name, Aggregate::of(&xs))
+        })
+        .collect();
+    let nodes = first
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(ni, (node, ms))| {
+            let aggs = ms
+                .iter()
+                .enumerate()
+                .map(|(mi, (name, _))| {
+                    let xs: Vec<f64> = runs.iter().map(|r| r.metrics.nodes[ni].1[mi].1).collect();
+                    (*name, Aggregate::of(&xs))
+                })
+                .collect();
+            (node.clone(), aggs)
+        })
+        .collect();
+    PointSummary { experiment, nodes }
+}
+
+/// Every warning the runs raised, in work-list order.
+pub fn warnings(plan: &Plan, results: &Results) -> Vec<String> {
+    results
+        .units
+        .iter()
+        .filter_map(|u| u.warning(plan))
+        .collect()
+}
+
+/// The contents of `summary.json`.
+pub fn summary_json(plan: &Plan, results: &Results) -> String {
+    let s = &plan.settings;
+    let mut points = Vec::new();
+    for (i, p) in plan.points.iter().enumerate() {
+        let sum = summarize(results, i);
+        let mut params = Map::new();
+        for (path, v) in &p.params {
+            params.insert(path.clone(), param_json(v));
+        }
+        let mut metrics = Map::new();
+        for (name, a) in &sum.experiment {
+            metrics.insert(name.to_string(), agg_json(a));
+        }
+        let mut nodes = Map::new();
+        for (node, ms) in &sum.nodes {
+            let mut m = Map::new();
+            for (name, a) in ms {
+                m.insert(name.to_string(), agg_json(a));
+            }
+            nodes.insert(node.clone(), Value::Object(m));
+        }
+        points.push(json!({
+            "variant": p.variant,
+            "params": params,
+            "replications": results.of_point(i).count(),
+            "metrics": metrics,
+            "nodes": nodes,
+        }));
+    }
+    let doc = json!({
+        "experiment": plan.name,
+        "description": s.description,
+        "seed": s.seed,
+        "replications": s.replications,
+        "duration_s": s.duration.secs(),
+        "warmup_s": s.warmup.secs(),
+        "sweep": plan.sweep_paths,
+        "points": points,
+        "warnings": warnings(plan, results),
+        "engine": { "events": results.events() },
+    });
+    let mut out = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
+    out.push('\n');
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn csv_number(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The contents of `runs.csv`: one row per point × replication.
+pub fn runs_csv(plan: &Plan, results: &Results) -> String {
+    let mut out = String::new();
+    let Some(first) = results.units.first() else {
+        return out;
+    };
+    let mut header: Vec<String> = vec!["variant".into()];
+    header.extend(plan.sweep_paths.iter().cloned());
+    header.extend(
+        ["replication", "events", "fingerprint", "stop"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    header.extend(first.metrics.experiment.iter().map(|(n, _)| n.to_string()));
+    for (node, ms) in &first.metrics.nodes {
+        header.extend(ms.iter().map(|(n, _)| format!("{node}.{n}")));
+    }
+    out.push_str(
+        &header
+            .iter()
+            .map(|h| csv_field(h))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    out.push('\n');
+    for u in &results.units {
+        let p = &plan.points[u.unit.point];
+        let mut row: Vec<String> = vec![csv_field(&p.variant)];
+        row.extend(p.params.iter().map(|(_, v)| csv_field(&param_text(v))));
+        row.push(u.unit.replication.to_string());
+        row.push(u.events.to_string());
+        row.push(format!("{:016x}", u.fingerprint));
+        row.push(format!("{:?}", u.stop).to_lowercase());
+        row.extend(u.metrics.experiment.iter().map(|(_, x)| csv_number(*x)));
+        for (_, ms) in &u.metrics.nodes {
+            row.extend(ms.iter().map(|(_, x)| csv_number(*x)));
+        }
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then
+/// renamed over the target, so a reader never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// Writes the result folder.
+pub fn write_folder(dir: &Path, plan: &Plan, results: &Results) -> std::io::Result<()> {
+    write_atomic(&dir.join("runs.csv"), runs_csv(plan, results).as_bytes())?;
+    write_atomic(
+        &dir.join("summary.json"),
+        summary_json(plan, results).as_bytes(),
+    )?;
+    Ok(())
+}
