@@ -109,6 +109,16 @@ pub struct Plan {
     pub points: Vec<Point>,
 }
 
+/// Experiment settings that `--set` may change; every other path names a model field.
+const SETTINGS: [&str; 6] = [
+    "duration",
+    "warmup",
+    "seed",
+    "replications",
+    "limits",
+    "description",
+];
+
 /// An override: a dotted path and the value to put there.
 #[derive(Clone)]
 struct Override {
@@ -149,6 +159,53 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     let set_field = root.take_field("set");
     let variants_field = root.take_field("variants");
     let sweep_field = root.take_field("sweep");
+
+    let mut cli_set = Vec::new();
+    for arg in &cli.set {
+        let Some((p, v)) = arg.split_once('=') else {
+            return Err(Problem::plain(format!(
+                "--set {arg}: expected PATH=VALUE, like --set app.replicas=4"
+            )));
+        };
+        // A bare word that is not RON (`--set duration=100s`) is taken as a string, so the
+        // shell's quoting does not have to preserve RON's quotes.
+        let name = format!("--set {arg}");
+        let bare =
+            !v.trim().is_empty() && !v.contains(['(', ')', '[', ']', '{', '}', ',', ':', '"', ' ']);
+        let value = match sources.parse(v, name.clone(), false) {
+            Err(_) if bare => {
+                let id = sources.add(name, false);
+                Node::new(
+                    Span {
+                        source: id,
+                        line: 1,
+                        col: 1,
+                    },
+                    Kind::Str(v.to_string()),
+                )
+            }
+            r => r?,
+        };
+        cli_set.push(Override {
+            path: p.trim().to_string(),
+            span: value.span,
+            value,
+        });
+    }
+
+    // Overrides of experiment settings (`--set duration="1m"`) act on the experiment itself.
+    let (settings_set, cli_set): (Vec<Override>, Vec<Override>) = cli_set
+        .into_iter()
+        .partition(|o| SETTINGS.contains(&o.path.split('.').next().unwrap_or("")));
+    for o in &settings_set {
+        let segments: Vec<String> = o.path.split('.').map(|s| s.trim().to_string()).collect();
+        overrides::set_path(&mut root, &segments, o.value.clone()).map_err(|m| {
+            sources.problem(Error::at(
+                o.span,
+                format!("cannot apply override `{}`: {m}", o.path),
+            ))
+        })?;
+    }
 
     let mut settings: Settings = de::from_node(&root).map_err(|e| fail(&sources, e))?;
     if let Some(seed) = cli.seed {
@@ -200,21 +257,6 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     let variants =
         variants_of(variants_field.as_ref().map(|f| &f.value)).map_err(|e| fail(&sources, e))?;
     let sweep = sweep_of(sweep_field.as_ref().map(|f| &f.value)).map_err(|e| fail(&sources, e))?;
-    let mut cli_set = Vec::new();
-    for arg in &cli.set {
-        let Some((p, v)) = arg.split_once('=') else {
-            return Err(Problem::plain(format!(
-                "--set {arg}: expected PATH=VALUE, like --set app.replicas=4"
-            )));
-        };
-        let value = sources.parse(v, format!("--set {arg}"), false)?;
-        cli_set.push(Override {
-            path: p.trim().to_string(),
-            span: value.span,
-            value,
-        });
-    }
-
     let mut base = model_tree;
     apply(&mut base, &set).map_err(|e| fail(&sources, e))?;
 

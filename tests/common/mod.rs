@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use scalesim::experiment::{self, Results};
+use scalesim::metrics::{student_t_975, Aggregate};
+use scalesim::model::{self, CommandLine, Plan};
+use std::path::{Path, PathBuf};
+
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Loads a shipped experiment with `--set` overrides and runs it.
+pub fn run(path: &str, set: &[String]) -> (Plan, Results) {
+    let cli = CommandLine {
+        set: set.to_vec(),
+        ..Default::default()
+    };
+    let plan = model::load_experiment(&repo(path), &cli).unwrap_or_else(|e| panic!("{e}"));
+    let results = experiment::run_plan(&plan, None).expect("run");
+    (plan, results)
+}
+
+/// One metric of one node, per replication, for the first point.
+pub fn per_rep(results: &Results, node: &str, metric: &str) -> Vec<f64> {
+    results
+        .of_point(0)
+        .map(|u| {
+            u.metrics
+                .node(node, metric)
+                .unwrap_or_else(|| panic!("no metric {node}.{metric}"))
+        })
+        .collect()
+}
+
+/// Mean and standard error of per-replication estimates.
+pub fn mean_se(xs: &[f64]) -> (f64, f64) {
+    let a = Aggregate::of(xs);
+    (a.mean, a.ci95 / student_t_975(xs.len() - 1))
+}
+
+/// Asserts that the estimate from replications agrees with `theory` within `k` standard
+/// errors, and that it is precise enough (relative standard error below `max_rel_se`) for
+/// the comparison to mean something.
+pub fn assert_agrees(what: &str, xs: &[f64], theory: f64, k: f64, max_rel_se: f64) {
+    let (mean, se) = mean_se(xs);
+    let z = (mean - theory) / se;
+    eprintln!(
+        "{what}: simulated {mean:.6e} ± {se:.2e} (se), theory {theory:.6e}, z = {z:+.2}, \
+         rel err {:+.2}%",
+        100.0 * (mean - theory) / theory
+    );
+    assert!(
+        se / theory.abs() < max_rel_se,
+        "{what}: too imprecise to test (relative se {:.3})",
+        se / theory
+    );
+    assert!(
+        z.abs() < k,
+        "{what}: {mean} is {z:.1} standard errors from theory {theory}"
+    );
+}
+
+/// Little's law at a service, on every replication: the time-average number in the service
+/// equals its arrival rate times the mean time spent in it. It holds on every sample path,
+/// up to requests that straddle the edges of the window.
+pub fn assert_little(plan: &Plan, results: &Results, node: &str) {
+    let window = plan.settings.duration.secs() - plan.settings.warmup.secs();
+    for u in &results.units {
+        let m = |name: &str| u.metrics.node(node, name).unwrap();
+        let l = m("in_system_mean");
+        let lambda = (m("arrivals") - m("rejected")) / window;
+        let lw = lambda * m("sojourn_mean_s");
+        assert!(
+            (l - lw).abs() / l < 0.01,
+            "Little's law at {node}, replication {}: L = {l}, λW = {lw}",
+            u.unit.replication
+        );
+    }
+}
