@@ -100,7 +100,7 @@ pub fn run<W: World>(
         if events >= max_events {
             break StopReason::MaxEvents;
         }
-        if events % CHECK_EVERY == 0 && world.should_stop() {
+        if events.is_multiple_of(CHECK_EVERY) && world.should_stop() {
             break StopReason::WorldLimit;
         }
     };

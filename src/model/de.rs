@@ -363,7 +363,7 @@ impl<'de> de::VariantAccess<'de> for Enum<'de> {
     fn unit_variant(self) -> R<()> {
         match self.content {
             Content::None => Ok(()),
-            Content::Fields(f) if f.is_empty() => Ok(()),
+            Content::Fields([]) => Ok(()),
             _ => Err(Error::at(
                 self.node.span,
                 format!("`{}` takes no value: write it alone", self.variant),

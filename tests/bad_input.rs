@@ -1,0 +1,273 @@
+//! Bad input gets a clear error with its location on stderr and exit code 2, never a panic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad_input");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes `text` as an experiment file and runs `scalesim run` on it with `extra` arguments.
+/// Returns (exit code, stderr, the file's path as printed).
+fn run(name: &str, text: &str, extra: &[&str]) -> (i32, String, String) {
+    let path = dir().join(format!("{name}.ron"));
+    std::fs::write(&path, text).unwrap();
+    let mut args = vec!["run", path.to_str().unwrap(), "--quiet", "--out"];
+    let out_dir = dir().join(format!("{name}-out"));
+    args.push(out_dir.to_str().unwrap());
+    args.extend_from_slice(extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{name}: panicked: {stderr}");
+    assert!(
+        !out_dir.exists(),
+        "{name}: a result folder was written for bad input"
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        stderr,
+        path.display().to_string(),
+    )
+}
+
+/// Asserts exit code 2 and an `error: FILE:LINE:COL: ...` message mentioning `needle`.
+fn assert_error_at(name: &str, text: &str, extra: &[&str], line: u32, needle: &str) {
+    let (code, stderr, path) = run(name, text, extra);
+    assert_eq!(code, 2, "{name}: exit code; stderr: {stderr}");
+    let prefix = format!("error: {path}:{line}:");
+    assert!(
+        stderr.starts_with(&prefix),
+        "{name}: expected `{prefix}…`, got: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "{name}: expected `{needle}` in: {stderr}"
+    );
+}
+
+fn experiment(nodes: &str, settings: &str) -> String {
+    format!("Experiment(\n    model: Model(nodes: {{\n{nodes}\n    }}),\n{settings}\n)\n",)
+}
+
+const USERS: &str = r#"        "users": Client(target: "app", arrivals: Poisson(rate: 10.0)),"#;
+const APP: &str = r#"        "app": Service(service_time: Exponential(mean: "10ms")),"#;
+const SETTINGS: &str = r#"    duration: "10s","#;
+
+#[test]
+fn malformed_ron() {
+    let text = experiment(
+        &format!("{USERS}\n        \"app\": Service(service_time: Exponential(mean: \"10ms\")\n"),
+        SETTINGS,
+    );
+    assert_error_at("malformed", &text, &[], 6, "expected `,` or `)`");
+}
+
+#[test]
+fn unknown_field() {
+    let app = r#"        "app": Service(workerz: 4, service_time: Exponential(mean: "10ms")),"#;
+    assert_error_at(
+        "unknown-field",
+        &experiment(&format!("{USERS}\n{app}"), SETTINGS),
+        &[],
+        4,
+        "unknown field `workerz`",
+    );
+    let settings = "    duration: \"10s\",\n    seeed: 3,";
+    assert_error_at(
+        "unknown-setting",
+        &experiment(&format!("{USERS}\n{APP}"), settings),
+        &[],
+        7,
+        "unknown field `seeed`",
+    );
+}
+
+#[test]
+fn unknown_variant_names_the_choices() {
+    let app = r#"        "app": Service(service_time: Exponentiel(mean: "10ms")),"#;
+    assert_error_at(
+        "unknown-variant",
+        &experiment(&format!("{USERS}\n{app}"), SETTINGS),
+        &[],
+        4,
+        "Exponential",
+    );
+}
+
+#[test]
+fn missing_model_file() {
+    let text = "Experiment(\n    duration: \"10s\",\n    model: \"no/such/model.ron\",\n)\n";
+    assert_error_at("missing-model", text, &[], 3, "does not exist");
+}
+
+#[test]
+fn missing_experiment_file() {
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["run", "no/such/experiment.ron"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot read no/such/experiment.ron"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn negative_and_zero_rates() {
+    for (name, rate) in [("negative-rate", "-5.0"), ("zero-rate", "0.0")] {
+        let users =
+            format!("        \"users\": Client(target: \"app\", arrivals: Poisson(rate: {rate})),");
+        assert_error_at(
+            name,
+            &experiment(&format!("{users}\n{APP}"), SETTINGS),
+            &[],
+            3,
+            "rate must be a positive number",
+        );
+    }
+    let users = "        \"users\": Client(target: \"app\", arrivals: Schedule(steps: [(at: \"0s\", rate: 0.0)])),";
+    assert_error_at(
+        "all-zero-schedule",
+        &experiment(&format!("{users}\n{APP}"), SETTINGS),
+        &[],
+        3,
+        "no request would arrive",
+    );
+}
+
+#[test]
+fn zero_workers_and_replicas() {
+    let app = r#"        "app": Service(workers: 0, service_time: Exponential(mean: "10ms")),"#;
+    assert_error_at(
+        "zero-workers",
+        &experiment(&format!("{USERS}\n{app}"), SETTINGS),
+        &[],
+        4,
+        "at least 1 worker",
+    );
+    let (code, stderr, _) = run(
+        "zero-replicas-cli",
+        &experiment(&format!("{USERS}\n{APP}"), SETTINGS),
+        &["--set", "app.replicas=0"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("error: --set app.replicas=0"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("needs at least 1 replica"), "{stderr}");
+}
+
+#[test]
+fn zero_mean_and_bad_distributions() {
+    let app = r#"        "app": Service(service_time: Exponential(mean: "0ms")),"#;
+    assert_error_at(
+        "zero-mean",
+        &experiment(&format!("{USERS}\n{app}"), SETTINGS),
+        &[],
+        4,
+        "the mean must be positive",
+    );
+    let app = r#"        "app": Service(service_time: Pareto(scale: "1ms", shape: 0.8)),"#;
+    assert_error_at(
+        "pareto",
+        &experiment(&format!("{USERS}\n{app}"), SETTINGS),
+        &[],
+        4,
+        "infinite mean",
+    );
+    let app = r#"        "app": Service(service_time: Exponential(mean: 10)),"#;
+    assert_error_at(
+        "unitless",
+        &experiment(&format!("{USERS}\n{app}"), SETTINGS),
+        &[],
+        4,
+        "needs a unit",
+    );
+}
+
+#[test]
+fn warmup_not_shorter_than_duration() {
+    let settings = "    duration: \"10s\",\n    warmup: \"10s\",";
+    assert_error_at(
+        "warmup",
+        &experiment(&format!("{USERS}\n{APP}"), settings),
+        &[],
+        7,
+        "warmup (10s) must be shorter than duration (10s)",
+    );
+}
+
+#[test]
+fn unknown_target() {
+    let users = r#"        "users": Client(target: "ap", arrivals: Poisson(rate: 10.0)),"#;
+    assert_error_at(
+        "unknown-target",
+        &experiment(&format!("{users}\n{APP}"), SETTINGS),
+        &[],
+        3,
+        "targets `ap`, which is not a node",
+    );
+}
+
+#[test]
+fn unknown_override_paths() {
+    // In the file: the location of the override is reported.
+    let settings = "    duration: \"10s\",\n    set: { \"app.replicaz\": 2 },";
+    assert_error_at(
+        "set-unknown-field",
+        &experiment(&format!("{USERS}\n{APP}"), settings),
+        &[],
+        7,
+        "unknown field `replicaz`",
+    );
+    let settings = "    duration: \"10s\",\n    set: { \"nope.replicas\": 2 },";
+    assert_error_at(
+        "set-unknown-node",
+        &experiment(&format!("{USERS}\n{APP}"), settings),
+        &[],
+        7,
+        "there is no node `nope`",
+    );
+    // On the command line: the argument is named.
+    let (code, stderr, _) = run(
+        "cli-unknown",
+        &experiment(&format!("{USERS}\n{APP}"), SETTINGS),
+        &["--set", "ap.replicas=2"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.starts_with("error: --set ap.replicas=2"), "{stderr}");
+    assert!(
+        stderr.contains("there is no node `ap`; nodes are `users`, `app`"),
+        "{stderr}"
+    );
+    let (code, stderr, _) = run(
+        "cli-no-equals",
+        &experiment(&format!("{USERS}\n{APP}"), SETTINGS),
+        &["--set", "app.replicas"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("expected PATH=VALUE"), "{stderr}");
+}
+
+#[test]
+fn validate_reports_without_running() {
+    let path = dir().join("validate-ok.ron");
+    std::fs::write(&path, experiment(&format!("{USERS}\n{APP}"), SETTINGS)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["validate", path.to_str().unwrap(), "no/such.ron"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: "));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such.ron"));
+}
