@@ -1,1 +1,166 @@
-fn main() {}
+//! Engine benchmarks: events per second for M/M/1 and M/M/16 through the full actor model,
+//! against a hard-coded single-purpose M/M/1 loop on the same machine, and peak memory for
+//! 10^6 vs 10^8 events. Run with `cargo bench --bench engine`.
+
+use rand::Rng;
+use rand_distr::{Distribution, Exp1};
+use scalesim::components::{
+    ActorConfig, Arrivals, ClientConfig, DistParams, Network, ServiceConfig,
+};
+use scalesim::engine::{self, derive_stream, ActorId, Calendar};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+/// A model of `c` workers at load `rho`, service mean 1 ms.
+fn model(c: u32, rho: f64) -> Vec<(String, ActorConfig)> {
+    vec![
+        (
+            "queue".into(),
+            ActorConfig::Service(ServiceConfig {
+                replicas: 1,
+                workers: c,
+                speed: 1.0,
+                capacity: None,
+                service_time: DistParams::Exponential { mean_s: 0.001 },
+                cost_per_hour: 0.0,
+            }),
+        ),
+        (
+            "users".into(),
+            ActorConfig::Client(ClientConfig {
+                target: ActorId(0),
+                arrivals: Arrivals::Poisson {
+                    rate: rho * c as f64 * 1000.0,
+                },
+                timeout: None,
+                deadline: None,
+            }),
+        ),
+    ]
+}
+
+/// Runs the model until `events` events have been handled; returns (events, seconds).
+fn run_model(c: u32, events: u64) -> (u64, f64) {
+    let mut net = Network::build(model(c, 0.8), 1, 0, 0, usize::MAX).unwrap();
+    let mut cal = Calendar::new();
+    net.start(&mut cal);
+    let t = Instant::now();
+    let out = engine::run(&mut net, &mut cal, u64::MAX, events);
+    let secs = t.elapsed().as_secs_f64();
+    std::hint::black_box(net.metrics(out.end));
+    (out.events, secs)
+}
+
+/// A hard-coded M/M/1 simulation: a binary-heap calendar of arrivals and departures, the
+/// same generator, a FIFO of arrival times, and the mean wait. Nothing else.
+fn baseline_mm1(events: u64) -> (u64, f64) {
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Kind {
+        Arrival,
+        Departure,
+    }
+    let mut rng = derive_stream(1, 0, "baseline", "all");
+    let (lambda, mu) = (800.0f64, 1000.0f64);
+    let mut heap: BinaryHeap<Reverse<(u64, u64, Kind)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut queue = std::collections::VecDeque::new();
+    let mut busy = false;
+    let (mut wait_sum, mut served) = (0u64, 0u64);
+    let exp = |rng: &mut scalesim::engine::Stream, rate: f64| {
+        let e: f64 = Exp1.sample(rng);
+        (e / rate * 1e9) as u64
+    };
+    let t = Instant::now();
+    heap.push(Reverse((exp(&mut rng, lambda), seq, Kind::Arrival)));
+    let mut n = 0;
+    while n < events {
+        let Some(Reverse((now, _, kind))) = heap.pop() else {
+            break;
+        };
+        n += 1;
+        match kind {
+            Kind::Arrival => {
+                seq += 1;
+                heap.push(Reverse((now + exp(&mut rng, lambda), seq, Kind::Arrival)));
+                if busy {
+                    queue.push_back(now);
+                } else {
+                    busy = true;
+                    served += 1;
+                    seq += 1;
+                    heap.push(Reverse((now + exp(&mut rng, mu), seq, Kind::Departure)));
+                }
+            }
+            Kind::Departure => match queue.pop_front() {
+                Some(arrived) => {
+                    wait_sum += now - arrived;
+                    served += 1;
+                    seq += 1;
+                    heap.push(Reverse((now + exp(&mut rng, mu), seq, Kind::Departure)));
+                }
+                None => busy = false,
+            },
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    std::hint::black_box((wait_sum, served, rng.random::<u8>()));
+    (n, secs)
+}
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Peak memory of a fresh process running `events` events of M/M/1.
+fn memory_in_child(events: u64) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::process::Command::new(exe)
+        .env("SCALESIM_BENCH_MEMORY_EVENTS", events.to_string())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+fn best_of<F: FnMut() -> (u64, f64)>(n: usize, mut f: F) -> (u64, f64) {
+    (0..n)
+        .map(|_| f())
+        .min_by(|a, b| (a.1 / a.0 as f64).total_cmp(&(b.1 / b.0 as f64)))
+        .unwrap()
+}
+
+fn main() {
+    if let Ok(v) = std::env::var("SCALESIM_BENCH_MEMORY_EVENTS") {
+        let events: u64 = v.parse().expect("event count");
+        run_model(1, events);
+        println!("{}", peak_rss_kib());
+        return;
+    }
+    const EVENTS: u64 = 20_000_000;
+    let rate = |(n, s): (u64, f64)| n as f64 / s / 1e6;
+    let base = rate(best_of(3, || baseline_mm1(EVENTS)));
+    let mm1 = rate(best_of(3, || run_model(1, EVENTS)));
+    let mm16 = rate(best_of(3, || run_model(16, EVENTS)));
+    println!("events per second, best of 3 runs of {EVENTS} events each:");
+    println!("  hard-coded M/M/1 loop (2 events per request)   {base:7.1} M/s");
+    println!("  scalesim M/M/1        (4 events per request)   {mm1:7.1} M/s  ({:.2}× the loop's event rate, {:.2}× its request rate)", mm1 / base, mm1 / base / 2.0);
+    println!("  scalesim M/M/16       (4 events per request)   {mm16:7.1} M/s");
+    match (memory_in_child(1_000_000), memory_in_child(100_000_000)) {
+        (Some(small), Some(large)) => {
+            println!("peak resident memory (whole process):");
+            println!("  10^6 events  {:8.1} MiB", small as f64 / 1024.0);
+            println!(
+                "  10^8 events  {:8.1} MiB  ({:.2}× the 10^6 run)",
+                large as f64 / 1024.0,
+                large as f64 / small as f64
+            );
+        }
+        _ => println!("peak memory: not measured (needs /proc/self/status)"),
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::{ActorId, Nanos};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// An event waiting in the calendar.
 #[derive(Clone, Copy, Debug)]
@@ -36,8 +36,14 @@ impl<M> Ord for Scheduled<M> {
 }
 
 /// Pending events plus the current simulated time.
+///
+/// Events due at the current instant (a reply sent the moment work finishes) skip the heap
+/// and wait in a FIFO: every event already in the heap for this instant was scheduled
+/// earlier, so it has a smaller sequence number and still goes first. The order is exactly
+/// (time, sequence); only the cost changes.
 pub struct Calendar<M> {
     heap: BinaryHeap<Scheduled<M>>,
+    immediate: VecDeque<Scheduled<M>>,
     next_seq: u64,
     now: Nanos,
 }
@@ -46,6 +52,7 @@ impl<M> Calendar<M> {
     pub fn new() -> Self {
         Calendar {
             heap: BinaryHeap::with_capacity(1024),
+            immediate: VecDeque::with_capacity(64),
             next_seq: 0,
             now: 0,
         }
@@ -63,12 +70,17 @@ impl<M> Calendar<M> {
         assert!(time >= self.now, "event scheduled in the past");
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Scheduled {
+        let ev = Scheduled {
             time,
             seq,
             target,
             msg,
-        });
+        };
+        if time == self.now {
+            self.immediate.push_back(ev);
+        } else {
+            self.heap.push(ev);
+        }
     }
 
     /// Schedules `msg` for `target` after `delay` from now.
@@ -80,6 +92,13 @@ impl<M> Calendar<M> {
     /// Takes the earliest event if it is due strictly before `until`, advancing `now` to it.
     #[inline]
     pub fn pop_before(&mut self, until: Nanos) -> Option<Scheduled<M>> {
+        let heap_first = self.heap.peek().is_some_and(|h| h.time == self.now);
+        if !heap_first && self.now < until {
+            if let Some(ev) = self.immediate.pop_front() {
+                return Some(ev);
+            }
+        }
+        debug_assert!(heap_first || self.immediate.is_empty() || self.now >= until);
         if self.heap.peek()?.time >= until {
             return None;
         }
@@ -90,11 +109,11 @@ impl<M> Calendar<M> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.is_empty() && self.immediate.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.immediate.len()
     }
 }
 
@@ -117,6 +136,21 @@ mod tests {
         c.at(1, ActorId(0), 'd');
         let order: Vec<char> = std::iter::from_fn(|| c.pop_before(10).map(|e| e.msg)).collect();
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
+    }
+
+    #[test]
+    fn same_instant_events_keep_sequence_order() {
+        let mut c = Calendar::new();
+        c.at(5, ActorId(0), 1);
+        c.at(5, ActorId(0), 2);
+        let first = c.pop_before(10).unwrap();
+        assert_eq!(first.msg, 1);
+        // Scheduled now, at t = 5: after the event 2 that was scheduled earlier for t = 5.
+        c.at(5, ActorId(0), 3);
+        c.at(7, ActorId(0), 5);
+        c.at(5, ActorId(0), 4);
+        let rest: Vec<i32> = std::iter::from_fn(|| c.pop_before(10).map(|e| e.msg)).collect();
+        assert_eq!(rest, vec![2, 3, 4, 5]);
     }
 
     #[test]
