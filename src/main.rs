@@ -113,7 +113,7 @@ fn run(
         )));
     }
     for w in report::warnings(&plan, &results) {
-        eprintln!("warning: {w}");
+        println!("warning: {w}");
     }
     if !quiet {
         print!("{}", report::table(&plan, &results));

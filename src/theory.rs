@@ -65,6 +65,24 @@ pub fn mva_single(n: u32, s: f64, z: f64) -> (f64, f64) {
     (r, x)
 }
 
+/// Mean wait in queue of E_k/M/1: Erlang-k interarrival times with rate `lambda`, one
+/// exponential server with rate `mu`. GI/M/1 theory: W = σ / (μ(1 − σ)), where σ is the root
+/// in (0, 1) of σ = A*(μ(1 − σ)) and A* is the interarrival time's Laplace transform.
+pub fn ekm1_wait(k: u32, lambda: f64, mu: f64) -> f64 {
+    assert!(lambda < mu, "E_k/M/1 is unstable at λ ≥ μ");
+    let phase = k as f64 * lambda;
+    let lst = |s: f64| (phase / (phase + s)).powi(k as i32);
+    let mut sigma = 0.5;
+    for _ in 0..10_000 {
+        let next = lst(mu * (1.0 - sigma));
+        if (next - sigma).abs() < 1e-15 {
+            break;
+        }
+        sigma = next;
+    }
+    sigma / (mu * (1.0 - sigma))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +110,12 @@ mod tests {
             max_relative = 1e-12
         );
         assert_relative_eq!(mg1_wait(0.8, 1.0, 0.0), 2.0, max_relative = 1e-12);
+        // E_1/M/1 is M/M/1.
+        assert_relative_eq!(
+            ekm1_wait(1, 0.8, 1.0),
+            mmc_wait(1, 0.8, 1.0),
+            max_relative = 1e-9
+        );
         // One user never queues.
         assert_relative_eq!(mva_single(1, 0.1, 1.0).0, 0.1, max_relative = 1e-12);
     }

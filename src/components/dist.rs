@@ -117,3 +117,87 @@ impl Sampler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::derive_stream;
+
+    /// Sample mean and coefficient of variation of `n` draws, in seconds.
+    fn moments(p: &DistParams, speed: f64, n: usize) -> (f64, f64) {
+        let s = Sampler::new(p).unwrap();
+        let mut rng = derive_stream(5, 0, "dist", "test");
+        let xs: Vec<f64> = (0..n)
+            .map(|_| s.sample(&mut rng, speed) as f64 / 1e9)
+            .collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        (mean, var.sqrt() / mean)
+    }
+
+    #[test]
+    fn means_and_variability_match_parameters() {
+        let n = 400_000;
+        let cases: Vec<(DistParams, f64, f64)> = vec![
+            (DistParams::Exponential { mean_s: 0.01 }, 0.01, 1.0),
+            (DistParams::Deterministic { value_s: 0.01 }, 0.01, 0.0),
+            (
+                DistParams::Uniform {
+                    min_s: 0.0,
+                    max_s: 0.02,
+                },
+                0.01,
+                1.0 / 3f64.sqrt(),
+            ),
+            (
+                DistParams::LogNormal {
+                    mean_s: 0.01,
+                    cv: 0.5,
+                },
+                0.01,
+                0.5,
+            ),
+            (
+                DistParams::Gamma {
+                    mean_s: 0.01,
+                    cv: 0.5,
+                },
+                0.01,
+                0.5,
+            ),
+            (DistParams::Erlang { k: 4, mean_s: 0.01 }, 0.01, 0.5),
+            // Pareto with shape 3: mean = 1.5·scale, cv = 1/sqrt(shape·(shape−2)).
+            (
+                DistParams::Pareto {
+                    scale_s: 0.01,
+                    shape: 3.0,
+                },
+                0.015,
+                1.0 / 3f64.sqrt(),
+            ),
+            (
+                DistParams::Empirical {
+                    values_s: vec![0.005, 0.015],
+                },
+                0.01,
+                0.5,
+            ),
+        ];
+        for (p, mean, cv) in cases {
+            assert!((p.mean_s() - mean).abs() < 1e-12, "{p:?}: mean_s");
+            let (m, c) = moments(&p, 1.0, n);
+            // The standard error of the mean is cv·mean/√n; allow five of them (plus rounding).
+            let tol = 5.0 * cv * mean / (n as f64).sqrt() + 1e-9;
+            assert!((m - mean).abs() < tol, "{p:?}: mean {m} vs {mean}");
+            assert!((c - cv).abs() < 0.02 + 0.05 * cv, "{p:?}: cv {c} vs {cv}");
+        }
+    }
+
+    #[test]
+    fn speed_divides_work() {
+        let p = DistParams::Exponential { mean_s: 0.01 };
+        let (m1, _) = moments(&p, 1.0, 10_000);
+        let (m2, _) = moments(&p, 2.0, 10_000);
+        assert!((m1 / m2 - 2.0).abs() < 1e-6, "same draws, half the time");
+    }
+}
