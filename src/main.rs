@@ -1,8 +1,10 @@
 //! The `scalesim` command line: parse arguments, call the library, print.
 
 use clap::{Parser, Subcommand};
+use scalesim::experiment::journal::{self, Journal, RunRecord};
+use scalesim::experiment::{self, Missing, Options, Shard};
 use scalesim::model::{self, CommandLine, Problem};
-use scalesim::{experiment, report};
+use scalesim::report;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,9 +40,25 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Run only the I-th of N deterministic slices of the work (0-based); join the
+        /// shard folders with `scalesim merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Finish an interrupted run: keep the runs already saved in the result folder.
+        #[arg(long)]
+        resume: bool,
         /// Print nothing but errors and warnings.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Join the result folders of shards into the folder one run would have written.
+    Merge {
+        /// Shard result folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The result folder to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Parse and validate experiment files without running them.
     Validate {
@@ -66,18 +84,26 @@ fn main() -> ExitCode {
             seed,
             replications,
             threads,
+            shard,
+            resume,
             quiet,
-        } => run(
-            &experiment,
-            out,
-            CommandLine {
+        } => {
+            let cli = CommandLine {
                 set,
                 seed,
                 replications,
-            },
-            threads,
-            quiet,
-        ),
+            };
+            run(
+                &experiment,
+                out,
+                cli,
+                threads,
+                shard.as_deref(),
+                resume,
+                quiet,
+            )
+        }
+        Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Validate { paths } => validate(&paths),
     }
 }
@@ -92,41 +118,176 @@ fn run(
     out: Option<PathBuf>,
     cli: CommandLine,
     threads: Option<usize>,
+    shard: Option<&str>,
+    resume: bool,
     quiet: bool,
 ) -> ExitCode {
     if threads == Some(0) {
         return fail(&Problem::plain("--threads must be at least 1"));
     }
+    let shard = match shard.map(Shard::parse).transpose() {
+        Ok(s) => s,
+        Err(e) => return fail(&Problem::plain(e)),
+    };
     let plan = match model::load_experiment(path, &cli) {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    let results = match experiment::run_plan(&plan, threads) {
+    let dir = out.unwrap_or_else(|| Path::new("results").join(model::stem(path)));
+    let record = RunRecord {
+        experiment: path.display().to_string(),
+        set: cli.set.clone(),
+        seed: cli.seed,
+        replications: cli.replications,
+        plan_id: plan.id(),
+        shard: shard.map(|s| (s.index, s.count)),
+    };
+    let (journal, known) = match Journal::open(&dir, &record, resume) {
+        Ok(j) => j,
+        Err(e) => return fail(&Problem::plain(e)),
+    };
+    let resumed = known.len();
+    let opts = Options {
+        threads,
+        shard,
+        journal: Some(&journal),
+        known,
+        missing: Missing::Run,
+        progress: !quiet,
+    };
+    let results = match experiment::execute(&plan, opts) {
         Ok(r) => r,
         Err(e) => return fail(&Problem::plain(e)),
     };
-    let dir = out.unwrap_or_else(|| Path::new("results").join(model::stem(path)));
+    if let Some(s) = shard {
+        if !quiet {
+            println!(
+                "shard {}/{}: {} runs saved in {}; join the shards with `scalesim merge DIR... --out DIR`",
+                s.index,
+                s.count,
+                results.units.len(),
+                Journal::dir_of(&dir).display()
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
     if let Err(e) = report::write_folder(&dir, &plan, &results) {
         return fail(&Problem::plain(format!(
             "cannot write {}: {e}",
             dir.display()
         )));
     }
-    for w in report::warnings(&plan, &results) {
+    if let Err(e) = journal.finish() {
+        return fail(&Problem::plain(format!(
+            "cannot remove {}: {e}",
+            Journal::dir_of(&dir).display()
+        )));
+    }
+    print_outcome(&plan, &results, &dir, resumed, quiet);
+    ExitCode::SUCCESS
+}
+
+fn print_outcome(
+    plan: &model::Plan,
+    results: &experiment::Results,
+    dir: &Path,
+    resumed: usize,
+    quiet: bool,
+) {
+    for w in report::warnings(plan, results) {
         println!("warning: {w}");
     }
-    if !quiet {
-        print!("{}", report::table(&plan, &results));
-        let events = results.events();
-        println!(
-            "\n{} runs, {} events in {:.2}s ({:.1} M events/s); results in {}",
-            results.units.len(),
-            events,
-            results.wall_s,
-            events as f64 / results.wall_s.max(1e-9) / 1e6,
-            dir.display()
-        );
+    if quiet {
+        return;
     }
+    print!("{}", report::table(plan, results));
+    let events = results.events();
+    let mut line = format!(
+        "\n{} runs, {} events in {:.2}s ({:.1} M events/s",
+        results.units.len(),
+        events,
+        results.wall_s,
+        events as f64 / results.wall_s.max(1e-9) / 1e6
+    );
+    if let Some(per_unit) = results.events_per_s_per_unit() {
+        line.push_str(&format!(", {:.1} M events/s per run", per_unit / 1e6));
+    }
+    line.push(')');
+    if resumed > 0 {
+        line.push_str(&format!(", {resumed} runs resumed"));
+    }
+    println!("{line}; results in {}", dir.display());
+}
+
+fn merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
+    let mut record: Option<RunRecord> = None;
+    let mut known = Vec::new();
+    let mut shards = Vec::new();
+    for d in dirs {
+        let (rec, units) = match journal::read(&Journal::dir_of(d)) {
+            Ok(r) => r,
+            Err(e) => return fail(&Problem::plain(format!("{}: {e}", d.display()))),
+        };
+        if let Some(first) = &record {
+            if first.plan_id != rec.plan_id {
+                return fail(&Problem::plain(format!(
+                    "{} holds runs of a different experiment or settings than {}",
+                    d.display(),
+                    dirs[0].display()
+                )));
+            }
+        }
+        shards.push(rec.shard);
+        known.extend(units);
+        record = Some(rec);
+    }
+    let record = record.expect("at least one folder");
+    if let Some((_, n)) = record.shard {
+        let mut seen: Vec<u32> = shards.iter().filter_map(|s| s.map(|(i, _)| i)).collect();
+        seen.sort();
+        seen.dedup();
+        if seen.len() != n as usize {
+            let missing: Vec<String> = (0..n)
+                .filter(|i| !seen.contains(i))
+                .map(|i| format!("{i}/{n}"))
+                .collect();
+            return fail(&Problem::plain(format!(
+                "missing shards: {}",
+                missing.join(", ")
+            )));
+        }
+    }
+    let cli = CommandLine {
+        set: record.set.clone(),
+        seed: record.seed,
+        replications: record.replications,
+    };
+    let plan = match model::load_experiment(Path::new(&record.experiment), &cli) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    if plan.id() != record.plan_id {
+        return fail(&Problem::plain(format!(
+            "{} has changed since the shards ran: run them again",
+            record.experiment
+        )));
+    }
+    let opts = Options {
+        known,
+        missing: Missing::Fail,
+        ..Options::default()
+    };
+    let results = match experiment::execute(&plan, opts) {
+        Ok(r) => r,
+        Err(e) => return fail(&Problem::plain(e)),
+    };
+    if let Err(e) = report::write_folder(out, &plan, &results) {
+        return fail(&Problem::plain(format!(
+            "cannot write {}: {e}",
+            out.display()
+        )));
+    }
+    print_outcome(&plan, &results, out, results.units.len(), false);
     ExitCode::SUCCESS
 }
 

@@ -15,7 +15,7 @@ pub use request::{Outcome, ReqId, Request, Requests};
 pub use service::{Service, ServiceConfig};
 
 use crate::engine::{derive_stream, ActorId, Calendar, Nanos, World};
-use crate::metrics::{Histogram, RunMetrics};
+use crate::metrics::{named, Histogram, RunMetrics};
 
 /// Everything that can happen to an actor.
 #[derive(Clone, Copy, Debug)]
@@ -152,11 +152,11 @@ impl Network {
                     timed_out += s.timed_out;
                     retries += s.retries;
                     latency.merge(&s.latency);
-                    nodes.push((name.clone(), c.node_metrics(window_s, end)));
+                    nodes.push((name.clone(), named(c.node_metrics(window_s, end))));
                 }
                 Actor::Service(s) => {
                     cost += s.cost(end);
-                    nodes.push((name.clone(), s.node_metrics(window_s, end)));
+                    nodes.push((name.clone(), named(s.node_metrics(window_s, end))));
                 }
             }
         }
@@ -183,7 +183,10 @@ impl Network {
             ("latency_p999_s", secs(0.999)),
             ("cost", cost),
         ];
-        RunMetrics { experiment, nodes }
+        RunMetrics {
+            experiment: named(experiment),
+            nodes,
+        }
     }
 }
 

@@ -1,18 +1,25 @@
-//! Runs a plan: every point × replication as an independent unit, in parallel.
+//! Runs a plan: every point × replication as an independent unit, in parallel, journaled as
+//! it goes, optionally one shard of it, optionally until a metric is precise enough.
 //!
-//! A unit's result depends only on (plan, point, replication), never on which thread ran it
-//! or when, and results are collected in work-list order, so output bytes do not depend on
-//! the thread count.
+//! A unit's result depends only on (plan, point, replication), never on which thread or
+//! machine ran it or when, and results are gathered in (point, replication) order, so the
+//! output bytes do not depend on thread count, interruption, or sharding.
+
+pub mod journal;
+mod progress;
 
 use crate::components::Network;
 use crate::engine::{self, Calendar, StopReason};
-use crate::metrics::RunMetrics;
+use crate::metrics::{Aggregate, RunMetrics};
 use crate::model::Plan;
+use journal::Journal;
+use progress::Progress;
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// One run: a parameter point and a replication index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Unit {
     pub point: usize,
     pub replication: u32,
@@ -28,6 +35,8 @@ pub struct UnitResult {
     pub stop: StopReason,
     /// Simulated seconds the run covered (shorter than the duration if a limit stopped it).
     pub end_s: f64,
+    /// Wall time, when this process ran the unit (not when it was loaded from a journal).
+    pub wall_s: Option<f64>,
 }
 
 impl UnitResult {
@@ -57,7 +66,7 @@ impl UnitResult {
     }
 }
 
-/// The results of a whole plan, in work-list order (point-major, then replication).
+/// The results of a whole plan (or shard), in (point, replication) order.
 pub struct Results {
     pub units: Vec<UnitResult>,
     pub wall_s: f64,
@@ -72,9 +81,78 @@ impl Results {
     pub fn of_point(&self, point: usize) -> impl Iterator<Item = &UnitResult> {
         self.units.iter().filter(move |u| u.unit.point == point)
     }
+
+    /// Mean events per second of the units this process ran, each on its own thread.
+    pub fn events_per_s_per_unit(&self) -> Option<f64> {
+        let ran: Vec<f64> = self
+            .units
+            .iter()
+            .filter_map(|u| u.wall_s.map(|w| u.events as f64 / w.max(1e-9)))
+            .collect();
+        (!ran.is_empty()).then(|| ran.iter().sum::<f64>() / ran.len() as f64)
+    }
 }
 
-/// The work list: every point, every replication.
+/// `I/N`: this process runs the I-th of N deterministic slices of the work (0-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `I/N` with 0 ≤ I < N.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {s}: expected I/N with 0 <= I < N, like 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse::<u32>().map_err(|_| bad())?,
+            n.trim().parse::<u32>().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    fn owns(&self, k: usize) -> bool {
+        k % self.count as usize == self.index as usize
+    }
+}
+
+/// What to do about a unit that has no result yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// Run it (a run or a resume).
+    Run,
+    /// Report it (a merge: every unit must come from a shard).
+    Fail,
+}
+
+pub struct Options<'a> {
+    pub threads: Option<usize>,
+    pub shard: Option<Shard>,
+    pub journal: Option<&'a Journal>,
+    /// Results already at hand (from a journal or from shards).
+    pub known: Vec<UnitResult>,
+    pub missing: Missing,
+    pub progress: bool,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            threads: None,
+            shard: None,
+            journal: None,
+            known: Vec::new(),
+            missing: Missing::Run,
+            progress: false,
+        }
+    }
+}
+
+/// The fixed work list: every point, every replication, point-major.
 pub fn work_list(plan: &Plan) -> Vec<Unit> {
     (0..plan.points.len())
         .flat_map(|point| {
@@ -87,6 +165,7 @@ pub fn work_list(plan: &Plan) -> Vec<Unit> {
 pub fn run_unit(plan: &Plan, unit: Unit) -> UnitResult {
     let s = &plan.settings;
     let point = &plan.points[unit.point];
+    let start = Instant::now();
     let mut net = Network::build(
         point.actors.clone(),
         s.seed,
@@ -105,21 +184,149 @@ pub fn run_unit(plan: &Plan, unit: Unit) -> UnitResult {
         fingerprint: out.fingerprint,
         stop: out.stop,
         end_s: out.end as f64 / 1e9,
+        wall_s: Some(start.elapsed().as_secs_f64()),
     }
 }
 
-/// Runs every unit of `plan` on `threads` threads (all cores if `None`).
+/// Runs every unit of `plan` on `threads` threads (all cores if `None`), without a journal.
 pub fn run_plan(plan: &Plan, threads: Option<usize>) -> Result<Results, String> {
-    let units = work_list(plan);
+    execute(
+        plan,
+        Options {
+            threads,
+            ..Options::default()
+        },
+    )
+}
+
+struct Runner<'a> {
+    plan: &'a Plan,
+    pool: rayon::ThreadPool,
+    journal: Option<&'a Journal>,
+    missing: Missing,
+    done: BTreeMap<Unit, UnitResult>,
+    progress: Progress,
+}
+
+impl Runner<'_> {
+    /// Makes sure every unit in `units` has a result: known ones are kept, the rest are run
+    /// in parallel and journaled as each finishes.
+    fn ensure(&mut self, units: &[Unit]) -> Result<(), String> {
+        let todo: Vec<Unit> = units
+            .iter()
+            .filter(|u| !self.done.contains_key(u))
+            .copied()
+            .collect();
+        if self.missing == Missing::Fail {
+            if let Some(u) = todo.first() {
+                return Err(format!(
+                    "no result for point {} replication {}: a shard is missing or incomplete",
+                    u.point, u.replication
+                ));
+            }
+        }
+        let (plan, journal, progress) = (self.plan, self.journal, &self.progress);
+        let ran: Vec<Result<UnitResult, String>> = self.pool.install(|| {
+            todo.par_iter()
+                .map(|u| {
+                    let r = run_unit(plan, *u);
+                    if let Some(j) = journal {
+                        j.save(&r)
+                            .map_err(|e| format!("cannot save a finished run: {e}"))?;
+                    }
+                    progress.finished(&r);
+                    Ok(r)
+                })
+                .collect()
+        });
+        for r in ran {
+            let r = r?;
+            self.done.insert(r.unit, r);
+        }
+        Ok(())
+    }
+}
+
+/// Runs (or gathers) the units of `plan` that `opts` asks for.
+pub fn execute(plan: &Plan, opts: Options) -> Result<Results, String> {
     let start = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.unwrap_or(0))
+        .num_threads(opts.threads.unwrap_or(0))
         .build()
         .map_err(|e| format!("cannot start worker threads: {e}"))?;
-    let results: Vec<UnitResult> =
-        pool.install(|| units.par_iter().map(|u| run_unit(plan, *u)).collect());
+    let s = &plan.settings;
+    let owns = |k: usize| opts.shard.is_none_or(|sh| sh.owns(k));
+    let total = match &s.stop_when {
+        None => work_list(plan).len(),
+        Some(rule) => plan.points.len() * rule.max_replications as usize,
+    };
+    let mut runner = Runner {
+        plan,
+        pool,
+        journal: opts.journal,
+        missing: opts.missing,
+        done: opts.known.into_iter().map(|u| (u.unit, u)).collect(),
+        progress: Progress::new(opts.progress, total as u64),
+    };
+    match &s.stop_when {
+        None => {
+            // Shards split the work list itself, unit by unit.
+            let units: Vec<Unit> = work_list(plan)
+                .into_iter()
+                .enumerate()
+                .filter(|(k, _)| owns(*k))
+                .map(|(_, u)| u)
+                .collect();
+            runner.ensure(&units)?;
+            runner.done.retain(|u, _| units.contains(u));
+        }
+        Some(rule) => {
+            // Sequential stopping: how many runs a point needs depends on its own results,
+            // so shards split by point, and each point grows in batches until it is precise.
+            let batch = s.replications;
+            let mut reps: BTreeMap<usize, u32> = (0..plan.points.len())
+                .filter(|p| owns(*p))
+                .map(|p| (p, 0))
+                .collect();
+            let mut active: Vec<usize> = reps.keys().copied().collect();
+            while !active.is_empty() {
+                let mut units = Vec::new();
+                for p in &active {
+                    let from = reps[p];
+                    let to = (from + batch).min(rule.max_replications);
+                    units.extend((from..to).map(|replication| Unit {
+                        point: *p,
+                        replication,
+                    }));
+                    reps.insert(*p, to);
+                }
+                runner.ensure(&units)?;
+                active.retain(|p| {
+                    let xs: Vec<f64> = (0..reps[p])
+                        .map(|r| {
+                            let u = &runner.done[&Unit {
+                                point: *p,
+                                replication: r,
+                            }];
+                            u.metrics
+                                .columns()
+                                .find(|(n, _)| *n == rule.metric)
+                                .map_or(f64::NAN, |(_, v)| v)
+                        })
+                        .collect();
+                    let a = Aggregate::of(&xs);
+                    let precise = a.ci95 <= rule.rel_ci95 * a.mean.abs();
+                    !precise && reps[p] < rule.max_replications
+                });
+            }
+            runner
+                .done
+                .retain(|u, _| reps.get(&u.point).is_some_and(|n| u.replication < *n));
+        }
+    }
+    runner.progress.done();
     Ok(Results {
-        units: results,
+        units: runner.done.into_values().collect(),
         wall_s: start.elapsed().as_secs_f64(),
     })
 }

@@ -12,8 +12,8 @@ pub use time_weighted::TimeWeighted;
 /// A value is `NaN` when it is undefined in this run (a latency with no successful request).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunMetrics {
-    pub experiment: Vec<(&'static str, f64)>,
-    pub nodes: Vec<(String, Vec<(&'static str, f64)>)>,
+    pub experiment: Vec<(String, f64)>,
+    pub nodes: Vec<(String, Vec<(String, f64)>)>,
 }
 
 impl RunMetrics {
@@ -28,6 +28,24 @@ impl RunMetrics {
     /// Looks up a node's metric.
     pub fn node(&self, node: &str, name: &str) -> Option<f64> {
         let (_, m) = self.nodes.iter().find(|(n, _)| n == node)?;
-        m.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        m.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
+
+    /// Every metric as (column name, value): experiment-level first, then `node.metric`.
+    pub fn columns(&self) -> impl Iterator<Item = (String, f64)> + '_ {
+        let exp = self.experiment.iter().cloned();
+        let nodes = self
+            .nodes
+            .iter()
+            .flat_map(|(node, ms)| ms.iter().map(move |(n, v)| (format!("{node}.{n}"), *v)));
+        exp.chain(nodes)
+    }
+}
+
+/// Owned names for a list of metrics.
+pub fn named(metrics: Vec<(&'static str, f64)>) -> Vec<(String, f64)> {
+    metrics
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect()
 }

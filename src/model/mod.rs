@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use syntax::{Kind, Node, Span};
 
-pub use spec::{Limits, Settings};
+pub use spec::{Limits, Settings, StopWhen};
 
 /// An error ready to print: where (when known) and what.
 #[derive(Clone, Debug, PartialEq)]
@@ -264,13 +264,13 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     for (variant, changes) in &variants {
         let mut v_tree = base.clone();
         apply(&mut v_tree, changes).map_err(|e| fail(&sources, e))?;
-        for combo in grid(&sweep) {
+        for combo in &sweep.points {
             let mut tree = v_tree.clone();
-            let mut params = Vec::new();
-            for (path, value) in combo {
-                apply(&mut tree, std::slice::from_ref(&value)).map_err(|e| fail(&sources, e))?;
-                params.push((path, value.value));
-            }
+            apply(&mut tree, combo).map_err(|e| fail(&sources, e))?;
+            let params = combo
+                .iter()
+                .map(|o| (o.path.clone(), o.value.clone()))
+                .collect();
             apply(&mut tree, &cli_set).map_err(|e| fail(&sources, e))?;
             let model: spec::Model = de::from_node(&tree).map_err(|e| fail(&sources, e))?;
             let actors = build::build(&model, &tree).map_err(|e| fail(&sources, e))?;
@@ -282,12 +282,36 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
         }
     }
 
+    if let Some(b) = &settings.baseline {
+        if !variants.iter().any(|(n, _)| n == b) {
+            let names: Vec<String> = variants.iter().map(|(n, _)| format!("`{n}`")).collect();
+            return Err(fail(
+                &sources,
+                Error::at(
+                    overrides::locate(&root, &["baseline"]).span,
+                    format!(
+                        "baseline `{b}` is not a variant; variants are {}",
+                        names.join(", ")
+                    ),
+                ),
+            ));
+        }
+    }
+    if let Some(rule) = &settings.stop_when {
+        check_stop_rule(rule, &settings, &points[0].actors).map_err(|m| {
+            fail(
+                &sources,
+                Error::at(overrides::locate(&root, &["stop_when"]).span, m),
+            )
+        })?;
+    }
+
     let name = settings.name.clone().unwrap_or_else(|| stem(path));
     Ok(Plan {
         name,
         file: path.to_path_buf(),
         settings,
-        sweep_paths: sweep.iter().map(|(p, _)| p.clone()).collect(),
+        sweep_paths: sweep.paths,
         points,
     })
 }
@@ -297,6 +321,47 @@ pub fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "experiment".into())
+}
+
+fn check_stop_rule(
+    rule: &StopWhen,
+    s: &Settings,
+    actors: &[(String, ActorConfig)],
+) -> Result<(), String> {
+    if !(rule.rel_ci95 > 0.0 && rule.rel_ci95.is_finite()) {
+        return Err(format!(
+            "stop_when.rel_ci95 must be positive, not {}",
+            rule.rel_ci95
+        ));
+    }
+    if s.replications < 2 {
+        return Err(
+            "stop_when needs replications of at least 2 (a confidence interval needs two runs)"
+                .into(),
+        );
+    }
+    if rule.max_replications < s.replications {
+        return Err(format!(
+            "stop_when.max_replications ({}) is below replications ({})",
+            rule.max_replications, s.replications
+        ));
+    }
+    // The metric names a run reports, from a network that has not run.
+    let net = crate::components::Network::build(actors.to_vec(), 0, 0, 0, 1)?;
+    let names: Vec<String> = net.metrics(0).columns().map(|(n, _)| n).collect();
+    if !names.contains(&rule.metric) {
+        return Err(format!(
+            "stop_when.metric `{}` is not a metric of this model; try one of {}",
+            rule.metric,
+            names
+                .iter()
+                .take(12)
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(())
 }
 
 fn check_settings(s: &Settings, root: &Node) -> Result<(), Error> {
@@ -390,17 +455,34 @@ fn variants_of(node: Option<&Node>) -> Result<Vec<(String, Vec<Override>)>, Erro
     Ok(out)
 }
 
-fn sweep_of(node: Option<&Node>) -> Result<Vec<(String, Vec<Override>)>, Error> {
+/// A sweep: the paths it varies and its points, each a list of overrides in path order.
+struct Sweep {
+    paths: Vec<String>,
+    points: Vec<Vec<Override>>,
+}
+
+/// Reads `sweep: { path: [values] }` (a grid: the cartesian product, first path slowest) or
+/// `sweep: Zip({ path: [values] })` (paired lists of equal length: the i-th values together).
+fn sweep_of(node: Option<&Node>) -> Result<Sweep, Error> {
     let Some(node) = node else {
-        return Ok(Vec::new());
+        return Ok(Sweep {
+            paths: Vec::new(),
+            points: vec![Vec::new()],
+        });
     };
-    let Kind::Map(entries) = &node.kind else {
-        return Err(Error::at(
-            node.span,
-            "`sweep` is a map of paths to lists of values: { \"users.arrivals.rate\": [10.0, 20.0] }",
-        ));
+    let hint = "`sweep` is a map of paths to lists, { \"users.arrivals.rate\": [10.0, 20.0] }, \
+                or Zip({ ... }) for paired lists";
+    let (zip, map) = match &node.kind {
+        Kind::Map(_) => (false, node),
+        Kind::Tuple(Some(n), items) if (n == "Zip" || n == "Grid") && items.len() == 1 => {
+            (n == "Zip", &items[0])
+        }
+        _ => return Err(Error::at(node.span, hint)),
     };
-    let mut out = Vec::new();
+    let Kind::Map(entries) = &map.kind else {
+        return Err(Error::at(map.span, hint));
+    };
+    let mut lists: Vec<(String, Vec<Override>)> = Vec::new();
     for (k, v) in entries {
         let Kind::Str(path) = &k.kind else {
             return Err(Error::at(
@@ -417,6 +499,17 @@ fn sweep_of(node: Option<&Node>) -> Result<Vec<(String, Vec<Override>)>, Error> 
         if items.is_empty() {
             return Err(Error::at(v.span, format!("sweep `{path}` has no values")));
         }
+        if zip && !lists.is_empty() && items.len() != lists[0].1.len() {
+            return Err(Error::at(
+                v.span,
+                format!(
+                    "Zip needs lists of equal length: `{path}` has {} values, `{}` has {}",
+                    items.len(),
+                    lists[0].0,
+                    lists[0].1.len()
+                ),
+            ));
+        }
         let values = items
             .iter()
             .map(|item| Override {
@@ -425,27 +518,31 @@ fn sweep_of(node: Option<&Node>) -> Result<Vec<(String, Vec<Override>)>, Error> 
                 value: item.clone(),
             })
             .collect();
-        out.push((path.clone(), values));
+        lists.push((path.clone(), values));
     }
-    Ok(out)
-}
-
-/// The cartesian product of the sweep's values, the first path varying slowest.
-fn grid(sweep: &[(String, Vec<Override>)]) -> Vec<Vec<(String, Override)>> {
-    let mut combos: Vec<Vec<(String, Override)>> = vec![Vec::new()];
-    for (path, values) in sweep {
-        let mut next = Vec::with_capacity(combos.len() * values.len());
-        for c in &combos {
-            for v in values {
-                let mut c2: Vec<(String, Override)> =
-                    c.iter().map(|(p, o)| (p.clone(), o.clone())).collect();
-                c2.push((path.clone(), v.clone()));
-                next.push(c2);
-            }
+    let paths = lists.iter().map(|(p, _)| p.clone()).collect();
+    let points = if zip {
+        let n = lists.first().map_or(1, |l| l.1.len());
+        (0..n)
+            .map(|i| lists.iter().map(|(_, vs)| vs[i].clone()).collect())
+            .collect()
+    } else {
+        let mut combos: Vec<Vec<Override>> = vec![Vec::new()];
+        for (_, values) in &lists {
+            combos = combos
+                .iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c2 = c.clone();
+                        c2.push(v.clone());
+                        c2
+                    })
+                })
+                .collect();
         }
-        combos = next;
-    }
-    combos
+        combos
+    };
+    Ok(Sweep { paths, points })
 }
 
 /// Applies overrides to a model tree. A path starts with a node name (`app.replicas`) or
@@ -491,4 +588,26 @@ fn apply(tree: &mut Node, changes: &[Override]) -> Result<(), Error> {
             .map_err(|m| Error::at(o.span, format!("cannot apply override `{}`: {m}", o.path)))?;
     }
     Ok(())
+}
+
+impl Plan {
+    /// A digest of everything that determines the results (settings, points, actors), so that
+    /// resumed or merged unit results are only combined with the plan that made them.
+    pub fn id(&self) -> String {
+        let mut text = format!(
+            "{}\n{:?}\n{:?}\n",
+            self.name, self.settings, self.sweep_paths
+        );
+        for p in &self.points {
+            let params: Vec<String> = p.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            text.push_str(&format!("{}|{:?}|{:?}\n", p.variant, params, p.actors));
+        }
+        // FNV-1a, 64 bits: stable, and plenty to tell plans apart.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
 }

@@ -204,8 +204,25 @@ pub struct Settings {
     pub replications: u32,
     #[serde(default)]
     pub limits: Limits,
+    /// The variant others are compared with (paired differences); the first one by default.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// Sequential stopping: add replications until a metric is known precisely enough.
+    #[serde(default)]
+    pub stop_when: Option<StopWhen>,
     #[serde(default)]
     pub expect: Vec<String>,
+}
+
+/// Add batches of `replications` runs to every point until `metric`'s ci95 half-width is at
+/// most `rel_ci95` × |mean|, or the point has `max_replications` runs.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StopWhen {
+    /// An experiment metric (`latency_p99_s`) or a node's (`app.wait_mean_s`).
+    pub metric: String,
+    pub rel_ci95: f64,
+    pub max_replications: u32,
 }
 
 fn default_seed() -> u64 {

@@ -7,11 +7,12 @@ mod table;
 
 pub use table::table;
 
-use crate::experiment::Results;
+use crate::experiment::{Results, UnitResult};
 use crate::metrics::Aggregate;
 use crate::model::syntax::{Kind, Node};
 use crate::model::Plan;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -40,8 +41,8 @@ fn agg_json(a: &Aggregate) -> Value {
 
 /// Aggregates of one point's experiment-level and per-node metrics.
 pub struct PointSummary {
-    pub experiment: Vec<(&'static str, Aggregate)>,
-    pub nodes: Vec<(String, Vec<(&'static str, Aggregate)>)>,
+    pub experiment: Vec<(String, Aggregate)>,
+    pub nodes: Vec<(String, Vec<(String, Aggregate)>)>,
 }
 
 /// Aggregates every metric of `point` over its replications.
@@ -54,7 +55,7 @@ pub fn summarize(results: &Results, point: usize) -> PointSummary {
         .enumerate()
         .map(|(i, (name, _))| {
             let xs: Vec<f64> = runs.iter().map(|r| r.metrics.experiment[i].1).collect();
-            (*name, Aggregate::of(&xs))
+            (name.clone(), Aggregate::of(&xs))
         })
         .collect();
     let nodes = first
@@ -67,13 +68,69 @@ pub fn summarize(results: &Results, point: usize) -> PointSummary {
                 .enumerate()
                 .map(|(mi, (name, _))| {
                     let xs: Vec<f64> = runs.iter().map(|r| r.metrics.nodes[ni].1[mi].1).collect();
-                    (*name, Aggregate::of(&xs))
+                    (name.clone(), Aggregate::of(&xs))
                 })
                 .collect();
             (node.clone(), aggs)
         })
         .collect();
     PointSummary { experiment, nodes }
+}
+
+/// The baseline variant: the experiment's `baseline`, or the first variant.
+pub fn baseline(plan: &Plan) -> &str {
+    plan.settings
+        .baseline
+        .as_deref()
+        .unwrap_or_else(|| plan.points[0].variant.as_str())
+}
+
+/// The point of the baseline variant with the same sweep values as `point`.
+pub fn baseline_point(plan: &Plan, point: usize) -> usize {
+    // Points are variant-major, and every variant has the same sweep points.
+    let variants = variant_names(plan).len();
+    let per_variant = plan.points.len() / variants;
+    let first_of_baseline = plan
+        .points
+        .iter()
+        .position(|p| p.variant == baseline(plan))
+        .expect("the baseline is a variant");
+    first_of_baseline + point % per_variant
+}
+
+/// Paired differences of every metric between `point` and its baseline point, over the
+/// replications both have. Common random numbers make these far tighter than the difference
+/// of two independent means.
+pub fn paired(results: &Results, point: usize, base: usize) -> Vec<(String, Aggregate)> {
+    let base_runs: BTreeMap<u32, &UnitResult> = results
+        .of_point(base)
+        .map(|u| (u.unit.replication, u))
+        .collect();
+    let pairs: Vec<(&UnitResult, &UnitResult)> = results
+        .of_point(point)
+        .filter_map(|u| base_runs.get(&u.unit.replication).map(|b| (u, *b)))
+        .collect();
+    let Some((first, _)) = pairs.first() else {
+        return Vec::new();
+    };
+    let names: Vec<String> = first.metrics.columns().map(|(n, _)| n).collect();
+    let per_run: Vec<(Vec<f64>, Vec<f64>)> = pairs
+        .iter()
+        .map(|(u, b)| {
+            (
+                u.metrics.columns().map(|(_, v)| v).collect(),
+                b.metrics.columns().map(|(_, v)| v).collect(),
+            )
+        })
+        .collect();
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let diffs: Vec<f64> = per_run.iter().map(|(u, b)| u[i] - b[i]).collect();
+            (name, Aggregate::of(&diffs))
+        })
+        .collect()
 }
 
 /// Every warning the runs raised, in work-list order.
@@ -83,6 +140,17 @@ pub fn warnings(plan: &Plan, results: &Results) -> Vec<String> {
         .iter()
         .filter_map(|u| u.warning(plan))
         .collect()
+}
+
+/// Variant names in file order.
+pub fn variant_names(plan: &Plan) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for p in &plan.points {
+        if !names.contains(&p.variant) {
+            names.push(p.variant.clone());
+        }
+    }
+    names
 }
 
 /// The contents of `summary.json`.
@@ -97,23 +165,32 @@ pub fn summary_json(plan: &Plan, results: &Results) -> String {
         }
         let mut metrics = Map::new();
         for (name, a) in &sum.experiment {
-            metrics.insert(name.to_string(), agg_json(a));
+            metrics.insert(name.clone(), agg_json(a));
         }
         let mut nodes = Map::new();
         for (node, ms) in &sum.nodes {
             let mut m = Map::new();
             for (name, a) in ms {
-                m.insert(name.to_string(), agg_json(a));
+                m.insert(name.clone(), agg_json(a));
             }
             nodes.insert(node.clone(), Value::Object(m));
         }
-        points.push(json!({
+        let mut point = json!({
             "variant": p.variant,
             "params": params,
             "replications": results.of_point(i).count(),
             "metrics": metrics,
             "nodes": nodes,
-        }));
+        });
+        let base = baseline_point(plan, i);
+        if p.variant != baseline(plan) {
+            let mut diffs = Map::new();
+            for (name, a) in paired(results, i, base) {
+                diffs.insert(name, json!({ "diff": a.mean, "ci95": a.ci95 }));
+            }
+            point["vs"] = json!({ baseline(plan): diffs });
+        }
+        points.push(point);
     }
     let doc = json!({
         "experiment": plan.name,
@@ -123,6 +200,8 @@ pub fn summary_json(plan: &Plan, results: &Results) -> String {
         "duration_s": s.duration.secs(),
         "warmup_s": s.warmup.secs(),
         "sweep": plan.sweep_paths,
+        "variants": variant_names(plan),
+        "baseline": baseline(plan),
         "points": points,
         "warnings": warnings(plan, results),
         "engine": { "events": results.events() },
@@ -161,7 +240,7 @@ pub fn runs_csv(plan: &Plan, results: &Results) -> String {
             .iter()
             .map(|s| s.to_string()),
     );
-    header.extend(first.metrics.experiment.iter().map(|(n, _)| n.to_string()));
+    header.extend(first.metrics.experiment.iter().map(|(n, _)| n.clone()));
     for (node, ms) in &first.metrics.nodes {
         header.extend(ms.iter().map(|(n, _)| format!("{node}.{n}")));
     }

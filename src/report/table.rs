@@ -47,7 +47,7 @@ pub fn table(plan: &Plan, results: &Results) -> String {
             let a = sum
                 .experiment
                 .iter()
-                .find(|(n, _)| *n == name)
+                .find(|(n, _)| n == name)
                 .map(|(_, a)| *a)
                 .expect("every run reports the experiment-level metrics");
             row.push(cell(&a, scale, digits));
