@@ -134,7 +134,7 @@ pub fn read(dir: &Path) -> Result<(RunRecord, Vec<UnitResult>), String> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !(name.starts_with('p') && name.ends_with(".json")) {
+        if name == RECORD || !(name.starts_with('p') && name.ends_with(".json")) {
             continue; // the record, or a temporary file of an interrupted write
         }
         let text = std::fs::read_to_string(&path)

@@ -110,13 +110,15 @@ pub struct Plan {
 }
 
 /// Experiment settings that `--set` may change; every other path names a model field.
-const SETTINGS: [&str; 6] = [
+const SETTINGS: [&str; 8] = [
     "duration",
     "warmup",
     "seed",
     "replications",
     "limits",
     "description",
+    "baseline",
+    "stop_when",
 ];
 
 /// An override: a dotted path and the value to put there.
