@@ -51,6 +51,14 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Compare two result folders: paired differences (B − A) with 95% confidence intervals.
+    Compare {
+        a: PathBuf,
+        b: PathBuf,
+        /// Metrics to compare (default: throughput, goodput, latency, rejections, timeouts).
+        #[arg(long = "metric")]
+        metrics: Vec<String>,
+    },
     /// Join the result folders of shards into the folder one run would have written.
     Merge {
         /// Shard result folders.
@@ -104,6 +112,7 @@ fn main() -> ExitCode {
             )
         }
         Command::Merge { dirs, out } => merge(&dirs, &out),
+        Command::Compare { a, b, metrics } => compare(&a, &b, metrics),
         Command::Validate { paths } => validate(&paths),
     }
 }
@@ -289,6 +298,27 @@ fn merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
     }
     print_outcome(&plan, &results, out, results.units.len(), false);
     ExitCode::SUCCESS
+}
+
+fn compare(a: &Path, b: &Path, mut metrics: Vec<String>) -> ExitCode {
+    use report::compare::{self, Runs};
+    if metrics.is_empty() {
+        metrics = compare::DEFAULT_METRICS
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+    }
+    let rows = Runs::read(a)
+        .and_then(|ra| Runs::read(b).map(|rb| (ra, rb)))
+        .and_then(|(ra, rb)| compare::compare(&ra, &rb, &metrics));
+    match rows {
+        Ok(rows) => {
+            println!("A = {}\nB = {}\n", a.display(), b.display());
+            print!("{}", compare::table(&rows));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&Problem::plain(e)),
+    }
 }
 
 fn validate(paths: &[PathBuf]) -> ExitCode {

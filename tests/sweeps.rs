@@ -337,3 +337,51 @@ fn sequential_stopping_adds_replications_until_precise() {
     // The busier points need more runs.
     assert!(results.of_point(1).count() >= results.of_point(0).count());
 }
+
+#[test]
+fn compare_pairs_two_folders() {
+    let (a, b) = (fresh("cmp-a"), fresh("cmp-b"));
+    let (sa, sb) = (a.display().to_string(), b.display().to_string());
+    let base = ["--quiet", "--set", "duration=20s", "--set", "warmup=2s"];
+    let mut args = vec!["run", EXP, "--out", &sa];
+    args.extend(base);
+    scalesim(&args);
+    let mut args = vec!["run", EXP, "--out", &sb, "--set", "queue.workers=2"];
+    args.extend(base);
+    scalesim(&args);
+    let out = scalesim(&[
+        "compare",
+        &sa,
+        &sb,
+        "--metric",
+        "latency_mean_s",
+        "--metric",
+        "requests",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("baseline 500.0") && l.contains("latency_mean_s"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(" -0.") && line.ends_with('*'),
+        "two workers wait less: {line}"
+    );
+    let same = text.lines().find(|l| l.contains("requests")).unwrap();
+    assert!(
+        same.contains("0.000000 ±0.000000"),
+        "same arrivals in both: {same}"
+    );
+
+    std::fs::write(b.join("runs.csv"), "variant,replication\nx\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["compare", &sa, &sb])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("runs.csv:2: 1 fields where the header has 2"),
+        "{err}"
+    );
+}

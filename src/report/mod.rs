@@ -3,6 +3,7 @@
 //! Everything written here is a pure function of the plan and the unit results; wall-clock
 //! figures are printed, never written, so the same experiment gives the same bytes.
 
+pub mod compare;
 mod table;
 
 pub use table::table;
