@@ -7,6 +7,7 @@
 pub mod client;
 pub mod dist;
 pub mod request;
+pub mod retry;
 pub mod service;
 
 pub use client::{Arrivals, Client, ClientConfig};
