@@ -215,7 +215,7 @@ fn unknown_target() {
         &experiment(&format!("{users}\n{APP}"), SETTINGS),
         &[],
         3,
-        "targets `ap`, which is not a node",
+        "`users` calls `ap`, which is not a node",
     );
 }
 

@@ -1,13 +1,23 @@
-//! Clients: the source of requests, open-loop (arrivals at a rate) or closed-loop (users who
-//! wait for an answer, think, and ask again), with an optional timeout.
+//! Clients: the source of requests. Open loop (arrivals at a rate, in bursts, following a
+//! daily cycle or replaying a trace) or closed loop (users who wait for an answer, think,
+//! and ask again); request classes and keys; timeouts and retries through [`Outbound`].
 
 use super::dist::{DistParams, Sampler};
-use super::request::{Outcome, ReqId, Request};
+use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use super::{Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::{Histogram, TimeWeighted};
 use rand::Rng;
-use rand_distr::{Distribution, Exp1};
+use rand_distr::{Distribution, Exp1, Zipf};
+use std::sync::Arc;
+
+/// One request of a replayed trace.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TraceEvent {
+    pub at: Nanos,
+    pub key: Option<u64>,
+    pub class: Option<u16>,
+}
 
 /// How requests arrive.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,18 +29,51 @@ pub enum Arrivals {
     /// A Poisson process whose rate is piecewise constant: `(from, rate)` steps in time order;
     /// before the first step the rate is zero.
     Schedule { steps: Vec<(Nanos, f64)> },
+    /// A two-state Markov-modulated Poisson process: `rates[i]` while in state i, which lasts
+    /// an exponential time of mean `dwell_s[i]`. Starts in state 0.
+    Bursty { rates: [f64; 2], dwell_s: [f64; 2] },
+    /// Poisson with rate `mean × (1 + amplitude × sin(2π (t − phase) / period))`.
+    Diurnal {
+        mean: f64,
+        amplitude: f64,
+        period_s: f64,
+        phase_s: f64,
+    },
+    /// Replays requests at the given times.
+    Trace(Arc<Vec<TraceEvent>>),
     /// `users` users who each think, send one request, and wait for its answer.
     Closed { users: u32, think: DistParams },
 }
 
+/// A class of requests: its share of traffic, priority and deadline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Class {
+    pub name: String,
+    pub weight: f64,
+    /// Lower is more important.
+    pub priority: u8,
+    /// Successes slower than this do not count as goodput.
+    pub deadline: Option<Nanos>,
+}
+
+/// How request keys are drawn (for hashing, caches and shards).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Keys {
+    None,
+    Uniform { n: u64 },
+    Zipf { s: f64, n: u64 },
+}
+
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    pub target: ActorId,
     pub arrivals: Arrivals,
-    /// A request not answered within this is `timed_out`; its eventual answer is ignored.
-    pub timeout: Option<Nanos>,
-    /// Successes slower than this do not count toward goodput.
+    /// The call to the target: timeout per attempt, retries, network latency.
+    pub call: CallSite,
+    /// Successes slower than this do not count toward goodput (a class deadline wins).
     pub deadline: Option<Nanos>,
+    /// At least one; the first is the default.
+    pub classes: Vec<Class>,
+    pub keys: Keys,
 }
 
 enum Source {
@@ -46,21 +89,36 @@ enum Source {
         steps: Vec<(Nanos, f64)>,
         step: usize,
     },
+    Bursty {
+        rates: [f64; 2],
+        dwell_s: [f64; 2],
+        state: usize,
+        state_end: Nanos,
+    },
+    Diurnal {
+        mean: f64,
+        amplitude: f64,
+        period_s: f64,
+        phase_s: f64,
+    },
+    Trace {
+        events: Arc<Vec<TraceEvent>>,
+        next: usize,
+    },
     Closed {
         think: Sampler,
     },
 }
 
-/// What a client counts, for requests whose first attempt started after warm-up.
+/// Per-class counts, for requests whose first attempt started after warm-up.
 #[derive(Default)]
-pub struct ClientStats {
+pub struct ClassStats {
     pub requests: u64,
     pub succeeded: u64,
     pub good: u64,
     pub failed: u64,
     pub rejected: u64,
     pub timed_out: u64,
-    pub retries: u64,
     /// End-to-end latency of successful requests.
     pub latency: Histogram,
     /// Time until the caller got an answer or gave up, over every final outcome.
@@ -74,17 +132,28 @@ pub struct Client {
     source: Source,
     arrivals_rng: Stream,
     think_rng: Stream,
-    pub stats: ClientStats,
-    /// Requests of this client in flight, over time (for Little's law end to end).
+    mix_rng: Stream,
+    zipf: Option<Zipf<f64>>,
+    pub out: Outbound,
+    pub classes: Vec<ClassStats>,
+    /// Logical requests of this client in flight, over time.
     pub in_flight: TimeWeighted,
+}
+
+/// Streams a client draws from, each for one purpose, so that changing one thing (say,
+/// the class mix) does not shift the arrival times.
+pub struct ClientStreams {
+    pub arrivals: Stream,
+    pub think: Stream,
+    pub mix: Stream,
+    pub retry: Stream,
 }
 
 impl Client {
     pub fn new(
         id: ActorId,
         cfg: ClientConfig,
-        arrivals_rng: Stream,
-        think_rng: Stream,
+        s: ClientStreams,
         warmup: Nanos,
     ) -> Result<Client, String> {
         let source = match &cfg.arrivals {
@@ -98,56 +167,90 @@ impl Client {
                 steps: steps.clone(),
                 step: 0,
             },
+            Arrivals::Bursty { rates, dwell_s } => Source::Bursty {
+                rates: *rates,
+                dwell_s: *dwell_s,
+                state: 0,
+                state_end: 0,
+            },
+            Arrivals::Diurnal {
+                mean,
+                amplitude,
+                period_s,
+                phase_s,
+            } => Source::Diurnal {
+                mean: *mean,
+                amplitude: *amplitude,
+                period_s: *period_s,
+                phase_s: *phase_s,
+            },
+            Arrivals::Trace(events) => Source::Trace {
+                events: events.clone(),
+                next: 0,
+            },
             Arrivals::Closed { think, .. } => Source::Closed {
                 think: Sampler::new(think)?,
             },
         };
+        let zipf = match cfg.keys {
+            Keys::Zipf { s, n } => Some(Zipf::new(n as f64, s).map_err(|e| e.to_string())?),
+            _ => None,
+        };
+        let out = Outbound::new(id, vec![cfg.call.clone()], s.retry, warmup);
+        let classes = cfg.classes.iter().map(|_| ClassStats::default()).collect();
         Ok(Client {
             id,
             cfg,
             source,
-            arrivals_rng,
-            think_rng,
-            stats: ClientStats::default(),
+            arrivals_rng: s.arrivals,
+            think_rng: s.think,
+            mix_rng: s.mix,
+            zipf,
+            out,
+            classes,
             in_flight: TimeWeighted::new(warmup),
         })
     }
 
     /// Schedules the first arrivals (or every user's first think).
     pub fn start(&mut self, ctx: &mut Ctx) {
-        if let Source::Constant {
-            period_s, first, ..
-        } = &mut self.source
-        {
-            let phase = self.arrivals_rng.random::<f64>() * *period_s;
-            *first = (phase * 1e9).round() as Nanos;
+        match &mut self.source {
+            Source::Constant {
+                period_s, first, ..
+            } => {
+                let phase = self.arrivals_rng.random::<f64>() * *period_s;
+                *first = (phase * 1e9).round() as Nanos;
+            }
+            Source::Bursty {
+                dwell_s, state_end, ..
+            } => {
+                let e: f64 = Exp1.sample(&mut self.arrivals_rng);
+                *state_end = (e * dwell_s[0] * 1e9).round() as Nanos;
+            }
+            _ => {}
         }
-        match &self.source {
-            Source::Closed { think } => {
-                let Arrivals::Closed { users, .. } = self.cfg.arrivals else {
-                    unreachable!()
-                };
-                for user in 0..users {
-                    let t = think.sample(&mut self.think_rng, 1.0);
-                    ctx.cal.after(t, self.id, Msg::Think(user));
-                }
+        if let Source::Closed { think } = &self.source {
+            let Arrivals::Closed { users, .. } = self.cfg.arrivals else {
+                unreachable!("a closed source comes from closed arrivals")
+            };
+            for user in 0..users {
+                let t = think.sample(&mut self.think_rng, 1.0);
+                ctx.cal.after(t, self.id, Msg::Think(user));
             }
-            _ => {
-                if let Some(t) = self.next_arrival(0) {
-                    ctx.cal.at(t, self.id, Msg::Generate);
-                }
-            }
+        } else if let Some(t) = self.next_arrival(0) {
+            ctx.cal.at(t, self.id, Msg::Generate);
         }
     }
 
-    /// The next open-loop arrival after `now`, or `None` if there is none.
+    /// The next open-loop arrival at or after `now`, or `None` if there is none.
     fn next_arrival(&mut self, now: Nanos) -> Option<Nanos> {
         let rng = &mut self.arrivals_rng;
+        let exp = |rng: &mut Stream, mean_s: f64| -> Nanos {
+            let e: f64 = Exp1.sample(rng);
+            (e * mean_s * 1e9).round() as Nanos
+        };
         match &mut self.source {
-            Source::Poisson { gap_s } => {
-                let e: f64 = Exp1.sample(rng);
-                Some(now + (e * *gap_s * 1e9).round() as Nanos)
-            }
+            Source::Poisson { gap_s } => Some(now + exp(rng, *gap_s)),
             Source::Constant { period_s, first, k } => {
                 // From the index, not by adding periods, so rounding never accumulates.
                 let t = *first + (*k as f64 * *period_s * 1e9).round() as Nanos;
@@ -162,8 +265,7 @@ impl Client {
                     let t0 = t.max(from);
                     let end = steps.get(*step + 1).map(|s| s.0);
                     if rate > 0.0 {
-                        let e: f64 = Exp1.sample(rng);
-                        let cand = t0 + (e / rate * 1e9).round() as Nanos;
+                        let cand = t0 + exp(rng, 1.0 / rate);
                         if end.is_none_or(|end| cand < end) {
                             return Some(cand);
                         }
@@ -172,6 +274,45 @@ impl Client {
                     *step += 1;
                 }
             }
+            Source::Bursty {
+                rates,
+                dwell_s,
+                state,
+                state_end,
+            } => {
+                let mut t = now;
+                loop {
+                    let rate = rates[*state];
+                    if rate > 0.0 {
+                        let cand = t + exp(rng, 1.0 / rate);
+                        if cand < *state_end {
+                            return Some(cand);
+                        }
+                    }
+                    t = *state_end;
+                    *state ^= 1;
+                    *state_end = t + exp(rng, dwell_s[*state]);
+                }
+            }
+            Source::Diurnal {
+                mean,
+                amplitude,
+                period_s,
+                phase_s,
+            } => {
+                // Thinning: candidates at the peak rate, kept with probability rate(t)/peak.
+                let peak = *mean * (1.0 + amplitude.abs());
+                let mut t = now;
+                loop {
+                    t += exp(rng, 1.0 / peak);
+                    let x = (t as f64 / 1e9 - *phase_s) / *period_s;
+                    let rate = *mean * (1.0 + *amplitude * (std::f64::consts::TAU * x).sin());
+                    if rng.random::<f64>() * peak < rate {
+                        return Some(t);
+                    }
+                }
+            }
+            Source::Trace { events, next } => events.get(*next).map(|e| e.at.max(now)),
             Source::Closed { .. } => None,
         }
     }
@@ -180,99 +321,142 @@ impl Client {
         let now = ctx.cal.now();
         match msg {
             Msg::Generate => {
-                self.send(0, ctx);
+                let (key, class) = match &mut self.source {
+                    Source::Trace { events, next } => {
+                        let e = events[*next];
+                        *next += 1;
+                        (e.key, e.class)
+                    }
+                    _ => (None, None),
+                };
+                self.send(0, key, class, ctx);
                 if let Some(t) = self.next_arrival(now) {
                     ctx.cal.at(t, self.id, Msg::Generate);
                 }
             }
-            Msg::Think(user) => self.send(user, ctx),
+            Msg::Think(user) => self.send(user as u64, None, None, ctx),
             Msg::Reply(id) => {
-                let Some(r) = ctx.requests.remove(id) else {
-                    debug_assert!(false, "reply for an unknown request");
-                    return;
-                };
-                if r.abandoned {
-                    return; // already counted as timed out
+                if let Some(done) = self.out.on_reply(id, ctx) {
+                    self.finished(done, ctx);
                 }
-                self.in_flight.add(now, -1);
-                if r.born >= ctx.warmup {
-                    let s = &mut self.stats;
-                    match r.outcome {
-                        Outcome::Ok => {
-                            let latency = now - r.born;
-                            s.succeeded += 1;
-                            s.latency.record(latency);
-                            if self.cfg.deadline.is_none_or(|d| latency <= d) {
-                                s.good += 1;
-                            }
-                        }
-                        Outcome::Error => s.failed += 1,
-                        Outcome::Rejected => s.rejected += 1,
-                        Outcome::Pending => unreachable!("reply without an outcome"),
-                    }
-                    s.response_sum += (now - r.born) as u128;
-                    s.responses += 1;
-                }
-                self.answered(r.token, ctx);
             }
             Msg::Expire(id) => {
-                let Some(r) = ctx.requests.get_mut(id) else {
-                    return; // answered in time
-                };
-                if r.abandoned {
-                    return;
+                if let Some(done) = self.out.on_expire(id, ctx) {
+                    self.finished(done, ctx);
                 }
-                r.abandoned = true;
-                let (born, token) = (r.born, r.token);
-                self.in_flight.add(now, -1);
-                if born >= ctx.warmup {
-                    self.stats.timed_out += 1;
-                    self.stats.response_sum += (now - born) as u128;
-                    self.stats.responses += 1;
-                }
-                self.answered(token, ctx);
             }
-            Msg::Call(_) | Msg::Finish(..) => unreachable!("a client is never called"),
+            Msg::RetryDue(token) => self.out.on_retry_due(token, ctx),
+            _ => unreachable!("a client is never called"),
         }
     }
 
-    fn send(&mut self, token: u32, ctx: &mut Ctx) {
+    fn draw_class(&mut self) -> u16 {
+        if self.cfg.classes.len() == 1 {
+            return 0;
+        }
+        let total: f64 = self.cfg.classes.iter().map(|c| c.weight).sum();
+        let mut u = self.mix_rng.random::<f64>() * total;
+        for (i, c) in self.cfg.classes.iter().enumerate() {
+            if u < c.weight {
+                return i as u16;
+            }
+            u -= c.weight;
+        }
+        (self.cfg.classes.len() - 1) as u16
+    }
+
+    fn draw_key(&mut self) -> u64 {
+        match self.cfg.keys {
+            Keys::None => 0,
+            Keys::Uniform { n } => self.mix_rng.random_range(0..n),
+            Keys::Zipf { .. } => {
+                let z = self.zipf.as_ref().expect("built with the keys");
+                z.sample(&mut self.mix_rng) as u64 - 1
+            }
+        }
+    }
+
+    fn send(&mut self, owner: u64, key: Option<u64>, class: Option<u16>, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        let id: ReqId = ctx.requests.insert(Request::new(now, self.id, token));
+        let class = class.unwrap_or_else(|| self.draw_class());
+        let key = key.unwrap_or_else(|| self.draw_key());
         if now >= ctx.warmup {
-            self.stats.requests += 1;
+            self.classes[class as usize].requests += 1;
         }
         self.in_flight.add(now, 1);
-        ctx.cal.at(now, self.cfg.target, Msg::Call(id));
-        if let Some(t) = self.cfg.timeout {
-            ctx.cal.after(t, self.id, Msg::Expire(id));
-        }
+        let meta = CallMeta {
+            owner,
+            tag: class as u32,
+            born: now,
+            class,
+            key,
+        };
+        self.out.start(0, meta, ctx);
     }
 
-    /// A closed-loop user got an answer (or gave up): think, then ask again.
-    fn answered(&mut self, user: u32, ctx: &mut Ctx) {
+    /// A logical request ended (after any retries): count it; a closed-loop user thinks.
+    fn finished(&mut self, done: Done, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        self.in_flight.add(now, -1);
+        let class = done.tag as usize;
+        if done.born >= ctx.warmup {
+            let deadline = self.cfg.classes[class].deadline.or(self.cfg.deadline);
+            let s = &mut self.classes[class];
+            let latency = now - done.born;
+            match done.outcome {
+                Final::Ok => {
+                    s.succeeded += 1;
+                    s.latency.record(latency);
+                    if deadline.is_none_or(|d| latency <= d) {
+                        s.good += 1;
+                    }
+                }
+                Final::Error => s.failed += 1,
+                Final::Rejected => s.rejected += 1,
+                Final::TimedOut => s.timed_out += 1,
+            }
+            s.response_sum += latency as u128;
+            s.responses += 1;
+        }
         if let Source::Closed { think } = &self.source {
             let t = think.sample(&mut self.think_rng, 1.0);
-            ctx.cal.after(t, self.id, Msg::Think(user));
+            ctx.cal.after(t, self.id, Msg::Think(done.owner as u32));
         }
     }
 
     /// This client's node metrics over the measured window.
-    pub fn node_metrics(&self, window_s: f64, end: Nanos) -> Vec<(&'static str, f64)> {
-        let s = &self.stats;
-        let resp = if s.responses > 0 {
-            s.response_sum as f64 / s.responses as f64 / 1e9
+    pub fn node_metrics(&self, window_s: f64, end: Nanos) -> Vec<(String, f64)> {
+        let sum = |f: fn(&ClassStats) -> u64| self.classes.iter().map(f).sum::<u64>();
+        let (responses, response_sum) = (
+            sum(|c| c.responses),
+            self.classes.iter().map(|c| c.response_sum).sum::<u128>(),
+        );
+        let resp = if responses > 0 {
+            response_sum as f64 / responses as f64 / 1e9
         } else {
             f64::NAN
         };
-        vec![
-            ("arrivals", s.requests as f64),
-            ("throughput_rps", s.responses as f64 / window_s),
-            ("response_mean_s", resp),
+        let requests = sum(|c| c.requests);
+        let mut m = vec![
+            ("arrivals".to_string(), requests as f64),
+            ("attempts".into(), self.out.stats.attempts as f64),
+            ("retries".into(), self.out.stats.retries as f64),
+            ("throughput_rps".into(), responses as f64 / window_s),
+            ("response_mean_s".into(), resp),
             (
-                "in_flight_mean",
+                "in_flight_mean".into(),
                 self.in_flight.mean(end).unwrap_or(f64::NAN),
             ),
-        ]
+        ];
+        if self.classes.len() > 1 {
+            for (c, s) in self.cfg.classes.iter().zip(&self.classes) {
+                let q = |q: f64| s.latency.quantile(q).map_or(f64::NAN, |v| v / 1e9);
+                m.push((format!("{}.requests", c.name), s.requests as f64));
+                m.push((format!("{}.goodput_rps", c.name), s.good as f64 / window_s));
+                m.push((format!("{}.latency_p50_s", c.name), q(0.5)));
+                m.push((format!("{}.latency_p99_s", c.name), q(0.99)));
+            }
+        }
+        m
     }
 }

@@ -6,14 +6,17 @@
 
 pub mod client;
 pub mod dist;
+pub mod outbound;
 pub mod request;
 pub mod retry;
 pub mod service;
+pub mod slab;
 
-pub use client::{Arrivals, Client, ClientConfig};
-pub use dist::DistParams;
+pub use client::{Arrivals, Class, Client, ClientConfig, ClientStreams, Keys, TraceEvent};
+pub use dist::{DistParams, Sampler};
+pub use outbound::CallSite;
 pub use request::{Outcome, ReqId, Request, Requests};
-pub use service::{Service, ServiceConfig};
+pub use service::{Fault, FaultKind, OnFailure, Service, ServiceConfig, ServiceStreams, Step};
 
 use crate::engine::{derive_stream, ActorId, Calendar, Nanos, World};
 use crate::metrics::{named, Histogram, RunMetrics};
@@ -31,8 +34,12 @@ pub enum Msg {
     Reply(ReqId),
     /// A caller's timeout for this request.
     Expire(ReqId),
-    /// A service's replica finished working on a request.
-    Finish(u32, ReqId),
+    /// A service finished the work of a handler step (the token names the job).
+    Finish(u64),
+    /// A caller's backoff ended: send the next attempt of this call.
+    RetryDue(u64),
+    /// A fault of the timeline begins (`true`) or ends.
+    Fault(u32, bool),
 }
 
 impl Msg {
@@ -44,6 +51,8 @@ impl Msg {
             Msg::Reply(_) => 4,
             Msg::Expire(_) => 5,
             Msg::Finish(..) => 6,
+            Msg::RetryDue(_) => 7,
+            Msg::Fault(..) => 8,
         }
     }
 }
@@ -93,14 +102,29 @@ impl Network {
             let id = ActorId(i as u32);
             let stream = |purpose: &str| derive_stream(seed, replication, &name, purpose);
             let actor = match cfg {
-                ActorConfig::Client(c) => Actor::Client(Box::new(
-                    Client::new(id, c, stream("arrivals"), stream("think"), warmup)
-                        .map_err(|e| format!("node `{name}`: {e}"))?,
-                )),
-                ActorConfig::Service(s) => Actor::Service(Box::new(
-                    Service::new(id, s, stream("service"), warmup)
-                        .map_err(|e| format!("node `{name}`: {e}"))?,
-                )),
+                ActorConfig::Client(c) => {
+                    let streams = ClientStreams {
+                        arrivals: stream("arrivals"),
+                        think: stream("think"),
+                        mix: stream("mix"),
+                        retry: stream("retry"),
+                    };
+                    Actor::Client(Box::new(
+                        Client::new(id, c, streams, warmup)
+                            .map_err(|e| format!("node `{name}`: {e}"))?,
+                    ))
+                }
+                ActorConfig::Service(s) => {
+                    let streams = ServiceStreams {
+                        work: stream("service"),
+                        faults: stream("faults"),
+                        calls: stream("calls"),
+                    };
+                    Actor::Service(Box::new(
+                        Service::new(id, s, streams, warmup)
+                            .map_err(|e| format!("node `{name}`: {e}"))?,
+                    ))
+                }
             };
             names.push(name);
             actors.push(actor);
@@ -122,15 +146,16 @@ impl Network {
             warmup: self.warmup,
         };
         for a in &mut self.actors {
-            if let Actor::Client(c) = a {
-                c.start(&mut ctx);
+            match a {
+                Actor::Client(c) => c.start(&mut ctx),
+                Actor::Service(s) => s.start(&mut ctx),
             }
         }
     }
 
     /// Requests in flight now.
     pub fn in_flight(&self) -> usize {
-        self.requests.live()
+        self.requests.len()
     }
 
     /// The metrics of the run that ended at `end`.
@@ -141,23 +166,26 @@ impl Network {
         let (mut timed_out, mut retries) = (0, 0);
         let mut cost = 0.0;
         let mut nodes = Vec::with_capacity(self.actors.len());
+        let mut attempts = 0;
         for (name, a) in self.names.iter().zip(&self.actors) {
             match a {
                 Actor::Client(c) => {
-                    let s = &c.stats;
-                    requests += s.requests;
-                    succeeded += s.succeeded;
-                    good += s.good;
-                    failed += s.failed;
-                    rejected += s.rejected;
-                    timed_out += s.timed_out;
-                    retries += s.retries;
-                    latency.merge(&s.latency);
-                    nodes.push((name.clone(), named(c.node_metrics(window_s, end))));
+                    for s in &c.classes {
+                        requests += s.requests;
+                        succeeded += s.succeeded;
+                        good += s.good;
+                        failed += s.failed;
+                        rejected += s.rejected;
+                        timed_out += s.timed_out;
+                        latency.merge(&s.latency);
+                    }
+                    retries += c.out.stats.retries;
+                    attempts += c.out.stats.attempts;
+                    nodes.push((name.clone(), c.node_metrics(window_s, end)));
                 }
                 Actor::Service(s) => {
                     cost += s.cost(end);
-                    nodes.push((name.clone(), named(s.node_metrics(window_s, end))));
+                    nodes.push((name.clone(), s.node_metrics(window_s, end)));
                 }
             }
         }
@@ -171,6 +199,7 @@ impl Network {
             ("rejected", rejected as f64),
             ("timed_out", timed_out as f64),
             ("retries", retries as f64),
+            ("attempts", attempts as f64),
             ("in_flight", requests.saturating_sub(completed) as f64),
             ("throughput_rps", succeeded as f64 / window_s),
             ("goodput_rps", good as f64 / window_s),
@@ -212,6 +241,6 @@ impl World for Network {
     }
 
     fn should_stop(&self) -> bool {
-        self.requests.live() > self.max_in_flight
+        self.requests.len() > self.max_in_flight
     }
 }

@@ -24,7 +24,11 @@ pub enum Jitter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backoff {
     Fixed(Nanos),
-    Exponential { base: Nanos, cap: Nanos, jitter: Jitter },
+    Exponential {
+        base: Nanos,
+        cap: Nanos,
+        jitter: Jitter,
+    },
 }
 
 /// Which failures are worth another attempt.
@@ -47,7 +51,8 @@ impl Budget {
     /// Whether one more retry may start, with `active_requests` calls in flight (first
     /// attempts and retries) and `active_retries` of them retries.
     pub fn admits(&self, active_requests: u32, active_retries: u32) -> bool {
-        let allowed = (self.percent / 100.0 * active_requests as f64).max(self.min_concurrency as f64);
+        let allowed =
+            (self.percent / 100.0 * active_requests as f64).max(self.min_concurrency as f64);
         (active_retries as f64) < allowed
     }
 }
@@ -181,7 +186,11 @@ mod tests {
         assert_eq!(exponential(50 * MS, 5_000 * MS, 1), 100 * MS);
         assert_eq!(exponential(50 * MS, 5_000 * MS, 3), 400 * MS);
         assert_eq!(exponential(50 * MS, 5_000 * MS, 7), 5_000 * MS);
-        assert_eq!(exponential(50 * MS, 5_000 * MS, 200), 5_000 * MS, "no overflow");
+        assert_eq!(
+            exponential(50 * MS, 5_000 * MS, 200),
+            5_000 * MS,
+            "no overflow"
+        );
     }
 
     #[test]
@@ -206,7 +215,11 @@ mod tests {
             }
         }
         // Decorrelated: sleep = min(cap, U(base, 3 × prev)), prev starting at base.
-        let b = Backoff::Exponential { base, cap, jitter: Jitter::Decorrelated };
+        let b = Backoff::Exponential {
+            base,
+            cap,
+            jitter: Jitter::Decorrelated,
+        };
         let (mut r, mut shadow) = (rng(), rng());
         let (mut prev, mut want_prev) = (0, base);
         for n in 1..20 {
@@ -222,7 +235,10 @@ mod tests {
 
     #[test]
     fn budget_admits_a_percentage_with_a_floor() {
-        let b = Budget { percent: 20.0, min_concurrency: 3 };
+        let b = Budget {
+            percent: 20.0,
+            min_concurrency: 3,
+        };
         // Few requests: the floor of 3 concurrent retries applies.
         assert!(b.admits(5, 2));
         assert!(!b.admits(5, 3));

@@ -1,15 +1,60 @@
-//! Services: replicas × workers, each replica with a FIFO queue of optional capacity.
+//! Services: replicas × workers, each replica with a FIFO queue of optional capacity, and a
+//! handler of steps: compute, call a dependency, call several in parallel.
 //!
-//! A request's work is drawn when it arrives (not when it starts), from the service's own
-//! stream, so the n-th arrival gets the same work whatever the number of replicas or the
-//! queue discipline: common random numbers across the points of a sweep.
+//! A worker stays taken for the whole handler, waiting on downstream calls included: that is
+//! how thread-pool exhaustion and cascading failure arise. A request's first work is drawn
+//! when it arrives, from the service's own stream, so the n-th arrival gets the same work
+//! whatever the replicas or queue discipline (common random numbers across a sweep).
 
 use super::dist::{DistParams, Sampler};
+use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use super::request::{Outcome, ReqId};
+use super::slab::{Id, Slab};
 use super::{Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::TimeWeighted;
+use rand::Rng;
 use std::collections::VecDeque;
+
+/// What a handler does when a call fails (after its retries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The request fails: the caller gets an error.
+    Fail,
+    /// Carry on without the answer (a fallback): the request is `degraded`, not failed.
+    Continue,
+}
+
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Work on a worker; `None` is the service's `service_time`.
+    Compute(Option<DistParams>),
+    /// A synchronous call through call site `site`.
+    Call { site: u16, on_failure: OnFailure },
+    /// Calls through every site at once; go on when `need` have succeeded.
+    Parallel {
+        sites: Vec<u16>,
+        need: u16,
+        on_failure: OnFailure,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultKind {
+    /// Work started during the window takes `factor` times longer.
+    Slowdown(f64),
+    /// Each request finishing its work during the window fails with this probability.
+    Errors(f64),
+    /// The replica goes down: its queue and running requests fail, arrivals are refused.
+    Crash { replica: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fault {
+    pub at: Nanos,
+    pub until: Option<Nanos>,
+    pub kind: FaultKind,
+}
 
 #[derive(Clone, Debug)]
 pub struct ServiceConfig {
@@ -20,19 +65,42 @@ pub struct ServiceConfig {
     /// Waiting room per replica (not counting requests in service); `None` is unbounded.
     pub capacity: Option<u32>,
     pub service_time: DistParams,
+    /// The handler; empty means one `Compute(None)` step.
+    pub handler: Vec<Step>,
+    /// Call sites the handler's steps refer to.
+    pub calls: Vec<CallSite>,
+    /// Drop a queued request, unstarted, once its caller's deadline has passed.
+    pub drop_expired: bool,
+    pub faults: Vec<Fault>,
     /// Price of one replica per hour.
     pub cost_per_hour: f64,
 }
 
 struct Replica {
+    up: bool,
     idle: u32,
     queue: VecDeque<ReqId>,
+}
+
+struct Job {
+    req: ReqId,
+    replica: u32,
+    step: u16,
+    /// The arrival's work is used by the first service-time step only.
+    used_arrival_work: bool,
+    pending: u16,
+    ok: u16,
+    need: u16,
+    on_failure: OnFailure,
 }
 
 /// Per-node observations, after warm-up.
 pub struct ServiceStats {
     pub arrivals: u64,
     pub rejected: u64,
+    pub dropped: u64,
+    pub failed: u64,
+    pub degraded: u64,
     pub completions: u64,
     pub wait_sum: u128,
     pub waits: u64,
@@ -49,59 +117,131 @@ pub struct Service {
     pub id: ActorId,
     cfg: ServiceConfig,
     sampler: Sampler,
+    step_samplers: Vec<Option<Sampler>>,
     rng: Stream,
+    fault_rng: Stream,
     replicas: Vec<Replica>,
     next_replica: usize,
+    jobs: Slab<Job>,
+    pub out: Outbound,
+    active_faults: Vec<bool>,
+    slow: f64,
+    error_rate: f64,
     pub stats: ServiceStats,
+}
+
+/// Streams a service draws from.
+pub struct ServiceStreams {
+    pub work: Stream,
+    pub faults: Stream,
+    pub calls: Stream,
 }
 
 impl Service {
     pub fn new(
         id: ActorId,
-        cfg: ServiceConfig,
-        rng: Stream,
+        mut cfg: ServiceConfig,
+        s: ServiceStreams,
         warmup: Nanos,
     ) -> Result<Self, String> {
+        if cfg.handler.is_empty() {
+            cfg.handler.push(Step::Compute(None));
+        }
         let sampler = Sampler::new(&cfg.service_time)?;
+        let step_samplers = cfg
+            .handler
+            .iter()
+            .map(|st| match st {
+                Step::Compute(Some(d)) => Sampler::new(d).map(Some),
+                _ => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
         let replicas = (0..cfg.replicas)
             .map(|_| Replica {
+                up: true,
                 idle: cfg.workers,
                 queue: VecDeque::new(),
             })
             .collect();
+        let tw = || TimeWeighted::new(warmup);
         let mut stats = ServiceStats {
             arrivals: 0,
             rejected: 0,
+            dropped: 0,
+            failed: 0,
+            degraded: 0,
             completions: 0,
             wait_sum: 0,
             waits: 0,
             sojourn_sum: 0,
             sojourns: 0,
-            busy: TimeWeighted::new(warmup),
-            queued: TimeWeighted::new(warmup),
-            in_system: TimeWeighted::new(warmup),
-            workers: TimeWeighted::new(warmup),
-            replicas: TimeWeighted::new(warmup),
+            busy: tw(),
+            queued: tw(),
+            in_system: tw(),
+            workers: tw(),
+            replicas: tw(),
         };
         stats.workers.set(0, (cfg.replicas * cfg.workers) as i64);
         stats.replicas.set(0, cfg.replicas as i64);
+        let out = Outbound::new(id, cfg.calls.clone(), s.calls, warmup);
+        let active_faults = vec![false; cfg.faults.len()];
         Ok(Service {
             id,
             cfg,
             sampler,
-            rng,
+            step_samplers,
+            rng: s.work,
+            fault_rng: s.faults,
             replicas,
             next_replica: 0,
+            jobs: Slab::default(),
+            out,
+            active_faults,
+            slow: 1.0,
+            error_rate: 0.0,
             stats,
         })
+    }
+
+    /// Schedules the fault timeline.
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        for (i, f) in self.cfg.faults.iter().enumerate() {
+            ctx.cal.at(f.at, self.id, Msg::Fault(i as u32, true));
+            if let Some(end) = f.until {
+                ctx.cal.at(end, self.id, Msg::Fault(i as u32, false));
+            }
+        }
     }
 
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             Msg::Call(id) => self.arrive(id, ctx),
-            Msg::Finish(replica, id) => self.finish(replica, id, ctx),
-            _ => unreachable!("a service only takes calls and its own completions"),
+            Msg::Finish(job) => self.finish_work(Id::from_token(job), ctx),
+            Msg::Reply(id) => {
+                if let Some(done) = self.out.on_reply(id, ctx) {
+                    self.call_done(done, ctx);
+                }
+            }
+            Msg::Expire(id) => {
+                if let Some(done) = self.out.on_expire(id, ctx) {
+                    self.call_done(done, ctx);
+                }
+            }
+            Msg::RetryDue(token) => self.out.on_retry_due(token, ctx),
+            Msg::Fault(i, begin) => self.fault(i as usize, begin, ctx),
+            Msg::Generate | Msg::Think(_) => unreachable!("a service does not generate load"),
         }
+    }
+
+    fn reply(&mut self, id: ReqId, outcome: Outcome, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let r = ctx
+            .requests
+            .get_mut(id)
+            .expect("replying to a freed request");
+        r.outcome = outcome;
+        let (to, net) = (r.reply_to, r.net);
+        ctx.cal.at(now + net, to, Msg::Reply(id));
     }
 
     fn arrive(&mut self, id: ReqId, ctx: &mut Ctx) {
@@ -120,10 +260,16 @@ impl Service {
         let k = self.next_replica;
         self.next_replica = (k + 1) % self.replicas.len();
         let rep = &mut self.replicas[k];
-        if rep.idle > 0 {
+        if !rep.up {
+            // Connection refused: the caller sees an error at once.
+            if counted {
+                self.stats.failed += 1;
+            }
+            self.reply(id, Outcome::Error, ctx);
+        } else if rep.idle > 0 {
             rep.idle -= 1;
             self.stats.in_system.add(now, 1);
-            self.start(k as u32, id, ctx);
+            self.start_job(k as u32, id, ctx);
         } else if self
             .cfg
             .capacity
@@ -132,9 +278,7 @@ impl Service {
             if counted {
                 self.stats.rejected += 1;
             }
-            r.outcome = Outcome::Rejected;
-            let to = r.reply_to;
-            ctx.cal.at(now, to, Msg::Reply(id));
+            self.reply(id, Outcome::Rejected, ctx);
         } else {
             rep.queue.push_back(id);
             self.stats.in_system.add(now, 1);
@@ -143,41 +287,245 @@ impl Service {
     }
 
     /// Puts `id` on a worker of replica `k` (the worker is already counted as taken).
-    fn start(&mut self, k: u32, id: ReqId, ctx: &mut Ctx) {
+    fn start_job(&mut self, k: u32, id: ReqId, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let r = ctx.requests.get(id).expect("starting a freed request");
-        if r.entered >= ctx.warmup {
+        let counted = r.entered >= ctx.warmup;
+        if self.cfg.drop_expired && now > r.deadline {
+            // The caller has given up on it: skip the work.
+            if counted {
+                self.stats.dropped += 1;
+            }
+            self.stats.in_system.add(now, -1);
+            self.reply(id, Outcome::Rejected, ctx);
+            self.next_from_queue(k, ctx);
+            return;
+        }
+        if counted {
             self.stats.wait_sum += (now - r.entered) as u128;
             self.stats.waits += 1;
         }
         self.stats.busy.add(now, 1);
-        ctx.cal.after(r.work, self.id, Msg::Finish(k, id));
+        let job = self.jobs.insert(Job {
+            req: id,
+            replica: k,
+            step: 0,
+            used_arrival_work: false,
+            pending: 0,
+            ok: 0,
+            need: 0,
+            on_failure: OnFailure::Fail,
+        });
+        self.advance(job, ctx);
     }
 
-    fn finish(&mut self, k: u32, id: ReqId, ctx: &mut Ctx) {
+    /// Runs the job's current step, or completes it after the last.
+    fn advance(&mut self, jid: Id, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        let r = ctx.requests.get_mut(id).expect("finishing a freed request");
-        r.outcome = Outcome::Ok;
-        let (entered, to) = (r.entered, r.reply_to);
+        let job = self.jobs.get_mut(jid).expect("advancing a finished job");
+        let Some(step) = self.cfg.handler.get(job.step as usize) else {
+            self.complete(jid, Outcome::Ok, ctx);
+            return;
+        };
+        let r = ctx.requests.get(job.req).expect("a job's request is live");
+        match step {
+            Step::Compute(d) => {
+                let work = match (d, job.used_arrival_work) {
+                    (None, false) => {
+                        job.used_arrival_work = true;
+                        r.work
+                    }
+                    (None, true) => self.sampler.sample(&mut self.rng, self.cfg.speed),
+                    (Some(_), _) => self.step_samplers[job.step as usize]
+                        .as_ref()
+                        .expect("built with the handler")
+                        .sample(&mut self.rng, self.cfg.speed),
+                };
+                let work = if self.slow == 1.0 {
+                    work
+                } else {
+                    (work as f64 * self.slow).round() as Nanos
+                };
+                ctx.cal.at(now + work, self.id, Msg::Finish(jid.to_token()));
+            }
+            Step::Call { site, on_failure } => {
+                let meta = CallMeta {
+                    owner: jid.to_token(),
+                    tag: job.step as u32,
+                    born: now,
+                    class: r.class,
+                    key: r.key,
+                };
+                job.pending = 1;
+                job.ok = 0;
+                job.need = 1;
+                job.on_failure = *on_failure;
+                self.out.start(*site, meta, ctx);
+            }
+            Step::Parallel {
+                sites,
+                need,
+                on_failure,
+            } => {
+                let meta = CallMeta {
+                    owner: jid.to_token(),
+                    tag: job.step as u32,
+                    born: now,
+                    class: r.class,
+                    key: r.key,
+                };
+                job.pending = sites.len() as u16;
+                job.ok = 0;
+                job.need = *need;
+                job.on_failure = *on_failure;
+                for s in sites {
+                    self.out.start(*s, meta, ctx);
+                }
+            }
+        }
+    }
+
+    fn finish_work(&mut self, jid: Id, ctx: &mut Ctx) {
+        if self.jobs.get(jid).is_none() {
+            return; // its replica crashed
+        }
+        if self.error_rate > 0.0 && self.fault_rng.random::<f64>() < self.error_rate {
+            self.complete(jid, Outcome::Error, ctx);
+            return;
+        }
+        self.jobs.get_mut(jid).expect("checked").step += 1;
+        self.advance(jid, ctx);
+    }
+
+    /// A downstream call of a job ended.
+    fn call_done(&mut self, done: Done, ctx: &mut Ctx) {
+        let jid = Id::from_token(done.owner);
+        let Some(job) = self.jobs.get_mut(jid) else {
+            return; // the job ended (crash, or it went on without this call)
+        };
+        if done.tag != job.step as u32 || job.pending == 0 {
+            return; // a straggler of a parallel step already satisfied
+        }
+        job.pending -= 1;
+        if done.outcome == Final::Ok {
+            job.ok += 1;
+        }
+        if job.ok >= job.need {
+            job.pending = 0;
+            job.step += 1;
+            self.advance(jid, ctx);
+        } else if job.ok + job.pending < job.need {
+            job.pending = 0;
+            match job.on_failure {
+                OnFailure::Fail => self.complete(jid, Outcome::Error, ctx),
+                OnFailure::Continue => {
+                    let (req, step) = (job.req, job.step);
+                    job.step = step + 1;
+                    if ctx
+                        .requests
+                        .get(req)
+                        .is_some_and(|r| r.entered >= ctx.warmup)
+                    {
+                        self.stats.degraded += 1;
+                    }
+                    self.advance(jid, ctx);
+                }
+            }
+        }
+    }
+
+    /// The job is over: answer the caller and free the worker.
+    fn complete(&mut self, jid: Id, outcome: Outcome, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let job = self.jobs.remove(jid).expect("completing a live job");
+        let entered = ctx.requests.get(job.req).expect("live").entered;
         if entered >= ctx.warmup {
             self.stats.sojourn_sum += (now - entered) as u128;
             self.stats.sojourns += 1;
             self.stats.completions += 1;
+            if outcome == Outcome::Error {
+                self.stats.failed += 1;
+            }
         }
         self.stats.in_system.add(now, -1);
         self.stats.busy.add(now, -1);
-        ctx.cal.at(now, to, Msg::Reply(id));
+        self.reply(job.req, outcome, ctx);
+        self.next_from_queue(job.replica, ctx);
+    }
+
+    /// A worker of replica `k` is free: take the next queued request, or go idle.
+    fn next_from_queue(&mut self, k: u32, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
         let rep = &mut self.replicas[k as usize];
         if let Some(next) = rep.queue.pop_front() {
             self.stats.queued.add(now, -1);
-            self.start(k, next, ctx);
+            self.start_job(k, next, ctx);
         } else {
             rep.idle += 1;
         }
     }
 
+    fn fault(&mut self, i: usize, begin: bool, ctx: &mut Ctx) {
+        self.active_faults[i] = begin;
+        if let FaultKind::Crash { replica } = self.cfg.faults[i].kind {
+            if begin {
+                self.crash(replica, ctx);
+            } else {
+                self.recover(replica, ctx);
+            }
+        }
+        self.slow = 1.0;
+        self.error_rate = 0.0;
+        for (f, on) in self.cfg.faults.iter().zip(&self.active_faults) {
+            match (f.kind, on) {
+                (FaultKind::Slowdown(x), true) => self.slow *= x,
+                (FaultKind::Errors(p), true) => self.error_rate = self.error_rate.max(p),
+                _ => {}
+            }
+        }
+    }
+
+    fn crash(&mut self, k: u32, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let rep = &mut self.replicas[k as usize];
+        if !rep.up {
+            return;
+        }
+        rep.up = false;
+        let queued: Vec<ReqId> = rep.queue.drain(..).collect();
+        for id in queued {
+            self.stats.queued.add(now, -1);
+            self.stats.in_system.add(now, -1);
+            self.reply(id, Outcome::Error, ctx);
+        }
+        for jid in self.jobs.ids() {
+            if self.jobs.get(jid).is_some_and(|j| j.replica == k) {
+                let job = self.jobs.remove(jid).expect("listed");
+                self.stats.busy.add(now, -1);
+                self.stats.in_system.add(now, -1);
+                self.reply(job.req, Outcome::Error, ctx);
+            }
+        }
+        let rep = &mut self.replicas[k as usize];
+        rep.idle = 0;
+        self.stats.workers.add(now, -(self.cfg.workers as i64));
+        self.stats.replicas.add(now, -1);
+    }
+
+    fn recover(&mut self, k: u32, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let rep = &mut self.replicas[k as usize];
+        if rep.up {
+            return;
+        }
+        rep.up = true;
+        rep.idle = self.cfg.workers;
+        self.stats.workers.add(now, self.cfg.workers as i64);
+        self.stats.replicas.add(now, 1);
+    }
+
     /// This service's node metrics over the measured window.
-    pub fn node_metrics(&self, window_s: f64, end: Nanos) -> Vec<(&'static str, f64)> {
+    pub fn node_metrics(&self, window_s: f64, end: Nanos) -> Vec<(String, f64)> {
         let s = &self.stats;
         let mean = |sum: u128, n: u64| {
             if n > 0 {
@@ -188,7 +536,7 @@ impl Service {
         };
         let busy = s.busy.area(end);
         let capacity = s.workers.area(end);
-        vec![
+        let m: Vec<(&str, f64)> = vec![
             ("arrivals", s.arrivals as f64),
             ("rejected", s.rejected as f64),
             ("throughput_rps", s.completions as f64 / window_s),
@@ -205,7 +553,16 @@ impl Service {
             ("queue_len_mean", s.queued.mean(end).unwrap_or(f64::NAN)),
             ("in_system_mean", s.in_system.mean(end).unwrap_or(f64::NAN)),
             ("replicas_mean", s.replicas.mean(end).unwrap_or(f64::NAN)),
-        ]
+        ];
+        let mut m: Vec<(String, f64)> = m.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+        if !self.cfg.calls.is_empty() || !self.cfg.faults.is_empty() || self.cfg.drop_expired {
+            m.push(("failed".into(), s.failed as f64));
+            m.push(("degraded".into(), s.degraded as f64));
+            m.push(("dropped".into(), s.dropped as f64));
+            m.push(("calls".into(), self.out.stats.attempts as f64));
+            m.push(("call_retries".into(), self.out.stats.retries as f64));
+        }
+        m
     }
 
     /// What this service cost over the measured window (per-second billing of replicas).

@@ -5,12 +5,27 @@
 
 use super::de::Error;
 use super::overrides::locate;
-use super::spec::{self, Arrivals as ArrivalsSpec, Dist, Model};
-use super::syntax::Node;
-use crate::components::{ActorConfig, Arrivals, ClientConfig, DistParams, ServiceConfig};
+use super::spec::{
+    self, Arrivals as ArrivalsSpec, BackoffSpec, CallSpec, ClassSpec, Dist, FaultSpec, JitterSpec,
+    KeysSpec, Model, OnFailureSpec, RetryOnSpec, RetrySpec, StepSpec,
+};
+use super::syntax::{Node, Span};
+use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
+use crate::components::{
+    ActorConfig, Arrivals, CallSite, Class, ClientConfig, DistParams, Fault, FaultKind, Keys,
+    OnFailure, Sampler, ServiceConfig, Step,
+};
+use crate::engine::ActorId;
+use std::path::Path;
 
-/// Validates `model` (read from `tree`) and builds its actors, in node-name order.
-pub fn build(model: &Model, tree: &Node) -> Result<Vec<(String, ActorConfig)>, Error> {
+/// Validates `model` (read from `tree`) and builds its actors, in node-name order. `faults`
+/// come from the experiment, with their locations; trace files are found relative to `base`.
+pub fn build(
+    model: &Model,
+    tree: &Node,
+    faults: &[(FaultSpec, Span)],
+    base: &Path,
+) -> Result<Vec<(String, ActorConfig)>, Error> {
     let err = |path: &[&str], msg: String| {
         let mut full = vec!["nodes"];
         full.extend_from_slice(path);
@@ -22,8 +37,28 @@ pub fn build(model: &Model, tree: &Node) -> Result<Vec<(String, ActorConfig)>, E
             "the model has no nodes: add a Client and a Service under `nodes`",
         ));
     }
-    let mut out = Vec::with_capacity(model.nodes.len());
     let index = |name: &str| model.nodes.keys().position(|k| k == name);
+    // A call target must be a service; the error names the node list.
+    let service_target = |from: &str, target: &str, path: &[&str]| -> Result<ActorId, Error> {
+        let Some(i) = index(target) else {
+            let known: Vec<_> = model.nodes.keys().map(|k| format!("`{k}`")).collect();
+            return Err(err(
+                path,
+                format!(
+                    "`{from}` calls `{target}`, which is not a node; nodes are {}",
+                    known.join(", ")
+                ),
+            ));
+        };
+        if !matches!(model.nodes[target], spec::Node::Service(_)) {
+            return Err(err(
+                path,
+                format!("`{from}` calls `{target}`, which is not a service"),
+            ));
+        }
+        Ok(ActorId(i as u32))
+    };
+    let mut out = Vec::with_capacity(model.nodes.len());
     for (name, node) in &model.nodes {
         if name.is_empty() || name.contains(['.', ' ']) {
             return Err(err(
@@ -33,27 +68,8 @@ pub fn build(model: &Model, tree: &Node) -> Result<Vec<(String, ActorConfig)>, E
         }
         let cfg = match node {
             spec::Node::Client(c) => {
-                let Some(target) = index(&c.target) else {
-                    let known: Vec<_> = model.nodes.keys().map(|k| format!("`{k}`")).collect();
-                    return Err(err(
-                        &[name, "target"],
-                        format!(
-                            "client `{name}` targets `{}`, which is not a node; nodes are {}",
-                            c.target,
-                            known.join(", ")
-                        ),
-                    ));
-                };
-                if !matches!(model.nodes[&c.target], spec::Node::Service(_)) {
-                    return Err(err(
-                        &[name, "target"],
-                        format!(
-                            "client `{name}` targets `{}`, which is not a service",
-                            c.target
-                        ),
-                    ));
-                }
-                let arrivals = arrivals(&c.arrivals).map_err(|(p, m)| {
+                let target = service_target(name, &c.target, &[name, "target"])?;
+                let arrivals = arrivals(&c.arrivals, base).map_err(|(p, m)| {
                     let mut path = vec![name.as_str(), "arrivals"];
                     path.extend(p);
                     err(&path, format!("client `{name}`: {m}"))
@@ -66,11 +82,51 @@ pub fn build(model: &Model, tree: &Node) -> Result<Vec<(String, ActorConfig)>, E
                         ));
                     }
                 }
+                let call = call_site(target, c.timeout, c.retry.as_ref(), c.latency.as_ref())
+                    .map_err(|(p, m)| {
+                        let mut path = vec![name.as_str()];
+                        path.extend(p);
+                        err(&path, format!("client `{name}`: {m}"))
+                    })?;
+                let classes = classes(&c.classes).map_err(|(i, m)| {
+                    err(
+                        &[name, "classes", INDEX[i.min(INDEX.len() - 1)]],
+                        format!("client `{name}`: {m}"),
+                    )
+                })?;
+                if let (Arrivals::Trace(events), n) = (&arrivals, classes.len()) {
+                    if let Some(e) = events
+                        .iter()
+                        .find(|e| e.class.is_some_and(|c| c as usize >= n))
+                    {
+                        return Err(err(
+                            &[name, "arrivals"],
+                            format!(
+                                "client `{name}`: the trace names class {} but the client has {n}",
+                                e.class.unwrap_or(0)
+                            ),
+                        ));
+                    }
+                }
+                let keys = match c.keys {
+                    None => Keys::None,
+                    Some(KeysSpec::Uniform { n }) if n > 0 => Keys::Uniform { n },
+                    Some(KeysSpec::Zipf { s, n }) if n > 0 && s > 0.0 && s.is_finite() => {
+                        Keys::Zipf { s, n }
+                    }
+                    Some(_) => {
+                        return Err(err(
+                            &[name, "keys"],
+                            format!("client `{name}`: keys need n > 0 (and s > 0 for Zipf)"),
+                        ))
+                    }
+                };
                 ActorConfig::Client(ClientConfig {
-                    target: crate::engine::ActorId(target as u32),
                     arrivals,
-                    timeout: c.timeout.map(|d| d.0),
+                    call,
                     deadline: c.deadline.map(|d| d.0),
+                    classes,
+                    keys,
                 })
             }
             spec::Node::Service(s) => {
@@ -99,19 +155,386 @@ pub fn build(model: &Model, tree: &Node) -> Result<Vec<(String, ActorConfig)>, E
                     path.extend(p);
                     err(&path, format!("service `{name}`: service_time: {m}"))
                 })?;
+                let mut handler = Vec::new();
+                let mut calls = Vec::new();
+                for (i, st) in s.handler.iter().enumerate() {
+                    let here = [name.as_str(), "handler", INDEX[i.min(INDEX.len() - 1)]];
+                    let mut site = |c: &CallSpec, path: &[&str]| -> Result<u16, Error> {
+                        let t = service_target(name, &c.target, path)?;
+                        let cs = call_site(t, c.timeout, c.retry.as_ref(), c.latency.as_ref())
+                            .map_err(|(p, m)| {
+                                let mut full = path.to_vec();
+                                full.extend(p);
+                                err(&full, format!("service `{name}`: {m}"))
+                            })?;
+                        calls.push(cs);
+                        Ok((calls.len() - 1) as u16)
+                    };
+                    handler.push(match st {
+                        StepSpec::Work => Step::Compute(None),
+                        StepSpec::Compute(d) => {
+                            Step::Compute(Some(dist(d).map_err(|(p, m)| {
+                                let mut path = here.to_vec();
+                                path.extend(p);
+                                err(&path, format!("service `{name}`: {m}"))
+                            })?))
+                        }
+                        StepSpec::Call {
+                            target,
+                            timeout,
+                            retry,
+                            latency,
+                            on_failure,
+                        } => {
+                            let c = CallSpec {
+                                target: target.clone(),
+                                timeout: *timeout,
+                                retry: retry.clone(),
+                                latency: latency.clone(),
+                            };
+                            Step::Call {
+                                site: site(&c, &here)?,
+                                on_failure: on_fail(*on_failure),
+                            }
+                        }
+                        StepSpec::Parallel {
+                            calls: cs,
+                            need,
+                            on_failure,
+                        } => {
+                            if cs.is_empty() {
+                                return Err(err(
+                                    &here,
+                                    format!("service `{name}`: a Parallel step needs calls"),
+                                ));
+                            }
+                            let need = need.unwrap_or(cs.len() as u16);
+                            if need == 0 || need as usize > cs.len() {
+                                return Err(err(
+                                    &here,
+                                    format!(
+                                        "service `{name}`: need must be between 1 and the {} calls",
+                                        cs.len()
+                                    ),
+                                ));
+                            }
+                            let mut sites = Vec::new();
+                            for (j, c) in cs.iter().enumerate() {
+                                let mut path = here.to_vec();
+                                path.extend(["calls", INDEX[j.min(INDEX.len() - 1)]]);
+                                sites.push(site(c, &path)?);
+                            }
+                            Step::Parallel {
+                                sites,
+                                need,
+                                on_failure: on_fail(*on_failure),
+                            }
+                        }
+                    });
+                }
                 ActorConfig::Service(ServiceConfig {
                     replicas: s.replicas,
                     workers: s.workers,
                     speed: s.speed,
                     capacity: s.capacity,
                     service_time,
+                    handler,
+                    calls,
+                    drop_expired: s.drop_expired,
+                    faults: Vec::new(),
                     cost_per_hour: s.cost_per_hour,
                 })
             }
         };
         out.push((name.clone(), cfg));
     }
+    check_cycles(&out).map_err(|(node, cycle)| err(&[&node, "handler"], cycle))?;
+    for (f, span) in faults {
+        attach_fault(&mut out, f).map_err(|m| Error::at(*span, m))?;
+    }
     Ok(out)
+}
+
+fn on_fail(f: OnFailureSpec) -> OnFailure {
+    match f {
+        OnFailureSpec::Fail => OnFailure::Fail,
+        OnFailureSpec::Continue => OnFailure::Continue,
+    }
+}
+
+/// Synchronous calls must not loop: a request would wait on itself forever.
+fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)> {
+    let edges: Vec<Vec<usize>> = nodes
+        .iter()
+        .map(|(_, c)| match c {
+            ActorConfig::Service(s) => s.calls.iter().map(|c| c.target.0 as usize).collect(),
+            ActorConfig::Client(_) => Vec::new(),
+        })
+        .collect();
+    // Depth-first search with colours: 0 unseen, 1 on the stack, 2 done.
+    fn visit(
+        v: usize,
+        edges: &[Vec<usize>],
+        colour: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        colour[v] = 1;
+        stack.push(v);
+        for &w in &edges[v] {
+            if colour[w] == 1 {
+                let from = stack.iter().position(|&x| x == w).expect("on the stack");
+                let mut cycle = stack[from..].to_vec();
+                cycle.push(w);
+                return Some(cycle);
+            }
+            if colour[w] == 0 {
+                if let Some(c) = visit(w, edges, colour, stack) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        colour[v] = 2;
+        None
+    }
+    let mut colour = vec![0u8; nodes.len()];
+    for v in 0..nodes.len() {
+        if colour[v] == 0 {
+            if let Some(cycle) = visit(v, &edges, &mut colour, &mut Vec::new()) {
+                let names: Vec<&str> = cycle.iter().map(|&i| nodes[i].0.as_str()).collect();
+                return Err((
+                    names[0].to_string(),
+                    format!("a cycle of synchronous calls: {}", names.join(" → ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<(), String> {
+    let (node, at, until, kind) = match f {
+        FaultSpec::Slowdown {
+            node,
+            at,
+            r#for,
+            factor,
+        } => {
+            if !(*factor > 0.0 && factor.is_finite()) {
+                return Err(format!("a slowdown factor must be positive, not {factor}"));
+            }
+            (
+                node,
+                at.0,
+                Some(at.0 + r#for.0),
+                FaultKind::Slowdown(*factor),
+            )
+        }
+        FaultSpec::Errors {
+            node,
+            at,
+            r#for,
+            rate,
+        } => {
+            if !(0.0..=1.0).contains(rate) {
+                return Err(format!(
+                    "an error rate is a probability in [0, 1], not {rate}"
+                ));
+            }
+            (node, at.0, Some(at.0 + r#for.0), FaultKind::Errors(*rate))
+        }
+        FaultSpec::Crash {
+            node,
+            replica,
+            at,
+            r#for,
+        } => (
+            node,
+            at.0,
+            r#for.map(|d| at.0 + d.0),
+            FaultKind::Crash { replica: *replica },
+        ),
+    };
+    let known: Vec<String> = nodes.iter().map(|(n, _)| format!("`{n}`")).collect();
+    let Some((_, cfg)) = nodes.iter_mut().find(|(n, _)| n == node) else {
+        return Err(format!(
+            "fault on `{node}`, which is not a node; nodes are {}",
+            known.join(", ")
+        ));
+    };
+    let ActorConfig::Service(s) = cfg else {
+        return Err(format!("fault on `{node}`, which is not a service"));
+    };
+    if let FaultKind::Crash { replica } = kind {
+        if replica >= s.replicas {
+            return Err(format!(
+                "`{node}` has {} replicas (numbered from 0); there is no replica {replica}",
+                s.replicas
+            ));
+        }
+    }
+    s.faults.push(Fault { at, until, kind });
+    Ok(())
+}
+
+fn classes(specs: &[ClassSpec]) -> Result<Vec<Class>, (usize, String)> {
+    if specs.is_empty() {
+        return Ok(vec![Class {
+            name: "default".into(),
+            weight: 1.0,
+            priority: 0,
+            deadline: None,
+        }]);
+    }
+    let mut out: Vec<Class> = Vec::new();
+    for (i, c) in specs.iter().enumerate() {
+        if !(c.weight >= 0.0 && c.weight.is_finite()) {
+            return Err((
+                i,
+                format!("class `{}`: weight must be zero or more", c.name),
+            ));
+        }
+        if c.name.is_empty() || c.name.contains(['.', ' ']) || out.iter().any(|o| o.name == c.name)
+        {
+            return Err((
+                i,
+                format!(
+                    "class names must be distinct, non-empty, without dots or spaces: `{}`",
+                    c.name
+                ),
+            ));
+        }
+        out.push(Class {
+            name: c.name.clone(),
+            weight: c.weight,
+            priority: c.priority,
+            deadline: c.deadline.map(|d| d.0),
+        });
+    }
+    if out.iter().all(|c| c.weight == 0.0) {
+        return Err((0, "every class has weight 0".into()));
+    }
+    Ok(out)
+}
+
+fn call_site(
+    target: ActorId,
+    timeout: Option<spec::Duration>,
+    retry: Option<&RetrySpec>,
+    latency: Option<&Dist>,
+) -> Result<CallSite, Problem> {
+    if timeout.is_some_and(|t| t.0 == 0) {
+        return Err((
+            vec!["timeout"],
+            "a timeout of zero would fail every call".into(),
+        ));
+    }
+    let retry = retry.map(retry_policy).transpose().map_err(|(mut p, m)| {
+        p.insert(0, "retry");
+        (p, m)
+    })?;
+    let latency = latency
+        .map(|d| dist(d).and_then(|p| Sampler::new(&p).map_err(|e| (vec![], e))))
+        .transpose()
+        .map_err(|(mut p, m)| {
+            p.insert(0, "latency");
+            (p, format!("latency: {m}"))
+        })?;
+    Ok(CallSite {
+        target,
+        timeout: timeout.map(|t| t.0),
+        retry,
+        latency,
+    })
+}
+
+fn retry_policy(r: &RetrySpec) -> Result<RetryPolicy, Problem> {
+    if r.max_attempts == 0 {
+        return Err((
+            vec!["max_attempts"],
+            "max_attempts counts the first attempt: at least 1".into(),
+        ));
+    }
+    let backoff = match r.backoff {
+        BackoffSpec::Fixed(d) => Backoff::Fixed(d.0),
+        BackoffSpec::Exponential { base, cap, jitter } => {
+            if base.0 == 0 {
+                return Err((
+                    vec!["backoff", "base"],
+                    "an exponential backoff needs a base above zero".into(),
+                ));
+            }
+            if cap.0 < base.0 {
+                return Err((
+                    vec!["backoff", "cap"],
+                    format!(
+                        "the backoff cap ({}s) is below its base ({}s)",
+                        cap.secs(),
+                        base.secs()
+                    ),
+                ));
+            }
+            let jitter = match jitter {
+                JitterSpec::None => Jitter::None,
+                JitterSpec::Full => Jitter::Full,
+                JitterSpec::Equal => Jitter::Equal,
+                JitterSpec::Decorrelated => Jitter::Decorrelated,
+            };
+            Backoff::Exponential {
+                base: base.0,
+                cap: cap.0,
+                jitter,
+            }
+        }
+    };
+    if r.on.is_empty() {
+        return Err((
+            vec!["on"],
+            "`on` is empty: nothing would be retried; remove `retry` instead".into(),
+        ));
+    }
+    let budget = match r.budget {
+        None => None,
+        Some(b) if b.percent > 0.0 && b.percent <= 100.0 => Some(Budget {
+            percent: b.percent,
+            min_concurrency: b.min_concurrency,
+        }),
+        Some(b) => {
+            return Err((
+                vec!["budget", "percent"],
+                format!(
+                    "a retry budget is a percentage in (0, 100], not {}",
+                    b.percent
+                ),
+            ))
+        }
+    };
+    let quota = match r.quota {
+        None => None,
+        Some(q) if q.capacity > 0 && q.retry_cost > 0 && q.timeout_cost > 0 => Some(QuotaConfig {
+            capacity: q.capacity,
+            retry_cost: q.retry_cost,
+            timeout_cost: q.timeout_cost,
+            success_refill: q.success_refill,
+        }),
+        Some(_) => {
+            return Err((
+                vec!["quota"],
+                "a retry quota needs a capacity and costs above zero".into(),
+            ))
+        }
+    };
+    Ok(RetryPolicy {
+        max_attempts: r.max_attempts,
+        backoff,
+        on: RetryOn {
+            timeout: r.on.contains(&RetryOnSpec::Timeout),
+            error: r.on.contains(&RetryOnSpec::Error),
+            rejected: r.on.contains(&RetryOnSpec::Rejected),
+        },
+        budget,
+        quota,
+    })
 }
 
 type Problem = (Vec<&'static str>, String);
@@ -127,7 +550,7 @@ fn positive_rate(rate: f64) -> Result<(), Problem> {
     }
 }
 
-fn arrivals(a: &ArrivalsSpec) -> Result<Arrivals, Problem> {
+fn arrivals(a: &ArrivalsSpec, base: &Path) -> Result<Arrivals, Problem> {
     Ok(match a {
         ArrivalsSpec::Poisson { rate } => {
             positive_rate(*rate)?;
@@ -166,6 +589,65 @@ fn arrivals(a: &ArrivalsSpec) -> Result<Arrivals, Problem> {
             Arrivals::Schedule {
                 steps: steps.iter().map(|s| (s.at.0, s.rate)).collect(),
             }
+        }
+        ArrivalsSpec::Bursty {
+            base: b,
+            burst,
+            base_for,
+            burst_for,
+        } => {
+            for (field, r) in [("base", *b), ("burst", *burst)] {
+                if !(r >= 0.0 && r.is_finite()) {
+                    return Err((
+                        vec![field],
+                        format!("{field} must be a rate of zero or more, not {r}"),
+                    ));
+                }
+            }
+            if *b == 0.0 && *burst == 0.0 {
+                return Err((
+                    vec!["burst"],
+                    "both rates are 0: no request would arrive".into(),
+                ));
+            }
+            for (field, d) in [("base_for", base_for), ("burst_for", burst_for)] {
+                if d.0 == 0 {
+                    return Err((vec![field], format!("{field} must be longer than zero")));
+                }
+            }
+            Arrivals::Bursty {
+                rates: [*b, *burst],
+                dwell_s: [base_for.secs(), burst_for.secs()],
+            }
+        }
+        ArrivalsSpec::Diurnal {
+            mean,
+            amplitude,
+            period,
+            phase,
+        } => {
+            positive_rate(*mean).map_err(|(_, m)| (vec!["mean"], m))?;
+            if !(0.0..=1.0).contains(amplitude) {
+                return Err((
+                    vec!["amplitude"],
+                    format!(
+                        "amplitude must be in [0, 1] (a rate cannot go negative), not {amplitude}"
+                    ),
+                ));
+            }
+            if period.0 == 0 {
+                return Err((vec!["period"], "period must be longer than zero".into()));
+            }
+            Arrivals::Diurnal {
+                mean: *mean,
+                amplitude: *amplitude,
+                period_s: period.secs(),
+                phase_s: phase.secs(),
+            }
+        }
+        ArrivalsSpec::Trace { file } => {
+            let events = super::trace::load(&base.join(file)).map_err(|m| (vec!["file"], m))?;
+            Arrivals::Trace(std::sync::Arc::new(events))
         }
         ArrivalsSpec::Closed { users, think } => {
             if *users == 0 {

@@ -6,6 +6,7 @@ pub mod de;
 pub mod overrides;
 pub mod spec;
 pub mod syntax;
+mod trace;
 
 use crate::components::ActorConfig;
 use de::Error;
@@ -259,6 +260,18 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     let variants =
         variants_of(variants_field.as_ref().map(|f| &f.value)).map_err(|e| fail(&sources, e))?;
     let sweep = sweep_of(sweep_field.as_ref().map(|f| &f.value)).map_err(|e| fail(&sources, e))?;
+    let base_dir = path.parent().unwrap_or(Path::new("."));
+    let faults: Vec<(spec::FaultSpec, Span)> = settings
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                f.clone(),
+                overrides::locate(&root, &["faults", &i.to_string()]).span,
+            )
+        })
+        .collect();
     let mut base = model_tree;
     apply(&mut base, &set).map_err(|e| fail(&sources, e))?;
 
@@ -275,7 +288,8 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
                 .collect();
             apply(&mut tree, &cli_set).map_err(|e| fail(&sources, e))?;
             let model: spec::Model = de::from_node(&tree).map_err(|e| fail(&sources, e))?;
-            let actors = build::build(&model, &tree).map_err(|e| fail(&sources, e))?;
+            let actors =
+                build::build(&model, &tree, &faults, base_dir).map_err(|e| fail(&sources, e))?;
             points.push(Point {
                 variant: variant.clone(),
                 params,

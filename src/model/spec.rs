@@ -95,12 +95,188 @@ pub struct ClientSpec {
     /// The node this client sends its requests to.
     pub target: String,
     pub arrivals: Arrivals,
-    /// Give up on a request not answered within this (counted `timed_out`).
+    /// Give up on an attempt not answered within this (counted `timed_out` if it was the last).
     #[serde(default)]
     pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    /// One-way network latency to the target.
+    #[serde(default)]
+    pub latency: Option<Dist>,
     /// Successes slower than this do not count as goodput.
     #[serde(default)]
     pub deadline: Option<Duration>,
+    /// Request classes; one class, `default`, if none are given.
+    #[serde(default)]
+    pub classes: Vec<ClassSpec>,
+    #[serde(default)]
+    pub keys: Option<KeysSpec>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ClassSpec {
+    pub name: String,
+    #[serde(default = "one_f")]
+    pub weight: f64,
+    #[serde(default)]
+    pub priority: u8,
+    #[serde(default)]
+    pub deadline: Option<Duration>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub enum KeysSpec {
+    Uniform { n: u64 },
+    Zipf { s: f64, n: u64 },
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    #[serde(default = "no_backoff")]
+    pub backoff: BackoffSpec,
+    /// Which failures are retried (all three by default).
+    #[serde(default = "retry_all")]
+    pub on: Vec<RetryOnSpec>,
+    #[serde(default)]
+    pub budget: Option<BudgetSpec>,
+    #[serde(default)]
+    pub quota: Option<QuotaSpec>,
+}
+
+fn no_backoff() -> BackoffSpec {
+    BackoffSpec::Fixed(Duration(0))
+}
+
+fn retry_all() -> Vec<RetryOnSpec> {
+    vec![
+        RetryOnSpec::Timeout,
+        RetryOnSpec::Error,
+        RetryOnSpec::Rejected,
+    ]
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub enum BackoffSpec {
+    Fixed(Duration),
+    Exponential {
+        base: Duration,
+        cap: Duration,
+        #[serde(default = "full_jitter")]
+        jitter: JitterSpec,
+    },
+}
+
+fn full_jitter() -> JitterSpec {
+    JitterSpec::Full
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JitterSpec {
+    None,
+    Full,
+    Equal,
+    Decorrelated,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryOnSpec {
+    Timeout,
+    Error,
+    Rejected,
+}
+
+/// Envoy's retry budget: concurrent retries ≤ max(min_concurrency, percent% of active calls).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    #[serde(default = "twenty")]
+    pub percent: f64,
+    #[serde(default = "three")]
+    pub min_concurrency: u32,
+}
+
+fn twenty() -> f64 {
+    20.0
+}
+fn three() -> u32 {
+    3
+}
+
+/// The AWS SDKs' retry quota; defaults are the standard mode's.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaSpec {
+    pub capacity: u32,
+    pub retry_cost: u32,
+    pub timeout_cost: u32,
+    pub success_refill: u32,
+}
+
+impl Default for QuotaSpec {
+    fn default() -> Self {
+        QuotaSpec {
+            capacity: 500,
+            retry_cost: 5,
+            timeout_cost: 10,
+            success_refill: 1,
+        }
+    }
+}
+
+/// One downstream call of a handler.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    pub target: String,
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    #[serde(default)]
+    pub latency: Option<Dist>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFailureSpec {
+    #[default]
+    Fail,
+    Continue,
+}
+
+/// A step of a service's handler.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub enum StepSpec {
+    /// The service's own `service_time`.
+    Work,
+    /// Work drawn from this distribution.
+    Compute(Dist),
+    /// A synchronous call; the worker waits for it.
+    Call {
+        target: String,
+        #[serde(default)]
+        timeout: Option<Duration>,
+        #[serde(default)]
+        retry: Option<RetrySpec>,
+        #[serde(default)]
+        latency: Option<Dist>,
+        #[serde(default)]
+        on_failure: OnFailureSpec,
+    },
+    /// Calls in parallel; go on once `need` have succeeded (all by default).
+    Parallel {
+        calls: Vec<CallSpec>,
+        #[serde(default)]
+        need: Option<u16>,
+        #[serde(default)]
+        on_failure: OnFailureSpec,
+    },
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -112,6 +288,24 @@ pub enum Arrivals {
     Constant { rate: f64 },
     /// Poisson arrivals at a rate that changes in steps: `[(at: "0s", rate: 50.0), ...]`.
     Schedule { steps: Vec<Step> },
+    /// Bursts: Poisson at `base` per second, switching to `burst` per second; each state lasts
+    /// an exponential time of mean `base_for` / `burst_for` (a two-state MMPP).
+    Bursty {
+        base: f64,
+        burst: f64,
+        base_for: Duration,
+        burst_for: Duration,
+    },
+    /// A daily (or any) cycle: rate = mean × (1 + amplitude × sin(2π (t − phase) / period)).
+    Diurnal {
+        mean: f64,
+        amplitude: f64,
+        period: Duration,
+        #[serde(default)]
+        phase: Duration,
+    },
+    /// Replays a CSV trace (path relative to the experiment file): `time_s[,key[,class]]`.
+    Trace { file: String },
     /// `users` users, each thinking for a `think` time between answer and next request.
     Closed { users: u32, think: Dist },
 }
@@ -145,6 +339,12 @@ pub struct ServiceSpec {
     #[serde(default)]
     pub capacity: Option<u32>,
     pub service_time: Dist,
+    /// What a request does: `[Work]` by default.
+    #[serde(default)]
+    pub handler: Vec<StepSpec>,
+    /// Skip queued requests whose caller's timeout has passed.
+    #[serde(default)]
+    pub drop_expired: bool,
     #[serde(default)]
     pub cost_per_hour: f64,
 }
@@ -211,7 +411,38 @@ pub struct Settings {
     #[serde(default)]
     pub stop_when: Option<StopWhen>,
     #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    #[serde(default)]
     pub expect: Vec<String>,
+}
+
+/// A fault on the experiment's timeline.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub enum FaultSpec {
+    /// Work on `node` takes `factor` times longer during the window.
+    Slowdown {
+        node: String,
+        at: Duration,
+        r#for: Duration,
+        factor: f64,
+    },
+    /// Requests finishing on `node` fail with probability `rate` during the window.
+    Errors {
+        node: String,
+        at: Duration,
+        r#for: Duration,
+        rate: f64,
+    },
+    /// Replica `replica` of `node` crashes at `at`, and recovers after `for` if given.
+    Crash {
+        node: String,
+        #[serde(default)]
+        replica: u32,
+        at: Duration,
+        #[serde(default)]
+        r#for: Option<Duration>,
+    },
 }
 
 /// Add batches of `replications` runs to every point until `metric`'s ci95 half-width is at

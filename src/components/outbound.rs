@@ -1,0 +1,241 @@
+//! Outbound calls with timeouts and retries, shared by every actor that calls another
+//! (clients, and services calling their dependencies).
+//!
+//! A logical call is one entry here; each attempt is a [`Request`] whose token points back
+//! at it. An attempt that times out is abandoned, not cancelled: the callee keeps working on
+//! it, as a real server does when the client has gone.
+
+use super::dist::Sampler;
+use super::request::{Outcome, ReqId, Request};
+use super::retry::{Quota, RetryPolicy};
+use super::slab::{Id, Slab};
+use super::{Ctx, Msg};
+use crate::engine::{ActorId, Nanos, Stream};
+
+/// Where and how one call site calls.
+#[derive(Clone, Debug)]
+pub struct CallSite {
+    pub target: ActorId,
+    /// Per-attempt timeout.
+    pub timeout: Option<Nanos>,
+    pub retry: Option<RetryPolicy>,
+    /// One-way network latency of the edge (each direction).
+    pub latency: Option<Sampler>,
+}
+
+/// How a logical call ended, after any retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Final {
+    Ok,
+    Error,
+    Rejected,
+    TimedOut,
+}
+
+/// A finished logical call, handed back to its owner.
+#[derive(Clone, Copy, Debug)]
+pub struct Done {
+    pub owner: u64,
+    pub tag: u32,
+    pub outcome: Final,
+    pub born: Nanos,
+}
+
+struct OutCall {
+    owner: u64,
+    tag: u32,
+    site: u16,
+    born: Nanos,
+    class: u16,
+    key: u64,
+    attempts: u32,
+    prev_sleep: Nanos,
+    last_cost: Option<u32>,
+}
+
+/// What should be sent with a new logical call.
+#[derive(Clone, Copy, Debug)]
+pub struct CallMeta {
+    pub owner: u64,
+    /// The owner's label for this call (a handler step, say), returned in [`Done`].
+    pub tag: u32,
+    pub born: Nanos,
+    pub class: u16,
+    pub key: u64,
+}
+
+/// Counts after warm-up (by the logical call's start).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OutboundStats {
+    pub attempts: u64,
+    pub retries: u64,
+}
+
+pub struct Outbound {
+    me: ActorId,
+    sites: Vec<CallSite>,
+    calls: Slab<OutCall>,
+    quotas: Vec<Option<Quota>>,
+    /// Logical calls in flight, and how many of those are retrying.
+    active: u32,
+    active_retries: u32,
+    rng: Stream,
+    warmup: Nanos,
+    pub stats: OutboundStats,
+}
+
+impl Outbound {
+    pub fn new(me: ActorId, sites: Vec<CallSite>, rng: Stream, warmup: Nanos) -> Self {
+        let quotas = sites
+            .iter()
+            .map(|s| s.retry.as_ref().and_then(|r| r.quota).map(Quota::new))
+            .collect();
+        Outbound {
+            me,
+            sites,
+            calls: Slab::default(),
+            quotas,
+            active: 0,
+            active_retries: 0,
+            rng,
+            warmup,
+            stats: OutboundStats::default(),
+        }
+    }
+
+    /// Logical calls in flight.
+    pub fn active(&self) -> u32 {
+        self.active
+    }
+
+    /// Starts a logical call from `site` and sends its first attempt.
+    pub fn start(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {
+        let id = self.calls.insert(OutCall {
+            owner: meta.owner,
+            tag: meta.tag,
+            site,
+            born: meta.born,
+            class: meta.class,
+            key: meta.key,
+            attempts: 0,
+            prev_sleep: 0,
+            last_cost: None,
+        });
+        self.active += 1;
+        self.attempt(id, ctx);
+    }
+
+    fn attempt(&mut self, id: Id, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let c = self.calls.get_mut(id).expect("attempt of a finished call");
+        c.attempts += 1;
+        let site = &self.sites[c.site as usize];
+        let net = site
+            .latency
+            .as_ref()
+            .map_or(0, |l| l.sample(&mut self.rng, 1.0));
+        let mut req = Request::new(c.born, self.me, id.to_token());
+        req.deadline = site.timeout.map_or(Nanos::MAX, |t| now.saturating_add(t));
+        req.net = net;
+        req.class = c.class;
+        req.key = c.key;
+        if c.born >= self.warmup {
+            self.stats.attempts += 1;
+            if c.attempts > 1 {
+                self.stats.retries += 1;
+            }
+        }
+        let rid = ctx.requests.insert(req);
+        ctx.cal.at(now + net, site.target, Msg::Call(rid));
+        if let Some(t) = site.timeout {
+            ctx.cal.after(t, self.me, Msg::Expire(rid));
+        }
+    }
+
+    /// A reply to one of our attempts. Returns the logical call if it is now finished.
+    pub fn on_reply(&mut self, rid: ReqId, ctx: &mut Ctx) -> Option<Done> {
+        let r = ctx.requests.remove(rid).expect("a reply frees its request");
+        if r.abandoned {
+            return None; // already settled as a timeout
+        }
+        let outcome = match r.outcome {
+            Outcome::Ok => Final::Ok,
+            Outcome::Error => Final::Error,
+            Outcome::Rejected => Final::Rejected,
+            Outcome::Pending => unreachable!("a reply without an outcome"),
+        };
+        self.settle(Id::from_token(r.token), outcome, ctx)
+    }
+
+    /// An attempt's timeout fired. Returns the logical call if it is now finished.
+    pub fn on_expire(&mut self, rid: ReqId, ctx: &mut Ctx) -> Option<Done> {
+        let r = ctx.requests.get_mut(rid)?; // None: answered in time
+        if r.abandoned {
+            return None;
+        }
+        r.abandoned = true;
+        let token = r.token;
+        self.settle(Id::from_token(token), Final::TimedOut, ctx)
+    }
+
+    /// A backoff ended: send the next attempt.
+    pub fn on_retry_due(&mut self, token: u64, ctx: &mut Ctx) {
+        let id = Id::from_token(token);
+        if self.calls.get(id).is_some() {
+            self.attempt(id, ctx);
+        }
+    }
+
+    fn settle(&mut self, id: Id, outcome: Final, ctx: &mut Ctx) -> Option<Done> {
+        let c = self
+            .calls
+            .get_mut(id)
+            .expect("an attempt of a finished call");
+        let site = c.site as usize;
+        if outcome == Final::Ok {
+            if let Some(q) = &mut self.quotas[site] {
+                q.success(c.last_cost);
+            }
+        } else if let Some(p) = &self.sites[site].retry {
+            let wanted = c.attempts < p.max_attempts
+                && match outcome {
+                    Final::TimedOut => p.on.timeout,
+                    Final::Error => p.on.error,
+                    Final::Rejected => p.on.rejected,
+                    Final::Ok => false,
+                };
+            let first_retry = c.attempts == 1;
+            let budget_ok = p
+                .budget
+                .is_none_or(|b| !first_retry || b.admits(self.active, self.active_retries));
+            if wanted && budget_ok {
+                let cost = match &mut self.quotas[site] {
+                    Some(q) => q.acquire(outcome == Final::TimedOut).map(Some),
+                    None => Some(None),
+                };
+                if let Some(cost) = cost {
+                    c.last_cost = cost;
+                    if first_retry {
+                        self.active_retries += 1;
+                    }
+                    let delay = p
+                        .backoff
+                        .delay(c.attempts, &mut c.prev_sleep, &mut self.rng);
+                    ctx.cal.after(delay, self.me, Msg::RetryDue(id.to_token()));
+                    return None;
+                }
+            }
+        }
+        let c = self.calls.remove(id).expect("settled once");
+        self.active -= 1;
+        if c.attempts > 1 {
+            self.active_retries -= 1;
+        }
+        Some(Done {
+            owner: c.owner,
+            tag: c.tag,
+            outcome,
+            born: c.born,
+        })
+    }
+}
