@@ -4,40 +4,25 @@
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
-use scalesim::components::{
-    ActorConfig, Arrivals, ClientConfig, DistParams, Network, ServiceConfig,
-};
-use scalesim::engine::{self, derive_stream, ActorId, Calendar};
+use scalesim::components::{ActorConfig, Network};
+use scalesim::engine::{self, derive_stream, Calendar};
+use scalesim::model::{self, CommandLine};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-/// A model of `c` workers at load `rho`, service mean 1 ms.
+/// The textbook M/M/c experiment with `c` workers at load `rho` (service mean 1 ms).
 fn model(c: u32, rho: f64) -> Vec<(String, ActorConfig)> {
-    vec![
-        (
-            "queue".into(),
-            ActorConfig::Service(ServiceConfig {
-                replicas: 1,
-                workers: c,
-                speed: 1.0,
-                capacity: None,
-                service_time: DistParams::Exponential { mean_s: 0.001 },
-                cost_per_hour: 0.0,
-            }),
-        ),
-        (
-            "users".into(),
-            ActorConfig::Client(ClientConfig {
-                target: ActorId(0),
-                arrivals: Arrivals::Poisson {
-                    rate: rho * c as f64 * 1000.0,
-                },
-                timeout: None,
-                deadline: None,
-            }),
-        ),
-    ]
+    let exp = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/textbook/mmc.ron");
+    let cli = CommandLine {
+        set: vec![
+            format!("queue.workers={c}"),
+            format!("arrivals.arrivals.rate={:?}", rho * c as f64 * 1000.0),
+        ],
+        ..Default::default()
+    };
+    let plan = model::load_experiment(&exp, &cli).expect("the textbook experiment loads");
+    plan.points[0].actors.clone()
 }
 
 /// Runs the model until `events` events have been handled; returns (events, seconds).

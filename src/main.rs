@@ -5,8 +5,23 @@ use scalesim::experiment::journal::{self, Journal, RunRecord};
 use scalesim::experiment::{self, Missing, Options, Shard};
 use scalesim::model::{self, CommandLine, Problem};
 use scalesim::report;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Prints to stdout, ignoring a closed pipe (`scalesim run ... | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Like `say!` without the newline.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 #[derive(Parser)]
 #[command(
@@ -170,7 +185,7 @@ fn run(
     };
     if let Some(s) = shard {
         if !quiet {
-            println!(
+            say!(
                 "shard {}/{}: {} runs saved in {}; join the shards with `scalesim merge DIR... --out DIR`",
                 s.index,
                 s.count,
@@ -204,12 +219,12 @@ fn print_outcome(
     quiet: bool,
 ) {
     for w in report::warnings(plan, results) {
-        println!("warning: {w}");
+        say!("warning: {w}");
     }
     if quiet {
         return;
     }
-    print!("{}", report::table(plan, results));
+    say_raw!("{}", report::table(plan, results));
     let events = results.events();
     let mut line = format!(
         "\n{} runs, {} events in {:.2}s ({:.1} M events/s",
@@ -225,7 +240,7 @@ fn print_outcome(
     if resumed > 0 {
         line.push_str(&format!(", {resumed} runs resumed"));
     }
-    println!("{line}; results in {}", dir.display());
+    say!("{line}; results in {}", dir.display());
 }
 
 fn merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
@@ -313,8 +328,8 @@ fn compare(a: &Path, b: &Path, mut metrics: Vec<String>) -> ExitCode {
         .and_then(|(ra, rb)| compare::compare(&ra, &rb, &metrics));
     match rows {
         Ok(rows) => {
-            println!("A = {}\nB = {}\n", a.display(), b.display());
-            print!("{}", compare::table(&rows));
+            say!("A = {}\nB = {}\n", a.display(), b.display());
+            say_raw!("{}", compare::table(&rows));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&Problem::plain(e)),
@@ -325,7 +340,7 @@ fn validate(paths: &[PathBuf]) -> ExitCode {
     let mut bad = false;
     for p in paths {
         match model::load_experiment(p, &CommandLine::default()) {
-            Ok(plan) => println!("ok: {} ({} points)", p.display(), plan.points.len()),
+            Ok(plan) => say!("ok: {} ({} points)", p.display(), plan.points.len()),
             Err(e) => {
                 eprintln!("error: {e}");
                 bad = true;

@@ -15,36 +15,48 @@ impl Duration {
     }
 }
 
-/// Parses `"1.5s"` and friends.
+/// Parses `"1.5s"` and friends, and sums like `"1m30s"`.
 pub fn parse_duration(s: &str) -> Result<Nanos, String> {
+    let hint = "write a number with a unit: ns, us, ms, s, m or h (e.g. \"250ms\", \"1m30s\")";
     let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let hint = "write a number with a unit: ns, us, ms, s, m or h (e.g. \"250ms\")";
-    let per: f64 = match unit.trim() {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "m" | "min" => 60e9,
-        "h" => 3600e9,
-        "" => return Err(format!("duration \"{s}\" has no unit: {hint}")),
-        u if t.starts_with('-') || u.starts_with('-') => {
-            return Err(format!("duration \"{s}\" is negative: {hint}"))
-        }
-        u => return Err(format!("unknown unit `{u}` in duration \"{s}\": {hint}")),
-    };
-    let x: f64 = num
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("\"{s}\" is not a duration: {hint}"))?;
-    let ns = x * per;
-    if !ns.is_finite() || ns > 1e18 {
+    if t.starts_with('-') {
+        return Err(format!("duration \"{s}\" is negative: {hint}"));
+    }
+    if t.is_empty() {
+        return Err(format!("empty duration: {hint}"));
+    }
+    let mut rest = t;
+    let mut total = 0.0f64;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+            .unwrap_or(rest.len());
+        let (num, after) = rest.split_at(split);
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let per: f64 = match unit.trim() {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" | "min" => 60e9,
+            "h" => 3600e9,
+            "" => return Err(format!("duration \"{s}\" has no unit: {hint}")),
+            u => return Err(format!("unknown unit `{u}` in duration \"{s}\": {hint}")),
+        };
+        let x: f64 = num
+            .replace('_', "")
+            .parse()
+            .map_err(|_| format!("\"{s}\" is not a duration: {hint}"))?;
+        total += x * per;
+        rest = next;
+    }
+    if !total.is_finite() || total > 1e18 {
         return Err(format!("duration \"{s}\" is too long"));
     }
-    Ok(ns.round() as Nanos)
+    Ok(total.round() as Nanos)
 }
 
 impl<'de> Deserialize<'de> for Duration {
@@ -494,5 +506,8 @@ mod tests {
             .unwrap_err()
             .contains("unknown unit"));
         assert!(parse_duration("-5s").is_err());
+        assert_eq!(parse_duration("1m30s"), Ok(90_000_000_000));
+        assert_eq!(parse_duration("1h2m3s"), Ok(3_723_000_000_000));
+        assert!(parse_duration("1m30").unwrap_err().contains("no unit"));
     }
 }

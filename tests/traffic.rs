@@ -1,0 +1,319 @@
+//! Traffic and call graphs: workloads, downstream calls holding workers, failures and
+//! fallbacks, faults, and the retry storm.
+
+mod common;
+
+use common::{repo, run};
+use scalesim::experiment;
+use scalesim::model::{self, CommandLine, Plan};
+use std::path::PathBuf;
+
+/// Writes an experiment with an embedded model to a temporary file.
+fn write(name: &str, body: &str) -> PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("traffic");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{name}.ron"));
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn load(p: &std::path::Path) -> Result<Plan, String> {
+    model::load_experiment(p, &CommandLine::default()).map_err(|e| e.to_string())
+}
+
+fn run_file(p: &std::path::Path) -> (Plan, experiment::Results) {
+    let plan = load(p).unwrap();
+    let r = experiment::run_plan(&plan, None).unwrap();
+    (plan, r)
+}
+
+fn mean(
+    results: &experiment::Results,
+    point: usize,
+    f: impl Fn(&scalesim::metrics::RunMetrics) -> f64,
+) -> f64 {
+    let xs: Vec<f64> = results.of_point(point).map(|u| f(&u.metrics)).collect();
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+#[test]
+fn retry_storm_outlives_its_trigger_unless_retries_are_budgeted() {
+    let (plan, results) = run("experiments/retry-storm.ron", &["replications=3".into()]);
+    let names: Vec<&str> = plan.points.iter().map(|p| p.variant.as_str()).collect();
+    assert_eq!(names, ["no_retries", "naive_retries", "backoff_budget"]);
+    let goodput = |p| mean(&results, p, |m| m.get("goodput_rps").unwrap());
+    let amplification = |p| {
+        mean(&results, p, |m| {
+            m.get("attempts").unwrap() / m.get("requests").unwrap()
+        })
+    };
+    let db_util = |p| mean(&results, p, |m| m.node("db", "utilization").unwrap());
+    eprintln!(
+        "goodput {:.1} / {:.1} / {:.1}; amplification {:.2} / {:.2} / {:.2}",
+        goodput(0),
+        goodput(1),
+        goodput(2),
+        amplification(0),
+        amplification(1),
+        amplification(2)
+    );
+    // Measured from 2.5 minutes after the slowdown ended.
+    assert!(goodput(0) > 590.0, "without retries the system recovers");
+    assert!(
+        goodput(1) < 0.05 * goodput(0),
+        "naive retries keep it down: {}",
+        goodput(1)
+    );
+    assert!(
+        amplification(1) > 4.0,
+        "offered load stays amplified: {}",
+        amplification(1)
+    );
+    assert!(db_util(1) > 0.99, "the database stays saturated");
+    assert!(
+        goodput(2) > 0.98 * goodput(0),
+        "budgeted backoff recovers: {}",
+        goodput(2)
+    );
+    assert!(amplification(2) < 1.01);
+    // And it recovers shortly after: already full goodput 30 s after the slowdown.
+    let (_, early) = run(
+        "experiments/retry-storm.ron",
+        &[
+            "replications=2".into(),
+            "warmup=2m".into(),
+            "duration=3m".into(),
+        ],
+    );
+    let g = |p| mean(&early, p, |m| m.get("goodput_rps").unwrap());
+    assert!(
+        g(2) > 0.95 * g(0) && g(1) < 0.05 * g(0),
+        "{} {} {}",
+        g(0),
+        g(1),
+        g(2)
+    );
+}
+
+const TWO_TIER: &str = r#"Experiment(
+    model: Model(nodes: {
+        "users": Client(target: "front", arrivals: Poisson(rate: 100.0)),
+        "front": Service(workers: 50, service_time: Deterministic(value: "1ms"),
+            handler: [Work, Call(target: "back")]),
+        "back": Service(workers: 50, service_time: Deterministic(value: "20ms")),
+    }),
+    duration: "60s", warmup: "5s", replications: 2,
+    faults: FAULTS,
+)"#;
+
+#[test]
+fn workers_stay_taken_while_waiting_downstream() {
+    let (_, r) = run_file(&write("hold", &TWO_TIER.replace("FAULTS", "[]")));
+    let m = &r.units[0].metrics;
+    // Each request holds a front worker for 1 ms of work plus 20 ms waiting on back.
+    let front_busy = m.node("front", "utilization").unwrap() * 50.0;
+    let expect = 100.0 * 0.021;
+    assert!(
+        (front_busy - expect).abs() / expect < 0.05,
+        "{front_busy} vs {expect}"
+    );
+    let latency = m.get("latency_mean_s").unwrap();
+    assert!(
+        (latency - 0.021).abs() < 1e-6,
+        "no queueing at this load: {latency}"
+    );
+}
+
+#[test]
+fn failures_propagate_unless_a_step_continues() {
+    let errors = "[Errors(node: \"back\", at: \"0s\", for: \"1h\", rate: 0.3)]";
+    let (_, r) = run_file(&write("errors", &TWO_TIER.replace("FAULTS", errors)));
+    let m = &r.units[0].metrics;
+    let failed = m.get("failed").unwrap() / m.get("requests").unwrap();
+    assert!(
+        (failed - 0.3).abs() < 0.03,
+        "30% of back's answers fail, and so do front's: {failed}"
+    );
+    let cont = TWO_TIER.replace("FAULTS", errors).replace(
+        "Call(target: \"back\")",
+        "Call(target: \"back\", on_failure: Continue)",
+    );
+    let (_, r) = run_file(&write("continue", &cont));
+    let m = &r.units[0].metrics;
+    assert_eq!(m.get("failed"), Some(0.0));
+    let degraded = m.node("front", "degraded").unwrap() / m.get("requests").unwrap();
+    assert!((degraded - 0.3).abs() < 0.03, "{degraded}");
+}
+
+#[test]
+fn a_crashed_replica_fails_its_requests_and_recovers() {
+    let body = TWO_TIER
+        .replace(
+            "\"back\": Service(workers: 50,",
+            "\"back\": Service(replicas: 2, workers: 50,",
+        )
+        .replace(
+            "FAULTS",
+            "[Crash(node: \"back\", replica: 1, at: \"20s\", for: \"10s\")]",
+        );
+    let (_, r) = run_file(&write("crash", &body));
+    let m = &r.units[0].metrics;
+    // Round robin keeps sending half the calls to the dead replica for 10 of 55 s.
+    let failed = m.get("failed").unwrap() / m.get("requests").unwrap();
+    let expect = 0.5 * 10.0 / 55.0;
+    assert!((failed - expect).abs() < 0.02, "{failed} vs {expect}");
+    let replicas = m.node("back", "replicas_mean").unwrap();
+    assert!((replicas - (2.0 - 10.0 / 55.0)).abs() < 1e-3, "{replicas}");
+}
+
+#[test]
+fn slowdowns_scale_work_in_their_window() {
+    let body = TWO_TIER.replace(
+        "FAULTS",
+        "[Slowdown(node: \"back\", at: \"0s\", for: \"1h\", factor: 3.0)]",
+    );
+    let (_, r) = run_file(&write("slow", &body));
+    let latency = r.units[0].metrics.get("latency_mean_s").unwrap();
+    assert!((latency - 0.061).abs() < 1e-6, "{latency}");
+}
+
+#[test]
+fn parallel_calls_wait_for_the_first_k() {
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "front", arrivals: Poisson(rate: 50.0)),
+            "front": Service(workers: 50, service_time: Deterministic(value: "0ms"),
+                handler: [Parallel(calls: [(target: "a"), (target: "b"), (target: "c")], need: NEED)]),
+            "a": Service(workers: 50, service_time: Deterministic(value: "10ms")),
+            "b": Service(workers: 50, service_time: Deterministic(value: "20ms")),
+            "c": Service(workers: 50, service_time: Deterministic(value: "30ms")),
+        }),
+        duration: "30s", warmup: "1s",
+    )"#;
+    for (need, latency) in [(1, 0.010), (2, 0.020), (3, 0.030)] {
+        let (_, r) = run_file(&write(
+            &format!("par{need}"),
+            &body.replace("NEED", &need.to_string()),
+        ));
+        let got = r.units[0].metrics.get("latency_mean_s").unwrap();
+        assert!((got - latency).abs() < 1e-6, "need {need}: {got}");
+    }
+}
+
+#[test]
+fn bursty_and_diurnal_rates_average_out() {
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "s", arrivals: ARRIVALS),
+            "s": Service(workers: 100, service_time: Exponential(mean: "1ms")),
+        }),
+        duration: "2000s", replications: 4,
+    )"#;
+    // MMPP: 100/s for a mean 3 s, 1000/s for a mean 1 s: long-run rate 325/s.
+    let bursty = "Bursty(base: 100.0, burst: 1000.0, base_for: \"3s\", burst_for: \"1s\")";
+    let (_, r) = run_file(&write(
+        "bursty",
+        &body
+            .replace("ARRIVALS", bursty)
+            .replace("replications: 4", "replications: 16"),
+    ));
+    let rates: Vec<f64> = r
+        .of_point(0)
+        .map(|u| u.metrics.get("requests").unwrap() / 2000.0)
+        .collect();
+    common::assert_agrees("MMPP long-run rate", &rates, 325.0, 4.0, 0.02);
+    // Diurnal over whole periods: the mean rate; over the first half period, more.
+    let diurnal = "Diurnal(mean: 200.0, amplitude: 0.5, period: \"100s\")";
+    let (_, r) = run_file(&write("diurnal", &body.replace("ARRIVALS", diurnal)));
+    let rate = mean(&r, 0, |m| m.get("requests").unwrap()) / 2000.0;
+    assert!((rate - 200.0).abs() / 200.0 < 0.01, "{rate}");
+    let half = body
+        .replace("ARRIVALS", diurnal)
+        .replace("\"2000s\"", "\"50s\"");
+    let (_, r) = run_file(&write("diurnal-half", &half));
+    let rate = mean(&r, 0, |m| m.get("requests").unwrap()) / 50.0;
+    let expect = 200.0 * (1.0 + 0.5 * 2.0 / std::f64::consts::PI);
+    assert!((rate - expect).abs() / expect < 0.05, "{rate} vs {expect}");
+}
+
+#[test]
+fn traces_replay_their_requests() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("traffic");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::from("time_s,key,class\n");
+    for i in 0..1000 {
+        csv.push_str(&format!("{},{},{}\n", i as f64 * 0.01, i % 7, i % 2));
+    }
+    std::fs::write(dir.join("trace.csv"), csv).unwrap();
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "s", arrivals: Trace(file: "trace.csv"),
+                classes: [(name: "even"), (name: "odd")]),
+            "s": Service(workers: 4, service_time: Deterministic(value: "1ms")),
+        }),
+        duration: "20s",
+    )"#;
+    let (_, r) = run_file(&write("trace", body));
+    let m = &r.units[0].metrics;
+    assert_eq!(m.get("requests"), Some(1000.0));
+    assert_eq!(m.node("users", "even.requests"), Some(500.0));
+    std::fs::write(dir.join("trace.csv"), "0.5\n0.2\n").unwrap();
+    let err = load(&write("trace-bad", body)).unwrap_err();
+    assert!(
+        err.contains("trace.csv:2: times must not go backwards"),
+        "{err}"
+    );
+}
+
+#[test]
+fn configuration_errors_name_their_place() {
+    let cycle = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "a", arrivals: Poisson(rate: 1.0)),
+            "a": Service(service_time: Exponential(mean: "1ms"), handler: [Call(target: "b")]),
+            "b": Service(service_time: Exponential(mean: "1ms"), handler: [Work, Call(target: "a")]),
+        }),
+        duration: "1s",
+    )"#;
+    let err = load(&write("cycle", cycle)).unwrap_err();
+    assert!(
+        err.contains("cycle.ron:4:") && err.contains("a cycle of synchronous calls: a → b → a"),
+        "{err}"
+    );
+    let jitter = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "a", arrivals: Poisson(rate: 1.0),
+                retry: Retry(max_attempts: 3, backoff: Exponential(base: "1s", cap: "100ms"))),
+            "a": Service(service_time: Exponential(mean: "1ms")),
+        }),
+        duration: "1s",
+    )"#;
+    let err = load(&write("jitter", jitter)).unwrap_err();
+    assert!(
+        err.contains("jitter.ron:4:") && err.contains("cap (0.1s) is below its base (1s)"),
+        "{err}"
+    );
+    let fault = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "a", arrivals: Poisson(rate: 1.0)),
+            "a": Service(service_time: Exponential(mean: "1ms")),
+        }),
+        duration: "1s",
+        faults: [Crash(node: "a", replica: 2, at: "0s")],
+    )"#;
+    let err = load(&write("fault", fault)).unwrap_err();
+    assert!(
+        err.contains("fault.ron:7:") && err.contains("no replica 2"),
+        "{err}"
+    );
+    let weights = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "a", arrivals: Poisson(rate: 1.0), classes: [(name: "x", weight: 0.0)]),
+            "a": Service(service_time: Exponential(mean: "1ms")),
+        }),
+        duration: "1s",
+    )"#;
+    let err = load(&write("weights", weights)).unwrap_err();
+    assert!(err.contains("every class has weight 0"), "{err}");
+    let _ = repo("");
+}
