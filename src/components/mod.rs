@@ -4,6 +4,7 @@
 //! `match`, so an event costs no virtual call. Actors talk only through messages carrying
 //! request ids; the requests themselves live in one slab ([`Requests`]).
 
+pub mod balancer;
 pub mod client;
 pub mod dist;
 pub mod outbound;
@@ -12,6 +13,7 @@ pub mod retry;
 pub mod service;
 pub mod slab;
 
+pub use balancer::{Algorithm, Balancer, BalancerConfig, HealthCheck, Outlier};
 pub use client::{Arrivals, Class, Client, ClientConfig, ClientStreams, Keys, TraceEvent};
 pub use dist::{DistParams, Sampler};
 pub use outbound::CallSite;
@@ -40,6 +42,18 @@ pub enum Msg {
     RetryDue(u64),
     /// A fault of the timeline begins (`true`) or ends.
     Fault(u32, bool),
+    /// A balancer sends a call to replica `.1` of a service.
+    Route(ReqId, u32),
+    /// A health check of replica `.0`, from actor `.1`, probe number `.2`.
+    Probe(u32, u32, u32),
+    /// The replica answered probe `.1`.
+    ProbeAck(u32, u32),
+    /// Probe `.1` of replica `.0` got no answer in time.
+    ProbeTimeout(u32, u32),
+    /// Time to probe replica `.0` again.
+    ProbeDue(u32),
+    /// An outlier ejection of replica `.0` ended.
+    Unejected(u32),
 }
 
 impl Msg {
@@ -53,6 +67,12 @@ impl Msg {
             Msg::Finish(..) => 6,
             Msg::RetryDue(_) => 7,
             Msg::Fault(..) => 8,
+            Msg::Route(..) => 9,
+            Msg::Probe(..) => 10,
+            Msg::ProbeAck(..) => 11,
+            Msg::ProbeTimeout(..) => 12,
+            Msg::ProbeDue(_) => 13,
+            Msg::Unejected(_) => 14,
         }
     }
 }
@@ -68,6 +88,7 @@ pub struct Ctx<'a> {
 pub enum Actor {
     Client(Box<Client>),
     Service(Box<Service>),
+    Balancer(Box<Balancer>),
 }
 
 /// The configuration of one actor, as the model builds it.
@@ -75,6 +96,7 @@ pub enum Actor {
 pub enum ActorConfig {
     Client(ClientConfig),
     Service(ServiceConfig),
+    Balancer(BalancerConfig),
 }
 
 /// A built model: the actors of one run, ready to start.
@@ -125,6 +147,9 @@ impl Network {
                             .map_err(|e| format!("node `{name}`: {e}"))?,
                     ))
                 }
+                ActorConfig::Balancer(b) => {
+                    Actor::Balancer(Box::new(Balancer::new(id, b, stream("balance"), warmup)))
+                }
             };
             names.push(name);
             actors.push(actor);
@@ -149,6 +174,7 @@ impl Network {
             match a {
                 Actor::Client(c) => c.start(&mut ctx),
                 Actor::Service(s) => s.start(&mut ctx),
+                Actor::Balancer(b) => b.start(&mut ctx),
             }
         }
     }
@@ -187,6 +213,7 @@ impl Network {
                     cost += s.cost(end);
                     nodes.push((name.clone(), s.node_metrics(window_s, end)));
                 }
+                Actor::Balancer(b) => nodes.push((name.clone(), b.node_metrics(end))),
             }
         }
         let completed = succeeded + failed + rejected + timed_out;
@@ -233,6 +260,7 @@ impl World for Network {
         match &mut self.actors[target.0 as usize] {
             Actor::Client(c) => c.handle(msg, &mut ctx),
             Actor::Service(s) => s.handle(msg, &mut ctx),
+            Actor::Balancer(b) => b.handle(msg, &mut ctx),
         }
     }
 

@@ -42,9 +42,9 @@ pub enum Step {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FaultKind {
     /// Work started during the window takes `factor` times longer.
-    Slowdown(f64),
+    Slowdown { factor: f64, replica: Option<u32> },
     /// Each request finishing its work during the window fails with this probability.
-    Errors(f64),
+    Errors { rate: f64, replica: Option<u32> },
     /// The replica goes down: its queue and running requests fail, arrivals are refused.
     Crash { replica: u32 },
 }
@@ -80,7 +80,13 @@ struct Replica {
     up: bool,
     idle: u32,
     queue: VecDeque<ReqId>,
+    /// Requests in this replica (queued and in service), and since when.
+    n: u32,
+    since: Nanos,
 }
+
+/// Occupancy levels tracked per replica: 0, 1, …, LEVELS − 1 or more.
+const LEVELS: usize = 9;
 
 struct Job {
     req: ReqId,
@@ -111,6 +117,9 @@ pub struct ServiceStats {
     pub in_system: TimeWeighted,
     pub workers: TimeWeighted,
     pub replicas: TimeWeighted,
+    /// Replica-time spent at each occupancy level, after warm-up.
+    pub level_time: [u128; LEVELS],
+    warmup: Nanos,
 }
 
 pub struct Service {
@@ -125,8 +134,9 @@ pub struct Service {
     jobs: Slab<Job>,
     pub out: Outbound,
     active_faults: Vec<bool>,
-    slow: f64,
-    error_rate: f64,
+    /// Per replica: the slowdown factor and error probability of the active faults.
+    slow: Vec<f64>,
+    error_rate: Vec<f64>,
     pub stats: ServiceStats,
 }
 
@@ -161,6 +171,8 @@ impl Service {
                 up: true,
                 idle: cfg.workers,
                 queue: VecDeque::new(),
+                n: 0,
+                since: 0,
             })
             .collect();
         let tw = || TimeWeighted::new(warmup);
@@ -180,11 +192,14 @@ impl Service {
             in_system: tw(),
             workers: tw(),
             replicas: tw(),
+            level_time: [0; LEVELS],
+            warmup,
         };
         stats.workers.set(0, (cfg.replicas * cfg.workers) as i64);
         stats.replicas.set(0, cfg.replicas as i64);
         let out = Outbound::new(id, cfg.calls.clone(), s.calls, warmup);
         let active_faults = vec![false; cfg.faults.len()];
+        let n = cfg.replicas as usize;
         Ok(Service {
             id,
             cfg,
@@ -197,8 +212,8 @@ impl Service {
             jobs: Slab::default(),
             out,
             active_faults,
-            slow: 1.0,
-            error_rate: 0.0,
+            slow: vec![1.0; n],
+            error_rate: vec![0.0; n],
             stats,
         })
     }
@@ -215,7 +230,15 @@ impl Service {
 
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
-            Msg::Call(id) => self.arrive(id, ctx),
+            Msg::Call(id) => self.arrive(id, None, ctx),
+            Msg::Route(id, replica) => self.arrive(id, Some(replica as usize), ctx),
+            Msg::Probe(replica, from, seq) => {
+                // A health check: answered at once by a replica that is up, never by one down.
+                if self.replicas[replica as usize].up {
+                    ctx.cal
+                        .at(ctx.cal.now(), ActorId(from), Msg::ProbeAck(replica, seq));
+                }
+            }
             Msg::Finish(job) => self.finish_work(Id::from_token(job), ctx),
             Msg::Reply(id) => {
                 if let Some(done) = self.out.on_reply(id, ctx) {
@@ -229,8 +252,21 @@ impl Service {
             }
             Msg::RetryDue(token) => self.out.on_retry_due(token, ctx),
             Msg::Fault(i, begin) => self.fault(i as usize, begin, ctx),
-            Msg::Generate | Msg::Think(_) => unreachable!("a service does not generate load"),
+            _ => unreachable!("not a message for a service: {msg:?}"),
         }
+    }
+
+    /// Replica `k` gains (`delta` = 1) or loses (−1) a request.
+    #[inline]
+    fn occupancy(&mut self, k: usize, now: Nanos, delta: i64) {
+        self.stats.in_system.add(now, delta);
+        let rep = &mut self.replicas[k];
+        let from = rep.since.max(self.stats.warmup);
+        if now > from {
+            self.stats.level_time[(rep.n as usize).min(LEVELS - 1)] += (now - from) as u128;
+        }
+        rep.since = now;
+        rep.n = (rep.n as i64 + delta) as u32;
     }
 
     fn reply(&mut self, id: ReqId, outcome: Outcome, ctx: &mut Ctx) {
@@ -244,7 +280,8 @@ impl Service {
         ctx.cal.at(now + net, to, Msg::Reply(id));
     }
 
-    fn arrive(&mut self, id: ReqId, ctx: &mut Ctx) {
+    /// A call arrives, for a given replica (from a balancer) or spread round robin.
+    fn arrive(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let work = self.sampler.sample(&mut self.rng, self.cfg.speed);
         let counted = now >= ctx.warmup;
@@ -257,8 +294,11 @@ impl Service {
             .expect("a call for a freed request");
         r.work = work;
         r.entered = now;
-        let k = self.next_replica;
-        self.next_replica = (k + 1) % self.replicas.len();
+        let k = replica.unwrap_or_else(|| {
+            let k = self.next_replica;
+            self.next_replica = (k + 1) % self.replicas.len();
+            k
+        });
         let rep = &mut self.replicas[k];
         if !rep.up {
             // Connection refused: the caller sees an error at once.
@@ -268,7 +308,7 @@ impl Service {
             self.reply(id, Outcome::Error, ctx);
         } else if rep.idle > 0 {
             rep.idle -= 1;
-            self.stats.in_system.add(now, 1);
+            self.occupancy(k, now, 1);
             self.start_job(k as u32, id, ctx);
         } else if self
             .cfg
@@ -281,7 +321,7 @@ impl Service {
             self.reply(id, Outcome::Rejected, ctx);
         } else {
             rep.queue.push_back(id);
-            self.stats.in_system.add(now, 1);
+            self.occupancy(k, now, 1);
             self.stats.queued.add(now, 1);
         }
     }
@@ -296,7 +336,7 @@ impl Service {
             if counted {
                 self.stats.dropped += 1;
             }
-            self.stats.in_system.add(now, -1);
+            self.occupancy(k as usize, now, -1);
             self.reply(id, Outcome::Rejected, ctx);
             self.next_from_queue(k, ctx);
             return;
@@ -341,10 +381,11 @@ impl Service {
                         .expect("built with the handler")
                         .sample(&mut self.rng, self.cfg.speed),
                 };
-                let work = if self.slow == 1.0 {
+                let slow = self.slow[job.replica as usize];
+                let work = if slow == 1.0 {
                     work
                 } else {
-                    (work as f64 * self.slow).round() as Nanos
+                    (work as f64 * slow).round() as Nanos
                 };
                 ctx.cal.at(now + work, self.id, Msg::Finish(jid.to_token()));
             }
@@ -389,7 +430,8 @@ impl Service {
         if self.jobs.get(jid).is_none() {
             return; // its replica crashed
         }
-        if self.error_rate > 0.0 && self.fault_rng.random::<f64>() < self.error_rate {
+        let p = self.error_rate[self.jobs.get(jid).expect("checked").replica as usize];
+        if p > 0.0 && self.fault_rng.random::<f64>() < p {
             self.complete(jid, Outcome::Error, ctx);
             return;
         }
@@ -447,7 +489,7 @@ impl Service {
                 self.stats.failed += 1;
             }
         }
-        self.stats.in_system.add(now, -1);
+        self.occupancy(job.replica as usize, now, -1);
         self.stats.busy.add(now, -1);
         self.reply(job.req, outcome, ctx);
         self.next_from_queue(job.replica, ctx);
@@ -474,12 +516,18 @@ impl Service {
                 self.recover(replica, ctx);
             }
         }
-        self.slow = 1.0;
-        self.error_rate = 0.0;
+        self.slow.iter_mut().for_each(|x| *x = 1.0);
+        self.error_rate.iter_mut().for_each(|x| *x = 0.0);
+        let n = self.replicas.len();
+        let which = |r: Option<u32>| r.map_or(0..n, |r| r as usize..r as usize + 1);
         for (f, on) in self.cfg.faults.iter().zip(&self.active_faults) {
             match (f.kind, on) {
-                (FaultKind::Slowdown(x), true) => self.slow *= x,
-                (FaultKind::Errors(p), true) => self.error_rate = self.error_rate.max(p),
+                (FaultKind::Slowdown { factor, replica }, true) => {
+                    which(replica).for_each(|r| self.slow[r] *= factor)
+                }
+                (FaultKind::Errors { rate, replica }, true) => {
+                    which(replica).for_each(|r| self.error_rate[r] = self.error_rate[r].max(rate))
+                }
                 _ => {}
             }
         }
@@ -495,14 +543,14 @@ impl Service {
         let queued: Vec<ReqId> = rep.queue.drain(..).collect();
         for id in queued {
             self.stats.queued.add(now, -1);
-            self.stats.in_system.add(now, -1);
+            self.occupancy(k as usize, now, -1);
             self.reply(id, Outcome::Error, ctx);
         }
         for jid in self.jobs.ids() {
             if self.jobs.get(jid).is_some_and(|j| j.replica == k) {
                 let job = self.jobs.remove(jid).expect("listed");
                 self.stats.busy.add(now, -1);
-                self.stats.in_system.add(now, -1);
+                self.occupancy(k as usize, now, -1);
                 self.reply(job.req, Outcome::Error, ctx);
             }
         }
@@ -555,6 +603,27 @@ impl Service {
             ("replicas_mean", s.replicas.mean(end).unwrap_or(f64::NAN)),
         ];
         let mut m: Vec<(String, f64)> = m.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+        if self.replicas.len() > 1 {
+            // The fraction of replica-time with at least k requests (the supermarket model's
+            // s_k), closing every replica's current level at the end of the run.
+            let mut time = self.stats.level_time;
+            for rep in &self.replicas {
+                let from = rep.since.max(self.stats.warmup);
+                if end > from {
+                    time[(rep.n as usize).min(LEVELS - 1)] += (end - from) as u128;
+                }
+            }
+            let total: u128 = time.iter().sum();
+            for k in 1..LEVELS {
+                let at_least: u128 = time[k..].iter().sum();
+                let frac = if total > 0 {
+                    at_least as f64 / total as f64
+                } else {
+                    f64::NAN
+                };
+                m.push((format!("replicas_with_ge_{k}"), frac));
+            }
+        }
         if !self.cfg.calls.is_empty() || !self.cfg.faults.is_empty() || self.cfg.drop_expired {
             m.push(("failed".into(), s.failed as f64));
             m.push(("degraded".into(), s.degraded as f64));

@@ -6,14 +6,14 @@
 use super::de::Error;
 use super::overrides::locate;
 use super::spec::{
-    self, Arrivals as ArrivalsSpec, BackoffSpec, CallSpec, ClassSpec, Dist, FaultSpec, JitterSpec,
-    KeysSpec, Model, OnFailureSpec, RetryOnSpec, RetrySpec, StepSpec,
+    self, AlgorithmSpec, Arrivals as ArrivalsSpec, BackoffSpec, CallSpec, ClassSpec, Dist,
+    FaultSpec, JitterSpec, KeysSpec, Model, OnFailureSpec, RetryOnSpec, RetrySpec, StepSpec,
 };
 use super::syntax::{Node, Span};
 use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
 use crate::components::{
-    ActorConfig, Arrivals, CallSite, Class, ClientConfig, DistParams, Fault, FaultKind, Keys,
-    OnFailure, Sampler, ServiceConfig, Step,
+    ActorConfig, Algorithm, Arrivals, BalancerConfig, CallSite, Class, ClientConfig, DistParams,
+    Fault, FaultKind, HealthCheck, Keys, OnFailure, Outlier, Sampler, ServiceConfig, Step,
 };
 use crate::engine::ActorId;
 use std::path::Path;
@@ -38,7 +38,7 @@ pub fn build(
         ));
     }
     let index = |name: &str| model.nodes.keys().position(|k| k == name);
-    // A call target must be a service; the error names the node list.
+    // A call target must be a service or a balancer; the error names the node list.
     let service_target = |from: &str, target: &str, path: &[&str]| -> Result<ActorId, Error> {
         let Some(i) = index(target) else {
             let known: Vec<_> = model.nodes.keys().map(|k| format!("`{k}`")).collect();
@@ -50,10 +50,10 @@ pub fn build(
                 ),
             ));
         };
-        if !matches!(model.nodes[target], spec::Node::Service(_)) {
+        if matches!(model.nodes[target], spec::Node::Client(_)) {
             return Err(err(
                 path,
-                format!("`{from}` calls `{target}`, which is not a service"),
+                format!("`{from}` calls `{target}`, a client: call a service or a balancer"),
             ));
         }
         Ok(ActorId(i as u32))
@@ -245,6 +245,109 @@ pub fn build(
                     cost_per_hour: s.cost_per_hour,
                 })
             }
+            spec::Node::Balancer(b) => {
+                let at =
+                    |field: &str, m: String| err(&[name, field], format!("balancer `{name}`: {m}"));
+                let target = service_target(name, &b.target, &[name, "target"])?;
+                let Some(spec::Node::Service(svc)) = model.nodes.get(&b.target) else {
+                    return Err(at("target", format!("`{}` is not a service: a balancer spreads load over a service's replicas", b.target)));
+                };
+                let replicas = svc.replicas;
+                let algorithm = match &b.algorithm {
+                    AlgorithmSpec::RoundRobin => Algorithm::RoundRobin,
+                    AlgorithmSpec::WeightedRoundRobin { weights } => {
+                        if weights.len() != replicas as usize {
+                            return Err(at(
+                                "algorithm",
+                                format!(
+                                    "{} weights for {replicas} replicas of `{}`",
+                                    weights.len(),
+                                    b.target
+                                ),
+                            ));
+                        }
+                        if weights.iter().all(|w| *w == 0) {
+                            return Err(at(
+                                "algorithm",
+                                "every weight is zero: no replica would get traffic".into(),
+                            ));
+                        }
+                        Algorithm::WeightedRoundRobin(weights.clone())
+                    }
+                    AlgorithmSpec::Random => Algorithm::Random,
+                    AlgorithmSpec::LeastOutstanding => Algorithm::LeastOutstanding,
+                    AlgorithmSpec::PowerOfChoices { d } => {
+                        if *d == 0 {
+                            return Err(at(
+                                "algorithm",
+                                "power of choices needs d of at least 1".into(),
+                            ));
+                        }
+                        Algorithm::PowerOfChoices(*d)
+                    }
+                    AlgorithmSpec::RingHash { vnodes } => {
+                        if *vnodes == 0 {
+                            return Err(at(
+                                "algorithm",
+                                "a hash ring needs at least 1 point per replica".into(),
+                            ));
+                        }
+                        Algorithm::RingHash { vnodes: *vnodes }
+                    }
+                    AlgorithmSpec::Maglev { table } => {
+                        if *table < replicas.max(2) || !is_prime(*table) {
+                            return Err(at("algorithm", format!("a Maglev table size must be a prime at least the replica count (65537 is usual), not {table}")));
+                        }
+                        Algorithm::Maglev { table: *table }
+                    }
+                };
+                let health_check = match b.health_check {
+                    None => None,
+                    Some(h) => {
+                        if h.interval.0 == 0
+                            || h.timeout.0 == 0
+                            || h.healthy == 0
+                            || h.unhealthy == 0
+                        {
+                            return Err(at(
+                                "health_check",
+                                "interval, timeout and thresholds must be above zero".into(),
+                            ));
+                        }
+                        Some(HealthCheck {
+                            interval: h.interval.0,
+                            timeout: h.timeout.0,
+                            healthy: h.healthy,
+                            unhealthy: h.unhealthy,
+                        })
+                    }
+                };
+                let outlier = match b.outlier {
+                    None => None,
+                    Some(o) => {
+                        if o.consecutive_errors == 0
+                            || o.base_ejection.0 == 0
+                            || !(o.max_percent > 0.0 && o.max_percent <= 100.0)
+                        {
+                            return Err(at("outlier", "consecutive_errors and base_ejection must be above zero, max_percent in (0, 100]".into()));
+                        }
+                        Some(Outlier {
+                            consecutive_errors: o.consecutive_errors,
+                            base_ejection: o.base_ejection.0,
+                            max_ejection: o.max_ejection.0,
+                            max_percent: o.max_percent,
+                        })
+                    }
+                };
+                ActorConfig::Balancer(BalancerConfig {
+                    target,
+                    replicas,
+                    algorithm,
+                    health_check,
+                    outlier,
+                    affinity: b.affinity,
+                })
+            }
         };
         out.push((name.clone(), cfg));
     }
@@ -253,6 +356,10 @@ pub fn build(
         attach_fault(&mut out, f).map_err(|m| Error::at(*span, m))?;
     }
     Ok(out)
+}
+
+fn is_prime(n: u32) -> bool {
+    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
 }
 
 fn on_fail(f: OnFailureSpec) -> OnFailure {
@@ -268,6 +375,7 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
         .iter()
         .map(|(_, c)| match c {
             ActorConfig::Service(s) => s.calls.iter().map(|c| c.target.0 as usize).collect(),
+            ActorConfig::Balancer(b) => vec![b.target.0 as usize],
             ActorConfig::Client(_) => Vec::new(),
         })
         .collect();
@@ -316,6 +424,7 @@ fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<()
     let (node, at, until, kind) = match f {
         FaultSpec::Slowdown {
             node,
+            replica,
             at,
             r#for,
             factor,
@@ -327,11 +436,15 @@ fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<()
                 node,
                 at.0,
                 Some(at.0 + r#for.0),
-                FaultKind::Slowdown(*factor),
+                FaultKind::Slowdown {
+                    factor: *factor,
+                    replica: *replica,
+                },
             )
         }
         FaultSpec::Errors {
             node,
+            replica,
             at,
             r#for,
             rate,
@@ -341,7 +454,15 @@ fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<()
                     "an error rate is a probability in [0, 1], not {rate}"
                 ));
             }
-            (node, at.0, Some(at.0 + r#for.0), FaultKind::Errors(*rate))
+            (
+                node,
+                at.0,
+                Some(at.0 + r#for.0),
+                FaultKind::Errors {
+                    rate: *rate,
+                    replica: *replica,
+                },
+            )
         }
         FaultSpec::Crash {
             node,
@@ -365,7 +486,11 @@ fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<()
     let ActorConfig::Service(s) = cfg else {
         return Err(format!("fault on `{node}`, which is not a service"));
     };
-    if let FaultKind::Crash { replica } = kind {
+    let replica = match kind {
+        FaultKind::Crash { replica } => Some(replica),
+        FaultKind::Slowdown { replica, .. } | FaultKind::Errors { replica, .. } => replica,
+    };
+    if let Some(replica) = replica {
         if replica >= s.replicas {
             return Err(format!(
                 "`{node}` has {} replicas (numbered from 0); there is no replica {replica}",

@@ -99,6 +99,106 @@ pub struct Model {
 pub enum Node {
     Client(ClientSpec),
     Service(ServiceSpec),
+    Balancer(BalancerSpec),
+}
+
+/// A load balancer in front of a service's replicas.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BalancerSpec {
+    /// The service whose replicas it balances over.
+    pub target: String,
+    #[serde(default)]
+    pub algorithm: AlgorithmSpec,
+    #[serde(default)]
+    pub health_check: Option<HealthCheckSpec>,
+    #[serde(default)]
+    pub outlier: Option<OutlierSpec>,
+    /// Keep a request key on the replica it first went to, while that replica is available.
+    #[serde(default)]
+    pub affinity: bool,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub enum AlgorithmSpec {
+    #[default]
+    RoundRobin,
+    WeightedRoundRobin {
+        weights: Vec<u32>,
+    },
+    Random,
+    LeastOutstanding,
+    PowerOfChoices {
+        #[serde(default = "two")]
+        d: u32,
+    },
+    RingHash {
+        #[serde(default = "ring_size")]
+        vnodes: u32,
+    },
+    Maglev {
+        #[serde(default = "maglev_size")]
+        table: u32,
+    },
+}
+
+fn two() -> u32 {
+    2
+}
+fn ring_size() -> u32 {
+    160
+}
+fn maglev_size() -> u32 {
+    65537
+}
+
+/// Active health checks (HAProxy's defaults: every 2 s, rise 2, fall 3).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    #[serde(default = "two_s")]
+    pub interval: Duration,
+    #[serde(default = "one_s")]
+    pub timeout: Duration,
+    #[serde(default = "two")]
+    pub healthy: u32,
+    #[serde(default = "three")]
+    pub unhealthy: u32,
+}
+
+fn two_s() -> Duration {
+    Duration(2_000_000_000)
+}
+fn one_s() -> Duration {
+    Duration(1_000_000_000)
+}
+
+/// Passive outlier ejection (Envoy's defaults).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierSpec {
+    #[serde(default = "five")]
+    pub consecutive_errors: u32,
+    #[serde(default = "thirty_s")]
+    pub base_ejection: Duration,
+    #[serde(default = "five_min")]
+    pub max_ejection: Duration,
+    #[serde(default = "ten")]
+    pub max_percent: f64,
+}
+
+fn five() -> u32 {
+    5
+}
+fn thirty_s() -> Duration {
+    Duration(30_000_000_000)
+}
+fn five_min() -> Duration {
+    Duration(300_000_000_000)
+}
+fn ten() -> f64 {
+    10.0
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -432,16 +532,20 @@ pub struct Settings {
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub enum FaultSpec {
-    /// Work on `node` takes `factor` times longer during the window.
+    /// Work on `node` (or one replica of it) takes `factor` times longer during the window.
     Slowdown {
         node: String,
+        #[serde(default)]
+        replica: Option<u32>,
         at: Duration,
         r#for: Duration,
         factor: f64,
     },
-    /// Requests finishing on `node` fail with probability `rate` during the window.
+    /// Requests finishing on `node` (or one replica) fail with probability `rate` meanwhile.
     Errors {
         node: String,
+        #[serde(default)]
+        replica: Option<u32>,
         at: Duration,
         r#for: Duration,
         rate: f64,

@@ -1,0 +1,496 @@
+//! Load balancers in front of a service's replicas: round robin (plain and weighted),
+//! random, least outstanding requests, power of d choices, consistent hashing (ring hash
+//! and Maglev), active health checks, passive outlier ejection, and session affinity.
+//!
+//! Semantics follow Envoy where the proxies differ (SEMANTICS.md §A2): P2C picks the
+//! fewest active requests among d random hosts; outlier ejection lasts base × times
+//! ejected, capped, and never ejects more than `max_percent` of hosts (one always may be);
+//! below 50% available hosts the balancer panics and balances across all of them.
+
+use super::request::{Outcome, ReqId, Request};
+use super::{Ctx, Msg};
+use crate::engine::{ActorId, Nanos, Stream};
+use crate::metrics::TimeWeighted;
+use rand::Rng;
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Algorithm {
+    RoundRobin,
+    /// Smooth weighted round robin (as NGINX), one weight per replica.
+    WeightedRoundRobin(Vec<u32>),
+    Random,
+    /// The fewest requests in flight through this balancer; ties rotate.
+    LeastOutstanding,
+    /// The fewest in flight among `d` distinct random replicas.
+    PowerOfChoices(u32),
+    /// Ketama-style ring with `vnodes` points per replica, on the request key.
+    RingHash {
+        vnodes: u32,
+    },
+    /// Maglev lookup table of a prime size, on the request key.
+    Maglev {
+        table: u32,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HealthCheck {
+    pub interval: Nanos,
+    pub timeout: Nanos,
+    /// Consecutive successes that mark an unhealthy replica healthy.
+    pub healthy: u32,
+    /// Consecutive failures that mark a healthy replica unhealthy.
+    pub unhealthy: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outlier {
+    /// Consecutive errors (errors and rejections, i.e. 5xx) that eject a replica.
+    pub consecutive_errors: u32,
+    pub base_ejection: Nanos,
+    pub max_ejection: Nanos,
+    pub max_percent: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct BalancerConfig {
+    pub target: ActorId,
+    pub replicas: u32,
+    pub algorithm: Algorithm,
+    pub health_check: Option<HealthCheck>,
+    pub outlier: Option<Outlier>,
+    /// Keep sending a key to the replica it first went to, while that replica is available.
+    pub affinity: bool,
+}
+
+struct Backend {
+    outstanding: u32,
+    healthy: bool,
+    /// Consecutive health-check results, and the probe awaited.
+    hc_ok: u32,
+    hc_fail: u32,
+    probe_seq: u32,
+    probe_pending: bool,
+    consecutive_errors: u32,
+    ejected_until: Option<Nanos>,
+    times_ejected: u32,
+    wrr_current: i64,
+    requests: u64,
+    load: TimeWeighted,
+}
+
+pub struct BalancerStats {
+    pub ejections: u64,
+    pub hc_failures: u64,
+    pub panics: u64,
+}
+
+pub struct Balancer {
+    pub id: ActorId,
+    cfg: BalancerConfig,
+    backends: Vec<Backend>,
+    rr_next: usize,
+    rng: Stream,
+    ring: Vec<(u64, u32)>,
+    maglev: Vec<u32>,
+    maglev_dirty: bool,
+    sticky: HashMap<u64, u32>,
+    /// The replica each routed call went to (lookups only: order never reaches output).
+    routes: HashMap<u64, u32>,
+    available: Vec<u32>,
+    pub stats: BalancerStats,
+}
+
+/// A 64-bit mix for hashing keys and replica names (SplitMix64's finalizer).
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl Balancer {
+    pub fn new(id: ActorId, cfg: BalancerConfig, rng: Stream, warmup: Nanos) -> Self {
+        let n = cfg.replicas as usize;
+        let backends = (0..n)
+            .map(|_| Backend {
+                outstanding: 0,
+                healthy: true,
+                hc_ok: 0,
+                hc_fail: 0,
+                probe_seq: 0,
+                probe_pending: false,
+                consecutive_errors: 0,
+                ejected_until: None,
+                times_ejected: 0,
+                wrr_current: 0,
+                requests: 0,
+                load: TimeWeighted::new(warmup),
+            })
+            .collect();
+        let mut ring = Vec::new();
+        if let Algorithm::RingHash { vnodes } = cfg.algorithm {
+            for r in 0..cfg.replicas {
+                for v in 0..vnodes {
+                    ring.push((mix(((r as u64) << 32) | v as u64), r));
+                }
+            }
+            ring.sort_unstable();
+        }
+        Balancer {
+            id,
+            cfg,
+            backends,
+            rr_next: 0,
+            rng,
+            ring,
+            maglev: Vec::new(),
+            maglev_dirty: true,
+            sticky: HashMap::new(),
+            routes: HashMap::new(),
+            available: Vec::with_capacity(n),
+            stats: BalancerStats {
+                ejections: 0,
+                hc_failures: 0,
+                panics: 0,
+            },
+        }
+    }
+
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        if let Some(hc) = self.cfg.health_check {
+            for r in 0..self.cfg.replicas {
+                // Spread the first probes over the interval, as real checkers jitter.
+                let offset = hc.interval / self.cfg.replicas as u64 * r as u64;
+                ctx.cal.after(offset, self.id, Msg::ProbeDue(r));
+            }
+        }
+    }
+
+    fn is_available(&self, r: usize, now: Nanos) -> bool {
+        let b = &self.backends[r];
+        b.healthy && b.ejected_until.is_none_or(|t| now >= t)
+    }
+
+    /// The replicas to balance over: available ones, or all when fewer than half are
+    /// available (Envoy's panic threshold).
+    fn refresh_available(&mut self, now: Nanos) {
+        self.available.clear();
+        for r in 0..self.backends.len() {
+            if self.is_available(r, now) {
+                self.available.push(r as u32);
+            }
+        }
+        if self.available.len() * 2 < self.backends.len() {
+            self.stats.panics += 1;
+            self.available = (0..self.backends.len() as u32).collect();
+        }
+    }
+
+    fn pick(&mut self, key: u64, now: Nanos) -> u32 {
+        self.refresh_available(now);
+        if self.cfg.affinity {
+            if let Some(&r) = self.sticky.get(&key) {
+                if self.available.contains(&r) {
+                    return r;
+                }
+            }
+        }
+        let avail = &self.available;
+        let r = match &self.cfg.algorithm {
+            Algorithm::RoundRobin => {
+                let n = self.backends.len();
+                let mut r = self.rr_next % n;
+                for _ in 0..n {
+                    if avail.contains(&(r as u32)) {
+                        break;
+                    }
+                    r = (r + 1) % n;
+                }
+                self.rr_next = r + 1;
+                r as u32
+            }
+            Algorithm::WeightedRoundRobin(weights) => {
+                let total: i64 = avail.iter().map(|&r| weights[r as usize] as i64).sum();
+                let mut best = avail[0];
+                for &r in avail.iter() {
+                    let b = &mut self.backends[r as usize];
+                    b.wrr_current += weights[r as usize] as i64;
+                }
+                for &r in avail.iter() {
+                    if self.backends[r as usize].wrr_current
+                        > self.backends[best as usize].wrr_current
+                    {
+                        best = r;
+                    }
+                }
+                self.backends[best as usize].wrr_current -= total;
+                best
+            }
+            Algorithm::Random => avail[self.rng.random_range(0..avail.len())],
+            Algorithm::LeastOutstanding => {
+                let n = avail.len();
+                let start = self.rr_next % n;
+                self.rr_next = self.rr_next.wrapping_add(1);
+                let mut best = avail[start];
+                for i in 1..n {
+                    let r = avail[(start + i) % n];
+                    if self.backends[r as usize].outstanding
+                        < self.backends[best as usize].outstanding
+                    {
+                        best = r;
+                    }
+                }
+                best
+            }
+            Algorithm::PowerOfChoices(d) => {
+                let n = avail.len();
+                let d = (*d as usize).min(n);
+                // d distinct random picks (a partial Fisher–Yates over indices).
+                let mut idx: Vec<usize> = (0..n).collect();
+                let mut best: Option<u32> = None;
+                for i in 0..d {
+                    let j = self.rng.random_range(i..n);
+                    idx.swap(i, j);
+                    let r = avail[idx[i]];
+                    if best.is_none_or(|b| {
+                        self.backends[r as usize].outstanding
+                            < self.backends[b as usize].outstanding
+                    }) {
+                        best = Some(r);
+                    }
+                }
+                best.expect("at least one replica")
+            }
+            Algorithm::RingHash { .. } => {
+                let h = mix(key ^ 0x5bd1_e995);
+                let start = self.ring.partition_point(|(p, _)| *p < h);
+                let len = self.ring.len();
+                (0..len)
+                    .map(|i| self.ring[(start + i) % len].1)
+                    .find(|r| avail.contains(r))
+                    .unwrap_or(self.ring[start % len].1)
+            }
+            Algorithm::Maglev { table } => {
+                if self.maglev_dirty {
+                    self.maglev = maglev_table(*table as usize, avail);
+                    self.maglev_dirty = false;
+                }
+                self.maglev[(mix(key ^ 0x5bd1_e995) % *table as u64) as usize]
+            }
+        };
+        if self.cfg.affinity {
+            self.sticky.insert(key, r);
+        }
+        r
+    }
+
+    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        match msg {
+            Msg::Call(parent) => {
+                let p = *ctx
+                    .requests
+                    .get(parent)
+                    .expect("a call for a freed request");
+                let r = self.pick(p.key, now);
+                let b = &mut self.backends[r as usize];
+                b.outstanding += 1;
+                b.load.add(now, 1);
+                if now >= ctx.warmup {
+                    b.requests += 1;
+                }
+                let mut child = Request::new(p.born, self.id, parent.to_token());
+                child.class = p.class;
+                child.key = p.key;
+                child.deadline = p.deadline;
+                let cid = ctx.requests.insert(child);
+                self.routes.insert(cid.to_token(), r);
+                ctx.cal.at(now, self.cfg.target, Msg::Route(cid, r));
+            }
+            Msg::Reply(child) => {
+                let c = ctx
+                    .requests
+                    .remove(child)
+                    .expect("a reply frees its request");
+                let r = self
+                    .routes
+                    .remove(&child.to_token())
+                    .expect("a reply to a routed call");
+                let b = &mut self.backends[r as usize];
+                b.outstanding -= 1;
+                b.load.add(now, -1);
+                let failed = matches!(c.outcome, Outcome::Error | Outcome::Rejected);
+                self.passive_result(r, failed, now, ctx);
+                let parent = ReqId::from_token(c.token);
+                let p = ctx
+                    .requests
+                    .get_mut(parent)
+                    .expect("the parent outlives its child");
+                p.outcome = c.outcome;
+                let (to, net) = (p.reply_to, p.net);
+                ctx.cal.at(now + net, to, Msg::Reply(parent));
+            }
+            Msg::ProbeDue(r) => {
+                let hc = self
+                    .cfg
+                    .health_check
+                    .expect("probes only with health checks");
+                let b = &mut self.backends[r as usize];
+                b.probe_seq = b.probe_seq.wrapping_add(1);
+                b.probe_pending = true;
+                ctx.cal
+                    .at(now, self.cfg.target, Msg::Probe(r, self.id.0, b.probe_seq));
+                ctx.cal
+                    .after(hc.timeout, self.id, Msg::ProbeTimeout(r, b.probe_seq));
+                ctx.cal.after(hc.interval, self.id, Msg::ProbeDue(r));
+            }
+            Msg::ProbeAck(r, seq) => self.probe_result(r, seq, true, now),
+            Msg::ProbeTimeout(r, seq) => self.probe_result(r, seq, false, now),
+            Msg::Unejected(_) => self.maglev_dirty = true,
+            _ => unreachable!("a balancer takes calls, replies and its own timers"),
+        }
+    }
+
+    fn probe_result(&mut self, r: u32, seq: u32, ok: bool, now: Nanos) {
+        let hc = self
+            .cfg
+            .health_check
+            .expect("probes only with health checks");
+        let b = &mut self.backends[r as usize];
+        if !b.probe_pending || b.probe_seq != seq {
+            return;
+        }
+        b.probe_pending = false;
+        if ok {
+            b.hc_ok += 1;
+            b.hc_fail = 0;
+            if !b.healthy && b.hc_ok >= hc.healthy {
+                b.healthy = true;
+                self.maglev_dirty = true;
+            }
+            // A successful active check lifts an ejection (Envoy does the same).
+            if b.ejected_until.is_some_and(|t| now < t) {
+                b.ejected_until = Some(now);
+                self.maglev_dirty = true;
+            }
+        } else {
+            b.hc_fail += 1;
+            b.hc_ok = 0;
+            self.stats.hc_failures += 1;
+            if b.healthy && b.hc_fail >= hc.unhealthy {
+                b.healthy = false;
+                self.maglev_dirty = true;
+            }
+        }
+    }
+
+    fn passive_result(&mut self, r: u32, failed: bool, now: Nanos, ctx: &mut Ctx) {
+        let Some(o) = self.cfg.outlier else { return };
+        let n = self.backends.len();
+        let ejected_now = (0..n)
+            .filter(|&i| self.backends[i].ejected_until.is_some_and(|t| now < t))
+            .count();
+        let b = &mut self.backends[r as usize];
+        if !failed {
+            b.consecutive_errors = 0;
+            return;
+        }
+        b.consecutive_errors += 1;
+        if b.consecutive_errors < o.consecutive_errors || b.ejected_until.is_some_and(|t| now < t) {
+            return;
+        }
+        // At most max_percent of hosts ejected, but one host always may be.
+        let cap = ((o.max_percent / 100.0 * n as f64).floor() as usize).max(1);
+        if ejected_now >= cap {
+            return;
+        }
+        b.times_ejected += 1;
+        let duration = o
+            .base_ejection
+            .saturating_mul(b.times_ejected as u64)
+            .min(o.max_ejection.max(o.base_ejection));
+        b.ejected_until = Some(now + duration);
+        b.consecutive_errors = 0;
+        self.maglev_dirty = true;
+        if now >= ctx.warmup {
+            self.stats.ejections += 1;
+        }
+        ctx.cal.after(duration, self.id, Msg::Unejected(r));
+    }
+
+    /// Per-replica load through this balancer over the measured window.
+    pub fn node_metrics(&self, end: Nanos) -> Vec<(String, f64)> {
+        let mut m = vec![
+            ("ejections".to_string(), self.stats.ejections as f64),
+            (
+                "health_check_failures".into(),
+                self.stats.hc_failures as f64,
+            ),
+        ];
+        for (i, b) in self.backends.iter().enumerate() {
+            m.push((format!("replica{i}.requests"), b.requests as f64));
+            m.push((
+                format!("replica{i}.outstanding_mean"),
+                b.load.mean(end).unwrap_or(f64::NAN),
+            ));
+        }
+        m
+    }
+}
+
+/// Maglev's lookup table (Eisenbud et al., NSDI 2016): each backend fills its preferred
+/// slots in turn, following its own permutation of the table.
+fn maglev_table(m: usize, backends: &[u32]) -> Vec<u32> {
+    let perms: Vec<(usize, usize)> = backends
+        .iter()
+        .map(|&b| {
+            let offset = (mix(b as u64 ^ 0xdead_beef) % m as u64) as usize;
+            let skip = (mix(b as u64 ^ 0x1234_5678_9abc) % (m as u64 - 1)) as usize + 1;
+            (offset, skip)
+        })
+        .collect();
+    let mut next = vec![0usize; backends.len()];
+    let mut table = vec![u32::MAX; m];
+    let mut filled = 0;
+    'fill: loop {
+        for (i, &(offset, skip)) in perms.iter().enumerate() {
+            let mut c = (offset + next[i] * skip) % m;
+            while table[c] != u32::MAX {
+                next[i] += 1;
+                c = (offset + next[i] * skip) % m;
+            }
+            table[c] = backends[i];
+            next[i] += 1;
+            filled += 1;
+            if filled == m {
+                break 'fill;
+            }
+        }
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maglev_spreads_evenly_and_moves_little() {
+        let m = 65537;
+        let t3 = maglev_table(m, &[0, 1, 2]);
+        for b in 0..3 {
+            let share = t3.iter().filter(|&&x| x == b).count() as f64 / m as f64;
+            assert!((share - 1.0 / 3.0).abs() < 0.01, "{share}");
+        }
+        // Removing one of three backends moves about its third, plus a little.
+        let t2 = maglev_table(m, &[0, 1]);
+        let moved = t3
+            .iter()
+            .zip(&t2)
+            .filter(|(a, b)| **a != 2 && a != b)
+            .count() as f64
+            / m as f64;
+        assert!(moved < 0.1, "{moved}");
+    }
+}
