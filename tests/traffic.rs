@@ -317,3 +317,20 @@ fn configuration_errors_name_their_place() {
     assert!(err.contains("every class has weight 0"), "{err}");
     let _ = repo("");
 }
+
+#[test]
+fn edge_latency_faults_delay_both_ways() {
+    let body = TWO_TIER.replace(
+        "FAULTS",
+        "[Latency(from: \"front\", to: \"back\", at: \"0s\", for: \"1h\", add: \"5ms\")]",
+    );
+    let (_, r) = run_file(&write("edge", &body));
+    let latency = r.units[0].metrics.get("latency_mean_s").unwrap();
+    assert!((latency - 0.031).abs() < 1e-6, "{latency}");
+    let bad = TWO_TIER.replace(
+        "FAULTS",
+        "[Latency(from: \"back\", to: \"front\", at: \"0s\", for: \"1h\", add: \"5ms\")]",
+    );
+    let err = load(&write("edge-bad", &bad)).unwrap_err();
+    assert!(err.contains("`back` does not call `front`"), "{err}");
+}

@@ -494,3 +494,43 @@ mod tests {
         assert!(moved < 0.1, "{moved}");
     }
 }
+
+#[cfg(test)]
+mod picking {
+    use super::*;
+    use crate::engine::derive_stream;
+
+    fn balancer(algorithm: Algorithm, replicas: u32) -> Balancer {
+        let cfg = BalancerConfig {
+            target: ActorId(0),
+            replicas,
+            algorithm,
+            health_check: None,
+            outlier: None,
+            affinity: false,
+        };
+        Balancer::new(ActorId(1), cfg, derive_stream(1, 0, "lb", "test"), 0)
+    }
+
+    #[test]
+    fn smooth_weighted_round_robin_interleaves_by_weight() {
+        let mut b = balancer(Algorithm::WeightedRoundRobin(vec![5, 1, 1]), 3);
+        let picks: Vec<u32> = (0..7).map(|_| b.pick(0, 0)).collect();
+        // NGINX's smooth WRR for weights 5,1,1: a a b a c a a.
+        assert_eq!(picks, vec![0, 0, 1, 0, 2, 0, 0]);
+    }
+
+    #[test]
+    fn ring_hash_moves_about_one_nth_of_keys() {
+        let mut four = balancer(Algorithm::RingHash { vnodes: 160 }, 4);
+        let before: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0)).collect();
+        // Take replica 3 out of rotation: only its keys move.
+        four.backends[3].healthy = false;
+        let after: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0)).collect();
+        let moved = before.iter().zip(&after).filter(|(a, b)| a != b).count();
+        let owned_by_3 = before.iter().filter(|&&r| r == 3).count();
+        assert_eq!(moved, owned_by_3, "keys of other replicas stay put");
+        let share = owned_by_3 as f64 / 20_000.0;
+        assert!((share - 0.25).abs() < 0.05, "{share}");
+    }
+}

@@ -21,6 +21,8 @@ pub struct CallSite {
     pub retry: Option<RetryPolicy>,
     /// One-way network latency of the edge (each direction).
     pub latency: Option<Sampler>,
+    /// Fault windows `[from, until)` adding latency to attempts sent in them.
+    pub extra_latency: Vec<(Nanos, Nanos, Nanos)>,
 }
 
 /// How a logical call ended, after any retries.
@@ -130,10 +132,15 @@ impl Outbound {
         let c = self.calls.get_mut(id).expect("attempt of a finished call");
         c.attempts += 1;
         let site = &self.sites[c.site as usize];
-        let net = site
+        let mut net = site
             .latency
             .as_ref()
             .map_or(0, |l| l.sample(&mut self.rng, 1.0));
+        for &(from, until, add) in &site.extra_latency {
+            if (from..until).contains(&now) {
+                net += add;
+            }
+        }
         let mut req = Request::new(c.born, self.me, id.to_token());
         req.deadline = site.timeout.map_or(Nanos::MAX, |t| now.saturating_add(t));
         req.net = net;

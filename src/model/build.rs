@@ -359,7 +359,7 @@ pub fn build(
 }
 
 fn is_prime(n: u32) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
 }
 
 fn on_fail(f: OnFailureSpec) -> OnFailure {
@@ -421,6 +421,38 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
 }
 
 fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<(), String> {
+    if let FaultSpec::Latency {
+        from,
+        to,
+        at,
+        r#for,
+        add,
+    } = f
+    {
+        let Some(to_id) = nodes.iter().position(|(n, _)| n == to) else {
+            return Err(format!("latency fault toward `{to}`, which is not a node"));
+        };
+        let window = (at.0, at.0 + r#for.0, add.0);
+        let sites: Vec<&mut CallSite> = match nodes.iter_mut().find(|(n, _)| n == from) {
+            Some((_, ActorConfig::Client(c))) => vec![&mut c.call],
+            Some((_, ActorConfig::Service(s))) => s.calls.iter_mut().collect(),
+            Some(_) => return Err(format!("`{from}` makes no calls of its own")),
+            None => return Err(format!("latency fault from `{from}`, which is not a node")),
+        };
+        let mut found = false;
+        for site in sites {
+            if site.target.0 as usize == to_id {
+                site.extra_latency.push(window);
+                found = true;
+            }
+        }
+        if !found {
+            return Err(format!(
+                "`{from}` does not call `{to}`: no edge to slow down"
+            ));
+        }
+        return Ok(());
+    }
     let (node, at, until, kind) = match f {
         FaultSpec::Slowdown {
             node,
@@ -475,6 +507,7 @@ fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<()
             r#for.map(|d| at.0 + d.0),
             FaultKind::Crash { replica: *replica },
         ),
+        FaultSpec::Latency { .. } => unreachable!("handled above"),
     };
     let known: Vec<String> = nodes.iter().map(|(n, _)| format!("`{n}`")).collect();
     let Some((_, cfg)) = nodes.iter_mut().find(|(n, _)| n == node) else {
@@ -570,6 +603,7 @@ fn call_site(
         timeout: timeout.map(|t| t.0),
         retry,
         latency,
+        extra_latency: Vec::new(),
     })
 }
 

@@ -550,6 +550,14 @@ pub enum FaultSpec {
         r#for: Duration,
         rate: f64,
     },
+    /// Calls from `from` to `to` sent during the window take `add` longer each way.
+    Latency {
+        from: String,
+        to: String,
+        at: Duration,
+        r#for: Duration,
+        add: Duration,
+    },
     /// Replica `replica` of `node` crashes at `at`, and recovers after `for` if given.
     Crash {
         node: String,
