@@ -334,3 +334,136 @@ fn edge_latency_faults_delay_both_ways() {
     let err = load(&write("edge-bad", &bad)).unwrap_err();
     assert!(err.contains("`back` does not call `front`"), "{err}");
 }
+
+#[test]
+fn hedged_requests_cut_the_tail_of_a_slow_replica() {
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "lb", arrivals: Poisson(rate: 50.0) HEDGE),
+            "lb": Balancer(target: "app", algorithm: Random),
+            "app": Service(replicas: 2, workers: 20, service_time: Deterministic(value: "10ms")),
+        }),
+        duration: "200s", warmup: "5s",
+        faults: [Slowdown(node: "app", replica: 0, at: "0s", for: "1h", factor: 10.0)],
+    )"#;
+    let (_, plain) = run_file(&write("unhedged", &body.replace("HEDGE", "")));
+    let (_, hedged) = run_file(&write(
+        "hedged",
+        &body.replace("HEDGE", ", hedge: Hedge(after: \"20ms\", max: 1)"),
+    ));
+    let (p, h) = (&plain.units[0].metrics, &hedged.units[0].metrics);
+    let p99 = |m: &scalesim::metrics::RunMetrics| m.get("latency_p99_s").unwrap();
+    assert!(
+        (p99(p) - 0.100).abs() < 0.002,
+        "half the requests take 100 ms: {}",
+        p99(p)
+    );
+    // A hedge after 20 ms lands on the fast replica half the time: 30 ms instead of 100.
+    let mean = |m: &scalesim::metrics::RunMetrics| m.get("latency_mean_s").unwrap();
+    let expect = 0.5 * 0.010 + 0.5 * (0.5 * 0.030 + 0.5 * 0.100);
+    assert!((mean(h) - expect).abs() < 0.003, "{} vs {expect}", mean(h));
+    let hedges = h.node("users", "hedges").unwrap();
+    let requests = h.get("requests").unwrap();
+    assert!(
+        (hedges / requests - 0.5).abs() < 0.03,
+        "every slow request is hedged once"
+    );
+    assert_eq!(h.get("attempts").unwrap(), requests + hedges);
+}
+
+#[test]
+fn servers_can_skip_requests_whose_caller_gave_up() {
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "app", arrivals: Poisson(rate: 150.0), timeout: "200ms"),
+            "app": Service(workers: 1, service_time: Exponential(mean: "10ms"), drop_expired: DROP),
+        }),
+        duration: "60s", warmup: "10s",
+    )"#;
+    // 150% load: the queue grows without bound, and most callers give up.
+    let (_, keep) = run_file(&write("keep", &body.replace("DROP", "false")));
+    let (_, drop) = run_file(&write("drop", &body.replace("DROP", "true")));
+    let (k, d) = (&keep.units[0].metrics, &drop.units[0].metrics);
+    assert_eq!(k.node("app", "dropped"), Some(0.0));
+    assert!(d.node("app", "dropped").unwrap() > 1000.0);
+    // Skipping dead work keeps the queue from filling with it, so most served requests are
+    // still wanted (FIFO still serves them late: many finish just past the timeout).
+    assert!(
+        d.get("goodput_rps").unwrap() > 50.0,
+        "{:?}",
+        d.get("goodput_rps")
+    );
+    assert!(
+        k.get("goodput_rps").unwrap() < 10.0,
+        "{:?}",
+        k.get("goodput_rps")
+    );
+}
+
+#[test]
+fn balancer_configuration_errors() {
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "lb", arrivals: Poisson(rate: 1.0)),
+            "lb": Balancer(target: "app", algorithm: ALGO),
+            "app": Service(replicas: 2, service_time: Exponential(mean: "1ms")),
+        }),
+        duration: "1s",
+    )"#;
+    for (algo, msg) in [
+        (
+            "WeightedRoundRobin(weights: [0, 0])",
+            "every weight is zero",
+        ),
+        (
+            "WeightedRoundRobin(weights: [1])",
+            "1 weights for 2 replicas",
+        ),
+        ("Maglev(table: 1000)", "must be a prime"),
+        ("PowerOfChoices(d: 0)", "d of at least 1"),
+    ] {
+        let err = load(&write("lb-bad", &body.replace("ALGO", algo))).unwrap_err();
+        assert!(
+            err.contains("lb-bad.ron:4:") && err.contains(msg),
+            "{algo}: {err}"
+        );
+    }
+    let err = load(&write(
+        "lb-target",
+        &body.replace("target: \"app\", algorithm: ALGO", "target: \"users\""),
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("a client: call a service or a balancer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn points_with_different_metrics_share_one_csv() {
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "lb", arrivals: Poisson(rate: 10.0)),
+            "lb": Balancer(target: "app"),
+            "app": Service(replicas: 2, service_time: Exponential(mean: "1ms")),
+        }),
+        duration: "5s",
+        sweep: { "app.replicas": [2, 3] },
+    )"#;
+    let (plan, results) = run_file(&write("columns", body));
+    let csv = scalesim::report::runs_csv(&plan, &results);
+    let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let col = lines[0]
+        .iter()
+        .position(|h| *h == "lb.replica2.requests")
+        .expect("the union of columns");
+    assert!(
+        lines.iter().all(|l| l.len() == lines[0].len()),
+        "aligned rows"
+    );
+    assert_eq!(
+        lines[1][col], "",
+        "two replicas: no third replica column value"
+    );
+    assert!(!lines[2][col].is_empty());
+}

@@ -346,6 +346,7 @@ impl Client {
                 }
             }
             Msg::RetryDue(token) => self.out.on_retry_due(token, ctx),
+            Msg::HedgeDue(token) => self.out.on_hedge_due(token, ctx),
             _ => unreachable!("a client is never called"),
         }
     }
@@ -441,6 +442,7 @@ impl Client {
             ("arrivals".to_string(), requests as f64),
             ("attempts".into(), self.out.stats.attempts as f64),
             ("retries".into(), self.out.stats.retries as f64),
+            ("hedges".into(), self.out.stats.hedges as f64),
             ("throughput_rps".into(), responses as f64 / window_s),
             ("response_mean_s".into(), resp),
             (

@@ -40,6 +40,8 @@ pub enum Msg {
     Finish(u64),
     /// A caller's backoff ended: send the next attempt of this call.
     RetryDue(u64),
+    /// A caller's hedging delay ended: send another copy if still unanswered.
+    HedgeDue(u64),
     /// A fault of the timeline begins (`true`) or ends.
     Fault(u32, bool),
     /// A balancer sends a call to replica `.1` of a service.
@@ -73,6 +75,7 @@ impl Msg {
             Msg::ProbeTimeout(..) => 12,
             Msg::ProbeDue(_) => 13,
             Msg::Unejected(_) => 14,
+            Msg::HedgeDue(_) => 15,
         }
     }
 }

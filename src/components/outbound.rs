@@ -23,6 +23,8 @@ pub struct CallSite {
     pub latency: Option<Sampler>,
     /// Fault windows `[from, until)` adding latency to attempts sent in them.
     pub extra_latency: Vec<(Nanos, Nanos, Nanos)>,
+    /// Hedging: if no answer came within `.0`, send another attempt (at most `.1` extra).
+    pub hedge: Option<(Nanos, u32)>,
 }
 
 /// How a logical call ended, after any retries.
@@ -53,6 +55,9 @@ struct OutCall {
     attempts: u32,
     prev_sleep: Nanos,
     last_cost: Option<u32>,
+    /// Attempts sent and not yet answered (more than one only when hedging).
+    outstanding: u32,
+    hedges: u32,
 }
 
 /// What should be sent with a new logical call.
@@ -71,6 +76,7 @@ pub struct CallMeta {
 pub struct OutboundStats {
     pub attempts: u64,
     pub retries: u64,
+    pub hedges: u64,
 }
 
 pub struct Outbound {
@@ -122,15 +128,21 @@ impl Outbound {
             attempts: 0,
             prev_sleep: 0,
             last_cost: None,
+            outstanding: 0,
+            hedges: 0,
         });
         self.active += 1;
-        self.attempt(id, ctx);
+        self.attempt(id, false, ctx);
     }
 
-    fn attempt(&mut self, id: Id, ctx: &mut Ctx) {
+    /// Sends an attempt: a first try or retry, or (`hedge`) an extra copy of one in flight.
+    fn attempt(&mut self, id: Id, hedge: bool, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let c = self.calls.get_mut(id).expect("attempt of a finished call");
-        c.attempts += 1;
+        if !hedge {
+            c.attempts += 1;
+        }
+        c.outstanding += 1;
         let site = &self.sites[c.site as usize];
         let mut net = site
             .latency
@@ -148,8 +160,15 @@ impl Outbound {
         req.key = c.key;
         if c.born >= self.warmup {
             self.stats.attempts += 1;
-            if c.attempts > 1 {
+            if hedge {
+                self.stats.hedges += 1;
+            } else if c.attempts > 1 {
                 self.stats.retries += 1;
+            }
+        }
+        if let Some((after, max)) = site.hedge {
+            if c.hedges < max {
+                ctx.cal.after(after, self.me, Msg::HedgeDue(id.to_token()));
             }
         }
         let rid = ctx.requests.insert(req);
@@ -171,7 +190,30 @@ impl Outbound {
             Outcome::Rejected => Final::Rejected,
             Outcome::Pending => unreachable!("a reply without an outcome"),
         };
-        self.settle(Id::from_token(r.token), outcome, ctx)
+        self.answered(Id::from_token(r.token), outcome, ctx)
+    }
+
+    /// One attempt is over. A failure waits for hedged siblings still in flight.
+    fn answered(&mut self, id: Id, outcome: Final, ctx: &mut Ctx) -> Option<Done> {
+        let c = self.calls.get_mut(id)?; // a hedged sibling already settled the call
+        c.outstanding -= 1;
+        if outcome != Final::Ok && c.outstanding > 0 {
+            return None;
+        }
+        self.settle(id, outcome, ctx)
+    }
+
+    /// No answer yet after the hedging delay: send another copy.
+    pub fn on_hedge_due(&mut self, token: u64, ctx: &mut Ctx) {
+        let id = Id::from_token(token);
+        let Some(c) = self.calls.get_mut(id) else {
+            return;
+        };
+        let max = self.sites[c.site as usize].hedge.map_or(0, |h| h.1);
+        if c.outstanding > 0 && c.hedges < max {
+            c.hedges += 1;
+            self.attempt(id, true, ctx);
+        }
     }
 
     /// An attempt's timeout fired. Returns the logical call if it is now finished.
@@ -182,14 +224,14 @@ impl Outbound {
         }
         r.abandoned = true;
         let token = r.token;
-        self.settle(Id::from_token(token), Final::TimedOut, ctx)
+        self.answered(Id::from_token(token), Final::TimedOut, ctx)
     }
 
     /// A backoff ended: send the next attempt.
     pub fn on_retry_due(&mut self, token: u64, ctx: &mut Ctx) {
         let id = Id::from_token(token);
         if self.calls.get(id).is_some() {
-            self.attempt(id, ctx);
+            self.attempt(id, false, ctx);
         }
     }
 

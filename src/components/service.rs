@@ -251,6 +251,7 @@ impl Service {
                 }
             }
             Msg::RetryDue(token) => self.out.on_retry_due(token, ctx),
+            Msg::HedgeDue(token) => self.out.on_hedge_due(token, ctx),
             Msg::Fault(i, begin) => self.fault(i as usize, begin, ctx),
             _ => unreachable!("not a message for a service: {msg:?}"),
         }
@@ -624,13 +625,11 @@ impl Service {
                 m.push((format!("replicas_with_ge_{k}"), frac));
             }
         }
-        if !self.cfg.calls.is_empty() || !self.cfg.faults.is_empty() || self.cfg.drop_expired {
-            m.push(("failed".into(), s.failed as f64));
-            m.push(("degraded".into(), s.degraded as f64));
-            m.push(("dropped".into(), s.dropped as f64));
-            m.push(("calls".into(), self.out.stats.attempts as f64));
-            m.push(("call_retries".into(), self.out.stats.retries as f64));
-        }
+        m.push(("failed".into(), s.failed as f64));
+        m.push(("degraded".into(), s.degraded as f64));
+        m.push(("dropped".into(), s.dropped as f64));
+        m.push(("calls".into(), self.out.stats.attempts as f64));
+        m.push(("call_retries".into(), self.out.stats.retries as f64));
         m
     }
 

@@ -82,12 +82,18 @@ pub fn build(
                         ));
                     }
                 }
-                let call = call_site(target, c.timeout, c.retry.as_ref(), c.latency.as_ref())
-                    .map_err(|(p, m)| {
-                        let mut path = vec![name.as_str()];
-                        path.extend(p);
-                        err(&path, format!("client `{name}`: {m}"))
-                    })?;
+                let call = call_site(
+                    target,
+                    c.timeout,
+                    c.retry.as_ref(),
+                    c.hedge,
+                    c.latency.as_ref(),
+                )
+                .map_err(|(p, m)| {
+                    let mut path = vec![name.as_str()];
+                    path.extend(p);
+                    err(&path, format!("client `{name}`: {m}"))
+                })?;
                 let classes = classes(&c.classes).map_err(|(i, m)| {
                     err(
                         &[name, "classes", INDEX[i.min(INDEX.len() - 1)]],
@@ -161,12 +167,13 @@ pub fn build(
                     let here = [name.as_str(), "handler", INDEX[i.min(INDEX.len() - 1)]];
                     let mut site = |c: &CallSpec, path: &[&str]| -> Result<u16, Error> {
                         let t = service_target(name, &c.target, path)?;
-                        let cs = call_site(t, c.timeout, c.retry.as_ref(), c.latency.as_ref())
-                            .map_err(|(p, m)| {
-                                let mut full = path.to_vec();
-                                full.extend(p);
-                                err(&full, format!("service `{name}`: {m}"))
-                            })?;
+                        let cs =
+                            call_site(t, c.timeout, c.retry.as_ref(), c.hedge, c.latency.as_ref())
+                                .map_err(|(p, m)| {
+                                    let mut full = path.to_vec();
+                                    full.extend(p);
+                                    err(&full, format!("service `{name}`: {m}"))
+                                })?;
                         calls.push(cs);
                         Ok((calls.len() - 1) as u16)
                     };
@@ -183,6 +190,7 @@ pub fn build(
                             target,
                             timeout,
                             retry,
+                            hedge,
                             latency,
                             on_failure,
                         } => {
@@ -190,6 +198,7 @@ pub fn build(
                                 target: target.clone(),
                                 timeout: *timeout,
                                 retry: retry.clone(),
+                                hedge: *hedge,
                                 latency: latency.clone(),
                             };
                             Step::Call {
@@ -359,7 +368,10 @@ pub fn build(
 }
 
 fn is_prime(n: u32) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
 }
 
 fn on_fail(f: OnFailureSpec) -> OnFailure {
@@ -579,8 +591,15 @@ fn call_site(
     target: ActorId,
     timeout: Option<spec::Duration>,
     retry: Option<&RetrySpec>,
+    hedge: Option<spec::HedgeSpec>,
     latency: Option<&Dist>,
 ) -> Result<CallSite, Problem> {
+    if hedge.is_some_and(|h| h.after.0 == 0 || h.max == 0) {
+        return Err((
+            vec!["hedge"],
+            "a hedge needs a delay above zero and max of at least 1".into(),
+        ));
+    }
     if timeout.is_some_and(|t| t.0 == 0) {
         return Err((
             vec!["timeout"],
@@ -604,6 +623,7 @@ fn call_site(
         retry,
         latency,
         extra_latency: Vec::new(),
+        hedge: hedge.map(|h| (h.after.0, h.max)),
     })
 }
 

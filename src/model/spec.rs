@@ -212,6 +212,8 @@ pub struct ClientSpec {
     pub timeout: Option<Duration>,
     #[serde(default)]
     pub retry: Option<RetrySpec>,
+    #[serde(default)]
+    pub hedge: Option<HedgeSpec>,
     /// One-way network latency to the target.
     #[serde(default)]
     pub latency: Option<Dist>,
@@ -341,6 +343,15 @@ impl Default for QuotaSpec {
     }
 }
 
+/// Hedged requests: another copy after `after` without an answer, at most `max` extra.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct HedgeSpec {
+    pub after: Duration,
+    #[serde(default = "one")]
+    pub max: u32,
+}
+
 /// One downstream call of a handler.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
@@ -350,6 +361,8 @@ pub struct CallSpec {
     pub timeout: Option<Duration>,
     #[serde(default)]
     pub retry: Option<RetrySpec>,
+    #[serde(default)]
+    pub hedge: Option<HedgeSpec>,
     #[serde(default)]
     pub latency: Option<Dist>,
 }
@@ -376,6 +389,8 @@ pub enum StepSpec {
         timeout: Option<Duration>,
         #[serde(default)]
         retry: Option<RetrySpec>,
+        #[serde(default)]
+        hedge: Option<HedgeSpec>,
         #[serde(default)]
         latency: Option<Dist>,
         #[serde(default)]

@@ -115,20 +115,22 @@ pub fn paired(results: &Results, point: usize, base: usize) -> Vec<(String, Aggr
         return Vec::new();
     };
     let names: Vec<String> = first.metrics.columns().map(|(n, _)| n).collect();
-    let per_run: Vec<(Vec<f64>, Vec<f64>)> = pairs
-        .iter()
-        .map(|(u, b)| {
-            (
-                u.metrics.columns().map(|(_, v)| v).collect(),
-                b.metrics.columns().map(|(_, v)| v).collect(),
-            )
-        })
-        .collect();
     names
         .into_iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let diffs: Vec<f64> = per_run.iter().map(|(u, b)| u[i] - b[i]).collect();
+        .map(|name| {
+            // By name: the baseline may report a different set of metrics.
+            let diffs: Vec<f64> = pairs
+                .iter()
+                .map(|(u, b)| {
+                    let get = |r: &UnitResult| {
+                        r.metrics
+                            .columns()
+                            .find(|(n, _)| *n == name)
+                            .map_or(f64::NAN, |(_, v)| v)
+                    };
+                    get(u) - get(b)
+                })
+                .collect();
             (name, Aggregate::of(&diffs))
         })
         .collect()
@@ -241,10 +243,19 @@ pub fn runs_csv(plan: &Plan, results: &Results) -> String {
             .iter()
             .map(|s| s.to_string()),
     );
-    header.extend(first.metrics.experiment.iter().map(|(n, _)| n.clone()));
-    for (node, ms) in &first.metrics.nodes {
-        header.extend(ms.iter().map(|(n, _)| format!("{node}.{n}")));
+    // Points may report different metrics (a variant with more replicas reports more
+    // per-replica columns): the header is every name seen, in first-seen order.
+    let _ = first;
+    let mut columns: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for u in &results.units {
+        for (name, _) in u.metrics.columns() {
+            if seen.insert(name.clone()) {
+                columns.push(name);
+            }
+        }
     }
+    header.extend(columns.iter().cloned());
     out.push_str(
         &header
             .iter()
@@ -261,10 +272,12 @@ pub fn runs_csv(plan: &Plan, results: &Results) -> String {
         row.push(u.events.to_string());
         row.push(format!("{:016x}", u.fingerprint));
         row.push(format!("{:?}", u.stop).to_lowercase());
-        row.extend(u.metrics.experiment.iter().map(|(_, x)| csv_number(*x)));
-        for (_, ms) in &u.metrics.nodes {
-            row.extend(ms.iter().map(|(_, x)| csv_number(*x)));
-        }
+        let values: std::collections::HashMap<String, f64> = u.metrics.columns().collect();
+        row.extend(
+            columns
+                .iter()
+                .map(|c| values.get(c).map_or(String::new(), |x| csv_number(*x))),
+        );
         out.push_str(&row.join(","));
         out.push('\n');
     }
