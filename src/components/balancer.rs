@@ -513,6 +513,54 @@ mod picking {
     }
 
     #[test]
+    fn affinity_keeps_a_key_on_its_replica_while_available() {
+        let mut b = balancer(Algorithm::RoundRobin, 3);
+        b.cfg.affinity = true;
+        let first: Vec<u32> = (0..6).map(|k| b.pick(k, 0)).collect();
+        assert_eq!(first, vec![0, 1, 2, 0, 1, 2]);
+        let again: Vec<u32> = (0..6).map(|k| b.pick(k, 0)).collect();
+        assert_eq!(again, first, "sticky");
+        b.backends[1].healthy = false;
+        assert_ne!(b.pick(1, 0), 1, "moves when its replica is out of rotation");
+    }
+
+    #[test]
+    fn outlier_ejection_grows_with_repeat_offences_and_is_capped() {
+        let mut b = balancer(Algorithm::RoundRobin, 10);
+        b.cfg.outlier = Some(Outlier {
+            consecutive_errors: 2,
+            base_ejection: 30,
+            max_ejection: 70,
+            max_percent: 10.0,
+        });
+        let mut cal = crate::engine::Calendar::new();
+        let mut requests = crate::components::Requests::default();
+        let mut ctx = Ctx {
+            cal: &mut cal,
+            requests: &mut requests,
+            warmup: 0,
+        };
+        let mut eject_at = |b: &mut Balancer, r: u32, now| {
+            b.passive_result(r, true, now, &mut ctx);
+            b.passive_result(r, true, now, &mut ctx);
+            b.backends[r as usize].ejected_until
+        };
+        assert_eq!(eject_at(&mut b, 4, 0), Some(30), "base ejection");
+        // At most 10% of 10 hosts: a second host is not ejected meanwhile.
+        assert_eq!(eject_at(&mut b, 5, 10), None);
+        assert_eq!(
+            eject_at(&mut b, 4, 100),
+            Some(160),
+            "twice the base the second time"
+        );
+        assert_eq!(
+            eject_at(&mut b, 4, 200),
+            Some(270),
+            "capped at max_ejection"
+        );
+    }
+
+    #[test]
     fn smooth_weighted_round_robin_interleaves_by_weight() {
         let mut b = balancer(Algorithm::WeightedRoundRobin(vec![5, 1, 1]), 3);
         let picks: Vec<u32> = (0..7).map(|_| b.pick(0, 0)).collect();
