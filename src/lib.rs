@@ -4,6 +4,7 @@
 //! [`metrics`] observes it → [`experiment`] repeats that over replications and parameter
 //! points in parallel → [`report`] writes the result folder. See ARCHITECTURE.md.
 
+pub mod check;
 pub mod components;
 pub mod engine;
 pub mod experiment;
