@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use scalesim::experiment::journal::{self, Journal, RunRecord};
 use scalesim::experiment::{self, Missing, Options, Shard};
 use scalesim::model::{self, CommandLine, Problem};
-use scalesim::report;
+use scalesim::{check, report};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -83,6 +83,20 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run experiments (files, or folders searched recursively) and check their `expect` lines.
+    Check {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write a JUnit XML report here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Use each experiment's shorter `quick` profile.
+        #[arg(long)]
+        quick: bool,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Parse and validate experiment files without running them.
     Validate {
         #[arg(required = true)]
@@ -115,6 +129,7 @@ fn main() -> ExitCode {
                 set,
                 seed,
                 replications,
+                quick: false,
             };
             run(
                 &experiment,
@@ -129,6 +144,12 @@ fn main() -> ExitCode {
         Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Compare { a, b, metrics } => compare(&a, &b, metrics),
         Command::Validate { paths } => validate(&paths),
+        Command::Check {
+            paths,
+            junit,
+            quick,
+            threads,
+        } => check(&paths, junit.as_deref(), quick, threads),
     }
 }
 
@@ -285,6 +306,7 @@ fn merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
         set: record.set.clone(),
         seed: record.seed,
         replications: record.replications,
+        quick: false,
     };
     let plan = match model::load_experiment(Path::new(&record.experiment), &cli) {
         Ok(p) => p,
@@ -333,6 +355,128 @@ fn compare(a: &Path, b: &Path, mut metrics: Vec<String>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&Problem::plain(e)),
+    }
+}
+
+/// Experiment files under `paths`: files as given, folders searched recursively for `.ron`
+/// files that are experiments (model files are skipped), in name order.
+fn experiment_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|e| e == "ron") {
+                let head = std::fs::read_to_string(&p)?;
+                let is_model = head
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with("//"))
+                    .is_some_and(|l| l.starts_with("Model("));
+                if !is_model {
+                    out.push(p);
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out)
+                .map_err(|e| Problem::plain(format!("cannot read {}: {e}", p.display())))?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn check(paths: &[PathBuf], junit: Option<&Path>, quick: bool, threads: Option<usize>) -> ExitCode {
+    let files = match experiment_files(paths) {
+        Ok(f) => f,
+        Err(e) => return fail(&e),
+    };
+    let (mut passed, mut failed, mut bad) = (0usize, 0usize, false);
+    let mut suites = Vec::new();
+    for file in &files {
+        let cli = CommandLine {
+            quick,
+            ..CommandLine::default()
+        };
+        let plan = match model::load_experiment(file, &cli) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad = true;
+                continue;
+            }
+        };
+        if plan.settings.expect.is_empty() {
+            continue;
+        }
+        // Parse every expectation before running anything.
+        let mut parsed = Vec::new();
+        for (i, text) in plan.settings.expect.iter().enumerate() {
+            match check::expr::parse(text) {
+                Ok(e) => parsed.push(e),
+                Err(e) => {
+                    eprintln!("error: {}: expect[{i}] `{text}`: {e}", file.display());
+                    bad = true;
+                }
+            }
+        }
+        if parsed.len() != plan.settings.expect.len() {
+            continue;
+        }
+        let results = match experiment::run_plan(&plan, threads) {
+            Ok(r) => r,
+            Err(e) => return fail(&Problem::plain(e)),
+        };
+        say!("{} ({:.1}s)", file.display(), results.wall_s);
+        let mut verdicts = Vec::new();
+        for e in &parsed {
+            match check::evaluate(&plan, &results, e) {
+                Ok(v) => {
+                    say!(
+                        "  {} {}  [{}]",
+                        if v.passed { "PASS" } else { "FAIL" },
+                        v.text,
+                        v.detail
+                    );
+                    if v.passed {
+                        passed += 1;
+                    } else {
+                        failed += 1;
+                    }
+                    verdicts.push(v);
+                }
+                Err(m) => {
+                    eprintln!("error: {}: expect `{}`: {m}", file.display(), e.text);
+                    bad = true;
+                }
+            }
+        }
+        suites.push((plan.name.clone(), file.display().to_string(), verdicts));
+    }
+    if let Some(path) = junit {
+        if let Err(e) = report::write_atomic(path, check::junit::render(&suites).as_bytes()) {
+            return fail(&Problem::plain(format!(
+                "cannot write {}: {e}",
+                path.display()
+            )));
+        }
+    }
+    say!("{passed} passed, {failed} failed");
+    if bad {
+        ExitCode::from(2)
+    } else if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

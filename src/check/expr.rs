@@ -98,7 +98,8 @@ fn lex(s: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
             i += 1;
             continue;
         }
-        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             let start = i;
             while i < chars.len()
                 && (chars[i].is_ascii_digit()
@@ -119,7 +120,9 @@ fn lex(s: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
         }
         if c.is_alphabetic() || c == '_' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-')
+            {
                 i += 1;
             }
             out.push((Tok::Name(chars[start..i].iter().collect()), col));
@@ -253,7 +256,10 @@ impl Parser {
                             self.pos += 1;
                             path.push(n);
                         }
-                        _ => return self.err(format!("expected a name after `.`, found {}", self.found())),
+                        _ => {
+                            return self
+                                .err(format!("expected a name after `.`, found {}", self.found()))
+                        }
                     }
                 }
                 Ok(Expr::Metric(path, col))
@@ -266,7 +272,10 @@ impl Parser {
                 }
                 Ok(e)
             }
-            _ => self.err(format!("expected a number, a metric or `(`, found {}", self.found())),
+            _ => self.err(format!(
+                "expected a number, a metric or `(`, found {}",
+                self.found()
+            )),
         }
     }
 
@@ -278,10 +287,19 @@ impl Parser {
             } else if self.eat(">") {
                 Ok(Op::SigGt)
             } else {
-                self.err(format!("expected `<` or `>` after `significantly`, found {}", self.found()))
+                self.err(format!(
+                    "expected `<` or `>` after `significantly`, found {}",
+                    self.found()
+                ))
             };
         }
-        for (sym, op) in [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("<", Op::Lt), (">", Op::Gt)] {
+        for (sym, op) in [
+            ("<=", Op::Le),
+            (">=", Op::Ge),
+            ("==", Op::Eq),
+            ("<", Op::Lt),
+            (">", Op::Gt),
+        ] {
             if self.eat(sym) {
                 return Ok(op);
             }
@@ -340,7 +358,10 @@ pub fn parse(text: &str) -> Result<Expectation, ParseError> {
     };
     let e = p.compare(text, quantifier)?;
     if quantifier != Quantifier::One && !p.eat(")") {
-        return p.err(format!("expected `)` closing the quantifier, found {}", p.found()));
+        return p.err(format!(
+            "expected `)` closing the quantifier, found {}",
+            p.found()
+        ));
     }
     if p.pos < p.toks.len() {
         return p.err(format!("unexpected {} after the expectation", p.found()));
@@ -363,17 +384,29 @@ mod tests {
             Box::new(Expr::Bin(
                 Box::new(m("a", 1)),
                 '+',
-                Box::new(Expr::Bin(Box::new(m("b", 5)), '*', Box::new(Expr::Num(2.0)))),
+                Box::new(Expr::Bin(
+                    Box::new(m("b", 5)),
+                    '*',
+                    Box::new(Expr::Num(2.0)),
+                )),
             )),
             '-',
-            Box::new(Expr::Bin(Box::new(m("c", 13)), '/', Box::new(Expr::Num(4.0)))),
+            Box::new(Expr::Bin(
+                Box::new(m("c", 13)),
+                '/',
+                Box::new(Expr::Num(4.0)),
+            )),
         );
         assert_eq!(e.left, want);
         let e = parse("-(a - b) * 0.5 >= -1e-3").unwrap();
         assert_eq!(
             e.left,
             Expr::Bin(
-                Box::new(Expr::Neg(Box::new(Expr::Bin(Box::new(m("a", 3)), '-', Box::new(m("b", 7)))))),
+                Box::new(Expr::Neg(Box::new(Expr::Bin(
+                    Box::new(m("a", 3)),
+                    '-',
+                    Box::new(m("b", 7))
+                )))),
                 '*',
                 Box::new(Expr::Num(0.5))
             )
@@ -397,7 +430,10 @@ mod tests {
         let e = parse("budgeted.app.utilization == 0.5 ± 0.05").unwrap();
         assert_eq!(e.left, m("budgeted.app.utilization", 1));
         assert_eq!(e.tolerance, Some(Expr::Num(0.05)));
-        assert_eq!(parse("x == 1 +- 0.1").unwrap().tolerance, Some(Expr::Num(0.1)));
+        assert_eq!(
+            parse("x == 1 +- 0.1").unwrap().tolerance,
+            Some(Expr::Num(0.1))
+        );
         assert_eq!(parse("all(x < 1)").unwrap().quantifier, Quantifier::All);
         assert_eq!(parse("any(x < 1)").unwrap().quantifier, Quantifier::Any);
         assert_eq!(parse("x < 1").unwrap().quantifier, Quantifier::One);
@@ -416,7 +452,11 @@ mod tests {
             ("x.  < 1", 5, "expected a name after `.`"),
             ("x < 1 y", 7, "unexpected `y`"),
             ("x # 1", 3, "unexpected `#`"),
-            ("x significantly <= 1", 17, "expected `<` or `>` after `significantly`"),
+            (
+                "x significantly <= 1",
+                17,
+                "expected `<` or `>` after `significantly`",
+            ),
         ];
         for (text, col, msg) in cases {
             let e = parse(text).unwrap_err();

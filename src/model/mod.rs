@@ -89,6 +89,8 @@ pub struct CommandLine {
     pub set: Vec<String>,
     pub seed: Option<u64>,
     pub replications: Option<u32>,
+    /// Use the experiment's `quick` profile, if it has one.
+    pub quick: bool,
 }
 
 /// One parameter point: a variant and sweep values, with the model they produce.
@@ -111,7 +113,8 @@ pub struct Plan {
 }
 
 /// Experiment settings that `--set` may change; every other path names a model field.
-const SETTINGS: [&str; 8] = [
+const SETTINGS: [&str; 9] = [
+    "quick",
     "duration",
     "warmup",
     "seed",
@@ -211,6 +214,11 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     }
 
     let mut settings: Settings = de::from_node(&root).map_err(|e| fail(&sources, e))?;
+    if let (true, Some(q)) = (cli.quick, settings.quick) {
+        settings.duration = q.duration.unwrap_or(settings.duration);
+        settings.warmup = q.warmup.unwrap_or(settings.warmup);
+        settings.replications = q.replications.unwrap_or(settings.replications);
+    }
     if let Some(seed) = cli.seed {
         settings.seed = seed;
     }

@@ -541,6 +541,21 @@ pub struct Settings {
     pub faults: Vec<FaultSpec>,
     #[serde(default)]
     pub expect: Vec<String>,
+    /// A shorter profile for `scalesim check --quick`.
+    #[serde(default)]
+    pub quick: Option<QuickSpec>,
+}
+
+/// What `--quick` changes: a shorter run, fewer replications.
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields)]
+pub struct QuickSpec {
+    #[serde(default)]
+    pub duration: Option<Duration>,
+    #[serde(default)]
+    pub warmup: Option<Duration>,
+    #[serde(default)]
+    pub replications: Option<u32>,
 }
 
 /// A fault on the experiment's timeline.

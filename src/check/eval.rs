@@ -1,0 +1,294 @@
+//! Evaluating expectations against a run's results.
+
+use super::expr::{Expectation, Expr, Op, Quantifier};
+use crate::experiment::Results;
+use crate::metrics::Aggregate;
+use crate::model::Plan;
+use crate::report::{baseline, paired, param_json, summarize, variant_names, PointSummary};
+
+/// The verdict of one expectation.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub text: String,
+    pub passed: bool,
+    /// What was measured, for the report: values with their ci95 and, in a sweep, the points
+    /// that decided the verdict.
+    pub detail: String,
+}
+
+/// A value with its 95% confidence half-width (NaN when unknown).
+#[derive(Clone, Copy, Debug)]
+struct Value {
+    mean: f64,
+    ci95: f64,
+}
+
+struct Context<'a> {
+    plan: &'a Plan,
+    results: &'a Results,
+    variants: Vec<String>,
+    per_variant: usize,
+    summaries: Vec<PointSummary>,
+}
+
+impl Context<'_> {
+    /// The point of `variant` at sweep position `k`.
+    fn point(&self, variant: &str, k: usize) -> usize {
+        let v = self
+            .variants
+            .iter()
+            .position(|n| n == variant)
+            .expect("a known variant");
+        v * self.per_variant + k
+    }
+
+    /// Splits `[variant.][node.]metric` into (variant, node, metric).
+    fn split<'p>(&self, path: &'p [String]) -> (String, Option<&'p str>, String) {
+        let (variant, rest) = if path.len() > 1 && self.variants.contains(&path[0]) {
+            (path[0].clone(), &path[1..])
+        } else {
+            (baseline(self.plan).to_string(), path)
+        };
+        match rest {
+            [metric] => (variant, None, metric.clone()),
+            [node, metric @ ..] => (variant, Some(node.as_str()), metric.join(".")),
+            [] => unreachable!("a metric path has a name"),
+        }
+    }
+
+    fn metric(&self, path: &[String], col: usize, k: usize) -> Result<Value, String> {
+        let (variant, node, metric) = self.split(path);
+        let s = &self.summaries[self.point(&variant, k)];
+        let found = match node {
+            None => s
+                .experiment
+                .iter()
+                .find(|(n, _)| *n == metric)
+                .map(|(_, a)| *a),
+            Some(node) => s
+                .nodes
+                .iter()
+                .find(|(n, _)| n == node)
+                .and_then(|(_, ms)| ms.iter().find(|(n, _)| *n == metric))
+                .map(|(_, a)| *a),
+        };
+        let a: Aggregate = found.ok_or_else(|| {
+            let known: Vec<String> = match node {
+                None => s.experiment.iter().map(|(n, _)| n.clone()).collect(),
+                Some(node) => match s.nodes.iter().find(|(n, _)| n == node) {
+                    Some((_, ms)) => ms.iter().map(|(n, _)| format!("{node}.{n}")).collect(),
+                    None => s.nodes.iter().map(|(n, _)| format!("{n}.…")).collect(),
+                },
+            };
+            format!(
+                "column {col}: no metric `{}`; try {}",
+                path.join("."),
+                known
+                    .iter()
+                    .take(10)
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+        Ok(Value {
+            mean: a.mean,
+            ci95: a.ci95,
+        })
+    }
+
+    fn eval(&self, e: &Expr, k: usize) -> Result<Value, String> {
+        Ok(match e {
+            Expr::Num(x) => Value {
+                mean: *x,
+                ci95: 0.0,
+            },
+            Expr::Metric(path, col) => self.metric(path, *col, k)?,
+            Expr::Neg(x) => {
+                let v = self.eval(x, k)?;
+                Value {
+                    mean: -v.mean,
+                    ci95: v.ci95,
+                }
+            }
+            Expr::Bin(a, op, b) => {
+                let (x, y) = (self.eval(a, k)?, self.eval(b, k)?);
+                let mean = match op {
+                    '+' => x.mean + y.mean,
+                    '-' => x.mean - y.mean,
+                    '*' => x.mean * y.mean,
+                    _ => x.mean / y.mean,
+                };
+                // Scaling by a constant scales the interval; otherwise it is not tracked.
+                let ci95 = match (op, x.ci95 == 0.0, y.ci95 == 0.0) {
+                    ('+' | '-', _, true) => x.ci95,
+                    ('+', true, _) => y.ci95,
+                    ('*', _, true) => x.ci95 * y.mean.abs(),
+                    ('*', true, _) => y.ci95 * x.mean.abs(),
+                    ('/', _, true) => x.ci95 / y.mean.abs(),
+                    _ => f64::NAN,
+                };
+                Value { mean, ci95 }
+            }
+        })
+    }
+
+    /// `significantly <`: the whole ci95 of left − right below zero. Two references to the
+    /// same metric of different variants use the paired difference (common random numbers).
+    fn significant_diff(&self, e: &Expectation, k: usize) -> Result<Option<Value>, String> {
+        let (Expr::Metric(lp, _), Expr::Metric(rp, _)) = (&e.left, &e.right) else {
+            return Ok(None);
+        };
+        let (lv, ln, lm) = self.split(lp);
+        let (rv, rn, rm) = self.split(rp);
+        if lv == rv || ln != rn || lm != rm {
+            return Ok(None);
+        }
+        let name = match ln {
+            Some(n) => format!("{n}.{lm}"),
+            None => lm,
+        };
+        let diffs = paired(self.results, self.point(&lv, k), self.point(&rv, k));
+        Ok(diffs
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| Value {
+                mean: a.mean,
+                ci95: a.ci95,
+            }))
+    }
+
+    /// Whether the comparison holds at sweep position `k`, and what was measured.
+    fn holds(&self, e: &Expectation, k: usize) -> Result<(bool, String), String> {
+        let l = self.eval(&e.left, k)?;
+        let r = self.eval(&e.right, k)?;
+        let show = |v: Value| {
+            if v.ci95.is_finite() && v.ci95 > 0.0 {
+                format!("{} ± {}", fmt(v.mean), fmt(v.ci95))
+            } else {
+                fmt(v.mean)
+            }
+        };
+        let undefined = l.mean.is_nan() || r.mean.is_nan();
+        let (ok, extra) = match e.op {
+            Op::Lt => (l.mean < r.mean, String::new()),
+            Op::Le => (l.mean <= r.mean, String::new()),
+            Op::Gt => (l.mean > r.mean, String::new()),
+            Op::Ge => (l.mean >= r.mean, String::new()),
+            Op::Eq => {
+                let tol = match &e.tolerance {
+                    Some(t) => self.eval(t, k)?.mean,
+                    None => 0.0,
+                };
+                (
+                    (l.mean - r.mean).abs() <= tol,
+                    format!(" (tolerance {})", fmt(tol)),
+                )
+            }
+            Op::SigLt | Op::SigGt => {
+                let sign = if e.op == Op::SigLt { 1.0 } else { -1.0 };
+                match self.significant_diff(e, k)? {
+                    Some(d) => (
+                        d.ci95.is_finite() && sign * d.mean + d.ci95 < 0.0,
+                        format!(" (paired difference {} ± {})", fmt(d.mean), fmt(d.ci95)),
+                    ),
+                    None => {
+                        let (lc, rc) = (nan0(l.ci95), nan0(r.ci95));
+                        (sign * (l.mean - r.mean) + lc + rc < 0.0, String::new())
+                    }
+                }
+            }
+        };
+        let detail = format!("{} {} {}{extra}", show(l), e.op, show(r));
+        if undefined {
+            return Ok((false, format!("{detail}: undefined (no data)")));
+        }
+        Ok((ok, detail))
+    }
+}
+
+fn nan0(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
+    }
+}
+
+fn fmt(x: f64) -> String {
+    if x.is_nan() {
+        "undefined".into()
+    } else if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) {
+        format!("{x:.4e}")
+    } else {
+        format!("{:.4}", x)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+/// Evaluates `e` over the results of `plan`.
+pub fn evaluate(plan: &Plan, results: &Results, e: &Expectation) -> Result<Verdict, String> {
+    let variants = variant_names(plan);
+    let per_variant = plan.points.len() / variants.len();
+    let cx = Context {
+        plan,
+        results,
+        per_variant,
+        summaries: (0..plan.points.len())
+            .map(|p| summarize(results, p))
+            .collect(),
+        variants,
+    };
+    let where_ = |k: usize| {
+        let params: Vec<String> = plan.points[k]
+            .params
+            .iter()
+            .map(|(p, v)| format!("{p}={}", param_json(v)))
+            .collect();
+        params.join(", ")
+    };
+    let (passed, detail) = match e.quantifier {
+        Quantifier::One => {
+            if per_variant != 1 {
+                return Err(format!(
+                    "the experiment has {per_variant} sweep points: write all(...) or any(...) around the comparison"
+                ));
+            }
+            cx.holds(e, 0)?
+        }
+        Quantifier::All | Quantifier::Any => {
+            let mut outcomes = Vec::new();
+            for k in 0..per_variant {
+                let (ok, d) = cx.holds(e, k)?;
+                outcomes.push((ok, format!("[{}] {d}", where_(k))));
+            }
+            let all = e.quantifier == Quantifier::All;
+            let passed = if all {
+                outcomes.iter().all(|o| o.0)
+            } else {
+                outcomes.iter().any(|o| o.0)
+            };
+            // Show what decided it: the failing points of all(), the passing ones of any().
+            let shown: Vec<&String> = outcomes
+                .iter()
+                .filter(|(ok, _)| if all { !ok || passed } else { *ok || !passed })
+                .map(|(_, d)| d)
+                .collect();
+            (
+                passed,
+                shown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        }
+    };
+    Ok(Verdict {
+        text: e.text.clone(),
+        passed,
+        detail,
+    })
+}
