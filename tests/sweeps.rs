@@ -77,7 +77,7 @@ fn result_folders_are_identical_however_the_work_is_run() {
     let one = fresh("one");
     with(&one, &[]);
     let reference = folder(&one);
-    assert_eq!(reference.len(), 2);
+    assert_eq!(reference.len(), 3, "summary.json, runs.csv, timeseries.csv");
     // (b) one thread.
     let single = fresh("single");
     with(&single, &["--threads", "1"]);

@@ -138,6 +138,20 @@ pub struct Client {
     pub classes: Vec<ClassStats>,
     /// Logical requests of this client in flight, over time.
     pub in_flight: TimeWeighted,
+    /// Per time bucket, when recording a time series: (bucket, stats by bucket).
+    pub series: Option<(Nanos, Vec<BucketStats>)>,
+}
+
+/// What a client saw in one time bucket (warm-up included; by the time of the event).
+#[derive(Clone, Default)]
+pub struct BucketStats {
+    pub requests: u64,
+    pub succeeded: u64,
+    pub good: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub timed_out: u64,
+    pub latency: crate::metrics::series::CoarseHistogram,
 }
 
 /// Streams a client draws from, each for one purpose, so that changing one thing (say,
@@ -209,7 +223,20 @@ impl Client {
             out,
             classes,
             in_flight: TimeWeighted::new(warmup),
+            series: None,
         })
+    }
+
+    /// Starts recording per-bucket counts for a run of `n` buckets of `bucket`.
+    pub fn record_series(&mut self, bucket: Nanos, n: usize) {
+        self.series = Some((bucket, vec![BucketStats::default(); n]));
+        self.out.series = Some((bucket, vec![0; n]));
+    }
+
+    fn bucket(&mut self, now: Nanos) -> Option<&mut BucketStats> {
+        let (bucket, stats) = self.series.as_mut()?;
+        let i = ((now / *bucket) as usize).min(stats.len() - 1);
+        Some(&mut stats[i])
     }
 
     /// Schedules the first arrivals (or every user's first think).
@@ -384,6 +411,9 @@ impl Client {
         if now >= ctx.warmup {
             self.classes[class as usize].requests += 1;
         }
+        if let Some(b) = self.bucket(now) {
+            b.requests += 1;
+        }
         self.in_flight.add(now, 1);
         let meta = CallMeta {
             owner,
@@ -400,6 +430,22 @@ impl Client {
         let now = ctx.cal.now();
         self.in_flight.add(now, -1);
         let class = done.tag as usize;
+        let deadline = self.cfg.classes[class].deadline.or(self.cfg.deadline);
+        if let Some(b) = self.bucket(now) {
+            let latency = now - done.born;
+            match done.outcome {
+                Final::Ok => {
+                    b.succeeded += 1;
+                    b.latency.record(latency);
+                    if deadline.is_none_or(|d| latency <= d) {
+                        b.good += 1;
+                    }
+                }
+                Final::Error => b.failed += 1,
+                Final::Rejected => b.rejected += 1,
+                Final::TimedOut => b.timed_out += 1,
+            }
+        }
         if done.born >= ctx.warmup {
             let deadline = self.cfg.classes[class].deadline.or(self.cfg.deadline);
             let s = &mut self.classes[class];

@@ -21,7 +21,9 @@ pub use request::{Outcome, ReqId, Request, Requests};
 pub use service::{Fault, FaultKind, OnFailure, Service, ServiceConfig, ServiceStreams, Step};
 
 use crate::engine::{derive_stream, ActorId, Calendar, Nanos, World};
+use crate::metrics::series::Series;
 use crate::metrics::{named, Histogram, RunMetrics};
+use service::SERIES_COLUMNS;
 
 /// Everything that can happen to an actor.
 #[derive(Clone, Copy, Debug)]
@@ -109,6 +111,7 @@ pub struct Network {
     requests: Requests,
     warmup: Nanos,
     max_in_flight: usize,
+    series_bucket: Option<Nanos>,
 }
 
 impl Network {
@@ -163,6 +166,7 @@ impl Network {
             requests: Requests::default(),
             warmup,
             max_in_flight,
+            series_bucket: None,
         })
     }
 
@@ -180,6 +184,99 @@ impl Network {
                 Actor::Balancer(b) => b.start(&mut ctx),
             }
         }
+    }
+
+    /// Records a time series in buckets of `bucket` over a run of `duration`.
+    pub fn record_series(&mut self, bucket: Nanos, duration: Nanos) {
+        let n = duration.div_ceil(bucket).max(1) as usize;
+        self.series_bucket = Some(bucket);
+        for a in &mut self.actors {
+            match a {
+                Actor::Client(c) => c.record_series(bucket, n),
+                Actor::Service(s) => s.record_series(),
+                Actor::Balancer(_) => {}
+            }
+        }
+    }
+
+    /// The time series of a run that ended at `end` (after `record_series`).
+    pub fn series(&mut self, end: Nanos) -> Option<Series> {
+        let bucket = self.series_bucket?;
+        let n = end.div_ceil(bucket).max(1) as usize;
+        // Close the last, partial bucket.
+        for a in &mut self.actors {
+            if let Actor::Service(s) = a {
+                if s.series.as_ref().is_some_and(|x| x.rows.len() < n) {
+                    s.tick(end);
+                }
+            }
+        }
+        let mut columns: Vec<String> = [
+            "requests_rps",
+            "throughput_rps",
+            "goodput_rps",
+            "failed_rps",
+            "rejected_rps",
+            "timed_out_rps",
+            "attempts_rps",
+            "latency_p50_s",
+            "latency_p99_s",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for (name, a) in self.names.iter().zip(&self.actors) {
+            if let Actor::Service(_) = a {
+                columns.extend(SERIES_COLUMNS.iter().map(|c| format!("{name}.{c}")));
+            }
+        }
+        let mut rows = Vec::with_capacity(n);
+        for i in 0..n {
+            let start = i as u64 * bucket;
+            let width_s = (end.min(start + bucket) - start) as f64 / 1e9;
+            let mut sums = [0u64; 7];
+            let mut latency = crate::metrics::series::CoarseHistogram::default();
+            for a in &self.actors {
+                if let Actor::Client(c) = a {
+                    let Some((_, buckets)) = &c.series else {
+                        continue;
+                    };
+                    let b = &buckets[i];
+                    for (k, v) in [
+                        b.requests,
+                        b.succeeded,
+                        b.good,
+                        b.failed,
+                        b.rejected,
+                        b.timed_out,
+                    ]
+                    .into_iter()
+                    .enumerate()
+                    {
+                        sums[k] += v;
+                    }
+                    latency.merge(&b.latency);
+                    if let Some((_, attempts)) = &c.out.series {
+                        sums[6] += attempts[i];
+                    }
+                }
+            }
+            let mut row: Vec<f64> = sums.iter().map(|v| *v as f64 / width_s).collect();
+            row.push(latency.quantile(0.5));
+            row.push(latency.quantile(0.99));
+            for a in &self.actors {
+                if let Actor::Service(s) = a {
+                    let r = s.series.as_ref().and_then(|x| x.rows.get(i));
+                    row.extend(r.map_or([f64::NAN; 5], |r| *r));
+                }
+            }
+            rows.push(row);
+        }
+        Some(Series {
+            bucket_s: bucket as f64 / 1e9,
+            columns,
+            rows,
+        })
     }
 
     /// Requests in flight now.
@@ -273,5 +370,13 @@ impl World for Network {
 
     fn should_stop(&self) -> bool {
         self.requests.len() > self.max_in_flight
+    }
+
+    fn tick(&mut self, at: Nanos) {
+        for a in &mut self.actors {
+            if let Actor::Service(s) = a {
+                s.tick(at);
+            }
+        }
     }
 }

@@ -90,6 +90,8 @@ pub struct Outbound {
     rng: Stream,
     warmup: Nanos,
     pub stats: OutboundStats,
+    /// Attempts sent per time bucket, when recording a time series: (bucket, counts).
+    pub series: Option<(Nanos, Vec<u64>)>,
 }
 
 impl Outbound {
@@ -108,6 +110,7 @@ impl Outbound {
             rng,
             warmup,
             stats: OutboundStats::default(),
+            series: None,
         }
     }
 
@@ -158,6 +161,10 @@ impl Outbound {
         req.net = net;
         req.class = c.class;
         req.key = c.key;
+        if let Some((bucket, counts)) = &mut self.series {
+            let i = ((now / *bucket) as usize).min(counts.len() - 1);
+            counts[i] += 1;
+        }
         if c.born >= self.warmup {
             self.stats.attempts += 1;
             if hedge {

@@ -120,7 +120,27 @@ pub struct ServiceStats {
     /// Replica-time spent at each occupancy level, after warm-up.
     pub level_time: [u128; LEVELS],
     warmup: Nanos,
+    /// Arrivals from time zero, warm-up included (for time series).
+    pub arrivals_total: u64,
 }
+
+/// A service's time series: one row per bucket, closed at each tick.
+pub struct ServiceSeries {
+    last_at: Nanos,
+    /// Areas (from time zero) of: queued, in system, busy, workers, replicas.
+    last_areas: [i128; 5],
+    last_arrivals: u64,
+    pub rows: Vec<[f64; 5]>,
+}
+
+/// Column names of a service's time series, in row order.
+pub const SERIES_COLUMNS: [&str; 5] = [
+    "arrivals_rps",
+    "queue_len",
+    "in_system",
+    "utilization",
+    "replicas",
+];
 
 pub struct Service {
     pub id: ActorId,
@@ -134,6 +154,7 @@ pub struct Service {
     jobs: Slab<Job>,
     pub out: Outbound,
     active_faults: Vec<bool>,
+    pub series: Option<ServiceSeries>,
     /// Per replica: the slowdown factor and error probability of the active faults.
     slow: Vec<f64>,
     error_rate: Vec<f64>,
@@ -194,6 +215,7 @@ impl Service {
             replicas: tw(),
             level_time: [0; LEVELS],
             warmup,
+            arrivals_total: 0,
         };
         stats.workers.set(0, (cfg.replicas * cfg.workers) as i64);
         stats.replicas.set(0, cfg.replicas as i64);
@@ -212,6 +234,7 @@ impl Service {
             jobs: Slab::default(),
             out,
             active_faults,
+            series: None,
             slow: vec![1.0; n],
             error_rate: vec![0.0; n],
             stats,
@@ -285,6 +308,7 @@ impl Service {
     fn arrive(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let work = self.sampler.sample(&mut self.rng, self.cfg.speed);
+        self.stats.arrivals_total += 1;
         let counted = now >= ctx.warmup;
         if counted {
             self.stats.arrivals += 1;
@@ -571,6 +595,46 @@ impl Service {
         rep.idle = self.cfg.workers;
         self.stats.workers.add(now, self.cfg.workers as i64);
         self.stats.replicas.add(now, 1);
+    }
+
+    /// Starts recording a time series.
+    pub fn record_series(&mut self) {
+        self.series = Some(ServiceSeries {
+            last_at: 0,
+            last_areas: [0; 5],
+            last_arrivals: 0,
+            rows: Vec::new(),
+        });
+    }
+
+    /// Closes the time bucket that ends at `at`.
+    pub fn tick(&mut self, at: Nanos) {
+        let s = &self.stats;
+        let areas = [
+            s.queued.total_area(at),
+            s.in_system.total_area(at),
+            s.busy.total_area(at),
+            s.workers.total_area(at),
+            s.replicas.total_area(at),
+        ];
+        let arrivals = s.arrivals_total;
+        let Some(series) = &mut self.series else {
+            return;
+        };
+        let width = (at - series.last_at) as f64;
+        if width > 0.0 {
+            let d = |i: usize| (areas[i] - series.last_areas[i]) as f64;
+            series.rows.push([
+                (arrivals - series.last_arrivals) as f64 / (width / 1e9),
+                d(0) / width,
+                d(1) / width,
+                if d(3) > 0.0 { d(2) / d(3) } else { f64::NAN },
+                d(4) / width,
+            ]);
+        }
+        series.last_at = at;
+        series.last_areas = areas;
+        series.last_arrivals = arrivals;
     }
 
     /// This service's node metrics over the measured window.

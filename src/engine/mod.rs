@@ -48,6 +48,11 @@ pub trait World {
     fn should_stop(&self) -> bool {
         false
     }
+
+    /// A time-series bucket boundary: called once for each boundary `at`, after every event
+    /// before it and before any event at or after it. Not an event: it does not count in
+    /// the event total or the fingerprint, so recording a time series changes nothing else.
+    fn tick(&mut self, _at: Nanos) {}
 }
 
 /// Why a run ended.
@@ -81,6 +86,19 @@ pub fn run<W: World>(
     until: Nanos,
     max_events: u64,
 ) -> RunOutcome {
+    run_ticking(world, calendar, until, max_events, None)
+}
+
+/// [`run`], calling [`World::tick`] at every multiple of `every` up to the end of the run.
+pub fn run_ticking<W: World>(
+    world: &mut W,
+    calendar: &mut Calendar<W::Msg>,
+    until: Nanos,
+    max_events: u64,
+    every: Option<Nanos>,
+) -> RunOutcome {
+    let every = every.filter(|e| *e > 0);
+    let mut next_tick = every.unwrap_or(Nanos::MAX);
     let mut fingerprint = Fingerprint::new();
     let mut events = 0u64;
     // Check the world's limits every so often rather than per event: they guard memory, not
@@ -94,6 +112,13 @@ pub fn run<W: World>(
                 StopReason::Duration
             };
         };
+        if ev.time >= next_tick {
+            let step = every.expect("ticks only when asked");
+            while next_tick <= ev.time {
+                world.tick(next_tick);
+                next_tick = next_tick.saturating_add(step);
+            }
+        }
         fingerprint.mix(ev.time, ev.target.0, W::kind_code(&ev.msg));
         world.handle(ev.target, ev.msg, calendar);
         events += 1;
@@ -108,6 +133,12 @@ pub fn run<W: World>(
         StopReason::Duration | StopReason::Idle => until,
         _ => calendar.now(),
     };
+    if let Some(step) = every {
+        while next_tick <= end {
+            world.tick(next_tick);
+            next_tick = next_tick.saturating_add(step);
+        }
+    }
     RunOutcome {
         events,
         fingerprint: fingerprint.value(),

@@ -4,6 +4,7 @@
 
 use super::{Unit, UnitResult};
 use crate::engine::StopReason;
+use crate::metrics::series::Series;
 use crate::metrics::RunMetrics;
 use crate::report::write_atomic;
 use serde_json::{json, Value};
@@ -185,6 +186,11 @@ fn unit_json(r: &UnitResult) -> String {
         "end_s": r.end_s,
         "experiment": experiment,
         "nodes": nodes,
+        "series": r.series.as_ref().map(|s| json!({
+            "bucket_s": s.bucket_s,
+            "columns": s.columns,
+            "rows": s.rows.iter().map(|row| row.iter().map(|x| num(*x)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        })),
     });
     serde_json::to_string(&v).expect("plain JSON")
 }
@@ -244,5 +250,34 @@ fn unit_from_json(text: &str) -> Option<UnitResult> {
         stop,
         end_s: v.get("end_s")?.as_f64()?,
         wall_s: None,
+        series: match v.get("series") {
+            None | Some(Value::Null) => None,
+            Some(s) => Some(Series {
+                bucket_s: s.get("bucket_s")?.as_f64()?,
+                columns: s
+                    .get("columns")?
+                    .as_array()?
+                    .iter()
+                    .map(|c| c.as_str().map(String::from))
+                    .collect::<Option<_>>()?,
+                rows: s
+                    .get("rows")?
+                    .as_array()?
+                    .iter()
+                    .map(|row| {
+                        row.as_array()?
+                            .iter()
+                            .map(|x| {
+                                if x.is_null() {
+                                    Some(f64::NAN)
+                                } else {
+                                    x.as_f64()
+                                }
+                            })
+                            .collect::<Option<Vec<f64>>>()
+                    })
+                    .collect::<Option<_>>()?,
+            }),
+        },
     })
 }

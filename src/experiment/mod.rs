@@ -10,6 +10,7 @@ mod progress;
 
 use crate::components::Network;
 use crate::engine::{self, Calendar, StopReason};
+use crate::metrics::series::Series;
 use crate::metrics::{Aggregate, RunMetrics};
 use crate::model::Plan;
 use journal::Journal;
@@ -37,6 +38,8 @@ pub struct UnitResult {
     pub end_s: f64,
     /// Wall time, when this process ran the unit (not when it was loaded from a journal).
     pub wall_s: Option<f64>,
+    /// The time series, recorded for the first replication of every point.
+    pub series: Option<Series>,
 }
 
 impl UnitResult {
@@ -174,11 +177,17 @@ pub fn run_unit(plan: &Plan, unit: Unit) -> UnitResult {
         s.limits.max_in_flight as usize,
     )
     .expect("the model was validated when the plan was loaded");
+    let record = unit.replication == 0;
+    if record {
+        net.record_series(s.bucket(), s.duration.0);
+    }
     let mut cal = Calendar::new();
     net.start(&mut cal);
-    let out = engine::run(&mut net, &mut cal, s.duration.0, s.limits.max_events);
+    let every = record.then(|| s.bucket());
+    let out = engine::run_ticking(&mut net, &mut cal, s.duration.0, s.limits.max_events, every);
     UnitResult {
         unit,
+        series: if record { net.series(out.end) } else { None },
         metrics: net.metrics(out.end),
         events: out.events,
         fingerprint: out.fingerprint,

@@ -1,6 +1,7 @@
 //! Observations of a run (histograms, time averages) and their aggregation over replications.
 
 mod histogram;
+pub mod series;
 mod stats;
 mod time_weighted;
 

@@ -10,6 +10,8 @@ pub struct TimeWeighted {
     last: Nanos,
     level: i64,
     area: i128,
+    /// The area from time zero, warm-up included (for time series).
+    total: i128,
 }
 
 impl TimeWeighted {
@@ -19,6 +21,7 @@ impl TimeWeighted {
             last: 0,
             level: 0,
             area: 0,
+            total: 0,
         }
     }
 
@@ -28,7 +31,17 @@ impl TimeWeighted {
         if now > start {
             self.area += self.level as i128 * (now - start) as i128;
         }
+        if now > self.last {
+            self.total += self.level as i128 * (now - self.last) as i128;
+        }
         self.last = now;
+    }
+
+    /// The integral of the level over [0, at), warm-up included.
+    pub fn total_area(&self, at: Nanos) -> i128 {
+        let mut me = self.clone();
+        me.advance(at.max(self.last));
+        me.total
     }
 
     /// Changes the level by `delta` at time `now`.

@@ -113,8 +113,9 @@ pub struct Plan {
 }
 
 /// Experiment settings that `--set` may change; every other path names a model field.
-const SETTINGS: [&str; 9] = [
+const SETTINGS: [&str; 10] = [
     "quick",
+    "bucket",
     "duration",
     "warmup",
     "seed",
@@ -411,6 +412,14 @@ fn check_settings(s: &Settings, root: &Node) -> Result<(), Error> {
             at("replications"),
             "replications must be at least 1",
         ));
+    }
+    if let Some(b) = s.bucket {
+        if b.0 == 0 || s.duration.0 / b.0 > 100_000 {
+            return Err(Error::at(
+                at("bucket"),
+                "bucket must be above zero and at most 100,000 buckets long",
+            ));
+        }
     }
     if s.limits.max_events == 0 || s.limits.max_in_flight == 0 {
         return Err(Error::at(at("limits"), "limits must be above zero"));

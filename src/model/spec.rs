@@ -544,6 +544,19 @@ pub struct Settings {
     /// A shorter profile for `scalesim check --quick`.
     #[serde(default)]
     pub quick: Option<QuickSpec>,
+    /// Width of a time-series bucket (default: a 200th of the duration, whole milliseconds).
+    #[serde(default)]
+    pub bucket: Option<Duration>,
+}
+
+impl Settings {
+    /// The time-series bucket width.
+    pub fn bucket(&self) -> Nanos {
+        self.bucket.map_or_else(
+            || (self.duration.0 / 200 / 1_000_000).max(1) * 1_000_000,
+            |b| b.0,
+        )
+    }
 }
 
 /// What `--quick` changes: a shorter run, fewer replications.

@@ -302,9 +302,58 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// The contents of `timeseries.csv`: per point (first replication), one row per bucket.
+pub fn timeseries_csv(plan: &Plan, results: &Results) -> String {
+    let mut columns: Vec<String> = Vec::new();
+    for u in &results.units {
+        if let Some(s) = &u.series {
+            for c in &s.columns {
+                if !columns.contains(c) {
+                    columns.push(c.clone());
+                }
+            }
+        }
+    }
+    let mut header: Vec<String> = vec!["variant".into()];
+    header.extend(plan.sweep_paths.iter().cloned());
+    header.push("time_s".into());
+    header.extend(columns.iter().cloned());
+    let mut out = header
+        .iter()
+        .map(|h| csv_field(h))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    for u in &results.units {
+        let Some(s) = &u.series else { continue };
+        let p = &plan.points[u.unit.point];
+        let index: Vec<Option<usize>> = columns
+            .iter()
+            .map(|c| s.columns.iter().position(|x| x == c))
+            .collect();
+        for (i, row) in s.rows.iter().enumerate() {
+            let mut cells: Vec<String> = vec![csv_field(&p.variant)];
+            cells.extend(p.params.iter().map(|(_, v)| csv_field(&param_text(v))));
+            cells.push(format!("{}", i as f64 * s.bucket_s));
+            cells.extend(
+                index
+                    .iter()
+                    .map(|j| j.map_or(String::new(), |j| csv_number(row[j]))),
+            );
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Writes the result folder.
 pub fn write_folder(dir: &Path, plan: &Plan, results: &Results) -> std::io::Result<()> {
     write_atomic(&dir.join("runs.csv"), runs_csv(plan, results).as_bytes())?;
+    write_atomic(
+        &dir.join("timeseries.csv"),
+        timeseries_csv(plan, results).as_bytes(),
+    )?;
     write_atomic(
         &dir.join("summary.json"),
         summary_json(plan, results).as_bytes(),
