@@ -97,6 +97,8 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Redraw the plots of a result folder from its data files.
+    Plot { dir: PathBuf },
     /// Parse and validate experiment files without running them.
     Validate {
         #[arg(required = true)]
@@ -144,6 +146,13 @@ fn main() -> ExitCode {
         Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Compare { a, b, metrics } => compare(&a, &b, metrics),
         Command::Validate { paths } => validate(&paths),
+        Command::Plot { dir } => match report::plots::plot_folder(&dir) {
+            Ok(files) => {
+                say!("{} plots in {}", files.len(), dir.join("plots").display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&Problem::plain(e)),
+        },
         Command::Check {
             paths,
             junit,

@@ -38,8 +38,13 @@ fn split_csv(line: &str) -> Vec<String> {
 impl Runs {
     /// Reads `DIR/runs.csv`, with an error naming the file when it is missing or malformed.
     pub fn read(dir: &Path) -> Result<Runs, String> {
-        let path = dir.join("runs.csv");
-        let text = std::fs::read_to_string(&path)
+        Self::read_file(&dir.join("runs.csv"), "replication")
+    }
+
+    /// Reads a CSV file written by scalesim whose header starts with `variant` and has
+    /// the column `required`.
+    pub fn read_file(path: &Path, required: &str) -> Result<Runs, String> {
+        let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut lines = text.lines();
         let header = split_csv(
@@ -48,11 +53,13 @@ impl Runs {
                 .ok_or_else(|| format!("{} is empty", path.display()))?,
         );
         if header.first().map(String::as_str) != Some("variant")
-            || !header.iter().any(|h| h == "replication")
+            || !header.iter().any(|h| h == required)
         {
             return Err(format!(
-                "{}:1: not a runs.csv written by scalesim",
-                path.display()
+                "{}:1: not a {} written by scalesim",
+                path.display(),
+                path.file_name()
+                    .map_or("file".into(), |n| n.to_string_lossy())
             ));
         }
         let mut rows = Vec::new();

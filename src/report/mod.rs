@@ -4,6 +4,7 @@
 //! figures are printed, never written, so the same experiment gives the same bytes.
 
 pub mod compare;
+pub mod plots;
 mod table;
 
 pub use table::table;
@@ -145,6 +146,58 @@ pub fn warnings(plan: &Plan, results: &Results) -> Vec<String> {
         .collect()
 }
 
+/// The fault timeline, for readers and for shading plots.
+fn faults_json(plan: &Plan) -> Value {
+    use crate::model::spec::FaultSpec;
+    let items: Vec<Value> = plan
+        .settings
+        .faults
+        .iter()
+        .map(|f| {
+            let (kind, node, at, until) = match f {
+                FaultSpec::Slowdown {
+                    node, at, r#for, ..
+                } => (
+                    "slowdown",
+                    node.clone(),
+                    at.secs(),
+                    Some(at.secs() + r#for.secs()),
+                ),
+                FaultSpec::Errors {
+                    node, at, r#for, ..
+                } => (
+                    "errors",
+                    node.clone(),
+                    at.secs(),
+                    Some(at.secs() + r#for.secs()),
+                ),
+                FaultSpec::Crash {
+                    node, at, r#for, ..
+                } => (
+                    "crash",
+                    node.clone(),
+                    at.secs(),
+                    r#for.map(|d| at.secs() + d.secs()),
+                ),
+                FaultSpec::Latency {
+                    from,
+                    to,
+                    at,
+                    r#for,
+                    ..
+                } => (
+                    "latency",
+                    format!("{from}→{to}"),
+                    at.secs(),
+                    Some(at.secs() + r#for.secs()),
+                ),
+            };
+            json!({ "kind": kind, "node": node, "at_s": at, "until_s": until })
+        })
+        .collect();
+    Value::Array(items)
+}
+
 /// Variant names in file order.
 pub fn variant_names(plan: &Plan) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
@@ -206,6 +259,7 @@ pub fn summary_json(plan: &Plan, results: &Results) -> String {
         "variants": variant_names(plan),
         "baseline": baseline(plan),
         "points": points,
+        "faults": faults_json(plan),
         "warnings": warnings(plan, results),
         "engine": { "events": results.events() },
     });
@@ -347,16 +401,22 @@ pub fn timeseries_csv(plan: &Plan, results: &Results) -> String {
     out
 }
 
-/// Writes the result folder.
-pub fn write_folder(dir: &Path, plan: &Plan, results: &Results) -> std::io::Result<()> {
-    write_atomic(&dir.join("runs.csv"), runs_csv(plan, results).as_bytes())?;
+/// Writes the result folder: data files, then the plots drawn from them.
+pub fn write_folder(dir: &Path, plan: &Plan, results: &Results) -> Result<(), String> {
+    let io =
+        |name: &str, e: std::io::Error| format!("cannot write {}: {e}", dir.join(name).display());
+    write_atomic(&dir.join("runs.csv"), runs_csv(plan, results).as_bytes())
+        .map_err(|e| io("runs.csv", e))?;
     write_atomic(
         &dir.join("timeseries.csv"),
         timeseries_csv(plan, results).as_bytes(),
-    )?;
+    )
+    .map_err(|e| io("timeseries.csv", e))?;
     write_atomic(
         &dir.join("summary.json"),
         summary_json(plan, results).as_bytes(),
-    )?;
+    )
+    .map_err(|e| io("summary.json", e))?;
+    plots::plot_folder(dir)?;
     Ok(())
 }
