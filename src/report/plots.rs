@@ -64,6 +64,8 @@ struct Figure {
     panels: Vec<Panel>,
     /// Shaded windows on the x axis: (from, to, label).
     windows: Vec<(f64, f64, String)>,
+    /// Legend in the upper left (for curves that rise to the right).
+    legend_left: bool,
 }
 
 /// A robust upper limit: the largest value once the top 0.5% are set aside, with headroom,
@@ -161,7 +163,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
                     .collect();
                 series(&mut c, l, pts).map_err(err)?;
             }
-            legend(&mut c).map_err(err)?;
+            legend(&mut c, fig.legend_left).map_err(err)?;
         } else {
             let mut c = chart
                 .build_cartesian_2d(x_min..x_max, 0.0..y_max)
@@ -187,7 +189,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
                     .collect();
                 series(&mut c, l, pts).map_err(err)?;
             }
-            legend(&mut c).map_err(err)?;
+            legend(&mut c, fig.legend_left).map_err(err)?;
         }
     }
     root.present().map_err(err)?;
@@ -258,9 +260,14 @@ fn shade<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
 
 fn legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
     c: &mut Chart<'a, DB, Y>,
+    left: bool,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(if left {
+            SeriesLabelPosition::UpperLeft
+        } else {
+            SeriesLabelPosition::UpperRight
+        })
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
         .label_font((FONT, 17))
@@ -499,6 +506,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
             x_label: "time (s)".into(),
             panels,
             windows: windows(f),
+            legend_left: false,
         };
         let file = if p.is_empty() {
             "timeseries".to_string()
@@ -584,6 +592,7 @@ fn sweep_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, Strin
             },
         ],
         windows: Vec::new(),
+        legend_left: true,
     };
     render(out, "sweep", (1400, 1000), &fig)
 }
@@ -659,6 +668,7 @@ fn percentile_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
             log_y: true,
         }],
         windows: Vec::new(),
+        legend_left: true,
     };
     render(out, "latency-percentiles", (1400, 700), &fig)
 }
