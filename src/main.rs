@@ -187,6 +187,10 @@ fn run(
         Ok(p) => p,
         Err(e) => return fail(&e),
     };
+    let expectations = match check::parse_all(&plan) {
+        Ok(e) => e,
+        Err(m) => return fail(&Problem::plain(format!("{}: {m}", path.display()))),
+    };
     let dir = out.unwrap_or_else(|| Path::new("results").join(model::stem(path)));
     let record = RunRecord {
         experiment: path.display().to_string(),
@@ -225,11 +229,22 @@ fn run(
         }
         return ExitCode::SUCCESS;
     }
-    if let Err(e) = report::write_folder(&dir, &plan, &results) {
-        return fail(&Problem::plain(format!(
-            "cannot write {}: {e}",
-            dir.display()
-        )));
+    let verdicts = match check::evaluate_all(&plan, &results, &expectations) {
+        Ok(v) => v,
+        Err(m) => return fail(&Problem::plain(format!("{}: {m}", path.display()))),
+    };
+    if let Err(e) = report::write_folder(&dir, &plan, &results, &verdicts) {
+        return fail(&Problem::plain(e));
+    }
+    if !quiet {
+        for v in &verdicts {
+            say!(
+                "{} {}  [{}]",
+                if v.passed { "PASS" } else { "FAIL" },
+                v.text,
+                v.detail
+            );
+        }
     }
     if let Err(e) = journal.finish() {
         return fail(&Problem::plain(format!(
@@ -336,11 +351,13 @@ fn merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&Problem::plain(e)),
     };
-    if let Err(e) = report::write_folder(out, &plan, &results) {
-        return fail(&Problem::plain(format!(
-            "cannot write {}: {e}",
-            out.display()
-        )));
+    let verdicts =
+        match check::parse_all(&plan).and_then(|e| check::evaluate_all(&plan, &results, &e)) {
+            Ok(v) => v,
+            Err(m) => return fail(&Problem::plain(m)),
+        };
+    if let Err(e) = report::write_folder(out, &plan, &results, &verdicts) {
+        return fail(&Problem::plain(e));
     }
     print_outcome(&plan, &results, out, results.units.len(), false);
     ExitCode::SUCCESS

@@ -144,3 +144,36 @@ fn missing_or_corrupt_data_files_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn the_report_is_one_offline_page() {
+    let dir = fresh("report");
+    run(
+        "experiments/retry-storm.ron",
+        &dir,
+        &["--replications", "2", "--set", "duration=5m"],
+    );
+    let html = String::from_utf8(read(&dir.join("report.html"))).unwrap();
+    for part in [
+        "<h1>retry-storm</h1>",
+        "A short database slowdown",
+        "<h2>Settings</h2>",
+        "slowdown db from 60 s to 90 s",
+        "<h2>Expectations</h2>",
+        "class=\"pass\">PASS</td>",
+        "<h2>Paired differences against no_retries</h2>",
+        "<svg",
+        "naive_retries",
+    ] {
+        assert!(html.contains(part), "report.html lacks `{part}`");
+    }
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "the time series and the percentiles, inline"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("src=") && !html.contains("<link"),
+        "self-contained"
+    );
+}

@@ -77,7 +77,11 @@ fn result_folders_are_identical_however_the_work_is_run() {
     let one = fresh("one");
     with(&one, &[]);
     let reference = folder(&one);
-    assert_eq!(reference.len(), 3, "summary.json, runs.csv, timeseries.csv");
+    assert_eq!(
+        reference.len(),
+        4,
+        "summary.json, runs.csv, timeseries.csv, report.html"
+    );
     // (b) one thread.
     let single = fresh("single");
     with(&single, &["--threads", "1"]);
@@ -232,7 +236,7 @@ fn common_random_numbers_sharpen_paired_differences() {
             unpaired
         );
     }
-    let summary = scalesim::report::summary_json(&plan, &results);
+    let summary = scalesim::report::summary_json(&plan, &results, &[]);
     assert!(summary.contains(
         "\"vs\": {\n        \"baseline\": {\n          \"requests\": {\n            \"diff\": 0.0,"
     ));

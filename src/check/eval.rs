@@ -6,15 +6,9 @@ use crate::metrics::Aggregate;
 use crate::model::Plan;
 use crate::report::{baseline, paired, param_json, summarize, variant_names, PointSummary};
 
-/// The verdict of one expectation.
-#[derive(Clone, Debug)]
-pub struct Verdict {
-    pub text: String,
-    pub passed: bool,
-    /// What was measured, for the report: values with their ci95 and, in a sweep, the points
-    /// that decided the verdict.
-    pub detail: String,
-}
+/// The verdict of one expectation: its text, whether it held, and what was measured (values
+/// with their ci95 and, in a sweep, the points that decided it).
+pub use crate::report::Verdict;
 
 /// A value with its 95% confidence half-width (NaN when unknown).
 #[derive(Clone, Copy, Debug)]

@@ -5,3 +5,28 @@ pub mod expr;
 pub mod junit;
 
 pub use eval::{evaluate, Verdict};
+
+use crate::experiment::Results;
+use crate::model::Plan;
+
+/// Parses every `expect` line of `plan`: `Err` names the first bad one and its column.
+pub fn parse_all(plan: &Plan) -> Result<Vec<expr::Expectation>, String> {
+    plan.settings
+        .expect
+        .iter()
+        .enumerate()
+        .map(|(i, text)| expr::parse(text).map_err(|e| format!("expect[{i}] `{text}`: {e}")))
+        .collect()
+}
+
+/// Evaluates parsed expectations over a run's results.
+pub fn evaluate_all(
+    plan: &Plan,
+    results: &Results,
+    expectations: &[expr::Expectation],
+) -> Result<Vec<Verdict>, String> {
+    expectations
+        .iter()
+        .map(|e| evaluate(plan, results, e).map_err(|m| format!("expect `{}`: {m}", e.text)))
+        .collect()
+}

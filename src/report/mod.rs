@@ -4,6 +4,7 @@
 //! figures are printed, never written, so the same experiment gives the same bytes.
 
 pub mod compare;
+mod html;
 pub mod plots;
 mod table;
 
@@ -210,7 +211,7 @@ pub fn variant_names(plan: &Plan) -> Vec<String> {
 }
 
 /// The contents of `summary.json`.
-pub fn summary_json(plan: &Plan, results: &Results) -> String {
+pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict]) -> String {
     let s = &plan.settings;
     let mut points = Vec::new();
     for (i, p) in plan.points.iter().enumerate() {
@@ -260,6 +261,10 @@ pub fn summary_json(plan: &Plan, results: &Results) -> String {
         "baseline": baseline(plan),
         "points": points,
         "faults": faults_json(plan),
+        "expectations": verdicts
+            .iter()
+            .map(|v| json!({ "text": v.text, "passed": v.passed, "detail": v.detail }))
+            .collect::<Vec<_>>(),
         "warnings": warnings(plan, results),
         "engine": { "events": results.events() },
     });
@@ -401,8 +406,21 @@ pub fn timeseries_csv(plan: &Plan, results: &Results) -> String {
     out
 }
 
+/// An expectation's verdict, as the result folder records it.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub text: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
 /// Writes the result folder: data files, then the plots drawn from them.
-pub fn write_folder(dir: &Path, plan: &Plan, results: &Results) -> Result<(), String> {
+pub fn write_folder(
+    dir: &Path,
+    plan: &Plan,
+    results: &Results,
+    verdicts: &[Verdict],
+) -> Result<(), String> {
     let io =
         |name: &str, e: std::io::Error| format!("cannot write {}: {e}", dir.join(name).display());
     write_atomic(&dir.join("runs.csv"), runs_csv(plan, results).as_bytes())
@@ -414,7 +432,7 @@ pub fn write_folder(dir: &Path, plan: &Plan, results: &Results) -> Result<(), St
     .map_err(|e| io("timeseries.csv", e))?;
     write_atomic(
         &dir.join("summary.json"),
-        summary_json(plan, results).as_bytes(),
+        summary_json(plan, results, verdicts).as_bytes(),
     )
     .map_err(|e| io("summary.json", e))?;
     plots::plot_folder(dir)?;

@@ -386,6 +386,16 @@ pub fn plot_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
     written.extend(timeseries_plots(&f, &name, &out)?);
     written.extend(sweep_plots(&f, &name, &out)?);
     written.extend(percentile_plots(&f, &name, &out)?);
+    let svgs: Vec<String> = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let page = super::html::render(dir, &f.summary, &svgs)?;
+    let report = dir.join("report.html");
+    write_atomic(&report, page.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", report.display()))?;
+    written.push(report);
     Ok(written)
 }
 

@@ -1,0 +1,222 @@
+//! `report.html`: one self-contained page (no network, no scripts) with the experiment's
+//! settings, its summary and paired-difference tables, expectation verdicts, and the plots
+//! inlined as SVG. Drawn from `summary.json` and `plots/`, like the plots themselves.
+
+use serde_json::Value;
+use std::fmt::Write;
+use std::path::Path;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn num(v: Option<&Value>) -> String {
+    match v.and_then(Value::as_f64) {
+        None => "–".into(),
+        Some(0.0) => "0".into(),
+        Some(x) if x.abs() >= 1e5 || x.abs() < 1e-3 => format!("{x:.3e}"),
+        Some(x) => {
+            let s = format!("{x:.4}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+    }
+}
+
+/// The metrics shown in the tables, with their display names and units.
+const SHOWN: [(&str, &str); 8] = [
+    ("throughput_rps", "throughput (req/s)"),
+    ("goodput_rps", "goodput (req/s)"),
+    ("latency_mean_s", "latency mean (s)"),
+    ("latency_p99_s", "latency p99 (s)"),
+    ("timed_out", "timed out"),
+    ("rejected", "rejected"),
+    ("failed", "failed"),
+    ("cost", "cost ($)"),
+];
+
+/// Renders the page for the result folder `dir`.
+pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, String> {
+    let mut h = String::new();
+    let name = summary
+        .get("experiment")
+        .and_then(Value::as_str)
+        .unwrap_or("experiment");
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0} — scalesim</title>\n<style>\
+         body{{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}}\
+         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}\
+         th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}\
+         .pass{{color:#0a6e31;font-weight:bold}}.fail{{color:#b00020;font-weight:bold}}\
+         figure{{margin:2em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n<h1>{0}</h1>\n",
+        esc(name)
+    );
+    if let Some(d) = summary
+        .get("description")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty())
+    {
+        let _ = writeln!(h, "<p>{}</p>", esc(d));
+    }
+    h.push_str("<h2>Settings</h2>\n<table>\n");
+    for key in ["duration_s", "warmup_s", "seed", "replications"] {
+        let _ = writeln!(
+            h,
+            "<tr><th>{key}</th><td>{}</td></tr>",
+            num(summary.get(key))
+        );
+    }
+    for key in ["variants", "sweep"] {
+        let list: Vec<String> = summary
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(esc))
+            .collect();
+        let _ = writeln!(h, "<tr><th>{key}</th><td>{}</td></tr>", list.join(", "));
+    }
+    let faults: Vec<String> = summary
+        .get("faults")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            format!(
+                "{} {} from {} s to {} s",
+                esc(f.get("kind").and_then(Value::as_str).unwrap_or("")),
+                esc(f.get("node").and_then(Value::as_str).unwrap_or("")),
+                num(f.get("at_s")),
+                num(f.get("until_s"))
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        h,
+        "<tr><th>faults</th><td>{}</td></tr>\n</table>",
+        if faults.is_empty() {
+            "none".into()
+        } else {
+            faults.join("<br>")
+        }
+    );
+
+    if let Some(expect) = summary
+        .get("expectations")
+        .and_then(Value::as_array)
+        .filter(|e| !e.is_empty())
+    {
+        h.push_str("<h2>Expectations</h2>\n<table><tr><th>expectation</th><th>verdict</th><th>measured</th></tr>\n");
+        for e in expect {
+            let passed = e.get("passed").and_then(Value::as_bool).unwrap_or(false);
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"{}\">{}</td><td style=\"text-align:left\">{}</td></tr>",
+                esc(e.get("text").and_then(Value::as_str).unwrap_or("")),
+                if passed { "pass" } else { "fail" },
+                if passed { "PASS" } else { "FAIL" },
+                esc(e.get("detail").and_then(Value::as_str).unwrap_or(""))
+            );
+        }
+        h.push_str("</table>\n");
+    }
+
+    let points = summary
+        .get("points")
+        .and_then(Value::as_array)
+        .ok_or("summary.json has no points")?;
+    let label = |p: &Value| {
+        let mut s = esc(p.get("variant").and_then(Value::as_str).unwrap_or(""));
+        if let Some(params) = p.get("params").and_then(Value::as_object) {
+            for (k, v) in params {
+                let _ = write!(s, " · {}={}", esc(k), esc(&v.to_string()));
+            }
+        }
+        s
+    };
+    h.push_str("<h2>Summary</h2>\n<p>Mean ± 95% confidence half-width over replications.</p>\n<table><tr><th>point</th>");
+    for (_, title) in SHOWN {
+        let _ = write!(h, "<th>{title}</th>");
+    }
+    h.push_str("</tr>\n");
+    for p in points {
+        let _ = write!(h, "<tr><td>{}</td>", label(p));
+        for (m, _) in SHOWN {
+            let a = p.get("metrics").and_then(|ms| ms.get(m));
+            let _ = write!(
+                h,
+                "<td>{} ± {}</td>",
+                num(a.and_then(|a| a.get("mean"))),
+                num(a.and_then(|a| a.get("ci95")))
+            );
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+
+    let baseline = summary
+        .get("baseline")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let paired: Vec<&Value> = points.iter().filter(|p| p.get("vs").is_some()).collect();
+    if !paired.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h2>Paired differences against {}</h2>\n<p>Each run minus the baseline's run with the same replication (same arrivals): the difference and its 95% confidence half-width.</p>\n<table><tr><th>point</th>",
+            esc(baseline)
+        );
+        for (_, title) in SHOWN {
+            let _ = write!(h, "<th>Δ {title}</th>");
+        }
+        h.push_str("</tr>\n");
+        for p in paired {
+            let _ = write!(h, "<tr><td>{}</td>", label(p));
+            for (m, _) in SHOWN {
+                let d = p
+                    .get("vs")
+                    .and_then(|v| v.get(baseline))
+                    .and_then(|v| v.get(m));
+                let _ = write!(
+                    h,
+                    "<td>{} ± {}</td>",
+                    num(d.and_then(|d| d.get("diff"))),
+                    num(d.and_then(|d| d.get("ci95")))
+                );
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n");
+    }
+
+    if let Some(w) = summary
+        .get("warnings")
+        .and_then(Value::as_array)
+        .filter(|w| !w.is_empty())
+    {
+        h.push_str("<h2>Warnings</h2>\n<ul>\n");
+        for x in w {
+            let _ = writeln!(h, "<li>{}</li>", esc(x.as_str().unwrap_or("")));
+        }
+        h.push_str("</ul>\n");
+    }
+
+    h.push_str("<h2>Plots</h2>\n");
+    for name in plots {
+        let path = dir.join("plots").join(name);
+        let svg = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let svg = svg
+            .trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+            .trim_start();
+        let _ = writeln!(
+            h,
+            "<figure>{svg}<figcaption>{}</figcaption></figure>",
+            esc(name)
+        );
+    }
+    h.push_str("</body></html>\n");
+    Ok(h)
+}
