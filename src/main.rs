@@ -229,12 +229,24 @@ fn run(
         }
         return ExitCode::SUCCESS;
     }
-    let verdicts = match check::evaluate_all(&plan, &results, &expectations) {
-        Ok(v) => v,
-        Err(m) => return fail(&Problem::plain(format!("{}: {m}", path.display()))),
+    // A bad expectation (an unknown metric, say) must not cost the results: write the folder
+    // without verdicts, then report it.
+    let (verdicts, bad_expectation) = match check::evaluate_all(&plan, &results, &expectations) {
+        Ok(v) => (v, None),
+        Err(m) => (Vec::new(), Some(format!("{}: {m}", path.display()))),
     };
     if let Err(e) = report::write_folder(&dir, &plan, &results, &verdicts) {
         return fail(&Problem::plain(e));
+    }
+    if let Some(m) = bad_expectation {
+        if let Err(e) = journal.finish() {
+            eprintln!(
+                "warning: cannot remove {}: {e}",
+                Journal::dir_of(&dir).display()
+            );
+        }
+        say!("results written to {}", dir.display());
+        return fail(&Problem::plain(m));
     }
     if !quiet {
         for v in &verdicts {

@@ -215,3 +215,18 @@ fn model_files_in_folders_are_skipped() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed, 0 failed"));
 }
+
+#[test]
+fn a_bad_expectation_does_not_cost_the_results() {
+    let f = small("bad-metric.ron", r#"["app.nonsense < 1"]"#);
+    let out_dir = dir().join("bad-metric-out");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["run", &f, "--quiet", "--out", out_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no metric `app.nonsense`"));
+    assert!(out_dir.join("summary.json").exists(), "the runs are kept");
+    assert!(!out_dir.join("units").exists());
+}
