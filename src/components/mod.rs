@@ -5,6 +5,7 @@
 //! request ids; the requests themselves live in one slab ([`Requests`]).
 
 pub mod balancer;
+pub mod breaker;
 pub mod client;
 pub mod dist;
 pub mod outbound;
