@@ -467,3 +467,66 @@ fn points_with_different_metrics_share_one_csv() {
     );
     assert!(!lines[2][col].is_empty());
 }
+
+#[test]
+fn a_breaker_fails_fast_or_falls_back_while_a_dependency_is_down() {
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "app", arrivals: Poisson(rate: 200.0)),
+            "app": Service(workers: 20, service_time: Deterministic(value: "1ms"),
+                handler: [Work, Call(target: "dep", timeout: "500ms" BREAKER)]),
+            "dep": Service(workers: 50, service_time: Deterministic(value: "5ms")),
+        }),
+        duration: "120s", warmup: "10s",
+        faults: [Errors(node: "dep", at: "40s", for: "40s", rate: 1.0)],
+    )"#;
+    let breaker = ", breaker: Breaker(window: Count(20), minimum_calls: 10, wait_open: \"5s\", half_open_calls: 3, fallback: FALLBACK)";
+    let (_, none) = run_file(&write("no-breaker", &body.replace("BREAKER", "")));
+    let (_, fast) = run_file(&write(
+        "breaker-fast",
+        &body.replace("BREAKER", &breaker.replace("FALLBACK", "false")),
+    ));
+    let (_, fb) = run_file(&write(
+        "breaker-fallback",
+        &body.replace("BREAKER", &breaker.replace("FALLBACK", "true")),
+    ));
+    let (n, f, b) = (
+        &none.units[0].metrics,
+        &fast.units[0].metrics,
+        &fb.units[0].metrics,
+    );
+    // Without a breaker every call during the 40 s outage reaches dep and fails there.
+    let outage = 40.0 * 200.0;
+    assert!(
+        (n.get("failed").unwrap() - outage).abs() < 0.05 * outage,
+        "{:?}",
+        n.get("failed")
+    );
+    assert!(n.node("dep", "arrivals").unwrap() > 22_000.0 * 0.95);
+    // With a breaker, most of those calls never leave app: dep sees far fewer.
+    assert!(f.node("dep", "arrivals").unwrap() < n.node("dep", "arrivals").unwrap() - 0.8 * outage);
+    let open = f.node("app", "open_fraction").unwrap();
+    assert!(
+        open > 0.25 && open < 0.4,
+        "open most of the 40 s outage out of 110: {open}"
+    );
+    assert!(f.node("app", "not_permitted").unwrap() > 0.8 * outage);
+    // Fail fast: still failures. Fallback: degraded answers instead, almost no failures.
+    assert!(f.get("failed").unwrap() > 0.9 * outage);
+    assert!(
+        b.get("failed").unwrap() < 0.05 * outage,
+        "{:?}",
+        b.get("failed")
+    );
+    assert!(b.node("app", "degraded").unwrap() > 0.9 * outage);
+    // Users see those as degraded answers, not failures or successes.
+    assert!((b.get("degraded").unwrap() - b.node("app", "degraded").unwrap()).abs() < 1.0);
+    // Outside the outage, the breaker closes again: successes as before.
+    let answered = b.get("succeeded").unwrap() + b.get("degraded").unwrap();
+    let before = n.get("succeeded").unwrap() + n.get("failed").unwrap();
+    assert!(
+        (answered - before).abs() < 0.01 * before,
+        "{answered} vs {before}"
+    );
+    assert!(b.get("succeeded").unwrap() > 0.98 * n.get("succeeded").unwrap());
+}

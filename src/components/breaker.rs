@@ -348,7 +348,10 @@ mod tests {
         for _ in 0..3 {
             assert!(b.try_acquire(10 * S));
         }
-        assert!(!b.try_acquire(10 * S), "only 4 permitted calls in half-open");
+        assert!(
+            !b.try_acquire(10 * S),
+            "only 4 permitted calls in half-open"
+        );
         // Four finished calls, one failed (25%): closed again.
         for failed in [false, true, false, false] {
             b.record(11 * S, MS, failed);
@@ -364,7 +367,11 @@ mod tests {
         assert_eq!(b.state(), State::HalfOpen, "2 of 4 finished: undecided");
         b.record(22 * S, MS, false);
         b.record(22 * S, MS, false);
-        assert_eq!(b.state(), State::Open { since: 22 * S }, "2 of 4 failed = 50%: open");
+        assert_eq!(
+            b.state(),
+            State::Open { since: 22 * S },
+            "2 of 4 failed = 50%: open"
+        );
     }
 
     #[test]
@@ -381,7 +388,11 @@ mod tests {
         for _ in 0..3 {
             call(&mut b, 11 * S, true);
         }
-        assert_eq!(b.state(), State::Open { since: 11 * S }, "3 of 4 in the window");
+        assert_eq!(
+            b.state(),
+            State::Open { since: 11 * S },
+            "3 of 4 in the window"
+        );
         assert_eq!(b.auto_transition_at(), Some(21 * S));
         b.wake(21 * S);
         assert_eq!(b.state(), State::HalfOpen);

@@ -114,6 +114,8 @@ enum Source {
 #[derive(Default)]
 pub struct ClassStats {
     pub requests: u64,
+    /// Answered by a breaker's fallback.
+    pub degraded: u64,
     pub succeeded: u64,
     pub good: u64,
     pub failed: u64,
@@ -374,6 +376,11 @@ impl Client {
             }
             Msg::RetryDue(token) => self.out.on_retry_due(token, ctx),
             Msg::HedgeDue(token) => self.out.on_hedge_due(token, ctx),
+            Msg::Refused(token) => {
+                if let Some(done) = self.out.on_refused(token) {
+                    self.finished(done, ctx);
+                }
+            }
             _ => unreachable!("a client is never called"),
         }
     }
@@ -444,6 +451,7 @@ impl Client {
                 Final::Error => b.failed += 1,
                 Final::Rejected => b.rejected += 1,
                 Final::TimedOut => b.timed_out += 1,
+                Final::Degraded => {}
             }
         }
         if done.born >= ctx.warmup {
@@ -461,6 +469,7 @@ impl Client {
                 Final::Error => s.failed += 1,
                 Final::Rejected => s.rejected += 1,
                 Final::TimedOut => s.timed_out += 1,
+                Final::Degraded => s.degraded += 1,
             }
             s.response_sum += latency as u128;
             s.responses += 1;
@@ -496,6 +505,10 @@ impl Client {
                 self.in_flight.mean(end).unwrap_or(f64::NAN),
             ),
         ];
+        if let Some((open, refused)) = self.out.breaker_metrics(end) {
+            m.push(("open_fraction".into(), open));
+            m.push(("not_permitted".into(), refused));
+        }
         if self.classes.len() > 1 {
             for (c, s) in self.cfg.classes.iter().zip(&self.classes) {
                 let q = |q: f64| s.latency.quantile(q).map_or(f64::NAN, |v| v / 1e9);

@@ -45,6 +45,8 @@ pub enum Msg {
     RetryDue(u64),
     /// A caller's hedging delay ended: send another copy if still unanswered.
     HedgeDue(u64),
+    /// A caller's breaker refused this call's attempt.
+    Refused(u64),
     /// A fault of the timeline begins (`true`) or ends.
     Fault(u32, bool),
     /// A balancer sends a call to replica `.1` of a service.
@@ -79,6 +81,7 @@ impl Msg {
             Msg::ProbeDue(_) => 13,
             Msg::Unejected(_) => 14,
             Msg::HedgeDue(_) => 15,
+            Msg::Refused(_) => 16,
         }
     }
 }
@@ -99,6 +102,8 @@ pub enum Actor {
 
 /// The configuration of one actor, as the model builds it.
 #[derive(Clone, Debug)]
+// Built once per run: the size difference between variants costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 pub enum ActorConfig {
     Client(ClientConfig),
     Service(ServiceConfig),
@@ -290,7 +295,7 @@ impl Network {
         let window_s = (end.saturating_sub(self.warmup)) as f64 / 1e9;
         let mut latency = Histogram::new();
         let (mut requests, mut succeeded, mut good, mut failed, mut rejected) = (0, 0, 0, 0, 0);
-        let (mut timed_out, mut retries) = (0, 0);
+        let (mut timed_out, mut retries, mut degraded) = (0, 0, 0);
         let mut cost = 0.0;
         let mut nodes = Vec::with_capacity(self.actors.len());
         let mut attempts = 0;
@@ -304,6 +309,7 @@ impl Network {
                         failed += s.failed;
                         rejected += s.rejected;
                         timed_out += s.timed_out;
+                        degraded += s.degraded;
                         latency.merge(&s.latency);
                     }
                     retries += c.out.stats.retries;
@@ -317,7 +323,7 @@ impl Network {
                 Actor::Balancer(b) => nodes.push((name.clone(), b.node_metrics(end))),
             }
         }
-        let completed = succeeded + failed + rejected + timed_out;
+        let completed = succeeded + failed + rejected + timed_out + degraded;
         let secs = |q: f64| latency.quantile(q).map_or(f64::NAN, |v| v / 1e9);
         let experiment = vec![
             ("requests", requests as f64),
@@ -326,6 +332,7 @@ impl Network {
             ("failed", failed as f64),
             ("rejected", rejected as f64),
             ("timed_out", timed_out as f64),
+            ("degraded", degraded as f64),
             ("retries", retries as f64),
             ("attempts", attempts as f64),
             ("in_flight", requests.saturating_sub(completed) as f64),

@@ -5,12 +5,14 @@
 //! at it. An attempt that times out is abandoned, not cancelled: the callee keeps working on
 //! it, as a real server does when the client has gone.
 
+use super::breaker::{Breaker, BreakerConfig};
 use super::dist::Sampler;
 use super::request::{Outcome, ReqId, Request};
 use super::retry::{Quota, RetryPolicy};
 use super::slab::{Id, Slab};
 use super::{Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
+use crate::metrics::TimeWeighted;
 
 /// Where and how one call site calls.
 #[derive(Clone, Debug)]
@@ -25,6 +27,7 @@ pub struct CallSite {
     pub extra_latency: Vec<(Nanos, Nanos, Nanos)>,
     /// Hedging: if no answer came within `.0`, send another attempt (at most `.1` extra).
     pub hedge: Option<(Nanos, u32)>,
+    pub breaker: Option<BreakerConfig>,
 }
 
 /// How a logical call ended, after any retries.
@@ -34,6 +37,9 @@ pub enum Final {
     Error,
     Rejected,
     TimedOut,
+    /// An open breaker refused the call and its fallback answered: neither success nor
+    /// failure.
+    Degraded,
 }
 
 /// A finished logical call, handed back to its owner.
@@ -77,6 +83,7 @@ pub struct OutboundStats {
     pub attempts: u64,
     pub retries: u64,
     pub hedges: u64,
+    pub not_permitted: u64,
 }
 
 pub struct Outbound {
@@ -89,6 +96,7 @@ pub struct Outbound {
     active_retries: u32,
     rng: Stream,
     warmup: Nanos,
+    breakers: Vec<Option<(Breaker, TimeWeighted)>>,
     pub stats: OutboundStats,
     /// Attempts sent per time bucket, when recording a time series: (bucket, counts).
     pub series: Option<(Nanos, Vec<u64>)>,
@@ -96,6 +104,13 @@ pub struct Outbound {
 
 impl Outbound {
     pub fn new(me: ActorId, sites: Vec<CallSite>, rng: Stream, warmup: Nanos) -> Self {
+        let breakers = sites
+            .iter()
+            .map(|s| {
+                s.breaker
+                    .map(|b| (Breaker::new(b), TimeWeighted::new(warmup)))
+            })
+            .collect();
         let quotas = sites
             .iter()
             .map(|s| s.retry.as_ref().and_then(|r| r.quota).map(Quota::new))
@@ -109,6 +124,7 @@ impl Outbound {
             active_retries: 0,
             rng,
             warmup,
+            breakers,
             stats: OutboundStats::default(),
             series: None,
         }
@@ -156,7 +172,27 @@ impl Outbound {
                 net += add;
             }
         }
+        if let Some((b, open)) = &mut self.breakers[c.site as usize] {
+            let was_open = b.is_open();
+            let auto_at = b.auto_transition_at();
+            let permitted = b.try_acquire(now);
+            if was_open && !b.is_open() {
+                // It left OPEN: at the automatic transition's time, or now.
+                open.set(auto_at.unwrap_or(now).min(now), 0);
+            }
+            if !permitted {
+                if c.born >= self.warmup {
+                    self.stats.not_permitted += 1;
+                }
+                c.outstanding -= 1;
+                if c.outstanding == 0 {
+                    ctx.cal.at(now, self.me, Msg::Refused(id.to_token()));
+                }
+                return;
+            }
+        }
         let mut req = Request::new(c.born, self.me, id.to_token());
+        req.sent = now;
         req.deadline = site.timeout.map_or(Nanos::MAX, |t| now.saturating_add(t));
         req.net = net;
         req.class = c.class;
@@ -195,14 +231,65 @@ impl Outbound {
             Outcome::Ok => Final::Ok,
             Outcome::Error => Final::Error,
             Outcome::Rejected => Final::Rejected,
+            Outcome::Degraded => Final::Degraded,
             Outcome::Pending => unreachable!("a reply without an outcome"),
         };
-        self.answered(Id::from_token(r.token), outcome, ctx)
+        self.answered(Id::from_token(r.token), outcome, r.sent, ctx)
+    }
+
+    /// An open breaker refused the call's attempt: fail fast, or the fallback answers.
+    pub fn on_refused(&mut self, token: u64) -> Option<Done> {
+        let id = Id::from_token(token);
+        let c = self.calls.get(id)?;
+        let fallback = self.sites[c.site as usize]
+            .breaker
+            .is_some_and(|b| b.fallback);
+        let c = self.calls.remove(id).expect("just found");
+        self.active -= 1;
+        if c.attempts > 1 {
+            self.active_retries -= 1;
+        }
+        Some(Done {
+            owner: c.owner,
+            tag: c.tag,
+            outcome: if fallback {
+                Final::Degraded
+            } else {
+                Final::Error
+            },
+            born: c.born,
+        })
+    }
+
+    /// The fraction of the measured window each breaker was open, and refusals: (mean over
+    /// breakers, refusals), or `None` without breakers.
+    pub fn breaker_metrics(&self, end: Nanos) -> Option<(f64, f64)> {
+        let open: Vec<f64> = self
+            .breakers
+            .iter()
+            .flatten()
+            .map(|(_, tw)| tw.mean(end).unwrap_or(f64::NAN))
+            .collect();
+        (!open.is_empty()).then(|| {
+            (
+                open.iter().sum::<f64>() / open.len() as f64,
+                self.stats.not_permitted as f64,
+            )
+        })
     }
 
     /// One attempt is over. A failure waits for hedged siblings still in flight.
-    fn answered(&mut self, id: Id, outcome: Final, ctx: &mut Ctx) -> Option<Done> {
+    fn answered(&mut self, id: Id, outcome: Final, sent: Nanos, ctx: &mut Ctx) -> Option<Done> {
+        let now = ctx.cal.now();
         let c = self.calls.get_mut(id)?; // a hedged sibling already settled the call
+        if let Some((b, open)) = &mut self.breakers[c.site as usize] {
+            let was_open = b.is_open();
+            let failed = matches!(outcome, Final::Error | Final::Rejected | Final::TimedOut);
+            b.record(now, now - sent, failed);
+            if b.is_open() != was_open {
+                open.set(now, b.is_open() as i64);
+            }
+        }
         c.outstanding -= 1;
         if outcome != Final::Ok && c.outstanding > 0 {
             return None;
@@ -230,8 +317,8 @@ impl Outbound {
             return None;
         }
         r.abandoned = true;
-        let token = r.token;
-        self.answered(Id::from_token(token), Final::TimedOut, ctx)
+        let (token, sent) = (r.token, r.sent);
+        self.answered(Id::from_token(token), Final::TimedOut, sent, ctx)
     }
 
     /// A backoff ended: send the next attempt.
@@ -256,6 +343,7 @@ impl Outbound {
             let wanted = c.attempts < p.max_attempts
                 && match outcome {
                     Final::TimedOut => p.on.timeout,
+                    Final::Degraded => false,
                     Final::Error => p.on.error,
                     Final::Rejected => p.on.rejected,
                     Final::Ok => false,

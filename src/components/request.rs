@@ -16,6 +16,8 @@ pub enum Outcome {
     Ok,
     Error,
     Rejected,
+    /// Answered, but with a fallback somewhere along the way.
+    Degraded,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +32,8 @@ pub struct Request {
     pub work: Nanos,
     /// When the callee accepted it.
     pub entered: Nanos,
+    /// When the caller sent it.
+    pub sent: Nanos,
     /// When the caller stops waiting for this attempt (`u64::MAX`: never).
     pub deadline: Nanos,
     /// One-way network latency of this attempt; the reply takes as long to return.
@@ -49,6 +53,7 @@ impl Request {
             token,
             work: 0,
             entered: born,
+            sent: born,
             deadline: Nanos::MAX,
             net: 0,
             class: 0,

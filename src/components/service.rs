@@ -98,6 +98,8 @@ struct Job {
     ok: u16,
     need: u16,
     on_failure: OnFailure,
+    /// A step went on without its call's answer: the reply is `Degraded`.
+    degraded: bool,
 }
 
 /// Per-node observations, after warm-up.
@@ -275,6 +277,11 @@ impl Service {
             }
             Msg::RetryDue(token) => self.out.on_retry_due(token, ctx),
             Msg::HedgeDue(token) => self.out.on_hedge_due(token, ctx),
+            Msg::Refused(token) => {
+                if let Some(done) = self.out.on_refused(token) {
+                    self.call_done(done, ctx);
+                }
+            }
             Msg::Fault(i, begin) => self.fault(i as usize, begin, ctx),
             _ => unreachable!("not a message for a service: {msg:?}"),
         }
@@ -380,6 +387,7 @@ impl Service {
             ok: 0,
             need: 0,
             on_failure: OnFailure::Fail,
+            degraded: false,
         });
         self.advance(job, ctx);
     }
@@ -474,7 +482,18 @@ impl Service {
             return; // a straggler of a parallel step already satisfied
         }
         job.pending -= 1;
-        if done.outcome == Final::Ok {
+        if done.outcome == Final::Degraded && !job.degraded {
+            // A fallback answered somewhere below: the step goes on, the request is degraded.
+            job.degraded = true;
+            if ctx
+                .requests
+                .get(job.req)
+                .is_some_and(|r| r.entered >= ctx.warmup)
+            {
+                self.stats.degraded += 1;
+            }
+        }
+        if matches!(done.outcome, Final::Ok | Final::Degraded) {
             job.ok += 1;
         }
         if job.ok >= job.need {
@@ -488,6 +507,7 @@ impl Service {
                 OnFailure::Continue => {
                     let (req, step) = (job.req, job.step);
                     job.step = step + 1;
+                    job.degraded = true;
                     if ctx
                         .requests
                         .get(req)
@@ -505,6 +525,11 @@ impl Service {
     fn complete(&mut self, jid: Id, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let job = self.jobs.remove(jid).expect("completing a live job");
+        let outcome = if outcome == Outcome::Ok && job.degraded {
+            Outcome::Degraded
+        } else {
+            outcome
+        };
         let entered = ctx.requests.get(job.req).expect("live").entered;
         if entered >= ctx.warmup {
             self.stats.sojourn_sum += (now - entered) as u128;
@@ -694,6 +719,10 @@ impl Service {
         m.push(("dropped".into(), s.dropped as f64));
         m.push(("calls".into(), self.out.stats.attempts as f64));
         m.push(("call_retries".into(), self.out.stats.retries as f64));
+        if let Some((open, refused)) = self.out.breaker_metrics(end) {
+            m.push(("open_fraction".into(), open));
+            m.push(("not_permitted".into(), refused));
+        }
         m
     }
 

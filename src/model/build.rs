@@ -87,6 +87,7 @@ pub fn build(
                     c.timeout,
                     c.retry.as_ref(),
                     c.hedge,
+                    c.breaker,
                     c.latency.as_ref(),
                 )
                 .map_err(|(p, m)| {
@@ -167,13 +168,19 @@ pub fn build(
                     let here = [name.as_str(), "handler", INDEX[i.min(INDEX.len() - 1)]];
                     let mut site = |c: &CallSpec, path: &[&str]| -> Result<u16, Error> {
                         let t = service_target(name, &c.target, path)?;
-                        let cs =
-                            call_site(t, c.timeout, c.retry.as_ref(), c.hedge, c.latency.as_ref())
-                                .map_err(|(p, m)| {
-                                    let mut full = path.to_vec();
-                                    full.extend(p);
-                                    err(&full, format!("service `{name}`: {m}"))
-                                })?;
+                        let cs = call_site(
+                            t,
+                            c.timeout,
+                            c.retry.as_ref(),
+                            c.hedge,
+                            c.breaker,
+                            c.latency.as_ref(),
+                        )
+                        .map_err(|(p, m)| {
+                            let mut full = path.to_vec();
+                            full.extend(p);
+                            err(&full, format!("service `{name}`: {m}"))
+                        })?;
                         calls.push(cs);
                         Ok((calls.len() - 1) as u16)
                     };
@@ -191,6 +198,7 @@ pub fn build(
                             timeout,
                             retry,
                             hedge,
+                            breaker,
                             latency,
                             on_failure,
                         } => {
@@ -199,6 +207,7 @@ pub fn build(
                                 timeout: *timeout,
                                 retry: retry.clone(),
                                 hedge: *hedge,
+                                breaker: *breaker,
                                 latency: latency.clone(),
                             };
                             Step::Call {
@@ -592,8 +601,52 @@ fn call_site(
     timeout: Option<spec::Duration>,
     retry: Option<&RetrySpec>,
     hedge: Option<spec::HedgeSpec>,
+    breaker: Option<spec::BreakerSpec>,
     latency: Option<&Dist>,
 ) -> Result<CallSite, Problem> {
+    let breaker = match breaker {
+        None => None,
+        Some(b) => {
+            let window = match b.window {
+                spec::WindowSpec::Count(n) if n > 0 => crate::components::breaker::Window::Count(n),
+                spec::WindowSpec::Time(n) if n > 0 => crate::components::breaker::Window::Time(n),
+                _ => {
+                    return Err((
+                        vec!["breaker", "window"],
+                        "a breaker window needs at least 1 call or second".into(),
+                    ))
+                }
+            };
+            for (field, v) in [
+                ("failure_rate", b.failure_rate),
+                ("slow_call_rate", b.slow_call_rate),
+            ] {
+                if !(v > 0.0 && v <= 100.0) {
+                    return Err((
+                        vec!["breaker", field],
+                        format!("{field} is a percentage in (0, 100], not {v}"),
+                    ));
+                }
+            }
+            if b.minimum_calls == 0 || b.half_open_calls == 0 || b.wait_open.0 == 0 {
+                return Err((
+                    vec!["breaker"],
+                    "minimum_calls, half_open_calls and wait_open must be above zero".into(),
+                ));
+            }
+            Some(crate::components::breaker::BreakerConfig {
+                window,
+                failure_rate: b.failure_rate,
+                slow_rate: b.slow_call_rate,
+                slow_after: b.slow_call_duration.0,
+                min_calls: b.minimum_calls,
+                wait_open: b.wait_open.0,
+                half_open_calls: b.half_open_calls,
+                auto_half_open: b.automatic_half_open,
+                fallback: b.fallback,
+            })
+        }
+    };
     if hedge.is_some_and(|h| h.after.0 == 0 || h.max == 0) {
         return Err((
             vec!["hedge"],
@@ -624,6 +677,7 @@ fn call_site(
         latency,
         extra_latency: Vec::new(),
         hedge: hedge.map(|h| (h.after.0, h.max)),
+        breaker,
     })
 }
 

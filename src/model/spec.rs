@@ -96,6 +96,8 @@ pub struct Model {
 
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
+// Read once per file: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Node {
     Client(ClientSpec),
     Service(ServiceSpec),
@@ -214,6 +216,8 @@ pub struct ClientSpec {
     pub retry: Option<RetrySpec>,
     #[serde(default)]
     pub hedge: Option<HedgeSpec>,
+    #[serde(default)]
+    pub breaker: Option<BreakerSpec>,
     /// One-way network latency to the target.
     #[serde(default)]
     pub latency: Option<Dist>,
@@ -364,7 +368,48 @@ pub struct CallSpec {
     #[serde(default)]
     pub hedge: Option<HedgeSpec>,
     #[serde(default)]
+    pub breaker: Option<BreakerSpec>,
+    #[serde(default)]
     pub latency: Option<Dist>,
+}
+
+/// A circuit breaker on a call edge; defaults are resilience4j's.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerSpec {
+    pub window: WindowSpec,
+    pub failure_rate: f64,
+    pub slow_call_rate: f64,
+    pub slow_call_duration: Duration,
+    pub minimum_calls: u32,
+    pub wait_open: Duration,
+    pub half_open_calls: u32,
+    pub automatic_half_open: bool,
+    /// Answer refused calls with a fallback (counted `degraded`) instead of an error.
+    pub fallback: bool,
+}
+
+impl Default for BreakerSpec {
+    fn default() -> Self {
+        BreakerSpec {
+            window: WindowSpec::Count(100),
+            failure_rate: 50.0,
+            slow_call_rate: 100.0,
+            slow_call_duration: Duration(60_000_000_000),
+            minimum_calls: 100,
+            wait_open: Duration(60_000_000_000),
+            half_open_calls: 10,
+            automatic_half_open: false,
+            fallback: false,
+        }
+    }
+}
+
+/// A breaker's sliding window: the last N calls, or the last N seconds.
+#[derive(Deserialize, Debug, Clone, Copy)]
+pub enum WindowSpec {
+    Count(u32),
+    Time(u32),
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -377,6 +422,7 @@ pub enum OnFailureSpec {
 /// A step of a service's handler.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
+#[allow(clippy::large_enum_variant)] // read once per file
 pub enum StepSpec {
     /// The service's own `service_time`.
     Work,
@@ -391,6 +437,8 @@ pub enum StepSpec {
         retry: Option<RetrySpec>,
         #[serde(default)]
         hedge: Option<HedgeSpec>,
+        #[serde(default)]
+        breaker: Option<BreakerSpec>,
         #[serde(default)]
         latency: Option<Dist>,
         #[serde(default)]
