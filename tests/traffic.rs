@@ -530,3 +530,47 @@ fn a_breaker_fails_fast_or_falls_back_while_a_dependency_is_down() {
     );
     assert!(b.get("succeeded").unwrap() > 0.98 * n.get("succeeded").unwrap());
 }
+
+#[test]
+fn services_route_request_classes_to_their_own_handlers() {
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "app", arrivals: Poisson(rate: 100.0),
+                classes: [(name: "fast", weight: 1.0), (name: "slow", weight: 1.0)]),
+            "app": Service(workers: 100, service_time: Deterministic(value: "1ms"),
+                routes: { ROUTES }),
+        }),
+        duration: "30s", warmup: "1s",
+    )"#;
+    let (_, r) = run_file(&write(
+        "routes",
+        &body.replace(
+            "ROUTES",
+            "\"slow\": [Compute(Deterministic(value: \"50ms\"))]",
+        ),
+    ));
+    let m = &r.units[0].metrics;
+    assert_eq!(
+        m.node("users", "fast.latency_p50_s")
+            .map(|x| (x * 1e4).round()),
+        Some(10.0),
+        "1 ms"
+    );
+    assert_eq!(
+        m.node("users", "slow.latency_p50_s")
+            .map(|x| (x * 1e3).round()),
+        Some(50.0),
+        "50 ms"
+    );
+    let err = load(&write(
+        "routes-bad",
+        &body.replace("ROUTES", "\"medium\": [Work]"),
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains(
+            "a route for class `medium`, which no client sends; classes are `fast`, `slow`"
+        ),
+        "{err}"
+    );
+}

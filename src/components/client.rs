@@ -73,6 +73,8 @@ pub struct ClientConfig {
     pub deadline: Option<Nanos>,
     /// At least one; the first is the default.
     pub classes: Vec<Class>,
+    /// Each class's id across the model (what services route on).
+    pub class_ids: Vec<u16>,
     pub keys: Keys,
 }
 
@@ -426,7 +428,7 @@ impl Client {
             owner,
             tag: class as u32,
             born: now,
-            class,
+            class: self.cfg.class_ids[class as usize],
             key,
         };
         self.out.start(0, meta, ctx);

@@ -67,6 +67,8 @@ pub struct ServiceConfig {
     pub service_time: DistParams,
     /// The handler; empty means one `Compute(None)` step.
     pub handler: Vec<Step>,
+    /// Handlers for particular request classes (by global class id), instead of `handler`.
+    pub routes: Vec<(u16, Vec<Step>)>,
     /// Call sites the handler's steps refer to.
     pub calls: Vec<CallSite>,
     /// Drop a queued request, unstarted, once its caller's deadline has passed.
@@ -100,6 +102,8 @@ struct Job {
     on_failure: OnFailure,
     /// A step went on without its call's answer: the reply is `Degraded`.
     degraded: bool,
+    /// Which handler runs this job (0: the default).
+    handler: u16,
 }
 
 /// Per-node observations, after warm-up.
@@ -148,7 +152,9 @@ pub struct Service {
     pub id: ActorId,
     cfg: ServiceConfig,
     sampler: Sampler,
-    step_samplers: Vec<Option<Sampler>>,
+    handlers: Vec<Vec<Step>>,
+    route_of: Vec<(u16, u16)>,
+    step_samplers: Vec<Vec<Option<Sampler>>>,
     rng: Stream,
     fault_rng: Stream,
     replicas: Vec<Replica>,
@@ -181,12 +187,25 @@ impl Service {
             cfg.handler.push(Step::Compute(None));
         }
         let sampler = Sampler::new(&cfg.service_time)?;
-        let step_samplers = cfg
-            .handler
+        // Handler 0 is the default; routes add one each.
+        let handlers: Vec<Vec<Step>> = std::iter::once(cfg.handler.clone())
+            .chain(cfg.routes.iter().map(|(_, h)| h.clone()))
+            .collect();
+        let route_of: Vec<(u16, u16)> = cfg
+            .routes
             .iter()
-            .map(|st| match st {
-                Step::Compute(Some(d)) => Sampler::new(d).map(Some),
-                _ => Ok(None),
+            .enumerate()
+            .map(|(i, (class, _))| (*class, i as u16 + 1))
+            .collect();
+        let step_samplers = handlers
+            .iter()
+            .map(|h| {
+                h.iter()
+                    .map(|st| match st {
+                        Step::Compute(Some(d)) => Sampler::new(d).map(Some),
+                        _ => Ok(None),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<_, _>>()?;
         let replicas = (0..cfg.replicas)
@@ -228,6 +247,8 @@ impl Service {
             id,
             cfg,
             sampler,
+            handlers,
+            route_of,
             step_samplers,
             rng: s.work,
             fault_rng: s.faults,
@@ -378,6 +399,12 @@ impl Service {
             self.stats.waits += 1;
         }
         self.stats.busy.add(now, 1);
+        let class = r.class;
+        let handler = self
+            .route_of
+            .iter()
+            .find(|(c, _)| *c == class)
+            .map_or(0, |(_, h)| *h);
         let job = self.jobs.insert(Job {
             req: id,
             replica: k,
@@ -388,6 +415,7 @@ impl Service {
             need: 0,
             on_failure: OnFailure::Fail,
             degraded: false,
+            handler,
         });
         self.advance(job, ctx);
     }
@@ -396,7 +424,7 @@ impl Service {
     fn advance(&mut self, jid: Id, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let job = self.jobs.get_mut(jid).expect("advancing a finished job");
-        let Some(step) = self.cfg.handler.get(job.step as usize) else {
+        let Some(step) = self.handlers[job.handler as usize].get(job.step as usize) else {
             self.complete(jid, Outcome::Ok, ctx);
             return;
         };
@@ -409,7 +437,7 @@ impl Service {
                         r.work
                     }
                     (None, true) => self.sampler.sample(&mut self.rng, self.cfg.speed),
-                    (Some(_), _) => self.step_samplers[job.step as usize]
+                    (Some(_), _) => self.step_samplers[job.handler as usize][job.step as usize]
                         .as_ref()
                         .expect("built with the handler")
                         .sample(&mut self.rng, self.cfg.speed),

@@ -58,6 +58,21 @@ pub fn build(
         }
         Ok(ActorId(i as u32))
     };
+    // Request classes get one id across the model, so services can route on them.
+    let mut class_ids: std::collections::BTreeMap<String, u16> = std::collections::BTreeMap::new();
+    for node in model.nodes.values() {
+        if let spec::Node::Client(c) = node {
+            let names: Vec<String> = if c.classes.is_empty() {
+                vec!["default".into()]
+            } else {
+                c.classes.iter().map(|k| k.name.clone()).collect()
+            };
+            for n in names {
+                let next = class_ids.len() as u16;
+                class_ids.entry(n).or_insert(next);
+            }
+        }
+    }
     let mut out = Vec::with_capacity(model.nodes.len());
     for (name, node) in &model.nodes {
         if name.is_empty() || name.contains(['.', ' ']) {
@@ -128,7 +143,9 @@ pub fn build(
                         ))
                     }
                 };
+                let global: Vec<u16> = classes.iter().map(|k| class_ids[&k.name]).collect();
                 ActorConfig::Client(ClientConfig {
+                    class_ids: global,
                     arrivals,
                     call,
                     deadline: c.deadline.map(|d| d.0),
@@ -162,95 +179,118 @@ pub fn build(
                     path.extend(p);
                     err(&path, format!("service `{name}`: service_time: {m}"))
                 })?;
-                let mut handler = Vec::new();
                 let mut calls = Vec::new();
-                for (i, st) in s.handler.iter().enumerate() {
-                    let here = [name.as_str(), "handler", INDEX[i.min(INDEX.len() - 1)]];
-                    let mut site = |c: &CallSpec, path: &[&str]| -> Result<u16, Error> {
-                        let t = service_target(name, &c.target, path)?;
-                        let cs = call_site(
-                            t,
-                            c.timeout,
-                            c.retry.as_ref(),
-                            c.hedge,
-                            c.breaker,
-                            c.latency.as_ref(),
-                        )
-                        .map_err(|(p, m)| {
-                            let mut full = path.to_vec();
-                            full.extend(p);
-                            err(&full, format!("service `{name}`: {m}"))
-                        })?;
-                        calls.push(cs);
-                        Ok((calls.len() - 1) as u16)
-                    };
-                    handler.push(match st {
-                        StepSpec::Work => Step::Compute(None),
-                        StepSpec::Compute(d) => {
-                            Step::Compute(Some(dist(d).map_err(|(p, m)| {
-                                let mut path = here.to_vec();
-                                path.extend(p);
-                                err(&path, format!("service `{name}`: {m}"))
-                            })?))
-                        }
-                        StepSpec::Call {
-                            target,
-                            timeout,
-                            retry,
-                            hedge,
-                            breaker,
-                            latency,
-                            on_failure,
-                        } => {
-                            let c = CallSpec {
-                                target: target.clone(),
-                                timeout: *timeout,
-                                retry: retry.clone(),
-                                hedge: *hedge,
-                                breaker: *breaker,
-                                latency: latency.clone(),
-                            };
-                            Step::Call {
-                                site: site(&c, &here)?,
-                                on_failure: on_fail(*on_failure),
+                let mut build_steps = |steps: &[StepSpec],
+                                       prefix: &[&str]|
+                 -> Result<Vec<Step>, Error> {
+                    let mut handler = Vec::new();
+                    for (i, st) in steps.iter().enumerate() {
+                        let mut here: Vec<&str> = prefix.to_vec();
+                        here.push(INDEX[i.min(INDEX.len() - 1)]);
+                        let mut site = |c: &CallSpec, path: &[&str]| -> Result<u16, Error> {
+                            let t = service_target(name, &c.target, path)?;
+                            let cs = call_site(
+                                t,
+                                c.timeout,
+                                c.retry.as_ref(),
+                                c.hedge,
+                                c.breaker,
+                                c.latency.as_ref(),
+                            )
+                            .map_err(|(p, m)| {
+                                let mut full = path.to_vec();
+                                full.extend(p);
+                                err(&full, format!("service `{name}`: {m}"))
+                            })?;
+                            calls.push(cs);
+                            Ok((calls.len() - 1) as u16)
+                        };
+                        handler.push(match st {
+                            StepSpec::Work => Step::Compute(None),
+                            StepSpec::Compute(d) => {
+                                Step::Compute(Some(dist(d).map_err(|(p, m)| {
+                                    let mut path = here.to_vec();
+                                    path.extend(p);
+                                    err(&path, format!("service `{name}`: {m}"))
+                                })?))
                             }
-                        }
-                        StepSpec::Parallel {
-                            calls: cs,
-                            need,
-                            on_failure,
-                        } => {
-                            if cs.is_empty() {
-                                return Err(err(
-                                    &here,
-                                    format!("service `{name}`: a Parallel step needs calls"),
-                                ));
+                            StepSpec::Call {
+                                target,
+                                timeout,
+                                retry,
+                                hedge,
+                                breaker,
+                                latency,
+                                on_failure,
+                            } => {
+                                let c = CallSpec {
+                                    target: target.clone(),
+                                    timeout: *timeout,
+                                    retry: retry.clone(),
+                                    hedge: *hedge,
+                                    breaker: *breaker,
+                                    latency: latency.clone(),
+                                };
+                                Step::Call {
+                                    site: site(&c, &here)?,
+                                    on_failure: on_fail(*on_failure),
+                                }
                             }
-                            let need = need.unwrap_or(cs.len() as u16);
-                            if need == 0 || need as usize > cs.len() {
-                                return Err(err(
-                                    &here,
-                                    format!(
+                            StepSpec::Parallel {
+                                calls: cs,
+                                need,
+                                on_failure,
+                            } => {
+                                if cs.is_empty() {
+                                    return Err(err(
+                                        &here,
+                                        format!("service `{name}`: a Parallel step needs calls"),
+                                    ));
+                                }
+                                let need = need.unwrap_or(cs.len() as u16);
+                                if need == 0 || need as usize > cs.len() {
+                                    return Err(err(
+                                        &here,
+                                        format!(
                                         "service `{name}`: need must be between 1 and the {} calls",
                                         cs.len()
                                     ),
-                                ));
+                                    ));
+                                }
+                                let mut sites = Vec::new();
+                                for (j, c) in cs.iter().enumerate() {
+                                    let mut path = here.to_vec();
+                                    path.extend(["calls", INDEX[j.min(INDEX.len() - 1)]]);
+                                    sites.push(site(c, &path)?);
+                                }
+                                Step::Parallel {
+                                    sites,
+                                    need,
+                                    on_failure: on_fail(*on_failure),
+                                }
                             }
-                            let mut sites = Vec::new();
-                            for (j, c) in cs.iter().enumerate() {
-                                let mut path = here.to_vec();
-                                path.extend(["calls", INDEX[j.min(INDEX.len() - 1)]]);
-                                sites.push(site(c, &path)?);
-                            }
-                            Step::Parallel {
-                                sites,
-                                need,
-                                on_failure: on_fail(*on_failure),
-                            }
-                        }
-                    });
+                        });
+                    }
+                    Ok(handler)
+                };
+                let handler = build_steps(&s.handler, &[name.as_str(), "handler"])?;
+                let mut routes = Vec::new();
+                for (class, steps) in &s.routes {
+                    let Some(&id) = class_ids.get(class) else {
+                        let known: Vec<String> =
+                            class_ids.keys().map(|k| format!("`{k}`")).collect();
+                        return Err(err(
+                            &[name, "routes", class],
+                            format!("service `{name}`: a route for class `{class}`, which no client sends; classes are {}", known.join(", ")),
+                        ));
+                    };
+                    routes.push((
+                        id,
+                        build_steps(steps, &[name.as_str(), "routes", class.as_str()])?,
+                    ));
                 }
                 ActorConfig::Service(ServiceConfig {
+                    routes,
                     replicas: s.replicas,
                     workers: s.workers,
                     speed: s.speed,

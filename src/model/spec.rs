@@ -517,6 +517,9 @@ pub struct ServiceSpec {
     /// What a request does: `[Work]` by default.
     #[serde(default)]
     pub handler: Vec<StepSpec>,
+    /// Handlers for particular request classes (by class name), instead of `handler`.
+    #[serde(default)]
+    pub routes: std::collections::BTreeMap<String, Vec<StepSpec>>,
     /// Skip queued requests whose caller's timeout has passed.
     #[serde(default)]
     pub drop_expired: bool,
