@@ -244,21 +244,29 @@ impl Outbound {
         let fallback = self.sites[c.site as usize]
             .breaker
             .is_some_and(|b| b.fallback);
-        let c = self.calls.remove(id).expect("just found");
-        self.active -= 1;
-        if c.attempts > 1 {
-            self.active_retries -= 1;
-        }
-        Some(Done {
-            owner: c.owner,
-            tag: c.tag,
-            outcome: if fallback {
+        Some(self.finish(
+            id,
+            if fallback {
                 Final::Degraded
             } else {
                 Final::Error
             },
+        ))
+    }
+
+    /// Ends a logical call with `outcome`.
+    fn finish(&mut self, id: Id, outcome: Final) -> Done {
+        let c = self.calls.remove(id).expect("finishing a live call");
+        self.active -= 1;
+        if c.attempts > 1 {
+            self.active_retries -= 1;
+        }
+        Done {
+            owner: c.owner,
+            tag: c.tag,
+            outcome,
             born: c.born,
-        })
+        }
     }
 
     /// The fraction of the measured window each breaker was open, and refusals: (mean over
@@ -370,16 +378,6 @@ impl Outbound {
                 }
             }
         }
-        let c = self.calls.remove(id).expect("settled once");
-        self.active -= 1;
-        if c.attempts > 1 {
-            self.active_retries -= 1;
-        }
-        Some(Done {
-            owner: c.owner,
-            tag: c.tag,
-            outcome,
-            born: c.born,
-        })
+        Some(self.finish(id, outcome))
     }
 }

@@ -169,6 +169,17 @@ pub struct Service {
     pub stats: ServiceStats,
 }
 
+/// A handler step's downstream call: owned by the job, tagged with the step.
+fn call_meta(job: Id, step: u16, now: Nanos, r: &super::request::Request) -> CallMeta {
+    CallMeta {
+        owner: job.to_token(),
+        tag: step as u32,
+        born: now,
+        class: r.class,
+        key: r.key,
+    }
+}
+
 /// Streams a service draws from.
 pub struct ServiceStreams {
     pub work: Stream,
@@ -451,13 +462,7 @@ impl Service {
                 ctx.cal.at(now + work, self.id, Msg::Finish(jid.to_token()));
             }
             Step::Call { site, on_failure } => {
-                let meta = CallMeta {
-                    owner: jid.to_token(),
-                    tag: job.step as u32,
-                    born: now,
-                    class: r.class,
-                    key: r.key,
-                };
+                let meta = call_meta(jid, job.step, now, r);
                 job.pending = 1;
                 job.ok = 0;
                 job.need = 1;
@@ -469,13 +474,7 @@ impl Service {
                 need,
                 on_failure,
             } => {
-                let meta = CallMeta {
-                    owner: jid.to_token(),
-                    tag: job.step as u32,
-                    born: now,
-                    class: r.class,
-                    key: r.key,
-                };
+                let meta = call_meta(jid, job.step, now, r);
                 job.pending = sites.len() as u16;
                 job.ok = 0;
                 job.need = *need;
