@@ -98,6 +98,7 @@ pub struct Balancer {
     sticky: HashMap<u64, u32>,
     /// The replica each routed call went to (lookups only: order never reaches output).
     routes: HashMap<u64, u32>,
+    scratch: Vec<usize>,
     available: Vec<u32>,
     pub stats: BalancerStats,
 }
@@ -148,6 +149,7 @@ impl Balancer {
             maglev_dirty: true,
             sticky: HashMap::new(),
             routes: HashMap::new(),
+            scratch: Vec::with_capacity(n),
             available: Vec::with_capacity(n),
             stats: BalancerStats {
                 ejections: 0,
@@ -246,8 +248,11 @@ impl Balancer {
             Algorithm::PowerOfChoices(d) => {
                 let n = avail.len();
                 let d = (*d as usize).min(n);
-                // d distinct random picks (a partial Fisher–Yates over indices).
-                let mut idx: Vec<usize> = (0..n).collect();
+                // d distinct random picks (a partial Fisher–Yates over indices, in a buffer
+                // kept between calls: no allocation per request).
+                let idx = &mut self.scratch;
+                idx.clear();
+                idx.extend(0..n);
                 let mut best: Option<u32> = None;
                 for i in 0..d {
                     let j = self.rng.random_range(i..n);
