@@ -5,7 +5,7 @@
 use super::dist::{DistParams, Sampler};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use super::{Ctx, Msg};
-use crate::engine::{ActorId, Nanos, Stream};
+use crate::engine::{round_ns, ActorId, Nanos, Stream};
 use crate::metrics::{Histogram, TimeWeighted};
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, Zipf};
@@ -278,7 +278,7 @@ impl Client {
         let rng = &mut self.arrivals_rng;
         let exp = |rng: &mut Stream, mean_s: f64| -> Nanos {
             let e: f64 = Exp1.sample(rng);
-            (e * mean_s * 1e9).round() as Nanos
+            round_ns(e * mean_s * 1e9)
         };
         match &mut self.source {
             Source::Poisson { gap_s } => Some(now + exp(rng, *gap_s)),

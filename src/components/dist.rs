@@ -1,6 +1,6 @@
 //! Random durations: service times and think times.
 
-use crate::engine::{from_secs, Nanos, Stream};
+use crate::engine::{from_secs, round_ns, Nanos, Stream};
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, Gamma, LogNormal, Pareto};
 
@@ -113,7 +113,7 @@ impl Sampler {
         if ns >= u64::MAX as f64 / 4.0 {
             u64::MAX / 4
         } else {
-            ns.round() as Nanos
+            round_ns(ns)
         }
     }
 }

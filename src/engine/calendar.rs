@@ -65,7 +65,7 @@ impl<M> Calendar<M> {
     }
 
     /// Schedules `msg` for `target` at absolute time `time`, which must not be in the past.
-    #[inline]
+    #[inline(always)]
     pub fn at(&mut self, time: Nanos, target: ActorId, msg: M) {
         assert!(time >= self.now, "event scheduled in the past");
         let seq = self.next_seq;

@@ -21,6 +21,15 @@ pub fn to_secs(t: Nanos) -> f64 {
     t as f64 / NANOS_PER_SEC as f64
 }
 
+/// Rounds a non-negative number of nanoseconds to the nearest whole one. On the hot path:
+/// `f64::round` is a library call, adding a half and truncating is one instruction, and the
+/// two agree for every non-negative value (saturating at `u64::MAX`).
+#[inline]
+pub fn round_ns(x: f64) -> Nanos {
+    debug_assert!(x >= 0.0, "negative duration {x}");
+    (x + 0.5) as Nanos
+}
+
 /// Rounds a non-negative number of seconds to the nearest nanosecond.
 pub fn from_secs(s: f64) -> Nanos {
     debug_assert!(
