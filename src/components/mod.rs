@@ -8,6 +8,7 @@ pub mod balancer;
 pub mod breaker;
 pub mod client;
 pub mod dist;
+pub mod limiter;
 pub mod outbound;
 pub mod request;
 pub mod retry;
