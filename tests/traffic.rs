@@ -574,3 +574,35 @@ fn services_route_request_classes_to_their_own_handlers() {
         "{err}"
     );
 }
+
+#[test]
+fn tiers_have_their_own_rate_limits() {
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "paid": Client(target: "api", arrivals: Constant(rate: 50.0), classes: [(name: "paid")]),
+            "free": Client(target: "api", arrivals: Constant(rate: 1000.0), classes: [(name: "free")]),
+            "api": Service(workers: 100, service_time: Deterministic(value: "1ms"),
+                limit: TokenBucket(rate: 60.0, burst: 1),
+                class_limits: { "free": TokenBucket(rate: 200.0, burst: 10) }),
+        }),
+        duration: "100s", warmup: "10s",
+    )"#;
+    let (_, r) = run_file(&write("tiers", body));
+    let m = &r.units[0].metrics;
+    // The free tier gets its own 200/s however hard it pushes; the paid tier's 50/s stays
+    // under the shared 60/s limit, untouched by the free tier's flood.
+    let free_ok = m.node("free", "throughput_rps").unwrap();
+    assert!(
+        (free_ok - 1000.0).abs() < 1.0,
+        "every free request is answered, most with 429"
+    );
+    assert!((m.node("free", "goodput_rps").unwrap() - 200.0).abs() < 1.0);
+    assert!((m.node("paid", "goodput_rps").unwrap() - 50.0).abs() < 0.5);
+    assert!((m.node("api", "limited").unwrap() - 800.0 * 90.0).abs() < 100.0);
+    let bad = body.replace("\"free\": TokenBucket", "\"gold\": TokenBucket");
+    let err = load(&write("tiers-bad", &bad)).unwrap_err();
+    assert!(
+        err.contains("a limit for class `gold`, which no client sends"),
+        "{err}"
+    );
+}

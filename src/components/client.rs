@@ -495,8 +495,16 @@ impl Client {
             f64::NAN
         };
         let requests = sum(|c| c.requests);
+        let mut latency = Histogram::new();
+        for c in &self.classes {
+            latency.merge(&c.latency);
+        }
+        let q = |q: f64| latency.quantile(q).map_or(f64::NAN, |v| v / 1e9);
         let mut m = vec![
-            ("arrivals".to_string(), requests as f64),
+            ("goodput_rps".to_string(), sum(|c| c.good) as f64 / window_s),
+            ("latency_p50_s".into(), q(0.5)),
+            ("latency_p99_s".into(), q(0.99)),
+            ("arrivals".into(), requests as f64),
             ("attempts".into(), self.out.stats.attempts as f64),
             ("retries".into(), self.out.stats.retries as f64),
             ("hedges".into(), self.out.stats.hedges as f64),

@@ -7,6 +7,7 @@
 //! whatever the replicas or queue discipline (common random numbers across a sweep).
 
 use super::dist::{DistParams, Sampler};
+use super::limiter::{Limiter, LimiterConfig};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
@@ -73,6 +74,10 @@ pub struct ServiceConfig {
     pub calls: Vec<CallSite>,
     /// Drop a queued request, unstarted, once its caller's deadline has passed.
     pub drop_expired: bool,
+    /// A rate limit on every arrival, and per-class limits (global class id) that replace it
+    /// for their class: each tier has its own, so tiers cannot take each other's quota.
+    pub limit: Option<LimiterConfig>,
+    pub class_limits: Vec<(u16, LimiterConfig)>,
     pub faults: Vec<Fault>,
     /// Price of one replica per hour.
     pub cost_per_hour: f64,
@@ -110,6 +115,8 @@ struct Job {
 pub struct ServiceStats {
     pub arrivals: u64,
     pub rejected: u64,
+    /// Refused by a rate limit.
+    pub limited: u64,
     pub dropped: u64,
     pub failed: u64,
     pub degraded: u64,
@@ -161,6 +168,8 @@ pub struct Service {
     next_replica: usize,
     jobs: Slab<Job>,
     pub out: Outbound,
+    limiter: Option<Limiter>,
+    class_limiters: Vec<(u16, Limiter)>,
     active_faults: Vec<bool>,
     pub series: Option<ServiceSeries>,
     /// Per replica: the slowdown factor and error probability of the active faults.
@@ -232,6 +241,7 @@ impl Service {
         let mut stats = ServiceStats {
             arrivals: 0,
             rejected: 0,
+            limited: 0,
             dropped: 0,
             failed: 0,
             degraded: 0,
@@ -253,6 +263,12 @@ impl Service {
         stats.replicas.set(0, cfg.replicas as i64);
         let out = Outbound::new(id, cfg.calls.clone(), s.calls, warmup);
         let active_faults = vec![false; cfg.faults.len()];
+        let limiter = cfg.limit.map(Limiter::new);
+        let class_limiters = cfg
+            .class_limits
+            .iter()
+            .map(|(c, l)| (*c, Limiter::new(*l)))
+            .collect();
         let n = cfg.replicas as usize;
         Ok(Service {
             id,
@@ -267,6 +283,8 @@ impl Service {
             next_replica: 0,
             jobs: Slab::default(),
             out,
+            limiter,
+            class_limiters,
             active_faults,
             series: None,
             slow: vec![1.0; n],
@@ -358,6 +376,19 @@ impl Service {
             .expect("a call for a freed request");
         r.work = work;
         r.entered = now;
+        let class = r.class;
+        let limiter = match self.class_limiters.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, l)) => Some(l),
+            None => self.limiter.as_mut(),
+        };
+        if limiter.is_some_and(|l| !l.admit(now)) {
+            // Throttled (429): answered at once, never queued.
+            if counted {
+                self.stats.limited += 1;
+            }
+            self.reply(id, Outcome::Rejected, ctx);
+            return;
+        }
         let k = replica.unwrap_or_else(|| {
             let k = self.next_replica;
             self.next_replica = (k + 1) % self.replicas.len();
@@ -744,6 +775,7 @@ impl Service {
         m.push(("failed".into(), s.failed as f64));
         m.push(("degraded".into(), s.degraded as f64));
         m.push(("dropped".into(), s.dropped as f64));
+        m.push(("limited".into(), s.limited as f64));
         m.push(("calls".into(), self.out.stats.attempts as f64));
         m.push(("call_retries".into(), self.out.stats.retries as f64));
         if let Some((open, refused)) = self.out.breaker_metrics(end) {

@@ -10,6 +10,7 @@ use super::spec::{
     FaultSpec, JitterSpec, KeysSpec, Model, OnFailureSpec, RetryOnSpec, RetrySpec, StepSpec,
 };
 use super::syntax::{Node, Span};
+use crate::components::limiter::LimiterConfig;
 use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
 use crate::components::{
     ActorConfig, Algorithm, Arrivals, BalancerConfig, CallSite, Class, ClientConfig, DistParams,
@@ -289,7 +290,52 @@ pub fn build(
                         build_steps(steps, &[name.as_str(), "routes", class.as_str()])?,
                     ));
                 }
+                let limiter = |l: &spec::LimiterSpec,
+                               path: &[&str]|
+                 -> Result<LimiterConfig, Error> {
+                    use spec::LimiterSpec as L;
+                    let bad = |m: &str| Err(err(path, format!("service `{name}`: {m}")));
+                    Ok(match *l {
+                        L::TokenBucket { rate, burst } | L::LeakyBucket { rate, burst } | L::Gcra { rate, burst }
+                            if !(rate > 0.0 && rate.is_finite()) || (burst == 0 && matches!(l, L::TokenBucket { .. })) =>
+                        {
+                            return bad("a limiter needs a positive rate (and a token bucket a burst of at least 1)")
+                        }
+                        L::TokenBucket { rate, burst } => LimiterConfig::TokenBucket { rate, burst },
+                        L::LeakyBucket { rate, burst } => LimiterConfig::LeakyBucket { rate, burst },
+                        L::Gcra { rate, burst } => LimiterConfig::Gcra { rate, burst },
+                        L::FixedWindow { limit, window } | L::SlidingWindow { limit, window }
+                            if limit == 0 || window.0 == 0 =>
+                        {
+                            return bad("a window limiter needs a limit and a window above zero")
+                        }
+                        L::FixedWindow { limit, window } => LimiterConfig::FixedWindow { limit, window: window.0 },
+                        L::SlidingWindow { limit, window } => LimiterConfig::SlidingWindow { limit, window: window.0 },
+                    })
+                };
+                let limit = s
+                    .limit
+                    .as_ref()
+                    .map(|l| limiter(l, &[name.as_str(), "limit"]))
+                    .transpose()?;
+                let mut class_limits = Vec::new();
+                for (class, l) in &s.class_limits {
+                    let Some(&id) = class_ids.get(class) else {
+                        let known: Vec<String> =
+                            class_ids.keys().map(|k| format!("`{k}`")).collect();
+                        return Err(err(
+                            &[name, "class_limits", class],
+                            format!("service `{name}`: a limit for class `{class}`, which no client sends; classes are {}", known.join(", ")),
+                        ));
+                    };
+                    class_limits.push((
+                        id,
+                        limiter(l, &[name.as_str(), "class_limits", class.as_str()])?,
+                    ));
+                }
                 ActorConfig::Service(ServiceConfig {
+                    limit,
+                    class_limits,
                     routes,
                     replicas: s.replicas,
                     workers: s.workers,

@@ -523,8 +523,25 @@ pub struct ServiceSpec {
     /// Skip queued requests whose caller's timeout has passed.
     #[serde(default)]
     pub drop_expired: bool,
+    /// A rate limit on all arrivals; refused ones are `rejected` (429) at once.
+    #[serde(default)]
+    pub limit: Option<LimiterSpec>,
+    /// Limits per request class (tier), each with its own state, instead of `limit`.
+    #[serde(default)]
+    pub class_limits: std::collections::BTreeMap<String, LimiterSpec>,
     #[serde(default)]
     pub cost_per_hour: f64,
+}
+
+/// A rate limiter.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum LimiterSpec {
+    TokenBucket { rate: f64, burst: u32 },
+    LeakyBucket { rate: f64, burst: u32 },
+    Gcra { rate: f64, burst: u32 },
+    FixedWindow { limit: u32, window: Duration },
+    SlidingWindow { limit: u32, window: Duration },
 }
 
 /// A distribution of durations.
