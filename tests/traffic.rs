@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{repo, run};
+use common::run;
 use scalesim::experiment;
 use scalesim::model::{self, CommandLine, Plan};
 use std::path::PathBuf;
@@ -315,7 +315,6 @@ fn configuration_errors_name_their_place() {
     )"#;
     let err = load(&write("weights", weights)).unwrap_err();
     assert!(err.contains("every class has weight 0"), "{err}");
-    let _ = repo("");
 }
 
 #[test]

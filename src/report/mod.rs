@@ -292,9 +292,9 @@ fn csv_number(x: f64) -> String {
 /// The contents of `runs.csv`: one row per point × replication.
 pub fn runs_csv(plan: &Plan, results: &Results) -> String {
     let mut out = String::new();
-    let Some(first) = results.units.first() else {
+    if results.units.is_empty() {
         return out;
-    };
+    }
     let mut header: Vec<String> = vec!["variant".into()];
     header.extend(plan.sweep_paths.iter().cloned());
     header.extend(
@@ -304,7 +304,6 @@ pub fn runs_csv(plan: &Plan, results: &Results) -> String {
     );
     // Points may report different metrics (a variant with more replicas reports more
     // per-replica columns): the header is every name seen, in first-seen order.
-    let _ = first;
     let mut columns: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for u in &results.units {
