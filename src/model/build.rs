@@ -275,16 +275,22 @@ pub fn build(
                     Ok(handler)
                 };
                 let handler = build_steps(&s.handler, &[name.as_str(), "handler"])?;
+                // A class named in `routes` or `class_limits` must be one some client sends.
+                let class_id = |field: &str, what: &str, class: &str| -> Result<u16, Error> {
+                    class_ids.get(class).copied().ok_or_else(|| {
+                        let known: Vec<String> = class_ids.keys().map(|k| format!("`{k}`")).collect();
+                        err(
+                            &[name, field, class],
+                            format!(
+                                "service `{name}`: {what} for class `{class}`, which no client sends; classes are {}",
+                                known.join(", ")
+                            ),
+                        )
+                    })
+                };
                 let mut routes = Vec::new();
                 for (class, steps) in &s.routes {
-                    let Some(&id) = class_ids.get(class) else {
-                        let known: Vec<String> =
-                            class_ids.keys().map(|k| format!("`{k}`")).collect();
-                        return Err(err(
-                            &[name, "routes", class],
-                            format!("service `{name}`: a route for class `{class}`, which no client sends; classes are {}", known.join(", ")),
-                        ));
-                    };
+                    let id = class_id("routes", "a route", class)?;
                     routes.push((
                         id,
                         build_steps(steps, &[name.as_str(), "routes", class.as_str()])?,
@@ -320,14 +326,7 @@ pub fn build(
                     .transpose()?;
                 let mut class_limits = Vec::new();
                 for (class, l) in &s.class_limits {
-                    let Some(&id) = class_ids.get(class) else {
-                        let known: Vec<String> =
-                            class_ids.keys().map(|k| format!("`{k}`")).collect();
-                        return Err(err(
-                            &[name, "class_limits", class],
-                            format!("service `{name}`: a limit for class `{class}`, which no client sends; classes are {}", known.join(", ")),
-                        ));
-                    };
+                    let id = class_id("class_limits", "a limit", class)?;
                     class_limits.push((
                         id,
                         limiter(l, &[name.as_str(), "class_limits", class.as_str()])?,
