@@ -356,7 +356,9 @@ pub struct HedgeSpec {
     pub max: u32,
 }
 
-/// One downstream call of a handler.
+/// One downstream call of a handler. Its fields stand again in `ClientSpec` and in
+/// `StepSpec::Call`: serde's `flatten` cannot be combined with `deny_unknown_fields`, and a
+/// misspelt field must stay an error.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct CallSpec {
