@@ -4,6 +4,7 @@
 //! `match`, so an event costs no virtual call. Actors talk only through messages carrying
 //! request ids; the requests themselves live in one slab ([`Requests`]).
 
+pub mod autoscaler;
 pub mod balancer;
 pub mod breaker;
 pub mod client;

@@ -1,0 +1,859 @@
+//! Horizontal autoscalers: the Kubernetes HPA, AWS target tracking and step scaling, and
+//! scheduled changes of the bounds. Pure decision logic: the service owning an autoscaler
+//! feeds it observations and applies the replica counts it returns.
+//!
+//! Semantics follow the Kubernetes controller and the AWS documentation (SEMANTICS.md §A1,
+//! §A1b); where a detail is ours, the doc comment says so.
+
+use crate::engine::Nanos;
+use std::collections::VecDeque;
+
+/// What the autoscaler measures, averaged over its window on ready replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Busy workers / workers (0..1), like CPU utilization.
+    Utilization,
+    /// Requests in a replica (queued and in service).
+    Concurrency,
+    /// Requests waiting in a replica's queue.
+    QueueLength,
+    /// Arrivals per second per replica.
+    RequestsPerReplica,
+}
+
+/// Cumulative totals of a service since time zero, sampled by the autoscaler.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Totals {
+    /// Integrals over time (count × seconds) of busy workers, workers, requests in the
+    /// service, queued requests and serving replicas.
+    pub busy: f64,
+    pub workers: f64,
+    pub in_system: f64,
+    pub queued: f64,
+    pub serving: f64,
+    pub arrivals: f64,
+}
+
+impl Metric {
+    /// The metric over the interval between two samples; `None` without ready replicas.
+    pub fn between(self, a: &Totals, b: &Totals) -> Option<f64> {
+        let per = |num: f64, den: f64| (den > 0.0).then(|| num / den);
+        match self {
+            Metric::Utilization => per(b.busy - a.busy, b.workers - a.workers),
+            Metric::Concurrency => per(b.in_system - a.in_system, b.serving - a.serving),
+            Metric::QueueLength => per(b.queued - a.queued, b.serving - a.serving),
+            Metric::RequestsPerReplica => per(b.arrivals - a.arrivals, b.serving - a.serving),
+        }
+    }
+}
+
+/// HPA scaling policy: at most `value` pods, or `value` percent, of change per `period`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RatePolicy {
+    Pods { value: u32, period: Nanos },
+    Percent { value: u32, period: Nanos },
+}
+
+impl RatePolicy {
+    fn period(self) -> Nanos {
+        match self {
+            RatePolicy::Pods { period, .. } | RatePolicy::Percent { period, .. } => period,
+        }
+    }
+}
+
+/// Which of several policies wins: the one allowing the most change (`Max`, Kubernetes'
+/// default), the least, or none (scaling in this direction is off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Select {
+    Max,
+    Min,
+    Disabled,
+}
+
+/// One direction of an HPA's `behavior`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Behavior {
+    pub stabilization: Nanos,
+    pub policies: Vec<RatePolicy>,
+    pub select: Select,
+}
+
+impl Behavior {
+    /// Kubernetes' default scale-up: no window; 100% or 4 pods per 15 s, whichever is more.
+    pub fn default_up() -> Self {
+        Behavior {
+            stabilization: 0,
+            policies: vec![
+                RatePolicy::Percent {
+                    value: 100,
+                    period: 15_000_000_000,
+                },
+                RatePolicy::Pods {
+                    value: 4,
+                    period: 15_000_000_000,
+                },
+            ],
+            select: Select::Max,
+        }
+    }
+
+    /// Kubernetes' default scale-down: a 300 s window; 100% per 15 s.
+    pub fn default_down() -> Self {
+        Behavior {
+            stabilization: 300_000_000_000,
+            policies: vec![RatePolicy::Percent {
+                value: 100,
+                period: 15_000_000_000,
+            }],
+            select: Select::Max,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HpaConfig {
+    pub sync_period: Nanos,
+    pub tolerance: f64,
+    pub up: Behavior,
+    pub down: Behavior,
+}
+
+/// The Kubernetes horizontal pod autoscaler's decision state.
+#[derive(Clone, Debug)]
+pub struct Hpa {
+    pub cfg: HpaConfig,
+    /// Unstabilized recommendations, newest last.
+    recommendations: VecDeque<(Nanos, u32)>,
+    /// The first decision seeds the scale-down window with the current count, so a new
+    /// autoscaler does not scale down at once (the controller does the same).
+    seeded: bool,
+    /// Replicas added (or removed) by each scale event, newest last.
+    ups: VecDeque<(Nanos, u32)>,
+    downs: VecDeque<(Nanos, u32)>,
+}
+
+/// The replica calculator: `ceil(ratio × ready)`, unless the ratio is within tolerance of 1.
+/// On scale-up, replicas still starting count as using nothing; if that brings the ratio
+/// back within tolerance (or flips its direction), nothing changes.
+pub fn hpa_replicas(current: u32, ready: u32, unready: u32, ratio: f64, tolerance: f64) -> u32 {
+    if ready == 0 || (1.0 - ratio).abs() <= tolerance {
+        return current;
+    }
+    if ratio > 1.0 && unready > 0 {
+        let all = (ready + unready) as f64;
+        let recomputed = ratio * ready as f64 / all;
+        if recomputed <= 1.0 + tolerance {
+            return current;
+        }
+        return (recomputed * all).ceil() as u32;
+    }
+    (ratio * ready as f64).ceil() as u32
+}
+
+/// Replicas changed within `period` before `now` (events strictly after the cutoff).
+fn changed_within(events: &VecDeque<(Nanos, u32)>, now: Nanos, period: Nanos) -> u32 {
+    let cutoff = now.saturating_sub(period);
+    events
+        .iter()
+        .filter(|(t, _)| now < period || *t > cutoff)
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+impl Hpa {
+    pub fn new(cfg: HpaConfig) -> Self {
+        Hpa {
+            cfg,
+            recommendations: VecDeque::new(),
+            seeded: false,
+            ups: VecDeque::new(),
+            downs: VecDeque::new(),
+        }
+    }
+
+    /// From a raw recommendation to the replica count to set: stabilized over the windows,
+    /// limited by the rate policies, and kept within `[min, max]` (as the controller's
+    /// `normalizeDesiredReplicasWithBehaviors`).
+    pub fn normalize(&mut self, now: Nanos, current: u32, raw: u32, min: u32, max: u32) -> u32 {
+        if !self.seeded {
+            self.seeded = true;
+            if self.cfg.down.stabilization > 0 {
+                self.recommendations.push_back((now, current));
+            }
+        }
+        // Stabilization: the lowest recommendation of the scale-up window and the highest of
+        // the scale-down window bound the change.
+        let (mut up, mut down) = (raw, raw);
+        let up_cut = now.saturating_sub(self.cfg.up.stabilization);
+        let down_cut = now.saturating_sub(self.cfg.down.stabilization);
+        for &(t, r) in &self.recommendations {
+            if t > up_cut || now < self.cfg.up.stabilization {
+                up = up.min(r);
+            }
+            if t > down_cut || now < self.cfg.down.stabilization {
+                down = down.max(r);
+            }
+        }
+        let mut desired = current.max(up).min(down);
+        self.recommendations.push_back((now, raw));
+        let keep = self.cfg.up.stabilization.max(self.cfg.down.stabilization);
+        while self
+            .recommendations
+            .front()
+            .is_some_and(|(t, _)| now.saturating_sub(*t) > keep)
+        {
+            self.recommendations.pop_front();
+        }
+        // Rate limits.
+        if desired > current {
+            let limit = self.up_limit(now, current).max(current);
+            desired = desired.min(max.min(limit));
+        } else if desired < current {
+            let limit = self.down_limit(now, current).min(current);
+            desired = desired.max(min.max(limit));
+        }
+        desired.clamp(min, max)
+    }
+
+    fn period_start(&self, now: Nanos, current: u32, period: Nanos) -> i64 {
+        current as i64 - changed_within(&self.ups, now, period) as i64
+            + changed_within(&self.downs, now, period) as i64
+    }
+
+    fn up_limit(&self, now: Nanos, current: u32) -> u32 {
+        let b = &self.cfg.up;
+        let proposals = b.policies.iter().map(|p| {
+            let start = self.period_start(now, current, p.period());
+            match *p {
+                RatePolicy::Pods { value, .. } => start + value as i64,
+                RatePolicy::Percent { value, .. } => {
+                    (start as f64 * (1.0 + value as f64 / 100.0)).ceil() as i64
+                }
+            }
+        });
+        let limit = match b.select {
+            Select::Disabled => return current,
+            Select::Max => proposals.max(),
+            Select::Min => proposals.min(),
+        };
+        limit.unwrap_or(i64::MAX).clamp(0, u32::MAX as i64) as u32
+    }
+
+    fn down_limit(&self, now: Nanos, current: u32) -> u32 {
+        let b = &self.cfg.down;
+        let proposals = b.policies.iter().map(|p| {
+            let start = self.period_start(now, current, p.period());
+            match *p {
+                RatePolicy::Pods { value, .. } => start - value as i64,
+                // Truncated, as the controller's int32 conversion.
+                RatePolicy::Percent { value, .. } => {
+                    (start as f64 * (1.0 - value as f64 / 100.0)) as i64
+                }
+            }
+        });
+        let limit = match b.select {
+            Select::Disabled => return current,
+            // The most change downward is the lowest count.
+            Select::Max => proposals.min(),
+            Select::Min => proposals.max(),
+        };
+        limit.unwrap_or(0).clamp(0, u32::MAX as i64) as u32
+    }
+
+    /// Records a change of the replica count, for the rate policies.
+    pub fn record(&mut self, now: Nanos, from: u32, to: u32) {
+        if to > from {
+            self.ups.push_back((now, to - from));
+        } else if to < from {
+            self.downs.push_back((now, from - to));
+        }
+        let longest = |b: &Behavior| b.policies.iter().map(|p| p.period()).max().unwrap_or(0);
+        let keep = longest(&self.cfg.up).max(longest(&self.cfg.down));
+        for q in [&mut self.ups, &mut self.downs] {
+            while q.front().is_some_and(|(t, _)| now.saturating_sub(*t) > keep) {
+                q.pop_front();
+            }
+        }
+    }
+}
+
+/// AWS target tracking: alarms on consecutive periods above or below the target, a
+/// proportional new capacity, and cooldowns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetTrackingConfig {
+    /// One alarm datapoint per period (CloudWatch: one minute).
+    pub period: Nanos,
+    /// Consecutive datapoints above the target that scale out (3), below that scale in (15).
+    pub out_datapoints: u32,
+    pub in_datapoints: u32,
+    pub out_cooldown: Nanos,
+    pub in_cooldown: Nanos,
+    /// Scale-in off: the policy only adds capacity.
+    pub disable_scale_in: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct TargetTracking {
+    pub cfg: TargetTrackingConfig,
+    above: u32,
+    below: u32,
+    last_in: Option<Nanos>,
+}
+
+impl TargetTracking {
+    pub fn new(cfg: TargetTrackingConfig) -> Self {
+        TargetTracking {
+            cfg,
+            above: 0,
+            below: 0,
+            last_in: None,
+        }
+    }
+
+    /// New capacity, from the metric averaged over ready replicas. Capacity still starting
+    /// counts toward the current one, so a persisting alarm adds only the difference.
+    pub fn decide(&mut self, now: Nanos, current: u32, ready: u32, ratio: Option<f64>) -> u32 {
+        let Some(ratio) = ratio else {
+            return current;
+        };
+        if ratio > 1.0 {
+            self.above += 1;
+            self.below = 0;
+        } else if ratio < 1.0 {
+            self.below += 1;
+            self.above = 0;
+        } else {
+            self.above = 0;
+            self.below = 0;
+        }
+        let proposed = (ratio * ready as f64).ceil() as u32;
+        if self.above >= self.cfg.out_datapoints && proposed > current {
+            // A scale-out interrupts a scale-in cooldown.
+            self.last_in = None;
+            return proposed;
+        }
+        let cooling = self
+            .last_in
+            .is_some_and(|t| now < t.saturating_add(self.cfg.in_cooldown));
+        if !self.cfg.disable_scale_in
+            && self.below >= self.cfg.in_datapoints
+            && proposed < current
+            && !cooling
+        {
+            self.last_in = Some(now);
+            return proposed.max(1);
+        }
+        current
+    }
+}
+
+/// How a step changes capacity.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Adjustment {
+    Change(i32),
+    /// A percentage of current capacity, at least one replica either way.
+    Percent(f64),
+    Exact(u32),
+}
+
+/// A step: applies when the metric minus the threshold is in its bounds (above the
+/// threshold `lower ≤ d < upper`, below it `lower < d ≤ upper`; `None` is unbounded).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScalingStep {
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub adjustment: Adjustment,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepScalingConfig {
+    pub period: Nanos,
+    pub threshold: f64,
+    pub steps: Vec<ScalingStep>,
+    /// Consecutive datapoints in breach before a step applies.
+    pub datapoints: u32,
+    /// After a scale-in, no other scale-in for this long.
+    pub cooldown: Nanos,
+}
+
+#[derive(Clone, Debug)]
+pub struct StepScaling {
+    pub cfg: StepScalingConfig,
+    streak: u32,
+    last_side: i8,
+    last_in: Option<Nanos>,
+}
+
+impl StepScaling {
+    pub fn new(cfg: StepScalingConfig) -> Self {
+        StepScaling {
+            cfg,
+            streak: 0,
+            last_side: 0,
+            last_in: None,
+        }
+    }
+
+    /// The step the metric falls in, if any.
+    pub fn step_for(&self, metric: f64) -> Option<ScalingStep> {
+        let d = metric - self.cfg.threshold;
+        self.cfg.steps.iter().copied().find(|s| {
+            let lo = s.lower.unwrap_or(f64::NEG_INFINITY);
+            let hi = s.upper.unwrap_or(f64::INFINITY);
+            if d >= 0.0 && lo >= 0.0 {
+                lo <= d && d < hi
+            } else if d < 0.0 && hi <= 0.0 {
+                lo < d && d <= hi
+            } else {
+                false
+            }
+        })
+    }
+
+    /// New capacity. Replicas still starting count toward capacity, and a persisting alarm
+    /// only adds what the step asks beyond the ready ones.
+    pub fn decide(&mut self, now: Nanos, current: u32, ready: u32, metric: Option<f64>) -> u32 {
+        let Some(m) = metric else { return current };
+        let Some(step) = self.step_for(m) else {
+            self.streak = 0;
+            self.last_side = 0;
+            return current;
+        };
+        let side = if m >= self.cfg.threshold { 1 } else { -1 };
+        self.streak = if side == self.last_side {
+            self.streak + 1
+        } else {
+            1
+        };
+        self.last_side = side;
+        if self.streak < self.cfg.datapoints {
+            return current;
+        }
+        let base = if side > 0 { ready } else { current };
+        let target = match step.adjustment {
+            Adjustment::Change(n) => (base as i64 + n as i64).max(0) as u32,
+            Adjustment::Percent(p) => {
+                let delta = base as f64 * p / 100.0;
+                let delta = if delta >= 0.0 {
+                    delta.ceil().max(1.0)
+                } else {
+                    delta.floor().min(-1.0)
+                };
+                (base as f64 + delta).max(0.0) as u32
+            }
+            Adjustment::Exact(n) => n,
+        };
+        if side > 0 {
+            if target > current {
+                self.last_in = None;
+                return target;
+            }
+            return current;
+        }
+        let cooling = self
+            .last_in
+            .is_some_and(|t| now < t.saturating_add(self.cfg.cooldown));
+        if target < current && !cooling {
+            self.last_in = Some(now);
+            return target;
+        }
+        current
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PolicyConfig {
+    Hpa(HpaConfig),
+    TargetTracking(TargetTrackingConfig),
+    StepScaling(StepScalingConfig),
+}
+
+/// A scheduled change of the bounds (as AWS scheduled actions, or a cron scaler).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scheduled {
+    pub at: Nanos,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AutoscalerConfig {
+    pub min: u32,
+    pub max: u32,
+    pub metric: Metric,
+    /// The metric's target per replica (HPA, target tracking); step scaling uses its own
+    /// threshold.
+    pub target: f64,
+    /// The metric is averaged over `window`, ending `lag` before the decision.
+    pub window: Nanos,
+    pub lag: Nanos,
+    pub policy: PolicyConfig,
+    pub schedule: Vec<Scheduled>,
+}
+
+/// How often the service samples its totals for the autoscaler: windows and lags are
+/// resolved to this.
+pub const SCRAPE: Nanos = 1_000_000_000;
+
+enum State {
+    Hpa(Hpa),
+    TargetTracking(TargetTracking),
+    StepScaling(StepScaling),
+}
+
+pub struct Autoscaler {
+    pub cfg: AutoscalerConfig,
+    state: State,
+    samples: VecDeque<(Nanos, Totals)>,
+    /// The bounds now (schedules change them).
+    pub min: u32,
+    pub max: u32,
+}
+
+impl Autoscaler {
+    pub fn new(cfg: AutoscalerConfig) -> Self {
+        let state = match &cfg.policy {
+            PolicyConfig::Hpa(c) => State::Hpa(Hpa::new(c.clone())),
+            PolicyConfig::TargetTracking(c) => State::TargetTracking(TargetTracking::new(c.clone())),
+            PolicyConfig::StepScaling(c) => State::StepScaling(StepScaling::new(c.clone())),
+        };
+        Autoscaler {
+            min: cfg.min,
+            max: cfg.max,
+            cfg,
+            state,
+            samples: VecDeque::new(),
+        }
+    }
+
+    /// Time between decisions.
+    pub fn period(&self) -> Nanos {
+        match &self.cfg.policy {
+            PolicyConfig::Hpa(c) => c.sync_period,
+            PolicyConfig::TargetTracking(c) => c.period,
+            PolicyConfig::StepScaling(c) => c.period,
+        }
+    }
+
+    /// Stores a sample of the service's totals, keeping what the window and lag need.
+    pub fn sample(&mut self, now: Nanos, totals: Totals) {
+        self.samples.push_back((now, totals));
+        let keep = self.cfg.window + self.cfg.lag + SCRAPE;
+        while self
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now.saturating_sub(*t) > keep)
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// The metric over `[now − lag − window, now − lag]`, from the latest samples at or
+    /// before each end.
+    pub fn observe(&self, now: Nanos) -> Option<f64> {
+        let end = now.checked_sub(self.cfg.lag)?;
+        let start = end.saturating_sub(self.cfg.window);
+        let at = |t: Nanos| self.samples.iter().rev().find(|(s, _)| *s <= t);
+        let (t0, a) = at(start)?;
+        let (t1, b) = at(end)?;
+        if t1 <= t0 {
+            return None;
+        }
+        self.cfg.metric.between(a, b)
+    }
+
+    /// The replica count to set, given the current one (starting replicas included), the
+    /// ready ones and those still starting.
+    pub fn decide(&mut self, now: Nanos, current: u32, ready: u32, starting: u32) -> u32 {
+        let metric = self.observe(now);
+        let (min, max) = (self.min, self.max);
+        let target = self.cfg.target;
+        let desired = match &mut self.state {
+            State::Hpa(h) => {
+                let raw = match metric {
+                    Some(m) => hpa_replicas(current, ready, starting, m / target, h.cfg.tolerance),
+                    None => current,
+                };
+                h.normalize(now, current, raw, min, max)
+            }
+            State::TargetTracking(t) => t.decide(now, current, ready, metric.map(|m| m / target)),
+            State::StepScaling(s) => s.decide(now, current, ready, metric),
+        };
+        desired.clamp(min, max)
+    }
+
+    /// Tells the policy the replica count changed (HPA rate policies count changes).
+    pub fn record(&mut self, now: Nanos, from: u32, to: u32) {
+        if let State::Hpa(h) = &mut self.state {
+            h.record(now, from, to);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Nanos = 1_000_000_000;
+
+    fn hpa(up: Behavior, down: Behavior) -> Hpa {
+        Hpa::new(HpaConfig {
+            sync_period: 15 * S,
+            tolerance: 0.1,
+            up,
+            down,
+        })
+    }
+
+    #[test]
+    fn replica_calculator_matches_the_documented_formula() {
+        // Docs: current 200m, target 100m → double; 50m → halve.
+        assert_eq!(hpa_replicas(4, 4, 0, 200.0 / 100.0, 0.1), 8);
+        assert_eq!(hpa_replicas(4, 4, 0, 50.0 / 100.0, 0.1), 2);
+        // ceil, not round.
+        assert_eq!(hpa_replicas(3, 3, 0, 1.5, 0.1), 5);
+        // Within tolerance (|1 − ratio| ≤ 0.1): no change, even where ceil would move.
+        assert_eq!(hpa_replicas(10, 10, 0, 1.05, 0.1), 10);
+        assert_eq!(hpa_replicas(10, 10, 0, 0.9, 0.1), 10);
+        assert_eq!(hpa_replicas(10, 10, 0, 1.11, 0.1), 12);
+        // The code uses ready pods, not the spec's count.
+        assert_eq!(hpa_replicas(6, 4, 0, 0.5, 0.1), 2);
+        // Starting pods count as 0% on scale-up: 4 ready at 1.2 with 2 starting recompute
+        // to 0.8, a flip in direction, so no change; at 2.0 it still scales.
+        assert_eq!(hpa_replicas(6, 4, 2, 1.2, 0.1), 6);
+        assert_eq!(hpa_replicas(6, 4, 2, 2.0, 0.1), 8);
+    }
+
+    #[test]
+    fn scale_down_stabilization_takes_the_highest_recommendation_in_the_window() {
+        let mut h = hpa(Behavior::default_up(), Behavior::default_down());
+        let mut current = 10;
+        // Recommendations 10, 4, 6, 3 every 15 s: the 300 s window holds the 10.
+        for (i, raw) in [10, 4, 6, 3].into_iter().enumerate() {
+            let now = 1000 * S + i as u64 * 15 * S;
+            let d = h.normalize(now, current, raw, 1, 20);
+            h.record(now, current, d);
+            current = d;
+            assert_eq!(current, 10, "recommendation {raw}");
+        }
+        // 300 s after the 10 left the window, the highest left is 6.
+        let d = h.normalize(1000 * S + 301 * S, current, 3, 1, 20);
+        assert_eq!(d, 6);
+        h.record(1000 * S + 301 * S, current, d);
+        // Once the 6 (recorded at 1030 s) has left the window, only 3s remain.
+        let d2 = h.normalize(1000 * S + 346 * S, d, 3, 1, 20);
+        assert_eq!(d2, 3);
+    }
+
+    #[test]
+    fn scale_up_window_takes_the_lowest_recommendation() {
+        let up = Behavior {
+            stabilization: 60 * S,
+            ..Behavior::default_up()
+        };
+        let mut h = hpa(up, Behavior::default_down());
+        assert_eq!(h.normalize(100 * S, 2, 2, 1, 20), 2);
+        // A spike to 8 is held at the lowest of the last 60 s (2)…
+        assert_eq!(h.normalize(115 * S, 2, 8, 1, 20), 2);
+        assert_eq!(h.normalize(130 * S, 2, 8, 1, 20), 2);
+        // …until the 2 leaves the window; then the default rate policies allow 2 → 6
+        // (4 pods beat 100%).
+        assert_eq!(h.normalize(161 * S, 2, 8, 1, 20), 6);
+    }
+
+    #[test]
+    fn percent_policy_scales_down_as_the_documented_example() {
+        // Docs: Percent 10 per 60 s (with Pods 4 per 60 s, Max): 80 → 72 → 64 ….
+        let down = Behavior {
+            stabilization: 0,
+            policies: vec![
+                RatePolicy::Pods {
+                    value: 4,
+                    period: 60 * S,
+                },
+                RatePolicy::Percent {
+                    value: 10,
+                    period: 60 * S,
+                },
+            ],
+            select: Select::Max,
+        };
+        let mut h = hpa(Behavior::default_up(), down);
+        let mut current = 80;
+        let mut now = 0;
+        let mut seen = vec![current];
+        while current > 10 && now < 3600 * S {
+            now += 61 * S;
+            let d = h.normalize(now, current, 10, 1, 100);
+            h.record(now, current, d);
+            current = d;
+            seen.push(current);
+        }
+        assert_eq!(&seen[..4], &[80, 72, 64, 57]);
+        // With 40 or fewer replicas the Pods policy allows more change: 4 per period.
+        let i = seen.iter().position(|&c| c <= 40).unwrap();
+        assert_eq!(seen[i + 1], seen[i] - 4);
+        assert_eq!(*seen.last().unwrap(), 10);
+    }
+
+    #[test]
+    fn rate_policies_count_changes_within_the_period() {
+        // Scale-up Pods 4 per 60 s: two syncs 15 s apart may add 4 in all.
+        let up = Behavior {
+            stabilization: 0,
+            policies: vec![RatePolicy::Pods {
+                value: 4,
+                period: 60 * S,
+            }],
+            select: Select::Max,
+        };
+        let mut h = hpa(up, Behavior::default_down());
+        let d = h.normalize(100 * S, 2, 20, 1, 50);
+        assert_eq!(d, 6);
+        h.record(100 * S, 2, d);
+        assert_eq!(h.normalize(115 * S, 6, 20, 1, 50), 6);
+        // Once the change is older than the period: 4 more.
+        assert_eq!(h.normalize(161 * S, 6, 20, 1, 50), 10);
+    }
+
+    #[test]
+    fn select_min_and_disabled() {
+        let up = |select| Behavior {
+            stabilization: 0,
+            select,
+            ..Behavior::default_up()
+        };
+        // Default policies: 100% or 4 pods. From 10: Max allows 20, Min allows 14.
+        assert_eq!(
+            hpa(up(Select::Max), Behavior::default_down()).normalize(0, 10, 40, 1, 50),
+            20
+        );
+        assert_eq!(
+            hpa(up(Select::Min), Behavior::default_down()).normalize(0, 10, 40, 1, 50),
+            14
+        );
+        assert_eq!(
+            hpa(up(Select::Disabled), Behavior::default_down()).normalize(0, 10, 40, 1, 50),
+            10
+        );
+    }
+
+    #[test]
+    fn bounds_hold() {
+        let mut h = hpa(Behavior::default_up(), Behavior::default_down());
+        assert_eq!(h.normalize(0, 5, 100, 2, 8), 8);
+        let mut h = hpa(Behavior::default_up(), Behavior::default_down());
+        assert_eq!(h.normalize(0, 5, 0, 2, 8), 5.max(2).min(8));
+        let mut h = hpa(
+            Behavior::default_up(),
+            Behavior {
+                stabilization: 0,
+                ..Behavior::default_down()
+            },
+        );
+        assert_eq!(h.normalize(0, 5, 0, 2, 8), 2);
+    }
+
+    #[test]
+    fn target_tracking_needs_consecutive_datapoints_and_cools_down() {
+        let mut t = TargetTracking::new(TargetTrackingConfig {
+            period: 60 * S,
+            out_datapoints: 3,
+            in_datapoints: 15,
+            out_cooldown: 300 * S,
+            in_cooldown: 300 * S,
+            disable_scale_in: false,
+        });
+        assert_eq!(t.decide(60 * S, 4, 4, Some(2.0)), 4);
+        assert_eq!(t.decide(120 * S, 4, 4, Some(2.0)), 4);
+        assert_eq!(t.decide(180 * S, 4, 4, Some(2.0)), 8);
+        // Capacity still starting counts: with 4 ready at 1.5 the proposal (6) is below 8.
+        assert_eq!(t.decide(240 * S, 8, 4, Some(1.5)), 8);
+        let mut now = 240 * S;
+        let mut c = 8;
+        for _ in 0..15 {
+            now += 60 * S;
+            c = t.decide(now, c, 8, Some(0.5));
+        }
+        assert_eq!(c, 4);
+        // The scale-in cooldown holds further scale-in…
+        now += 60 * S;
+        assert_eq!(t.decide(now, c, 4, Some(0.5)), 4);
+        // …until it has passed.
+        assert_eq!(t.decide(now + 300 * S, c, 4, Some(0.5)), 2);
+    }
+
+    #[test]
+    fn step_bounds_follow_the_aws_rules() {
+        let s = StepScaling::new(StepScalingConfig {
+            period: 60 * S,
+            threshold: 0.5,
+            steps: vec![
+                ScalingStep {
+                    lower: Some(0.0),
+                    upper: Some(0.2),
+                    adjustment: Adjustment::Change(1),
+                },
+                ScalingStep {
+                    lower: Some(0.2),
+                    upper: None,
+                    adjustment: Adjustment::Percent(50.0),
+                },
+                ScalingStep {
+                    lower: None,
+                    upper: Some(-0.2),
+                    adjustment: Adjustment::Change(-1),
+                },
+            ],
+            datapoints: 1,
+            cooldown: 300 * S,
+        });
+        let adj = |m: f64| s.step_for(m).map(|x| x.adjustment);
+        assert_eq!(adj(0.5), Some(Adjustment::Change(1)));
+        assert_eq!(adj(0.69), Some(Adjustment::Change(1)));
+        assert_eq!(adj(0.75), Some(Adjustment::Percent(50.0)));
+        assert_eq!(adj(0.4), None);
+        assert_eq!(adj(0.3), Some(Adjustment::Change(-1)));
+        let mut s = s;
+        assert_eq!(s.decide(0, 4, 4, Some(0.8)), 6);
+        // Two of four replicas still starting: the step adds to the ready ones only.
+        assert_eq!(s.decide(60 * S, 6, 4, Some(0.6)), 6);
+        assert_eq!(s.decide(120 * S, 6, 6, Some(0.1)), 5);
+        assert_eq!(s.decide(180 * S, 5, 5, Some(0.1)), 5);
+    }
+
+    #[test]
+    fn observes_over_the_window_ending_lag_ago() {
+        let mut a = Autoscaler::new(AutoscalerConfig {
+            min: 1,
+            max: 10,
+            metric: Metric::Concurrency,
+            target: 1.0,
+            window: 10 * S,
+            lag: 5 * S,
+            policy: PolicyConfig::Hpa(HpaConfig {
+                sync_period: 15 * S,
+                tolerance: 0.1,
+                up: Behavior::default_up(),
+                down: Behavior::default_down(),
+            }),
+            schedule: vec![],
+        });
+        // One replica; 2 requests in it until 20 s, then 6.
+        let mut t = Totals::default();
+        for s in 1..=40u64 {
+            let level = if s <= 20 { 2.0 } else { 6.0 };
+            t.in_system += level;
+            t.serving += 1.0;
+            a.sample(s * S, t);
+            if s == 30 {
+                // Window [15 s, 25 s]: 5 s at 2 and 5 s at 6.
+                assert_eq!(a.observe(30 * S), Some(4.0));
+            }
+        }
+        assert_eq!(a.observe(40 * S), Some(6.0));
+        // Not enough history yet: no observation.
+        assert_eq!(a.observe(3 * S), None);
+    }
+}
