@@ -3,28 +3,11 @@
 
 mod common;
 
-use common::run;
+use common::{load, run, run_file};
 use scalesim::experiment;
-use scalesim::model::{self, CommandLine, Plan};
-use std::path::PathBuf;
 
-/// Writes an experiment with an embedded model to a temporary file.
-fn write(name: &str, body: &str) -> PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("traffic");
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(format!("{name}.ron"));
-    std::fs::write(&p, body).unwrap();
-    p
-}
-
-fn load(p: &std::path::Path) -> Result<Plan, String> {
-    model::load_experiment(p, &CommandLine::default()).map_err(|e| e.to_string())
-}
-
-fn run_file(p: &std::path::Path) -> (Plan, experiment::Results) {
-    let plan = load(p).unwrap();
-    let r = experiment::run_plan(&plan, None).unwrap();
-    (plan, r)
+fn write(name: &str, body: &str) -> std::path::PathBuf {
+    common::write("traffic", name, body)
 }
 
 fn mean(

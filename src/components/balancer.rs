@@ -6,6 +6,9 @@
 //! fewest active requests among d random hosts; outlier ejection lasts base × times
 //! ejected, capped, and never ejects more than `max_percent` of hosts (one always may be);
 //! below 50% available hosts the balancer panics and balances across all of them.
+//!
+//! The replica set may change (autoscaling, rollouts): the service tells its balancers when a
+//! replica joins or leaves, as endpoint updates do, and only members get traffic.
 
 use super::request::{Outcome, ReqId, Request};
 use super::{Ctx, Msg};
@@ -65,6 +68,10 @@ pub struct BalancerConfig {
 }
 
 struct Backend {
+    /// In the endpoint set (a ready replica of the service).
+    member: bool,
+    /// A health-check timer is running for this slot.
+    probing: bool,
     outstanding: u32,
     healthy: bool,
     /// Consecutive health-check results, and the probe awaited.
@@ -115,6 +122,8 @@ impl Balancer {
         let n = cfg.replicas as usize;
         let backends = (0..n)
             .map(|_| Backend {
+                member: true,
+                probing: cfg.health_check.is_some(),
                 outstanding: 0,
                 healthy: true,
                 hc_ok: 0,
@@ -129,22 +138,13 @@ impl Balancer {
                 load: TimeWeighted::new(warmup),
             })
             .collect();
-        let mut ring = Vec::new();
-        if let Algorithm::RingHash { vnodes } = cfg.algorithm {
-            for r in 0..cfg.replicas {
-                for v in 0..vnodes {
-                    ring.push((mix(((r as u64) << 32) | v as u64), r));
-                }
-            }
-            ring.sort_unstable();
-        }
-        Balancer {
+        let mut b = Balancer {
             id,
             cfg,
             backends,
             rr_next: 0,
             rng,
-            ring,
+            ring: Vec::new(),
             maglev: Vec::new(),
             maglev_dirty: true,
             sticky: HashMap::new(),
@@ -156,6 +156,63 @@ impl Balancer {
                 hc_failures: 0,
                 panics: 0,
             },
+        };
+        b.add_ring_points(0..b.cfg.replicas);
+        b
+    }
+
+    /// Ketama points for new replica slots (a slot keeps its points for good, as a pod name
+    /// would).
+    fn add_ring_points(&mut self, slots: std::ops::Range<u32>) {
+        if let Algorithm::RingHash { vnodes } = self.cfg.algorithm {
+            for r in slots {
+                for v in 0..vnodes {
+                    self.ring.push((mix(((r as u64) << 32) | v as u64), r));
+                }
+            }
+            self.ring.sort_unstable();
+        }
+    }
+
+    /// Replica `r` joined or left the service's endpoints.
+    fn membership(&mut self, r: u32, member: bool, now: Nanos, ctx: &mut Ctx) {
+        let n = self.backends.len() as u32;
+        if r >= n {
+            let warmup = ctx.warmup;
+            self.backends.extend((n..=r).map(|_| Backend {
+                member: false,
+                probing: false,
+                outstanding: 0,
+                healthy: true,
+                hc_ok: 0,
+                hc_fail: 0,
+                probe_seq: 0,
+                probe_pending: false,
+                consecutive_errors: 0,
+                ejected_until: None,
+                times_ejected: 0,
+                wrr_current: 0,
+                requests: 0,
+                load: TimeWeighted::new(warmup),
+            }));
+            self.add_ring_points(n..r + 1);
+        }
+        let b = &mut self.backends[r as usize];
+        b.member = member;
+        self.maglev_dirty = true;
+        if member {
+            // A new replica in the slot: healthy, with a clean record.
+            b.healthy = true;
+            b.hc_ok = 0;
+            b.hc_fail = 0;
+            b.consecutive_errors = 0;
+            b.ejected_until = None;
+            b.times_ejected = 0;
+            b.wrr_current = 0;
+            if self.cfg.health_check.is_some() && !b.probing {
+                b.probing = true;
+                ctx.cal.at(now, self.id, Msg::ProbeDue(r));
+            }
         }
     }
 
@@ -171,30 +228,38 @@ impl Balancer {
 
     fn is_available(&self, r: usize, now: Nanos) -> bool {
         let b = &self.backends[r];
-        b.healthy && b.ejected_until.is_none_or(|t| now >= t)
+        b.member && b.healthy && b.ejected_until.is_none_or(|t| now >= t)
     }
 
-    /// The replicas to balance over: available ones, or all when fewer than half are
-    /// available (Envoy's panic threshold).
+    /// The replicas to balance over: available members, or all members when fewer than half
+    /// are available (Envoy's panic threshold).
     fn refresh_available(&mut self, now: Nanos) {
         self.available.clear();
+        let mut members = 0;
         for r in 0..self.backends.len() {
+            members += self.backends[r].member as usize;
             if self.is_available(r, now) {
                 self.available.push(r as u32);
             }
         }
-        if self.available.len() * 2 < self.backends.len() {
+        if self.available.len() * 2 < members {
             self.stats.panics += 1;
-            self.available = (0..self.backends.len() as u32).collect();
+            self.available.clear();
+            let all = (0..self.backends.len() as u32).filter(|&r| self.backends[r as usize].member);
+            self.available.extend(all);
         }
     }
 
-    fn pick(&mut self, key: u64, now: Nanos) -> u32 {
+    /// The replica for a call, or `None` when the service has no members at all.
+    fn pick(&mut self, key: u64, now: Nanos) -> Option<u32> {
         self.refresh_available(now);
+        if self.available.is_empty() {
+            return None;
+        }
         if self.cfg.affinity {
             if let Some(&r) = self.sticky.get(&key) {
                 if self.available.contains(&r) {
-                    return r;
+                    return Some(r);
                 }
             }
         }
@@ -213,11 +278,13 @@ impl Balancer {
                 r as u32
             }
             Algorithm::WeightedRoundRobin(weights) => {
-                let total: i64 = avail.iter().map(|&r| weights[r as usize] as i64).sum();
+                // Replicas beyond the configured weights (added by scaling) weigh 1.
+                let w = |r: u32| weights.get(r as usize).map_or(1, |w| *w as i64);
+                let total: i64 = avail.iter().map(|&r| w(r)).sum();
                 let mut best = avail[0];
                 for &r in avail.iter() {
                     let b = &mut self.backends[r as usize];
-                    b.wrr_current += weights[r as usize] as i64;
+                    b.wrr_current += w(r);
                 }
                 for &r in avail.iter() {
                     if self.backends[r as usize].wrr_current
@@ -287,7 +354,7 @@ impl Balancer {
         if self.cfg.affinity {
             self.sticky.insert(key, r);
         }
-        r
+        Some(r)
     }
 
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
@@ -298,7 +365,14 @@ impl Balancer {
                     .requests
                     .get(parent)
                     .expect("a call for a freed request");
-                let r = self.pick(p.key, now);
+                let Some(r) = self.pick(p.key, now) else {
+                    // No replica to send it to: no healthy upstream (503).
+                    let p = ctx.requests.get_mut(parent).expect("checked above");
+                    p.outcome = Outcome::Error;
+                    let (to, net) = (p.reply_to, p.net);
+                    ctx.cal.at(now + net, to, Msg::Reply(parent));
+                    return;
+                };
                 let b = &mut self.backends[r as usize];
                 b.outstanding += 1;
                 b.load.add(now, 1);
@@ -342,6 +416,11 @@ impl Balancer {
                     .health_check
                     .expect("probes only with health checks");
                 let b = &mut self.backends[r as usize];
+                if !b.member {
+                    // The replica left: stop checking it until a new one takes the slot.
+                    b.probing = false;
+                    return;
+                }
                 b.probe_seq = b.probe_seq.wrapping_add(1);
                 b.probe_pending = true;
                 ctx.cal
@@ -353,6 +432,7 @@ impl Balancer {
             Msg::ProbeAck(r, seq) => self.probe_result(r, seq, true, now),
             Msg::ProbeTimeout(r, seq) => self.probe_result(r, seq, false, now),
             Msg::Unejected(_) => self.maglev_dirty = true,
+            Msg::Members(r, member) => self.membership(r, member, now, ctx),
             _ => unreachable!("a balancer takes calls, replies and its own timers"),
         }
     }
@@ -521,12 +601,16 @@ mod picking {
     fn affinity_keeps_a_key_on_its_replica_while_available() {
         let mut b = balancer(Algorithm::RoundRobin, 3);
         b.cfg.affinity = true;
-        let first: Vec<u32> = (0..6).map(|k| b.pick(k, 0)).collect();
+        let first: Vec<u32> = (0..6).map(|k| b.pick(k, 0).unwrap()).collect();
         assert_eq!(first, vec![0, 1, 2, 0, 1, 2]);
-        let again: Vec<u32> = (0..6).map(|k| b.pick(k, 0)).collect();
+        let again: Vec<u32> = (0..6).map(|k| b.pick(k, 0).unwrap()).collect();
         assert_eq!(again, first, "sticky");
         b.backends[1].healthy = false;
-        assert_ne!(b.pick(1, 0), 1, "moves when its replica is out of rotation");
+        assert_ne!(
+            b.pick(1, 0).unwrap(),
+            1,
+            "moves when its replica is out of rotation"
+        );
     }
 
     #[test]
@@ -568,7 +652,7 @@ mod picking {
     #[test]
     fn smooth_weighted_round_robin_interleaves_by_weight() {
         let mut b = balancer(Algorithm::WeightedRoundRobin(vec![5, 1, 1]), 3);
-        let picks: Vec<u32> = (0..7).map(|_| b.pick(0, 0)).collect();
+        let picks: Vec<u32> = (0..7).map(|_| b.pick(0, 0).unwrap()).collect();
         // NGINX's smooth WRR for weights 5,1,1: a a b a c a a.
         assert_eq!(picks, vec![0, 0, 1, 0, 2, 0, 0]);
     }
@@ -576,10 +660,10 @@ mod picking {
     #[test]
     fn ring_hash_moves_about_one_nth_of_keys() {
         let mut four = balancer(Algorithm::RingHash { vnodes: 160 }, 4);
-        let before: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0)).collect();
+        let before: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0).unwrap()).collect();
         // Take replica 3 out of rotation: only its keys move.
         four.backends[3].healthy = false;
-        let after: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0)).collect();
+        let after: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0).unwrap()).collect();
         let moved = before.iter().zip(&after).filter(|(a, b)| a != b).count();
         let owned_by_3 = before.iter().filter(|&&r| r == 3).count();
         assert_eq!(moved, owned_by_3, "keys of other replicas stay put");

@@ -21,7 +21,10 @@ pub use client::{Arrivals, Class, Client, ClientConfig, ClientStreams, Keys, Tra
 pub use dist::{DistParams, Sampler};
 pub use outbound::CallSite;
 pub use request::{Outcome, ReqId, Request, Requests};
-pub use service::{Fault, FaultKind, OnFailure, Service, ServiceConfig, ServiceStreams, Step};
+pub use service::{
+    Bound, Fault, FaultKind, OnFailure, Provisioning, Rollout, Service, ServiceConfig,
+    ServiceStreams, Size, Step, SERIES_WIDTH,
+};
 
 use crate::engine::{derive_stream, ActorId, Calendar, Nanos, World};
 use crate::metrics::series::Series;
@@ -63,6 +66,16 @@ pub enum Msg {
     ProbeDue(u32),
     /// An outlier ejection of replica `.0` ended.
     Unejected(u32),
+    /// Replica `.0` (in its incarnation `.1`) finished starting.
+    Ready(u32, u32),
+    /// Time for a service to sample its totals for its autoscaler.
+    Scrape,
+    /// Time for an autoscaler's decision.
+    Autoscale,
+    /// Scheduled scaling action `.0` is due.
+    Scheduled(u32),
+    /// Replica `.0` joins (`true`) or leaves a balancer's endpoints.
+    Members(u32, bool),
 }
 
 impl Msg {
@@ -84,6 +97,11 @@ impl Msg {
             Msg::Unejected(_) => 14,
             Msg::HedgeDue(_) => 15,
             Msg::Refused(_) => 16,
+            Msg::Ready(..) => 17,
+            Msg::Scrape => 18,
+            Msg::Autoscale => 19,
+            Msg::Scheduled(_) => 20,
+            Msg::Members(..) => 21,
         }
     }
 }
@@ -155,6 +173,7 @@ impl Network {
                         work: stream("service"),
                         faults: stream("faults"),
                         calls: stream("calls"),
+                        provision: stream("provision"),
                     };
                     Actor::Service(Box::new(
                         Service::new(id, s, streams, warmup)
@@ -275,7 +294,7 @@ impl Network {
             for a in &self.actors {
                 if let Actor::Service(s) = a {
                     let r = s.series.as_ref().and_then(|x| x.rows.get(i));
-                    row.extend(r.map_or([f64::NAN; 5], |r| *r));
+                    row.extend(r.map_or([f64::NAN; SERIES_WIDTH], |r| *r));
                 }
             }
             rows.push(row);

@@ -5,7 +5,13 @@
 //! how thread-pool exhaustion and cascading failure arise. A request's first work is drawn
 //! when it arrives, from the service's own stream, so the n-th arrival gets the same work
 //! whatever the replicas or queue discipline (common random numbers across a sweep).
+//!
+//! Replicas have a lifecycle: launched (billed, cold-starting), serving (perhaps slower while
+//! warming up), draining (no new work; in-flight work finishes), gone. One reconcile step,
+//! like a Deployment controller, moves the set toward the desired count and version: the
+//! autoscaler, scaling actions and rollouts only change what is desired.
 
+use super::autoscaler::{Autoscaler, AutoscalerConfig, Totals, SCRAPE};
 use super::dist::{DistParams, Sampler};
 use super::limiter::{Limiter, LimiterConfig};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
@@ -48,6 +54,80 @@ pub enum FaultKind {
     Errors { rate: f64, replica: Option<u32> },
     /// The replica goes down: its queue and running requests fail, arrivals are refused.
     Crash { replica: u32 },
+    /// Set the desired replica count (a manual or scheduled scaling action).
+    Scale { replicas: u32 },
+    /// Replace every replica with a new version, perhaps of another size.
+    Rollout(Rollout),
+}
+
+/// A machine size: workers, speed (work is divided by it) and price.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Size {
+    pub workers: u32,
+    pub speed: f64,
+    pub cost_per_hour: f64,
+}
+
+/// A rollout bound: a replica count, or a percentage of the desired count.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bound {
+    Count(u32),
+    Percent(u32),
+}
+
+/// How a new version replaces the old (Kubernetes' rolling update, or blue-green).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rollout {
+    /// Replicas above the desired count while rolling (a percentage rounds up).
+    pub max_surge: Bound,
+    /// Replicas below the desired count that may be unavailable (a percentage rounds down).
+    pub max_unavailable: Bound,
+    /// Start every new replica first, then switch all traffic at once.
+    pub blue_green: bool,
+    /// The new version's size; `None` keeps the current one.
+    pub size: Option<Size>,
+    /// Startup time of the new replicas, instead of the service's `startup`.
+    pub restart: Option<Nanos>,
+}
+
+impl Rollout {
+    /// Surge and unavailability for `n` desired replicas; never both zero (Kubernetes then
+    /// allows one unavailable).
+    fn bounds(&self, n: u32) -> (u32, u32) {
+        let surge = match self.max_surge {
+            Bound::Count(c) => c,
+            Bound::Percent(p) => (n as u64 * p as u64).div_ceil(100) as u32,
+        };
+        let unavailable = match self.max_unavailable {
+            Bound::Count(c) => c,
+            Bound::Percent(p) => (n as u64 * p as u64 / 100) as u32,
+        };
+        if surge == 0 && unavailable == 0 {
+            (0, 1)
+        } else {
+            (surge, unavailable)
+        }
+    }
+}
+
+/// Cold start and warm-up of new replicas.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Provisioning {
+    /// Time from launch to ready; `None` is at once.
+    pub startup: Option<DistParams>,
+    /// For this long after becoming ready a replica works at `warm_speed` of its speed.
+    pub warm_for: Nanos,
+    pub warm_speed: f64,
+}
+
+impl Default for Provisioning {
+    fn default() -> Self {
+        Provisioning {
+            startup: None,
+            warm_for: 0,
+            warm_speed: 1.0,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -81,15 +161,75 @@ pub struct ServiceConfig {
     pub faults: Vec<Fault>,
     /// Price of one replica per hour.
     pub cost_per_hour: f64,
+    pub provisioning: Provisioning,
+    pub autoscaler: Option<AutoscalerConfig>,
+    /// Balancers in front of this service: told when a replica joins or leaves.
+    pub watchers: Vec<ActorId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Launched and billed, not ready yet.
+    Starting,
+    /// Takes work (unless crashed: `up` false).
+    Serving,
+    /// Takes no new work; finishes what it has, then goes.
+    Draining,
+    /// A free slot.
+    Gone,
 }
 
 struct Replica {
+    phase: Phase,
     up: bool,
     idle: u32,
     queue: VecDeque<ReqId>,
     /// Requests in this replica (queued and in service), and since when.
     n: u32,
     since: Nanos,
+    workers: u32,
+    /// Work is multiplied by this: the base speed over this replica's size's speed.
+    pace: f64,
+    /// Price per hour in millionths.
+    micro_cost: i64,
+    /// Work started before this is slower (warm-up).
+    warm_until: Nanos,
+    version: u32,
+    /// Bumped when the slot is reused, so a stale readiness timer is ignored.
+    epoch: u32,
+}
+
+impl Replica {
+    fn new(phase: Phase, size: Size, base_speed: f64) -> Self {
+        Replica {
+            phase,
+            up: true,
+            idle: if phase == Phase::Serving {
+                size.workers
+            } else {
+                0
+            },
+            queue: VecDeque::new(),
+            n: 0,
+            since: 0,
+            workers: size.workers,
+            pace: base_speed / size.speed,
+            micro_cost: micro(size.cost_per_hour),
+            warm_until: 0,
+            version: 0,
+            epoch: 0,
+        }
+    }
+
+    /// Counted toward the desired replicas.
+    fn active(&self) -> bool {
+        matches!(self.phase, Phase::Starting | Phase::Serving)
+    }
+}
+
+/// A price in millionths, so that billing sums exactly whatever the order of changes.
+fn micro(price: f64) -> i64 {
+    (price * 1e6).round() as i64
 }
 
 /// Occupancy levels tracked per replica: 0, 1, …, LEVELS − 1 or more.
@@ -129,7 +269,16 @@ pub struct ServiceStats {
     pub queued: TimeWeighted,
     pub in_system: TimeWeighted,
     pub workers: TimeWeighted,
+    /// Replicas serving (ready and up), starting, and desired.
     pub replicas: TimeWeighted,
+    pub starting: TimeWeighted,
+    pub desired: TimeWeighted,
+    /// The price per hour (in millionths) of every billed replica.
+    pub billed: TimeWeighted,
+    /// Changes of the desired count, by the autoscaler or scaling actions.
+    pub scale_events: u64,
+    /// The lowest and highest desired count over the whole run.
+    pub desired_range: (u32, u32),
     /// Replica-time spent at each occupancy level, after warm-up.
     pub level_time: [u128; LEVELS],
     warmup: Nanos,
@@ -140,19 +289,25 @@ pub struct ServiceStats {
 /// A service's time series: one row per bucket, closed at each tick.
 pub struct ServiceSeries {
     last_at: Nanos,
-    /// Areas (from time zero) of: queued, in system, busy, workers, replicas.
-    last_areas: [i128; 5],
+    /// Areas (from time zero) of: queued, in system, busy, workers, replicas, starting,
+    /// desired, billed.
+    last_areas: [i128; 8],
     last_arrivals: u64,
-    pub rows: Vec<[f64; 5]>,
+    pub rows: Vec<[f64; SERIES_WIDTH]>,
 }
 
+pub const SERIES_WIDTH: usize = 8;
+
 /// Column names of a service's time series, in row order.
-pub const SERIES_COLUMNS: [&str; 5] = [
+pub const SERIES_COLUMNS: [&str; SERIES_WIDTH] = [
     "arrivals_rps",
     "queue_len",
     "in_system",
     "utilization",
     "replicas",
+    "replicas_starting",
+    "replicas_desired",
+    "cost_per_hour",
 ];
 
 pub struct Service {
@@ -164,8 +319,18 @@ pub struct Service {
     step_samplers: Vec<Vec<Option<Sampler>>>,
     rng: Stream,
     fault_rng: Stream,
+    provision_rng: Stream,
     replicas: Vec<Replica>,
     next_replica: usize,
+    /// The replica count and version the reconcile step works toward.
+    desired: u32,
+    version: u32,
+    /// The strategy of the rollout in progress.
+    rollout: Option<Rollout>,
+    /// The size of replicas launched from now on.
+    size: Size,
+    startup: Option<Sampler>,
+    autoscaler: Option<Autoscaler>,
     jobs: Slab<Job>,
     pub out: Outbound,
     limiter: Option<Limiter>,
@@ -194,6 +359,7 @@ pub struct ServiceStreams {
     pub work: Stream,
     pub faults: Stream,
     pub calls: Stream,
+    pub provision: Stream,
 }
 
 impl Service {
@@ -228,15 +394,22 @@ impl Service {
                     .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<_, _>>()?;
+        let size = Size {
+            workers: cfg.workers,
+            speed: cfg.speed,
+            cost_per_hour: cfg.cost_per_hour,
+        };
+        // The initial replicas are ready at time zero, warm: the run starts from a steady
+        // deployment.
         let replicas = (0..cfg.replicas)
-            .map(|_| Replica {
-                up: true,
-                idle: cfg.workers,
-                queue: VecDeque::new(),
-                n: 0,
-                since: 0,
-            })
+            .map(|_| Replica::new(Phase::Serving, size, cfg.speed))
             .collect();
+        let startup = cfg
+            .provisioning
+            .startup
+            .as_ref()
+            .map(Sampler::new)
+            .transpose()?;
         let tw = || TimeWeighted::new(warmup);
         let mut stats = ServiceStats {
             arrivals: 0,
@@ -255,12 +428,21 @@ impl Service {
             in_system: tw(),
             workers: tw(),
             replicas: tw(),
+            starting: tw(),
+            desired: tw(),
+            billed: tw(),
+            scale_events: 0,
+            desired_range: (cfg.replicas, cfg.replicas),
             level_time: [0; LEVELS],
             warmup,
             arrivals_total: 0,
         };
         stats.workers.set(0, (cfg.replicas * cfg.workers) as i64);
         stats.replicas.set(0, cfg.replicas as i64);
+        stats.desired.set(0, cfg.replicas as i64);
+        stats
+            .billed
+            .set(0, cfg.replicas as i64 * micro(cfg.cost_per_hour));
         let out = Outbound::new(id, cfg.calls.clone(), s.calls, warmup);
         let active_faults = vec![false; cfg.faults.len()];
         let limiter = cfg.limit.map(Limiter::new);
@@ -270,7 +452,15 @@ impl Service {
             .map(|(c, l)| (*c, Limiter::new(*l)))
             .collect();
         let n = cfg.replicas as usize;
+        let autoscaler = cfg.autoscaler.clone().map(Autoscaler::new);
         Ok(Service {
+            provision_rng: s.provision,
+            desired: cfg.replicas,
+            version: 0,
+            rollout: None,
+            size,
+            startup,
+            autoscaler,
             id,
             cfg,
             sampler,
@@ -293,12 +483,19 @@ impl Service {
         })
     }
 
-    /// Schedules the fault timeline.
+    /// Schedules the fault timeline and the autoscaler's clocks.
     pub fn start(&mut self, ctx: &mut Ctx) {
         for (i, f) in self.cfg.faults.iter().enumerate() {
             ctx.cal.at(f.at, self.id, Msg::Fault(i as u32, true));
             if let Some(end) = f.until {
                 ctx.cal.at(end, self.id, Msg::Fault(i as u32, false));
+            }
+        }
+        if let Some(a) = &self.autoscaler {
+            ctx.cal.at(0, self.id, Msg::Scrape);
+            ctx.cal.at(a.period(), self.id, Msg::Autoscale);
+            for (i, action) in a.cfg.schedule.iter().enumerate() {
+                ctx.cal.at(action.at, self.id, Msg::Scheduled(i as u32));
             }
         }
     }
@@ -309,7 +506,8 @@ impl Service {
             Msg::Route(id, replica) => self.arrive(id, Some(replica as usize), ctx),
             Msg::Probe(replica, from, seq) => {
                 // A health check: answered at once by a replica that is up, never by one down.
-                if self.replicas[replica as usize].up {
+                let rep = &self.replicas[replica as usize];
+                if rep.up && matches!(rep.phase, Phase::Serving | Phase::Draining) {
                     ctx.cal
                         .at(ctx.cal.now(), ActorId(from), Msg::ProbeAck(replica, seq));
                 }
@@ -333,6 +531,58 @@ impl Service {
                 }
             }
             Msg::Fault(i, begin) => self.fault(i as usize, begin, ctx),
+            Msg::Ready(k, epoch) => {
+                let rep = &self.replicas[k as usize];
+                if rep.epoch == epoch && rep.phase == Phase::Starting {
+                    self.ready(k as usize, ctx);
+                    self.reconcile(ctx);
+                }
+            }
+            Msg::Scrape => {
+                let now = ctx.cal.now();
+                let totals = self.totals(now);
+                let a = self
+                    .autoscaler
+                    .as_mut()
+                    .expect("scrapes only with an autoscaler");
+                a.sample(now, totals);
+                ctx.cal.after(SCRAPE, self.id, Msg::Scrape);
+            }
+            Msg::Autoscale => {
+                let now = ctx.cal.now();
+                let ready = self
+                    .replicas
+                    .iter()
+                    .filter(|r| r.phase == Phase::Serving && r.up)
+                    .count() as u32;
+                let starting = self
+                    .replicas
+                    .iter()
+                    .filter(|r| r.phase == Phase::Starting)
+                    .count() as u32;
+                let a = self
+                    .autoscaler
+                    .as_mut()
+                    .expect("decisions only with an autoscaler");
+                let to = a.decide(now, self.desired, ready, starting);
+                ctx.cal.after(a.period(), self.id, Msg::Autoscale);
+                self.set_desired(to, ctx);
+            }
+            Msg::Scheduled(i) => {
+                let a = self
+                    .autoscaler
+                    .as_mut()
+                    .expect("schedules only with an autoscaler");
+                let action = a.cfg.schedule[i as usize];
+                if let Some(min) = action.min {
+                    a.min = min;
+                }
+                if let Some(max) = action.max {
+                    a.max = max;
+                }
+                let to = self.desired.clamp(a.min, a.max.max(a.min));
+                self.set_desired(to, ctx);
+            }
             _ => unreachable!("not a message for a service: {msg:?}"),
         }
     }
@@ -389,11 +639,22 @@ impl Service {
             self.reply(id, Outcome::Rejected, ctx);
             return;
         }
-        let k = replica.unwrap_or_else(|| {
-            let k = self.next_replica;
-            self.next_replica = (k + 1) % self.replicas.len();
-            k
-        });
+        // A replica chosen by a balancer takes the call unless it has gone (a route sent as
+        // it left): then, as without a balancer, the next serving replica in turn does.
+        let k = match replica {
+            Some(k) if matches!(self.replicas[k].phase, Phase::Serving | Phase::Draining) => {
+                Some(k)
+            }
+            _ => self.next_serving(),
+        };
+        let Some(k) = k else {
+            // No replica at all (all starting or gone): no healthy upstream.
+            if counted {
+                self.stats.failed += 1;
+            }
+            self.reply(id, Outcome::Error, ctx);
+            return;
+        };
         let rep = &mut self.replicas[k];
         if !rep.up {
             // Connection refused: the caller sees an error at once.
@@ -419,6 +680,19 @@ impl Service {
             self.occupancy(k, now, 1);
             self.stats.queued.add(now, 1);
         }
+    }
+
+    /// The next serving replica in turn (crashed ones included: callers see the refusal).
+    fn next_serving(&mut self) -> Option<usize> {
+        let n = self.replicas.len();
+        for _ in 0..n {
+            let k = self.next_replica;
+            self.next_replica = (k + 1) % n;
+            if self.replicas[k].phase == Phase::Serving {
+                return Some(k);
+            }
+        }
+        None
     }
 
     /// Puts `id` on a worker of replica `k` (the worker is already counted as taken).
@@ -484,7 +758,12 @@ impl Service {
                         .expect("built with the handler")
                         .sample(&mut self.rng, self.cfg.speed),
                 };
-                let slow = self.slow[job.replica as usize];
+                let k = job.replica as usize;
+                let rep = &self.replicas[k];
+                let mut slow = self.slow[k] * rep.pace;
+                if now < rep.warm_until {
+                    slow /= self.cfg.provisioning.warm_speed;
+                }
                 let work = if slow == 1.0 {
                     work
                 } else {
@@ -612,18 +891,33 @@ impl Service {
             self.start_job(k, next, ctx);
         } else {
             rep.idle += 1;
+            if rep.phase == Phase::Draining && rep.n == 0 {
+                self.gone(k as usize, now);
+            }
         }
     }
 
     fn fault(&mut self, i: usize, begin: bool, ctx: &mut Ctx) {
         self.active_faults[i] = begin;
-        if let FaultKind::Crash { replica } = self.cfg.faults[i].kind {
-            if begin {
-                self.crash(replica, ctx);
-            } else {
-                self.recover(replica, ctx);
+        match self.cfg.faults[i].kind {
+            FaultKind::Crash { replica } if begin => self.crash(replica, ctx),
+            FaultKind::Crash { replica } => self.recover(replica, ctx),
+            FaultKind::Scale { replicas } => self.set_desired(replicas, ctx),
+            FaultKind::Rollout(r) => {
+                self.version += 1;
+                self.rollout = Some(r);
+                if let Some(size) = r.size {
+                    self.size = size;
+                }
+                self.reconcile(ctx);
             }
+            _ => {}
         }
+        self.refresh_faults();
+    }
+
+    /// Recomputes every replica's slowdown and error rate from the active faults.
+    fn refresh_faults(&mut self) {
         self.slow.iter_mut().for_each(|x| *x = 1.0);
         self.error_rate.iter_mut().for_each(|x| *x = 0.0);
         let n = self.replicas.len();
@@ -644,7 +938,7 @@ impl Service {
     fn crash(&mut self, k: u32, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let rep = &mut self.replicas[k as usize];
-        if !rep.up {
+        if !rep.up || !matches!(rep.phase, Phase::Serving | Phase::Draining) {
             return;
         }
         rep.up = false;
@@ -664,27 +958,236 @@ impl Service {
         }
         let rep = &mut self.replicas[k as usize];
         rep.idle = 0;
-        self.stats.workers.add(now, -(self.cfg.workers as i64));
-        self.stats.replicas.add(now, -1);
+        self.stats.workers.add(now, -(rep.workers as i64));
+        if rep.phase == Phase::Serving {
+            self.stats.replicas.add(now, -1);
+        } else {
+            // A draining replica that crashes is gone.
+            self.gone(k as usize, now);
+        }
     }
 
     fn recover(&mut self, k: u32, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let rep = &mut self.replicas[k as usize];
-        if rep.up {
+        if rep.up || rep.phase != Phase::Serving {
             return;
         }
         rep.up = true;
-        rep.idle = self.cfg.workers;
-        self.stats.workers.add(now, self.cfg.workers as i64);
+        rep.idle = rep.workers;
+        self.stats.workers.add(now, rep.workers as i64);
         self.stats.replicas.add(now, 1);
+        // A recovered replica may let a rollout go on.
+        self.reconcile(ctx);
+    }
+
+    /// The service's totals since time zero, for the autoscaler.
+    fn totals(&self, now: Nanos) -> Totals {
+        let s = &self.stats;
+        let secs = |tw: &TimeWeighted| tw.total_area(now) as f64 / 1e9;
+        Totals {
+            busy: secs(&s.busy),
+            workers: secs(&s.workers),
+            in_system: secs(&s.in_system),
+            queued: secs(&s.queued),
+            serving: secs(&s.replicas),
+            arrivals: s.arrivals_total as f64,
+        }
+    }
+
+    /// Sets the desired replica count and works toward it.
+    fn set_desired(&mut self, to: u32, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        if to != self.desired {
+            if let Some(a) = &mut self.autoscaler {
+                a.record(now, self.desired, to);
+            }
+            if now >= ctx.warmup {
+                self.stats.scale_events += 1;
+            }
+            self.stats.desired.set(now, to as i64);
+            let (lo, hi) = self.stats.desired_range;
+            self.stats.desired_range = (lo.min(to), hi.max(to));
+            self.desired = to;
+        }
+        self.reconcile(ctx);
+    }
+
+    /// Launches and removes replicas until the set matches the desired count and version,
+    /// within the rollout's surge and unavailability bounds (as a Deployment controller).
+    fn reconcile(&mut self, ctx: &mut Ctx) {
+        loop {
+            let v = self.version;
+            let n = self.desired;
+            let (mut old, mut new, mut available, mut new_ready) = (0u32, 0u32, 0u32, 0u32);
+            for r in self.replicas.iter().filter(|r| r.active()) {
+                let serving = r.phase == Phase::Serving && r.up;
+                if r.version == v {
+                    new += 1;
+                    new_ready += serving as u32;
+                } else {
+                    old += 1;
+                }
+                available += serving as u32;
+            }
+            if old == 0 {
+                self.rollout = None;
+            }
+            let ro = self.rollout;
+            let (surge, unavailable) = ro.map_or((0, 0), |r| r.bounds(n));
+            if new < n && (old == 0 || ro.is_some_and(|r| r.blue_green) || old + new < n + surge) {
+                self.launch(ctx);
+                continue;
+            }
+            if old > 0 {
+                let ro = ro.expect("old replicas only during a rollout");
+                // Old replicas that serve nothing cost no availability: they go first.
+                if let Some(k) =
+                    self.victim(|r| r.version != v && !(r.phase == Phase::Serving && r.up))
+                {
+                    self.remove(k, ctx);
+                    continue;
+                }
+                let may_go = if ro.blue_green {
+                    new_ready >= n
+                } else {
+                    available + unavailable > n || old + new > n + surge
+                };
+                if may_go {
+                    let k = self.victim(|r| r.version != v).expect("counted");
+                    self.remove(k, ctx);
+                    continue;
+                }
+            }
+            if new > n {
+                let k = self.victim(|r| r.version == v).expect("counted");
+                self.remove(k, ctx);
+                continue;
+            }
+            return;
+        }
+    }
+
+    /// Which active replica to remove among those matching: one still starting, else one
+    /// down, else the newest slot.
+    fn victim(&self, matching: impl Fn(&Replica) -> bool) -> Option<usize> {
+        let rank = |r: &Replica| match (r.phase, r.up) {
+            (Phase::Starting, _) => 0,
+            (_, false) => 1,
+            _ => 2,
+        };
+        (0..self.replicas.len())
+            .rev()
+            .filter(|&k| self.replicas[k].active() && matching(&self.replicas[k]))
+            .min_by_key(|&k| rank(&self.replicas[k]))
+    }
+
+    /// A new replica of the current version and size starts (cold start), in a free slot.
+    fn launch(&mut self, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let k = match self.replicas.iter().position(|r| r.phase == Phase::Gone) {
+            Some(k) => k,
+            None => {
+                let size = self.size;
+                self.replicas
+                    .push(Replica::new(Phase::Gone, size, self.cfg.speed));
+                self.slow.push(1.0);
+                self.error_rate.push(0.0);
+                self.refresh_faults();
+                self.replicas.len() - 1
+            }
+        };
+        let (size, version, base) = (self.size, self.version, self.cfg.speed);
+        let rep = &mut self.replicas[k];
+        let epoch = rep.epoch.wrapping_add(1);
+        *rep = Replica::new(Phase::Starting, size, base);
+        rep.epoch = epoch;
+        rep.version = version;
+        rep.since = now;
+        self.stats.starting.add(now, 1);
+        self.stats.billed.add(now, rep.micro_cost);
+        let delay = match (self.rollout.and_then(|r| r.restart), &self.startup) {
+            (Some(d), _) => d,
+            (None, Some(s)) => s.sample(&mut self.provision_rng, 1.0),
+            (None, None) => 0,
+        };
+        if delay == 0 {
+            self.ready(k, ctx);
+        } else {
+            ctx.cal.after(delay, self.id, Msg::Ready(k as u32, epoch));
+        }
+    }
+
+    /// A starting replica is ready: it takes work and joins its balancers.
+    fn ready(&mut self, k: usize, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let warm_for = self.cfg.provisioning.warm_for;
+        let rep = &mut self.replicas[k];
+        debug_assert_eq!(rep.phase, Phase::Starting);
+        rep.phase = Phase::Serving;
+        rep.idle = rep.workers;
+        rep.warm_until = now + warm_for;
+        self.stats.starting.add(now, -1);
+        self.stats.workers.add(now, rep.workers as i64);
+        self.stats.replicas.add(now, 1);
+        self.tell_watchers(k, true, ctx);
+    }
+
+    /// Takes replica `k` out: a starting one stops, a serving one drains.
+    fn remove(&mut self, k: usize, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let rep = &mut self.replicas[k];
+        match rep.phase {
+            Phase::Starting => {
+                rep.phase = Phase::Gone;
+                self.stats.starting.add(now, -1);
+                self.stats.billed.add(now, -rep.micro_cost);
+            }
+            Phase::Serving => {
+                rep.phase = Phase::Draining;
+                let (up, idle) = (rep.up, rep.n == 0);
+                if up {
+                    self.stats.replicas.add(now, -1);
+                }
+                self.tell_watchers(k, false, ctx);
+                if !up || idle {
+                    self.gone(k, now);
+                }
+            }
+            Phase::Draining | Phase::Gone => unreachable!("removing an inactive replica"),
+        }
+    }
+
+    /// A draining replica has finished its work (or crashed): its slot is free.
+    fn gone(&mut self, k: usize, now: Nanos) {
+        let rep = &mut self.replicas[k];
+        debug_assert!(rep.phase == Phase::Draining && rep.n == 0 && rep.queue.is_empty());
+        // Close its occupancy time: a free slot is not a replica at level 0.
+        let from = rep.since.max(self.stats.warmup);
+        if now > from {
+            self.stats.level_time[0] += (now - from) as u128;
+        }
+        rep.since = now;
+        rep.phase = Phase::Gone;
+        if rep.up {
+            self.stats.workers.add(now, -(rep.workers as i64));
+        }
+        rep.idle = 0;
+        self.stats.billed.add(now, -rep.micro_cost);
+    }
+
+    fn tell_watchers(&self, k: usize, member: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        for w in &self.cfg.watchers {
+            ctx.cal.at(now, *w, Msg::Members(k as u32, member));
+        }
     }
 
     /// Starts recording a time series.
     pub fn record_series(&mut self) {
         self.series = Some(ServiceSeries {
             last_at: 0,
-            last_areas: [0; 5],
+            last_areas: [0; SERIES_WIDTH],
             last_arrivals: 0,
             rows: Vec::new(),
         });
@@ -699,6 +1202,9 @@ impl Service {
             s.busy.total_area(at),
             s.workers.total_area(at),
             s.replicas.total_area(at),
+            s.starting.total_area(at),
+            s.desired.total_area(at),
+            s.billed.total_area(at),
         ];
         let arrivals = s.arrivals_total;
         let Some(series) = &mut self.series else {
@@ -713,6 +1219,9 @@ impl Service {
                 d(1) / width,
                 if d(3) > 0.0 { d(2) / d(3) } else { f64::NAN },
                 d(4) / width,
+                d(5) / width,
+                d(6) / width,
+                d(7) / width / 1e6,
             ]);
         }
         series.last_at = at;
@@ -749,13 +1258,16 @@ impl Service {
             ("queue_len_mean", s.queued.mean(end).unwrap_or(f64::NAN)),
             ("in_system_mean", s.in_system.mean(end).unwrap_or(f64::NAN)),
             ("replicas_mean", s.replicas.mean(end).unwrap_or(f64::NAN)),
+            ("replicas_desired_min", s.desired_range.0 as f64),
+            ("replicas_desired_max", s.desired_range.1 as f64),
+            ("scale_events", s.scale_events as f64),
         ];
         let mut m: Vec<(String, f64)> = m.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
         if self.replicas.len() > 1 {
             // The fraction of replica-time with at least k requests (the supermarket model's
             // s_k), closing every replica's current level at the end of the run.
             let mut time = self.stats.level_time;
-            for rep in &self.replicas {
+            for rep in self.replicas.iter().filter(|r| r.phase != Phase::Gone) {
                 let from = rep.since.max(self.stats.warmup);
                 if end > from {
                     time[(rep.n as usize).min(LEVELS - 1)] += (end - from) as u128;
@@ -785,8 +1297,9 @@ impl Service {
         m
     }
 
-    /// What this service cost over the measured window (per-second billing of replicas).
+    /// What this service cost over the measured window: per-second billing of every
+    /// replica from launch until it is gone, at its size's price.
     pub fn cost(&self, end: Nanos) -> f64 {
-        self.stats.replicas.area(end) / 1e9 / 3600.0 * self.cfg.cost_per_hour
+        self.stats.billed.area(end) / 1e9 / 3600.0 / 1e6
     }
 }

@@ -10,11 +10,13 @@ use super::spec::{
     FaultSpec, JitterSpec, KeysSpec, Model, OnFailureSpec, RetryOnSpec, RetrySpec, StepSpec,
 };
 use super::syntax::{Node, Span};
+use crate::components::autoscaler::AutoscalerConfig;
 use crate::components::limiter::LimiterConfig;
 use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
 use crate::components::{
-    ActorConfig, Algorithm, Arrivals, BalancerConfig, CallSite, Class, ClientConfig, DistParams,
-    Fault, FaultKind, HealthCheck, Keys, OnFailure, Outlier, Sampler, ServiceConfig, Step,
+    ActorConfig, Algorithm, Arrivals, BalancerConfig, Bound, CallSite, Class, ClientConfig,
+    DistParams, Fault, FaultKind, HealthCheck, Keys, OnFailure, Outlier, Provisioning, Rollout,
+    Sampler, ServiceConfig, Size, Step,
 };
 use crate::engine::ActorId;
 use std::path::Path;
@@ -160,21 +162,75 @@ pub fn build(
                 if s.replicas == 0 {
                     return Err(at("replicas", "needs at least 1 replica".into()));
                 }
-                if s.workers == 0 {
-                    return Err(at("workers", "needs at least 1 worker per replica".into()));
+                for (size_name, z) in &s.sizes {
+                    check_size(z.workers, z.speed, z.cost_per_hour).map_err(|(field, m)| {
+                        err(
+                            &[name, "sizes", size_name, field],
+                            format!("service `{name}`: size `{size_name}`: {m}"),
+                        )
+                    })?;
                 }
-                if !(s.speed > 0.0 && s.speed.is_finite()) {
-                    return Err(at(
-                        "speed",
-                        format!("speed must be a positive number, not {}", s.speed),
-                    ));
+                let size = match &s.size {
+                    Some(size_name) => {
+                        let Some(z) = s.sizes.get(size_name) else {
+                            return Err(at("size", unknown_size(size_name, &s.sizes)));
+                        };
+                        for (given, field) in [
+                            (s.workers.is_some(), "workers"),
+                            (s.speed.is_some(), "speed"),
+                            (s.cost_per_hour.is_some(), "cost_per_hour"),
+                        ] {
+                            if given {
+                                return Err(at(field, format!("`{field}` is given by size `{size_name}`: set one or the other")));
+                            }
+                        }
+                        Size {
+                            workers: z.workers,
+                            speed: z.speed,
+                            cost_per_hour: z.cost_per_hour,
+                        }
+                    }
+                    None => Size {
+                        workers: s.workers.unwrap_or(1),
+                        speed: s.speed.unwrap_or(1.0),
+                        cost_per_hour: s.cost_per_hour.unwrap_or(0.0),
+                    },
+                };
+                check_size(size.workers, size.speed, size.cost_per_hour)
+                    .map_err(|(field, m)| at(field, m))?;
+                let startup = match &s.startup {
+                    None => None,
+                    Some(d) => Some(dist(d).map_err(|(p, m)| {
+                        let mut path = vec![name.as_str(), "startup"];
+                        path.extend(p);
+                        err(&path, format!("service `{name}`: startup: {m}"))
+                    })?),
+                };
+                let mut provisioning = Provisioning {
+                    startup,
+                    ..Provisioning::default()
+                };
+                if let Some(w) = s.warm_up {
+                    if !(w.speed > 0.0 && w.speed <= 1.0) {
+                        return Err(err(
+                            &[name, "warm_up", "speed"],
+                            format!(
+                                "service `{name}`: a warm-up speed is a fraction in (0, 1], not {}",
+                                w.speed
+                            ),
+                        ));
+                    }
+                    provisioning.warm_for = w.r#for.0;
+                    provisioning.warm_speed = w.speed;
                 }
-                if !(s.cost_per_hour >= 0.0 && s.cost_per_hour.is_finite()) {
-                    return Err(at(
-                        "cost_per_hour",
-                        "cost_per_hour must be zero or more".into(),
-                    ));
-                }
+                let autoscaler = match &s.autoscaler {
+                    None => None,
+                    Some(a) => Some(autoscaler(a, s.replicas).map_err(|(p, m)| {
+                        let mut path = vec![name.as_str(), "autoscaler"];
+                        path.extend(p);
+                        err(&path, format!("service `{name}`: autoscaler: {m}"))
+                    })?),
+                };
                 let service_time = dist(&s.service_time).map_err(|(p, m)| {
                     let mut path = vec![name.as_str(), "service_time"];
                     path.extend(p);
@@ -337,15 +393,18 @@ pub fn build(
                     class_limits,
                     routes,
                     replicas: s.replicas,
-                    workers: s.workers,
-                    speed: s.speed,
+                    workers: size.workers,
+                    speed: size.speed,
                     capacity: s.capacity,
                     service_time,
                     handler,
                     calls,
                     drop_expired: s.drop_expired,
                     faults: Vec::new(),
-                    cost_per_hour: s.cost_per_hour,
+                    cost_per_hour: size.cost_per_hour,
+                    provisioning,
+                    autoscaler,
+                    watchers: Vec::new(),
                 })
             }
             spec::Node::Balancer(b) => {
@@ -455,10 +514,276 @@ pub fn build(
         out.push((name.clone(), cfg));
     }
     check_cycles(&out).map_err(|(node, cycle)| err(&[&node, "handler"], cycle))?;
+    // Balancers learn of replicas joining and leaving from their service.
+    let watchers: Vec<(usize, ActorId)> = out
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, c))| match c {
+            ActorConfig::Balancer(b) => Some((b.target.0 as usize, ActorId(i as u32))),
+            _ => None,
+        })
+        .collect();
+    for (target, balancer) in watchers {
+        if let ActorConfig::Service(s) = &mut out[target].1 {
+            s.watchers.push(balancer);
+        }
+    }
     for (f, span) in faults {
-        attach_fault(&mut out, f).map_err(|m| Error::at(*span, m))?;
+        attach_fault(&mut out, model, f).map_err(|m| Error::at(*span, m))?;
     }
     Ok(out)
+}
+
+fn check_size(workers: u32, speed: f64, cost: f64) -> Result<(), (&'static str, String)> {
+    if workers == 0 {
+        return Err(("workers", "needs at least 1 worker per replica".into()));
+    }
+    if !(speed > 0.0 && speed.is_finite()) {
+        return Err((
+            "speed",
+            format!("speed must be a positive number, not {speed}"),
+        ));
+    }
+    if !(cost >= 0.0 && cost.is_finite()) {
+        return Err(("cost_per_hour", "cost_per_hour must be zero or more".into()));
+    }
+    Ok(())
+}
+
+fn unknown_size<V>(size: &str, sizes: &std::collections::BTreeMap<String, V>) -> String {
+    if sizes.is_empty() {
+        format!("no size `{size}`: the service has no `sizes`; add sizes: {{ \"{size}\": Size(workers: 4, speed: 1.0, cost_per_hour: 0.2) }}")
+    } else {
+        let known: Vec<String> = sizes.keys().map(|k| format!("`{k}`")).collect();
+        format!("no size `{size}`; sizes are {}", known.join(", "))
+    }
+}
+
+fn autoscaler(a: &spec::AutoscalerSpec, replicas: u32) -> Result<AutoscalerConfig, Problem> {
+    use crate::components::autoscaler::{
+        Adjustment, Behavior, HpaConfig, Metric, PolicyConfig, RatePolicy, ScalingStep, Scheduled,
+        Select, StepScalingConfig, TargetTrackingConfig,
+    };
+    use spec::{AdjustSpec, MetricSpec, RatePolicySpec, ScalingPolicySpec, SelectSpec};
+    if a.min == 0 {
+        return Err((
+            vec!["min"],
+            "min must be at least 1 (scaling to zero is not modelled)".into(),
+        ));
+    }
+    if a.max < a.min {
+        return Err((
+            vec!["max"],
+            format!("max ({}) is below min ({})", a.max, a.min),
+        ));
+    }
+    if !(a.min..=a.max).contains(&replicas) {
+        return Err((
+            vec!["min"],
+            format!(
+                "the service starts with {replicas} replicas, outside [min, max] = [{}, {}]",
+                a.min, a.max
+            ),
+        ));
+    }
+    let (metric, target) = match a.metric {
+        MetricSpec::Utilization(t) => (Metric::Utilization, t),
+        MetricSpec::Concurrency(t) => (Metric::Concurrency, t),
+        MetricSpec::QueueLength(t) => (Metric::QueueLength, t),
+        MetricSpec::RequestsPerReplica(t) => (Metric::RequestsPerReplica, t),
+    };
+    if !(target > 0.0 && target.is_finite()) {
+        return Err((
+            vec!["metric"],
+            format!("the metric's target must be positive, not {target}"),
+        ));
+    }
+    if metric == Metric::Utilization && target > 1.0 {
+        return Err((
+            vec!["metric"],
+            format!("a utilization target is a fraction in (0, 1], not {target}"),
+        ));
+    }
+    if a.window.0 < crate::components::autoscaler::SCRAPE {
+        return Err((
+            vec!["window"],
+            "the window must be at least 1s (metrics are sampled every second)".into(),
+        ));
+    }
+    let positive = |d: spec::Duration, field: &'static str| {
+        if d.0 > 0 {
+            Ok(d.0)
+        } else {
+            Err((vec![field], format!("{field} must be longer than zero")))
+        }
+    };
+    let behavior = |b: &spec::BehaviorSpec,
+                    default: Behavior,
+                    field: &'static str|
+     -> Result<Behavior, Problem> {
+        let policies = match &b.policies {
+            None => default.policies,
+            Some(ps) => {
+                let mut out = Vec::new();
+                for p in ps {
+                    let (value, period) = match p {
+                        RatePolicySpec::Pods { value, period }
+                        | RatePolicySpec::Percent { value, period } => (*value, *period),
+                    };
+                    if value == 0 || period.0 == 0 || period.0 > 1800 * 1_000_000_000 {
+                        return Err((
+                            vec![field, "policies"],
+                            "a policy needs a value above 0 and a period in (0s, 30m]".into(),
+                        ));
+                    }
+                    out.push(match p {
+                        RatePolicySpec::Pods { .. } => RatePolicy::Pods {
+                            value,
+                            period: period.0,
+                        },
+                        RatePolicySpec::Percent { .. } => RatePolicy::Percent {
+                            value,
+                            period: period.0,
+                        },
+                    });
+                }
+                if out.is_empty() {
+                    return Err((
+                        vec![field, "policies"],
+                        "at least one policy (or leave `policies` out for the defaults)".into(),
+                    ));
+                }
+                out
+            }
+        };
+        let stabilization = b.stabilization.map_or(default.stabilization, |d| d.0);
+        if stabilization > 3600 * 1_000_000_000 {
+            return Err((
+                vec![field, "stabilization"],
+                "a stabilization window is at most 1h".into(),
+            ));
+        }
+        Ok(Behavior {
+            stabilization,
+            policies,
+            select: match b.select {
+                None => default.select,
+                Some(SelectSpec::Max) => Select::Max,
+                Some(SelectSpec::Min) => Select::Min,
+                Some(SelectSpec::Disabled) => Select::Disabled,
+            },
+        })
+    };
+    let policy = match &a.policy {
+        ScalingPolicySpec::Hpa {
+            sync_period,
+            tolerance,
+            scale_up,
+            scale_down,
+        } => {
+            if !(0.0..1.0).contains(tolerance) {
+                return Err((
+                    vec!["policy", "tolerance"],
+                    format!("a tolerance is a fraction in [0, 1), not {tolerance}"),
+                ));
+            }
+            PolicyConfig::Hpa(HpaConfig {
+                sync_period: positive(*sync_period, "sync_period")?,
+                tolerance: *tolerance,
+                up: behavior(scale_up, Behavior::default_up(), "scale_up")?,
+                down: behavior(scale_down, Behavior::default_down(), "scale_down")?,
+            })
+        }
+        ScalingPolicySpec::TargetTracking {
+            period,
+            out_datapoints,
+            in_datapoints,
+            scale_out_cooldown,
+            scale_in_cooldown,
+            disable_scale_in,
+        } => {
+            if *out_datapoints == 0 || *in_datapoints == 0 {
+                return Err((vec!["policy"], "datapoints must be at least 1".into()));
+            }
+            PolicyConfig::TargetTracking(TargetTrackingConfig {
+                period: positive(*period, "period")?,
+                out_datapoints: *out_datapoints,
+                in_datapoints: *in_datapoints,
+                out_cooldown: scale_out_cooldown.0,
+                in_cooldown: scale_in_cooldown.0,
+                disable_scale_in: *disable_scale_in,
+            })
+        }
+        ScalingPolicySpec::StepScaling {
+            period,
+            steps,
+            datapoints,
+            cooldown,
+        } => {
+            if steps.is_empty() {
+                return Err((
+                    vec!["policy", "steps"],
+                    "step scaling needs at least one step".into(),
+                ));
+            }
+            let mut out: Vec<ScalingStep> = Vec::new();
+            for st in steps {
+                let lo = st.lower.unwrap_or(f64::NEG_INFINITY);
+                let hi = st.upper.unwrap_or(f64::INFINITY);
+                if lo >= hi || (lo < 0.0 && hi > 0.0) {
+                    return Err((vec!["policy", "steps"], format!("a step's bounds must satisfy lower < upper on one side of the threshold (both ≥ 0 or both ≤ 0), not [{lo}, {hi}]")));
+                }
+                let overlaps = out.iter().any(|o| {
+                    let (a, b) = (
+                        o.lower.unwrap_or(f64::NEG_INFINITY),
+                        o.upper.unwrap_or(f64::INFINITY),
+                    );
+                    lo < b && a < hi
+                });
+                if overlaps {
+                    return Err((
+                        vec!["policy", "steps"],
+                        format!("steps overlap at [{lo}, {hi}]"),
+                    ));
+                }
+                out.push(ScalingStep {
+                    lower: st.lower,
+                    upper: st.upper,
+                    adjustment: match st.adjust {
+                        AdjustSpec::Change(n) => Adjustment::Change(n),
+                        AdjustSpec::Percent(p) => Adjustment::Percent(p),
+                        AdjustSpec::Exact(n) => Adjustment::Exact(n),
+                    },
+                });
+            }
+            PolicyConfig::StepScaling(StepScalingConfig {
+                period: positive(*period, "period")?,
+                threshold: target,
+                steps: out,
+                datapoints: (*datapoints).max(1),
+                cooldown: cooldown.0,
+            })
+        }
+    };
+    let schedule = a
+        .schedule
+        .iter()
+        .map(|s| Scheduled {
+            at: s.at.0,
+            min: s.min,
+            max: s.max,
+        })
+        .collect();
+    Ok(AutoscalerConfig {
+        min: a.min,
+        max: a.max,
+        metric,
+        target,
+        window: a.window.0,
+        lag: a.lag.0,
+        policy,
+        schedule,
+    })
 }
 
 fn is_prime(n: u32) -> bool {
@@ -526,7 +851,11 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
     Ok(())
 }
 
-fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<(), String> {
+fn attach_fault(
+    nodes: &mut [(String, ActorConfig)],
+    model: &Model,
+    f: &FaultSpec,
+) -> Result<(), String> {
     if let FaultSpec::Latency {
         from,
         to,
@@ -613,6 +942,81 @@ fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<()
             r#for.map(|d| at.0 + d.0),
             FaultKind::Crash { replica: *replica },
         ),
+        FaultSpec::Scale { node, at, replicas } => {
+            if *replicas == 0 {
+                return Err("a scaling action needs at least 1 replica".into());
+            }
+            (
+                node,
+                at.0,
+                None,
+                FaultKind::Scale {
+                    replicas: *replicas,
+                },
+            )
+        }
+        FaultSpec::Deploy {
+            node,
+            at,
+            strategy,
+            restart,
+        } => {
+            let (max_surge, max_unavailable, blue_green) = match strategy {
+                spec::DeployStrategy::Rolling => (Bound::Percent(25), Bound::Percent(25), false),
+                spec::DeployStrategy::RollingUpdate {
+                    max_surge,
+                    max_unavailable,
+                } => {
+                    if *max_surge == 0 && *max_unavailable == 0 {
+                        return Err("max_surge and max_unavailable cannot both be 0: the rollout could never start".into());
+                    }
+                    (
+                        Bound::Count(*max_surge),
+                        Bound::Count(*max_unavailable),
+                        false,
+                    )
+                }
+                spec::DeployStrategy::BlueGreen => (Bound::Count(0), Bound::Count(0), true),
+            };
+            let rollout = Rollout {
+                max_surge,
+                max_unavailable,
+                blue_green,
+                size: None,
+                restart: restart.map(|d| d.0),
+            };
+            (node, at.0, None, FaultKind::Rollout(rollout))
+        }
+        FaultSpec::Resize {
+            node,
+            at,
+            size,
+            strategy,
+            restart,
+        } => {
+            let Some(spec::Node::Service(svc)) = model.nodes.get(node) else {
+                return Err(format!("resize of `{node}`, which is not a service"));
+            };
+            let Some(z) = svc.sizes.get(size) else {
+                return Err(format!("`{node}`: {}", unknown_size(size, &svc.sizes)));
+            };
+            let (max_surge, max_unavailable) = match strategy {
+                spec::ResizeStrategy::Restart => (0, 1),
+                spec::ResizeStrategy::Surge => (1, 0),
+            };
+            let rollout = Rollout {
+                max_surge: Bound::Count(max_surge),
+                max_unavailable: Bound::Count(max_unavailable),
+                blue_green: false,
+                size: Some(Size {
+                    workers: z.workers,
+                    speed: z.speed,
+                    cost_per_hour: z.cost_per_hour,
+                }),
+                restart: restart.map(|d| d.0),
+            };
+            (node, at.0, None, FaultKind::Rollout(rollout))
+        }
         FaultSpec::Latency { .. } => unreachable!("handled above"),
     };
     let known: Vec<String> = nodes.iter().map(|(n, _)| format!("`{n}`")).collect();
@@ -628,6 +1032,7 @@ fn attach_fault(nodes: &mut [(String, ActorConfig)], f: &FaultSpec) -> Result<()
     let replica = match kind {
         FaultKind::Crash { replica } => Some(replica),
         FaultKind::Slowdown { replica, .. } | FaultKind::Errors { replica, .. } => replica,
+        FaultKind::Scale { .. } | FaultKind::Rollout(_) => None,
     };
     if let Some(replica) = replica {
         if replica >= s.replicas {

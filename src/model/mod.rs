@@ -284,21 +284,49 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     let mut base = model_tree;
     apply(&mut base, &set).map_err(|e| fail(&sources, e))?;
 
+    // Overrides of `faults.N.field` change the fault timeline of their variant or point (a
+    // deployment strategy per variant, a slowdown factor swept); the rest change the model.
+    let is_fault = |o: &&Override| o.path.split('.').next().map(str::trim) == Some("faults");
     let mut points = Vec::new();
     for (variant, changes) in &variants {
+        let (v_faults, changes): (Vec<Override>, Vec<Override>) =
+            changes.iter().cloned().partition(|o| is_fault(&o));
         let mut v_tree = base.clone();
-        apply(&mut v_tree, changes).map_err(|e| fail(&sources, e))?;
+        apply(&mut v_tree, &changes).map_err(|e| fail(&sources, e))?;
         for combo in &sweep.points {
+            let (p_faults, model_combo): (Vec<Override>, Vec<Override>) =
+                combo.iter().cloned().partition(|o| is_fault(&o));
             let mut tree = v_tree.clone();
-            apply(&mut tree, combo).map_err(|e| fail(&sources, e))?;
+            apply(&mut tree, &model_combo).map_err(|e| fail(&sources, e))?;
             let params = combo
                 .iter()
                 .map(|o| (o.path.clone(), o.value.clone()))
                 .collect();
             apply(&mut tree, &cli_set).map_err(|e| fail(&sources, e))?;
             let model: spec::Model = de::from_node(&tree).map_err(|e| fail(&sources, e))?;
-            let actors =
-                build::build(&model, &tree, &faults, base_dir).map_err(|e| fail(&sources, e))?;
+            let point_faults = if v_faults.is_empty() && p_faults.is_empty() {
+                faults.clone()
+            } else {
+                let mut r = root.clone();
+                for o in v_faults.iter().chain(&p_faults) {
+                    let segments: Vec<String> =
+                        o.path.split('.').map(|s| s.trim().to_string()).collect();
+                    overrides::set_path(&mut r, &segments, o.value.clone()).map_err(|m| {
+                        fail(
+                            &sources,
+                            Error::at(o.span, format!("cannot apply override `{}`: {m}", o.path)),
+                        )
+                    })?;
+                }
+                let list: Vec<spec::FaultSpec> = de::from_node(overrides::locate(&r, &["faults"]))
+                    .map_err(|e| fail(&sources, e))?;
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, f)| (f, overrides::locate(&r, &["faults", &i.to_string()]).span))
+                    .collect()
+            };
+            let actors = build::build(&model, &tree, &point_faults, base_dir)
+                .map_err(|e| fail(&sources, e))?;
             points.push(Point {
                 variant: variant.clone(),
                 params,

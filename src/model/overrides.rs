@@ -48,6 +48,13 @@ pub fn set_path(node: &mut Node, path: &[String], value: Node) -> Result<(), Str
                 Err(format!("there is no entry `{head}` here"))
             }
         }
+        Kind::List(items) => match head.parse::<usize>() {
+            Ok(i) if i < items.len() => set_path(&mut items[i], rest, value),
+            _ => Err(format!(
+                "`{head}` is not an index of {descr} of {} (counted from 0)",
+                items.len()
+            )),
+        },
         _ => Err(format!(
             "cannot set `{head}` inside {descr} `{}`",
             shorten(&here)

@@ -506,12 +506,12 @@ fn one_f() -> f64 {
 pub struct ServiceSpec {
     #[serde(default = "one")]
     pub replicas: u32,
-    /// Workers (threads, processes) per replica.
-    #[serde(default = "one")]
-    pub workers: u32,
-    /// Service times are divided by this.
-    #[serde(default = "one_f")]
-    pub speed: f64,
+    /// Workers (threads, processes) per replica; 1 unless a `size` gives it.
+    #[serde(default)]
+    pub workers: Option<u32>,
+    /// Service times are divided by this; 1.0 unless a `size` gives it.
+    #[serde(default)]
+    pub speed: Option<f64>,
     /// Waiting room per replica; arrivals to a full queue are rejected. Unbounded if absent.
     #[serde(default)]
     pub capacity: Option<u32>,
@@ -531,8 +531,205 @@ pub struct ServiceSpec {
     /// Limits per request class (tier), each with its own state, instead of `limit`.
     #[serde(default)]
     pub class_limits: std::collections::BTreeMap<String, LimiterSpec>,
+    /// Price of one replica per hour; 0 unless a `size` gives it.
+    #[serde(default)]
+    pub cost_per_hour: Option<f64>,
+    /// Named machine sizes this service can run on.
+    #[serde(default)]
+    pub sizes: std::collections::BTreeMap<String, SizeSpec>,
+    /// The size of the replicas: its workers, speed and price, instead of those fields.
+    #[serde(default)]
+    pub size: Option<String>,
+    /// Cold start: time from a replica's launch to ready. At once if absent.
+    #[serde(default)]
+    pub startup: Option<Dist>,
+    /// A new replica works slower for a while once ready (caches, JIT, connection pools).
+    #[serde(default)]
+    pub warm_up: Option<WarmUpSpec>,
+    #[serde(default)]
+    pub autoscaler: Option<AutoscalerSpec>,
+}
+
+/// A machine size.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct SizeSpec {
+    pub workers: u32,
+    #[serde(default = "one_f")]
+    pub speed: f64,
     #[serde(default)]
     pub cost_per_hour: f64,
+}
+
+/// For `for` after becoming ready a replica works at `speed` of its full speed.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct WarmUpSpec {
+    pub r#for: Duration,
+    pub speed: f64,
+}
+
+fn secs(s: u64) -> Duration {
+    Duration(s * 1_000_000_000)
+}
+fn s15() -> Duration {
+    secs(15)
+}
+fn s60() -> Duration {
+    secs(60)
+}
+fn s300() -> Duration {
+    secs(300)
+}
+fn tenth() -> f64 {
+    0.1
+}
+fn fifteen() -> u32 {
+    15
+}
+
+/// A horizontal autoscaler: bounds, the metric and its target, and a policy.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalerSpec {
+    #[serde(default = "one")]
+    pub min: u32,
+    pub max: u32,
+    /// The metric and its target per ready replica.
+    pub metric: MetricSpec,
+    /// The metric is averaged over this window…
+    #[serde(default = "s15")]
+    pub window: Duration,
+    /// …ending this long before each decision (metrics pipelines lag).
+    #[serde(default)]
+    pub lag: Duration,
+    #[serde(default)]
+    pub policy: ScalingPolicySpec,
+    /// Changes of the bounds at given times (pre-scaling before a known peak).
+    #[serde(default)]
+    pub schedule: Vec<ScheduledSpec>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum MetricSpec {
+    /// Busy workers over workers, 0 to 1 (like CPU utilization).
+    Utilization(f64),
+    /// Requests in a replica, queued or in service.
+    Concurrency(f64),
+    /// Requests waiting in a replica's queue.
+    QueueLength(f64),
+    /// Arrivals per second per replica.
+    RequestsPerReplica(f64),
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub enum ScalingPolicySpec {
+    /// The Kubernetes HPA.
+    Hpa {
+        #[serde(default = "s15")]
+        sync_period: Duration,
+        #[serde(default = "tenth")]
+        tolerance: f64,
+        /// Kubernetes' defaults where absent.
+        #[serde(default)]
+        scale_up: BehaviorSpec,
+        #[serde(default)]
+        scale_down: BehaviorSpec,
+    },
+    /// AWS target tracking.
+    TargetTracking {
+        #[serde(default = "s60")]
+        period: Duration,
+        #[serde(default = "three")]
+        out_datapoints: u32,
+        #[serde(default = "fifteen")]
+        in_datapoints: u32,
+        #[serde(default = "s300")]
+        scale_out_cooldown: Duration,
+        #[serde(default = "s300")]
+        scale_in_cooldown: Duration,
+        #[serde(default)]
+        disable_scale_in: bool,
+    },
+    /// AWS step scaling: the metric's value is the alarm threshold.
+    StepScaling {
+        #[serde(default = "s60")]
+        period: Duration,
+        steps: Vec<ScalingStepSpec>,
+        #[serde(default = "one")]
+        datapoints: u32,
+        #[serde(default = "s300")]
+        cooldown: Duration,
+    },
+}
+
+impl Default for ScalingPolicySpec {
+    fn default() -> Self {
+        ScalingPolicySpec::Hpa {
+            sync_period: s15(),
+            tolerance: tenth(),
+            scale_up: BehaviorSpec::default(),
+            scale_down: BehaviorSpec::default(),
+        }
+    }
+}
+
+/// One direction of an HPA's behavior; absent fields take Kubernetes' defaults.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviorSpec {
+    #[serde(default)]
+    pub stabilization: Option<Duration>,
+    #[serde(default)]
+    pub policies: Option<Vec<RatePolicySpec>>,
+    #[serde(default)]
+    pub select: Option<SelectSpec>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum RatePolicySpec {
+    Pods { value: u32, period: Duration },
+    Percent { value: u32, period: Duration },
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum SelectSpec {
+    Max,
+    Min,
+    Disabled,
+}
+
+/// A step: applies when the metric minus the threshold is within its bounds.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingStepSpec {
+    #[serde(default)]
+    pub lower: Option<f64>,
+    #[serde(default)]
+    pub upper: Option<f64>,
+    pub adjust: AdjustSpec,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum AdjustSpec {
+    Change(i32),
+    Percent(f64),
+    Exact(u32),
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledSpec {
+    pub at: Duration,
+    #[serde(default)]
+    pub min: Option<u32>,
+    #[serde(default)]
+    pub max: Option<u32>,
 }
 
 /// A rate limiter.
@@ -680,6 +877,55 @@ pub enum FaultSpec {
         #[serde(default)]
         r#for: Option<Duration>,
     },
+    /// Set `node`'s desired replica count at `at` (a manual scaling action).
+    Scale {
+        node: String,
+        at: Duration,
+        replicas: u32,
+    },
+    /// Roll `node` to a new version: a rolling update as Kubernetes' (25% surge and 25%
+    /// unavailable by default), or blue-green.
+    Deploy {
+        node: String,
+        at: Duration,
+        #[serde(default)]
+        strategy: DeployStrategy,
+        /// Startup time of each new replica, instead of the service's `startup`.
+        #[serde(default)]
+        restart: Option<Duration>,
+    },
+    /// Move `node` to another of its sizes at `at`, replica by replica: `Restart` takes one
+    /// down at a time, `Surge` starts the new one first.
+    Resize {
+        node: String,
+        at: Duration,
+        size: String,
+        #[serde(default)]
+        strategy: ResizeStrategy,
+        #[serde(default)]
+        restart: Option<Duration>,
+    },
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields)]
+pub enum DeployStrategy {
+    #[default]
+    Rolling,
+    /// Rolling with explicit bounds (replica counts).
+    RollingUpdate {
+        max_surge: u32,
+        max_unavailable: u32,
+    },
+    BlueGreen,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields)]
+pub enum ResizeStrategy {
+    #[default]
+    Restart,
+    Surge,
 }
 
 /// Add batches of `replications` runs to every point until `metric`'s ci95 half-width is at

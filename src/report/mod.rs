@@ -192,6 +192,15 @@ fn faults_json(plan: &Plan) -> Value {
                     at.secs(),
                     Some(at.secs() + r#for.secs()),
                 ),
+                FaultSpec::Scale { node, at, .. } => {
+                    ("scale", node.clone(), at.secs(), Some(at.secs()))
+                }
+                FaultSpec::Deploy { node, at, .. } => {
+                    ("deploy", node.clone(), at.secs(), Some(at.secs()))
+                }
+                FaultSpec::Resize { node, at, .. } => {
+                    ("resize", node.clone(), at.secs(), Some(at.secs()))
+                }
             };
             json!({ "kind": kind, "node": node, "at_s": at, "until_s": until })
         })

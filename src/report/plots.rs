@@ -414,6 +414,16 @@ fn windows(f: &Folder) -> Vec<(f64, f64, String)> {
             .and_then(Value::as_f64)
             .or_else(|| f.summary.get("duration_s").and_then(Value::as_f64))
             .unwrap_or(at);
+        // An action at an instant (scaling, a deployment's start) gets a thin mark.
+        let until = if until <= at {
+            at + 0.004
+                * f.summary
+                    .get("duration_s")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0)
+        } else {
+            until
+        };
         let kind = fault.get("kind").and_then(Value::as_str).unwrap_or("fault");
         let node = fault.get("node").and_then(Value::as_str).unwrap_or("");
         w.push((at, until, format!(" {kind} {node}")));
@@ -497,6 +507,58 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                 title: format!("Queue length at {svc}"),
                 y_label: "requests waiting".into(),
                 lines: line(&format!("{svc}.queue_len"), 1.0),
+                log_y: false,
+            });
+        }
+        // Replica counts where they change (autoscaling, rollouts, crashes), and what the
+        // replicas cost per hour.
+        let varies = |c: usize| {
+            rows.iter()
+                .map(|r| num(&r[c]))
+                .filter(|x| x.is_finite())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                    (lo.min(x), hi.max(x))
+                })
+        };
+        let mut scaled = false;
+        for svc in &services {
+            let (ready, starting) = (
+                col(&format!("{svc}.replicas")),
+                col(&format!("{svc}.replicas_starting")),
+            );
+            let changes = |c: Option<usize>| c.map(varies).is_some_and(|(lo, hi)| hi > lo);
+            if changes(ready) || changes(starting) {
+                scaled = true;
+                panels.push(Panel {
+                    title: format!("Ready replicas of {svc}"),
+                    y_label: "replicas".into(),
+                    lines: line(&format!("{svc}.replicas"), 1.0),
+                    log_y: false,
+                });
+            }
+        }
+        if scaled {
+            let mut cost = Vec::new();
+            for svc in &services {
+                for (i, l) in line(&format!("{svc}.cost_per_hour"), 1.0)
+                    .into_iter()
+                    .enumerate()
+                {
+                    match cost.get_mut(i) {
+                        None => cost.push(l),
+                        Some(sum) => {
+                            let sum: &mut Line = sum;
+                            for (a, b) in sum.points.iter_mut().zip(&l.points) {
+                                a.1 += b.1;
+                            }
+                        }
+                    }
+                }
+            }
+            panels.push(Panel {
+                title: "Cost rate of all services".into(),
+                y_label: "$ per hour".into(),
+                lines: cost,
                 log_y: false,
             });
         }

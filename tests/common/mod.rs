@@ -21,6 +21,25 @@ pub fn run(path: &str, set: &[String]) -> (Plan, Results) {
     (plan, results)
 }
 
+/// Writes an experiment to a temporary file under `group`.
+pub fn write(group: &str, name: &str, body: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(group);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{name}.ron"));
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+pub fn load(p: &Path) -> Result<Plan, String> {
+    model::load_experiment(p, &CommandLine::default()).map_err(|e| e.to_string())
+}
+
+pub fn run_file(p: &Path) -> (Plan, Results) {
+    let plan = load(p).unwrap();
+    let r = experiment::run_plan(&plan, None).unwrap();
+    (plan, r)
+}
+
 /// One metric of one node, per replication, for the first point.
 pub fn per_rep(results: &Results, node: &str, metric: &str) -> Vec<f64> {
     results

@@ -1,0 +1,244 @@
+//! Scaling: vertical against horizontal, autoscalers settling and draining, rollouts, cost.
+
+mod common;
+
+use common::{assert_agrees, mean_se, run, run_file};
+use scalesim::experiment::Results;
+use scalesim::metrics::series::Series;
+use scalesim::model::Plan;
+use scalesim::theory;
+
+fn write(name: &str, body: &str) -> std::path::PathBuf {
+    common::write("scaling", name, body)
+}
+
+/// A node metric of every replication of `variant`'s first point.
+fn node_per_rep(plan: &Plan, results: &Results, variant: &str, node: &str, m: &str) -> Vec<f64> {
+    let p = point(plan, variant);
+    results
+        .of_point(p)
+        .map(|u| {
+            u.metrics
+                .node(node, m)
+                .unwrap_or_else(|| panic!("{node}.{m}"))
+        })
+        .collect()
+}
+
+fn per_rep(plan: &Plan, results: &Results, variant: &str, m: &str) -> Vec<f64> {
+    let p = point(plan, variant);
+    results
+        .of_point(p)
+        .map(|u| u.metrics.get(m).unwrap_or_else(|| panic!("{m}")))
+        .collect()
+}
+
+fn point(plan: &Plan, variant: &str) -> usize {
+    plan.points
+        .iter()
+        .position(|p| p.variant == variant)
+        .unwrap_or_else(|| panic!("no variant {variant}"))
+}
+
+fn series(plan: &Plan, results: &Results, variant: &str) -> Series {
+    let p = point(plan, variant);
+    results.of_point(p).next().unwrap().series.clone().unwrap()
+}
+
+fn column<'a>(s: &'a Series, name: &str) -> impl Iterator<Item = f64> + 'a {
+    let c = s.columns.iter().position(|c| c == name).unwrap();
+    s.rows.iter().map(move |r| r[c])
+}
+
+/// Mean of a column over the buckets starting in [from, to) seconds.
+fn window_mean(s: &Series, name: &str, from: f64, to: f64) -> f64 {
+    let xs: Vec<f64> = column(s, name)
+        .enumerate()
+        .filter(|(i, _)| (from..to).contains(&(*i as f64 * s.bucket_s)))
+        .map(|(_, v)| v)
+        .collect();
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+#[test]
+fn one_fast_server_beats_c_slow_ones_at_equal_capacity() {
+    // λ = 320/s against 4 × 100/s of capacity (ρ = 0.8), three ways.
+    let p = write(
+        "equal-capacity",
+        r#"Experiment(
+            name: "equal-capacity",
+            model: Model(nodes: {
+                "users": Client(target: "lb", arrivals: Poisson(rate: 320.0)),
+                "lb": Balancer(target: "app", algorithm: LeastOutstanding),
+                "app": Service(
+                    replicas: 1,
+                    service_time: Exponential(mean: "10ms"),
+                    sizes: {
+                        "large": Size(workers: 1, speed: 4.0, cost_per_hour: 0.4),
+                        "wide": Size(workers: 4, speed: 1.0, cost_per_hour: 0.4),
+                        "small": Size(workers: 1, speed: 1.0, cost_per_hour: 0.1),
+                    },
+                    size: "large",
+                ),
+            }),
+            duration: "12m", warmup: "1m", seed: 17, replications: 8,
+            variants: {
+                "one_fast": {},
+                "shared_queue": { "app.size": "wide" },
+                "four_replicas": { "app.size": "small", "app.replicas": 4 },
+            },
+        )"#,
+    );
+    let (plan, results) = run_file(&p);
+    let latency = |v: &str| per_rep(&plan, &results, v, "latency_mean_s");
+    // M/M/1 at rate cμ, and M/M/c at rate μ.
+    let fast = theory::mmc_wait(1, 320.0, 400.0) + 1.0 / 400.0;
+    let shared = theory::mmc_wait(4, 320.0, 100.0) + 1.0 / 100.0;
+    assert_agrees("M/M/1 at 4μ", &latency("one_fast"), fast, 4.0, 0.03);
+    assert_agrees("M/M/4", &latency("shared_queue"), shared, 4.0, 0.03);
+    assert!(fast < shared);
+    // Four replicas, each with its own queue, behind a least-outstanding balancer: no
+    // better than a shared queue, far better than four independent M/M/1 queues.
+    let (four, se) = mean_se(&latency("four_replicas"));
+    let independent = 1.0 / (100.0 - 80.0);
+    eprintln!("four replicas: {four:.4} ± {se:.4}; M/M/4 {shared:.4}; 4 × M/M/1 {independent:.4}");
+    assert!(four > shared - 4.0 * se, "JSQ cannot beat a shared queue");
+    assert!(four < 0.5 * independent);
+    // Same price per hour.
+    let cost = |v: &str| mean_se(&per_rep(&plan, &results, v, "cost")).0;
+    assert!((cost("one_fast") - cost("four_replicas")).abs() < 1e-9);
+    assert!((cost("one_fast") - 0.4 * 11.0 / 60.0).abs() < 1e-9);
+}
+
+#[test]
+fn vertical_vs_horizontal_trades_latency_for_availability() {
+    let (plan, results) = run(
+        "experiments/vertical-vs-horizontal.ron",
+        &["replications=2".into()],
+    );
+    for rate in [0, 1, 2] {
+        let at = |v: &str, m: &str| {
+            let p = plan
+                .points
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.variant == v)
+                .nth(rate)
+                .unwrap()
+                .0;
+            let xs: Vec<f64> = results
+                .of_point(p)
+                .map(|u| u.metrics.get(m).unwrap())
+                .collect();
+            xs.iter().sum::<f64>() / xs.len() as f64
+        };
+        let available = |v: &str| at(v, "succeeded") / at(v, "requests");
+        assert!(at("vertical", "latency_mean_s") < at("horizontal", "latency_mean_s"));
+        // The crash takes the only vertical replica down for 1 of 9 measured minutes.
+        assert!(
+            (available("vertical") - 8.0 / 9.0).abs() < 0.01,
+            "{}",
+            available("vertical")
+        );
+        assert!(
+            available("horizontal") > 0.999,
+            "{}",
+            available("horizontal")
+        );
+        assert!((at("vertical", "cost") - at("horizontal", "cost")).abs() < 1e-9);
+    }
+}
+
+/// A service of 200 requests/s a replica under an HPA on 60% utilization.
+fn autoscaled(name: &str, replicas: u32, arrivals: &str, extra: &str) -> std::path::PathBuf {
+    write(
+        name,
+        &format!(
+            r#"Experiment(
+            name: "{name}",
+            model: Model(nodes: {{
+                "users": Client(target: "lb", arrivals: {arrivals}, timeout: "60s"),
+                "lb": Balancer(target: "app", algorithm: PowerOfChoices(d: 2),
+                    health_check: HealthCheck(interval: "5s", timeout: "1s", healthy: 1, unhealthy: 2)),
+                "app": Service(
+                    replicas: {replicas},
+                    workers: 4,
+                    service_time: Exponential(mean: "20ms"),
+                    cost_per_hour: 1.0,
+                    startup: Uniform(min: "10s", max: "40s"),
+                    autoscaler: Autoscaler(min: 2, max: 12, metric: Utilization(0.6), window: "30s"),
+                ),
+            }}),
+            seed: 23, replications: 4,
+            {extra}
+        )"#
+        ),
+    )
+}
+
+#[test]
+fn an_autoscaler_settles_under_steady_load_within_its_bounds() {
+    // 600/s needs 5 replicas at 60% (4 would run at 75%, outside the tolerance). At 6, the
+    // utilization hovers at 50% and ceil(0.5 / 0.6 × 6) is 5 or 6 by a hair, so the
+    // scale-down window, which keeps the highest recommendation, may hold 6.
+    let p = autoscaled(
+        "settle",
+        2,
+        "Poisson(rate: 600.0)",
+        r#"duration: "40m", warmup: "10m","#,
+    );
+    let (plan, results) = run_file(&p);
+    let v = "base";
+    let events = node_per_rep(&plan, &results, v, "app", "scale_events");
+    let replicas = node_per_rep(&plan, &results, v, "app", "replicas_mean");
+    eprintln!("scale events after settling {events:?}, replicas {replicas:?}");
+    for (e, r) in events.iter().zip(&replicas) {
+        assert!(*e <= 2.0, "still scaling after 10 minutes: {e} events");
+        assert!((4.5..=6.5).contains(r), "settled at {r} replicas");
+    }
+    for m in ["replicas_desired_min", "replicas_desired_max"] {
+        for x in node_per_rep(&plan, &results, v, "app", m) {
+            assert!((2.0..=12.0).contains(&x), "{m} = {x}");
+        }
+    }
+    let s = series(&plan, &results, v);
+    let started: Vec<f64> = column(&s, "app.replicas")
+        .zip(column(&s, "app.replicas_starting"))
+        .map(|(a, b)| a + b)
+        .collect();
+    assert!(started.iter().all(|n| *n <= 12.0 + 1e-9));
+    // It did scale out from 2 (to about 5) early on, and the new replicas took their share
+    // through the balancer.
+    assert!(window_mean(&s, "app.replicas", 0.0, 30.0) < 2.5);
+    assert!(window_mean(&s, "app.replicas", 600.0, 2400.0) > 4.5);
+    for r in node_per_rep(&plan, &results, v, "lb", "replica4.requests") {
+        assert!(r > 0.1 * 600.0 * 1800.0, "replica 4 got {r} requests");
+    }
+}
+
+#[test]
+fn scale_in_drains_replicas_without_dropping_a_request() {
+    // 1,500/s on 12 replicas (62%) for 10 minutes, then 150/s: the HPA scales in to 2,
+    // replica by replica, each finishing the requests it holds.
+    let p = autoscaled(
+        "drain",
+        12,
+        r#"Schedule(steps: [Step(at: "0s", rate: 1500.0), Step(at: "10m", rate: 150.0)])"#,
+        r#"duration: "25m", warmup: "0s","#,
+    );
+    let (plan, results) = run_file(&p);
+    let v = "base";
+    let s = series(&plan, &results, v);
+    assert!(window_mean(&s, "app.replicas", 420.0, 600.0) > 11.0);
+    assert!(window_mean(&s, "app.replicas", 1320.0, 1500.0) < 2.5);
+    for m in ["failed", "rejected", "timed_out"] {
+        assert_eq!(per_rep(&plan, &results, v, m), vec![0.0; 4], "{m}");
+    }
+    for u in results.of_point(0) {
+        let m = |k: &str| u.metrics.get(k).unwrap();
+        // Every request is answered, but those in flight at the end.
+        assert!(m("requests") - m("succeeded") < 20.0);
+        assert!(u.metrics.node("app", "scale_events").unwrap() >= 1.0);
+        assert_eq!(u.metrics.node("app", "replicas_desired_min").unwrap(), 2.0);
+    }
+}
