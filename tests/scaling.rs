@@ -242,3 +242,163 @@ fn scale_in_drains_replicas_without_dropping_a_request() {
         assert_eq!(u.metrics.node("app", "replicas_desired_min").unwrap(), 2.0);
     }
 }
+
+#[test]
+fn a_function_at_its_concurrency_cap_is_an_erlang_loss_system() {
+    // One request per instance, instances start at once and stay: with the cap at c the
+    // function is c servers without a waiting room, so throttling is Erlang B.
+    let p = write(
+        "function-cap",
+        r#"Experiment(
+            name: "function-cap",
+            model: Model(nodes: {
+                "users": Client(target: "fn", arrivals: Poisson(rate: 100.0)),
+                "fn": Service(
+                    replicas: 0,
+                    service_time: Exponential(mean: "50ms"),
+                    function: Function(cap: 6, idle_timeout: "1h", price_per_request: 0.000001),
+                    cost_per_hour: 0.06,
+                ),
+            }),
+            duration: "21m", warmup: "1m", seed: 41, replications: 8,
+        )"#,
+    );
+    let (_, results) = run_file(&p);
+    let blocked: Vec<f64> = results
+        .of_point(0)
+        .map(|u| {
+            u.metrics.node("fn", "throttled").unwrap() / u.metrics.node("fn", "arrivals").unwrap()
+        })
+        .collect();
+    assert_agrees(
+        "throttled fraction",
+        &blocked,
+        theory::erlang_b(6, 5.0),
+        4.0,
+        0.03,
+    );
+    for u in results.of_point(0) {
+        let m = |k: &str| u.metrics.node("fn", k).unwrap();
+        // Instances started on demand up to the cap, all within the first minute.
+        assert_eq!(m("cold_starts"), 0.0);
+        assert_eq!(m("replicas_mean"), 6.0);
+        // Billed: busy time at $0.06 an hour and $1 per million invocations.
+        let busy_hours = m("utilization") * 6.0 * 20.0 / 60.0;
+        let invocations = m("arrivals") - m("throttled");
+        let want = busy_hours * 0.06 + invocations * 1e-6;
+        let cost = u.metrics.get("cost").unwrap();
+        assert!(
+            (cost - want).abs() < 1e-9 * want.max(1.0),
+            "{cost} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn a_function_scales_to_zero_and_pays_cold_starts() {
+    // Requests every 30 s on average; an instance lives 10 s after its last request and
+    // takes 1 s to start: most requests start an instance, and between them there is none.
+    let p = write(
+        "function-zero",
+        r#"Experiment(
+            name: "function-zero",
+            model: Model(nodes: {
+                "users": Client(target: "fn", arrivals: Poisson(rate: 0.0333333)),
+                "fn": Service(
+                    replicas: 0,
+                    service_time: Deterministic(value: "100ms"),
+                    startup: Deterministic(value: "1s"),
+                    function: Function(idle_timeout: "10s"),
+                ),
+            }),
+            duration: "10h", warmup: "0s", seed: 43, replications: 2,
+        )"#,
+    );
+    let (_, results) = run_file(&p);
+    for u in results.of_point(0) {
+        let m = |k: &str| u.metrics.node("fn", k).unwrap();
+        let cold = m("cold_starts") / m("arrivals");
+        // An arrival finds a live instance iff the last one came less than ~10 s before:
+        // P = 1 − e^(−10/30) ≈ 0.28, so about 72% are cold.
+        assert!(
+            (cold - (-10.0f64 / 30.0).exp()).abs() < 0.05,
+            "cold fraction {cold}"
+        );
+        // A whole number of instances averaging below one half: none at all for more than
+        // half of the time.
+        assert!(m("replicas_mean") < 0.5, "{}", m("replicas_mean"));
+        let mean = u.metrics.get("latency_mean_s").unwrap();
+        assert!((mean - (0.1 + cold * 1.0)).abs() < 0.05, "latency {mean}");
+    }
+}
+
+#[test]
+fn a_rolling_update_dips_capacity_unless_it_surges() {
+    let (plan, results) = run("experiments/rolling-deploy.ron", &["replications=2".into()]);
+    let ready = |v: &str| series(&plan, &results, v);
+    // From 5m, without surge one replica of ten is always missing; with surge none is, and
+    // an eleventh is billed instead.
+    let (no_surge, surge) = (ready("no_surge"), ready("surge"));
+    assert!(window_mean(&no_surge, "app.replicas", 320.0, 560.0) < 9.1);
+    assert!(window_mean(&surge, "app.replicas", 320.0, 560.0) > 9.99);
+    assert!(window_mean(&surge, "app.cost_per_hour", 320.0, 560.0) > 5.4);
+    assert!(window_mean(&no_surge, "app.cost_per_hour", 320.0, 560.0) < 5.01);
+    // Every replica is of the new version by the end, and the count is back to ten.
+    for v in ["no_surge", "surge", "blue_green", "kubernetes_default"] {
+        let s = ready(v);
+        assert_eq!(column(&s, "app.replicas").last(), Some(10.0), "{v}");
+    }
+    let p99 = |v: &str| mean_se(&per_rep(&plan, &results, v, "latency_p99_s")).0;
+    assert!(p99("surge") < 0.25 * p99("no_surge"));
+    // Nothing is dropped by the replicas that drain.
+    for v in ["no_surge", "surge", "blue_green"] {
+        assert_eq!(per_rep(&plan, &results, v, "failed"), vec![0.0; 2]);
+    }
+}
+
+#[test]
+fn resizing_moves_every_replica_to_the_new_size() {
+    // Two small replicas (2 workers, $0.10) become large ones (8 workers, twice as fast,
+    // $0.50) at 2m, one at a time with a surge replica.
+    let p = write(
+        "resize",
+        r#"Experiment(
+            name: "resize",
+            model: Model(nodes: {
+                "users": Client(target: "app", arrivals: Poisson(rate: 100.0)),
+                "app": Service(
+                    replicas: 2,
+                    service_time: Exponential(mean: "10ms"),
+                    sizes: {
+                        "small": Size(workers: 2, cost_per_hour: 0.10),
+                        "large": Size(workers: 8, speed: 2.0, cost_per_hour: 0.50),
+                    },
+                    size: "small",
+                    startup: Deterministic(value: "20s"),
+                ),
+            }),
+            duration: "10m", warmup: "0s", seed: 47, replications: 1, bucket: "10s",
+            faults: [Resize(node: "app", at: "2m", size: "large", strategy: Surge)],
+        )"#,
+    );
+    let (plan, results) = run_file(&p);
+    let s = series(&plan, &results, "base");
+    assert!((window_mean(&s, "app.cost_per_hour", 0.0, 120.0) - 0.2).abs() < 1e-9);
+    assert!((window_mean(&s, "app.cost_per_hour", 200.0, 600.0) - 1.0).abs() < 1e-9);
+    // Still two replicas, now large ones.
+    assert!((window_mean(&s, "app.replicas", 200.0, 600.0) - 2.0).abs() < 1e-9);
+    let u = results.of_point(0).next().unwrap();
+    assert_eq!(u.metrics.node("app", "failed").unwrap(), 0.0);
+    let util = |from: f64, to: f64| window_mean(&s, "app.utilization", from, to);
+    // Busy workers / workers: 100/s × 10 ms on 4 workers, then × 5 ms on 16.
+    assert!(
+        (util(0.0, 120.0) - 0.25).abs() < 0.03,
+        "{}",
+        util(0.0, 120.0)
+    );
+    assert!(
+        (util(200.0, 600.0) - 0.5 / 16.0).abs() < 0.005,
+        "{}",
+        util(200.0, 600.0)
+    );
+}

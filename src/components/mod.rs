@@ -22,8 +22,8 @@ pub use dist::{DistParams, Sampler};
 pub use outbound::CallSite;
 pub use request::{Outcome, ReqId, Request, Requests};
 pub use service::{
-    Bound, Fault, FaultKind, OnFailure, Provisioning, Rollout, Service, ServiceConfig,
-    ServiceStreams, Size, Step, SERIES_WIDTH,
+    Bound, Fault, FaultKind, FunctionConfig, OnFailure, Provisioning, Rollout, Service,
+    ServiceConfig, ServiceStreams, Size, Step, SERIES_WIDTH,
 };
 
 use crate::engine::{derive_stream, ActorId, Calendar, Nanos, World};
@@ -76,6 +76,8 @@ pub enum Msg {
     Scheduled(u32),
     /// Replica `.0` joins (`true`) or leaves a balancer's endpoints.
     Members(u32, bool),
+    /// Check whether function instance `.0` (incarnation `.1`) has idled long enough.
+    Reap(u32, u32),
 }
 
 impl Msg {
@@ -102,6 +104,7 @@ impl Msg {
             Msg::Autoscale => 19,
             Msg::Scheduled(_) => 20,
             Msg::Members(..) => 21,
+            Msg::Reap(..) => 22,
         }
     }
 }
@@ -368,6 +371,14 @@ impl Network {
             ("latency_p99_s", secs(0.99)),
             ("latency_p999_s", secs(0.999)),
             ("cost", cost),
+            (
+                "cost_per_million",
+                if succeeded > 0 {
+                    cost / succeeded as f64 * 1e6
+                } else {
+                    f64::NAN
+                },
+            ),
         ];
         RunMetrics {
             experiment: named(experiment),

@@ -110,6 +110,19 @@ impl Rollout {
     }
 }
 
+/// A function-style service (AWS Lambda, Cloud Run): instances take `concurrency` requests
+/// each; a request that finds no free instance starts one (a cold start) unless `cap`
+/// instances run already, then it is throttled (429). An instance idle for `idle_timeout`
+/// is reclaimed, down to zero.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FunctionConfig {
+    pub concurrency: u32,
+    pub cap: u32,
+    pub idle_timeout: Nanos,
+    /// Price of each invocation; compute time is billed at `cost_per_hour` while busy.
+    pub price_per_request: f64,
+}
+
 /// Cold start and warm-up of new replicas.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Provisioning {
@@ -163,6 +176,8 @@ pub struct ServiceConfig {
     pub cost_per_hour: f64,
     pub provisioning: Provisioning,
     pub autoscaler: Option<AutoscalerConfig>,
+    /// Function-style: an instance per `concurrency` requests, started on demand.
+    pub function: Option<FunctionConfig>,
     /// Balancers in front of this service: told when a replica joins or leaves.
     pub watchers: Vec<ActorId>,
 }
@@ -194,6 +209,9 @@ struct Replica {
     micro_cost: i64,
     /// Work started before this is slower (warm-up).
     warm_until: Nanos,
+    /// Function instances: idle (no request) since, and whether a reclaim check is set.
+    idle_since: Nanos,
+    reaping: bool,
     version: u32,
     /// Bumped when the slot is reused, so a stale readiness timer is ignored.
     epoch: u32,
@@ -216,6 +234,8 @@ impl Replica {
             pace: base_speed / size.speed,
             micro_cost: micro(size.cost_per_hour),
             warm_until: 0,
+            idle_since: 0,
+            reaping: false,
             version: 0,
             epoch: 0,
         }
@@ -277,6 +297,11 @@ pub struct ServiceStats {
     pub billed: TimeWeighted,
     /// Changes of the desired count, by the autoscaler or scaling actions.
     pub scale_events: u64,
+    /// Function-style: instances started on demand, requests throttled at the cap, and
+    /// invocations (from time zero, for pricing after warm-up see `invocations`).
+    pub cold_starts: u64,
+    pub throttled: u64,
+    pub invocations: u64,
     /// The lowest and highest desired count over the whole run.
     pub desired_range: (u32, u32),
     /// Replica-time spent at each occupancy level, after warm-up.
@@ -401,6 +426,11 @@ impl Service {
         };
         // The initial replicas are ready at time zero, warm: the run starts from a steady
         // deployment.
+        let mut size = size;
+        if cfg.function.is_some() {
+            // Functions bill busy time, not instance time (see `cost`).
+            size.cost_per_hour = 0.0;
+        }
         let replicas = (0..cfg.replicas)
             .map(|_| Replica::new(Phase::Serving, size, cfg.speed))
             .collect();
@@ -432,6 +462,9 @@ impl Service {
             desired: tw(),
             billed: tw(),
             scale_events: 0,
+            cold_starts: 0,
+            throttled: 0,
+            invocations: 0,
             desired_range: (cfg.replicas, cfg.replicas),
             level_time: [0; LEVELS],
             warmup,
@@ -442,7 +475,7 @@ impl Service {
         stats.desired.set(0, cfg.replicas as i64);
         stats
             .billed
-            .set(0, cfg.replicas as i64 * micro(cfg.cost_per_hour));
+            .set(0, cfg.replicas as i64 * micro(size.cost_per_hour));
         let out = Outbound::new(id, cfg.calls.clone(), s.calls, warmup);
         let active_faults = vec![false; cfg.faults.len()];
         let limiter = cfg.limit.map(Limiter::new);
@@ -491,6 +524,9 @@ impl Service {
                 ctx.cal.at(end, self.id, Msg::Fault(i as u32, false));
             }
         }
+        for k in 0..self.replicas.len() {
+            self.idle_instance(k, 0, ctx);
+        }
         if let Some(a) = &self.autoscaler {
             ctx.cal.at(0, self.id, Msg::Scrape);
             ctx.cal.at(a.period(), self.id, Msg::Autoscale);
@@ -536,6 +572,25 @@ impl Service {
                 if rep.epoch == epoch && rep.phase == Phase::Starting {
                     self.ready(k as usize, ctx);
                     self.reconcile(ctx);
+                }
+            }
+            Msg::Reap(k, epoch) => {
+                let now = ctx.cal.now();
+                let f = self.cfg.function.expect("reaping only functions");
+                let rep = &mut self.replicas[k as usize];
+                if rep.epoch != epoch || rep.phase != Phase::Serving {
+                    return;
+                }
+                rep.reaping = false;
+                if rep.n > 0 {
+                    return; // busy again: its next idle moment sets a new check
+                }
+                let due = rep.idle_since + f.idle_timeout;
+                if now >= due {
+                    self.remove(k as usize, ctx);
+                } else {
+                    rep.reaping = true;
+                    ctx.cal.at(due, self.id, Msg::Reap(k, epoch));
                 }
             }
             Msg::Scrape => {
@@ -639,6 +694,10 @@ impl Service {
             self.reply(id, Outcome::Rejected, ctx);
             return;
         }
+        if self.cfg.function.is_some() {
+            self.invoke(id, counted, ctx);
+            return;
+        }
         // A replica chosen by a balancer takes the call unless it has gone (a route sent as
         // it left): then, as without a balancer, the next serving replica in turn does.
         let k = match replica {
@@ -679,6 +738,65 @@ impl Service {
             rep.queue.push_back(id);
             self.occupancy(k, now, 1);
             self.stats.queued.add(now, 1);
+        }
+    }
+
+    /// A function call: a free slot on a running instance, else a place on one starting,
+    /// else a new instance (cold start), else throttled.
+    fn invoke(&mut self, id: ReqId, counted: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let f = self.cfg.function.expect("function-style");
+        let free = |r: &Replica| r.phase == Phase::Serving && r.up && r.idle > 0;
+        let room =
+            |r: &Replica| r.phase == Phase::Starting && r.queue.len() < f.concurrency as usize;
+        let k = match self.replicas.iter().position(free) {
+            Some(k) => k,
+            None => match self.replicas.iter().position(room) {
+                Some(k) => k,
+                None => {
+                    let running = self.replicas.iter().filter(|r| r.active()).count() as u32;
+                    if running >= f.cap {
+                        if counted {
+                            self.stats.throttled += 1;
+                            self.stats.rejected += 1;
+                        }
+                        self.reply(id, Outcome::Rejected, ctx);
+                        return;
+                    }
+                    if counted {
+                        self.stats.cold_starts += 1;
+                    }
+                    self.launch(ctx)
+                }
+            },
+        };
+        if counted {
+            self.stats.invocations += 1;
+        }
+        let rep = &mut self.replicas[k];
+        if rep.phase == Phase::Serving && rep.idle > 0 {
+            rep.idle -= 1;
+            self.occupancy(k, now, 1);
+            self.start_job(k as u32, id, ctx);
+        } else {
+            rep.queue.push_back(id);
+            self.occupancy(k, now, 1);
+            self.stats.queued.add(now, 1);
+        }
+    }
+
+    /// A function instance has nothing to do: reclaim it after the idle timeout.
+    fn idle_instance(&mut self, k: usize, now: Nanos, ctx: &mut Ctx) {
+        let Some(f) = self.cfg.function else { return };
+        let rep = &mut self.replicas[k];
+        rep.idle_since = now;
+        if !rep.reaping {
+            rep.reaping = true;
+            ctx.cal.at(
+                now + f.idle_timeout,
+                self.id,
+                Msg::Reap(k as u32, rep.epoch),
+            );
         }
     }
 
@@ -891,8 +1009,12 @@ impl Service {
             self.start_job(k, next, ctx);
         } else {
             rep.idle += 1;
-            if rep.phase == Phase::Draining && rep.n == 0 {
-                self.gone(k as usize, now);
+            if rep.n == 0 {
+                if rep.phase == Phase::Draining {
+                    self.gone(k as usize, now);
+                } else {
+                    self.idle_instance(k as usize, now, ctx);
+                }
             }
         }
     }
@@ -1016,6 +1138,9 @@ impl Service {
     /// Launches and removes replicas until the set matches the desired count and version,
     /// within the rollout's surge and unavailability bounds (as a Deployment controller).
     fn reconcile(&mut self, ctx: &mut Ctx) {
+        if self.cfg.function.is_some() {
+            return; // instances follow demand, not a desired count
+        }
         loop {
             let v = self.version;
             let n = self.desired;
@@ -1083,7 +1208,7 @@ impl Service {
     }
 
     /// A new replica of the current version and size starts (cold start), in a free slot.
-    fn launch(&mut self, ctx: &mut Ctx) {
+    fn launch(&mut self, ctx: &mut Ctx) -> usize {
         let now = ctx.cal.now();
         let k = match self.replicas.iter().position(|r| r.phase == Phase::Gone) {
             Some(k) => k,
@@ -1116,6 +1241,7 @@ impl Service {
         } else {
             ctx.cal.after(delay, self.id, Msg::Ready(k as u32, epoch));
         }
+        k
     }
 
     /// A starting replica is ready: it takes work and joins its balancers.
@@ -1131,6 +1257,15 @@ impl Service {
         self.stats.workers.add(now, rep.workers as i64);
         self.stats.replicas.add(now, 1);
         self.tell_watchers(k, true, ctx);
+        // Requests that waited for a function instance to start.
+        let waiting = self.replicas[k].queue.len();
+        for _ in 0..waiting.min(self.replicas[k].workers as usize) {
+            self.replicas[k].idle -= 1;
+            self.next_from_queue(k as u32, ctx);
+        }
+        if self.replicas[k].n == 0 {
+            self.idle_instance(k, now, ctx);
+        }
     }
 
     /// Takes replica `k` out: a starting one stops, a serving one drains.
@@ -1221,7 +1356,10 @@ impl Service {
                 d(4) / width,
                 d(5) / width,
                 d(6) / width,
-                d(7) / width / 1e6,
+                match self.cfg.function {
+                    None => d(7) / width / 1e6,
+                    Some(_) => d(2) / width * self.cfg.cost_per_hour,
+                },
             ]);
         }
         series.last_at = at;
@@ -1288,6 +1426,10 @@ impl Service {
         m.push(("degraded".into(), s.degraded as f64));
         m.push(("dropped".into(), s.dropped as f64));
         m.push(("limited".into(), s.limited as f64));
+        if self.cfg.function.is_some() {
+            m.push(("cold_starts".into(), s.cold_starts as f64));
+            m.push(("throttled".into(), s.throttled as f64));
+        }
         m.push(("calls".into(), self.out.stats.attempts as f64));
         m.push(("call_retries".into(), self.out.stats.retries as f64));
         if let Some((open, refused)) = self.out.breaker_metrics(end) {
@@ -1300,6 +1442,13 @@ impl Service {
     /// What this service cost over the measured window: per-second billing of every
     /// replica from launch until it is gone, at its size's price.
     pub fn cost(&self, end: Nanos) -> f64 {
-        self.stats.billed.area(end) / 1e9 / 3600.0 / 1e6
+        match self.cfg.function {
+            None => self.stats.billed.area(end) / 1e9 / 3600.0 / 1e6,
+            // Functions: busy (invocation) time and a price per invocation.
+            Some(f) => {
+                self.stats.busy.area(end) / 1e9 / 3600.0 * self.cfg.cost_per_hour
+                    + self.stats.invocations as f64 * f.price_per_request
+            }
+        }
     }
 }

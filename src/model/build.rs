@@ -15,8 +15,8 @@ use crate::components::limiter::LimiterConfig;
 use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
 use crate::components::{
     ActorConfig, Algorithm, Arrivals, BalancerConfig, Bound, CallSite, Class, ClientConfig,
-    DistParams, Fault, FaultKind, HealthCheck, Keys, OnFailure, Outlier, Provisioning, Rollout,
-    Sampler, ServiceConfig, Size, Step,
+    DistParams, Fault, FaultKind, FunctionConfig, HealthCheck, Keys, OnFailure, Outlier,
+    Provisioning, Rollout, Sampler, ServiceConfig, Size, Step,
 };
 use crate::engine::ActorId;
 use std::path::Path;
@@ -159,9 +159,38 @@ pub fn build(
             spec::Node::Service(s) => {
                 let at =
                     |field: &str, m: String| err(&[name, field], format!("service `{name}`: {m}"));
-                if s.replicas == 0 {
-                    return Err(at("replicas", "needs at least 1 replica".into()));
+                if s.replicas == 0 && s.function.is_none() {
+                    return Err(at("replicas", "needs at least 1 replica (only a function-style service may start with none)".into()));
                 }
+                let function = match s.function {
+                    None => None,
+                    Some(f) => {
+                        let bad = |field: &str, m: &str| {
+                            err(
+                                &[name, "function", field],
+                                format!("service `{name}`: function: {m}"),
+                            )
+                        };
+                        if f.concurrency == 0 {
+                            return Err(bad("concurrency", "an instance takes at least 1 request"));
+                        }
+                        if f.cap == 0 || f.cap < s.replicas {
+                            return Err(bad("cap", "the cap must be at least 1 and at least the starting instances (`replicas`)"));
+                        }
+                        if !(f.price_per_request >= 0.0 && f.price_per_request.is_finite()) {
+                            return Err(bad("price_per_request", "a price is zero or more"));
+                        }
+                        if s.autoscaler.is_some() {
+                            return Err(at("autoscaler", "a function-style service scales with its requests: drop the autoscaler".into()));
+                        }
+                        Some(FunctionConfig {
+                            concurrency: f.concurrency,
+                            cap: f.cap,
+                            idle_timeout: f.idle_timeout.0,
+                            price_per_request: f.price_per_request,
+                        })
+                    }
+                };
                 for (size_name, z) in &s.sizes {
                     check_size(z.workers, z.speed, z.cost_per_hour).map_err(|(field, m)| {
                         err(
@@ -170,7 +199,7 @@ pub fn build(
                         )
                     })?;
                 }
-                let size = match &s.size {
+                let mut size = match &s.size {
                     Some(size_name) => {
                         let Some(z) = s.sizes.get(size_name) else {
                             return Err(at("size", unknown_size(size_name, &s.sizes)));
@@ -198,6 +227,12 @@ pub fn build(
                 };
                 check_size(size.workers, size.speed, size.cost_per_hour)
                     .map_err(|(field, m)| at(field, m))?;
+                if let Some(f) = &function {
+                    if s.workers.is_some() || s.size.is_some() {
+                        return Err(at("function", "a function instance's workers are its `concurrency`: leave `workers` and `size` out".into()));
+                    }
+                    size.workers = f.concurrency;
+                }
                 let startup = match &s.startup {
                     None => None,
                     Some(d) => Some(dist(d).map_err(|(p, m)| {
@@ -404,6 +439,7 @@ pub fn build(
                     cost_per_hour: size.cost_per_hour,
                     provisioning,
                     autoscaler,
+                    function,
                     watchers: Vec::new(),
                 })
             }
@@ -414,6 +450,9 @@ pub fn build(
                 let Some(spec::Node::Service(svc)) = model.nodes.get(&b.target) else {
                     return Err(at("target", format!("`{}` is not a service: a balancer spreads load over a service's replicas", b.target)));
                 };
+                if svc.function.is_some() {
+                    return Err(at("target", format!("`{}` is function-style: its platform routes each request to an instance; call it directly", b.target)));
+                }
                 let replicas = svc.replicas;
                 let algorithm = match &b.algorithm {
                     AlgorithmSpec::RoundRobin => Algorithm::RoundRobin,
@@ -1041,6 +1080,9 @@ fn attach_fault(
                 s.replicas
             ));
         }
+    }
+    if s.function.is_some() && matches!(kind, FaultKind::Scale { .. } | FaultKind::Rollout(_)) {
+        return Err(format!("`{node}` is function-style: its instances follow demand, so it cannot be scaled or rolled out"));
     }
     s.faults.push(Fault { at, until, kind });
     Ok(())

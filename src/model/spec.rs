@@ -548,6 +548,32 @@ pub struct ServiceSpec {
     pub warm_up: Option<WarmUpSpec>,
     #[serde(default)]
     pub autoscaler: Option<AutoscalerSpec>,
+    /// Function-style (serverless): instances started per request on demand.
+    #[serde(default)]
+    pub function: Option<FunctionSpec>,
+}
+
+fn ten_minutes() -> Duration {
+    secs(600)
+}
+fn thousand() -> u32 {
+    1000
+}
+
+/// A function-style service: AWS Lambda's defaults (one request per instance, 1,000
+/// concurrent instances per account, reclaimed after some idle minutes).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSpec {
+    #[serde(default = "one")]
+    pub concurrency: u32,
+    /// Account-level cap on concurrent instances; requests beyond it are throttled.
+    #[serde(default = "thousand")]
+    pub cap: u32,
+    #[serde(default = "ten_minutes")]
+    pub idle_timeout: Duration,
+    #[serde(default)]
+    pub price_per_request: f64,
 }
 
 /// A machine size.
