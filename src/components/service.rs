@@ -58,6 +58,13 @@ pub enum FaultKind {
     Scale { replicas: u32 },
     /// Replace every replica with a new version, perhaps of another size.
     Rollout(Rollout),
+    /// Extra replicas of a new version that is `factor` times slower and fails with
+    /// probability `rate`, beside the desired ones, for the window; then rolled back.
+    Canary {
+        replicas: u32,
+        factor: f64,
+        rate: f64,
+    },
 }
 
 /// A machine size: workers, speed (work is divided by it) and price.
@@ -213,6 +220,8 @@ struct Replica {
     idle_since: Nanos,
     reaping: bool,
     version: u32,
+    /// A canary of fault `canary − 1`, outside the desired count; 0 for none.
+    canary: u32,
     /// Bumped when the slot is reused, so a stale readiness timer is ignored.
     epoch: u32,
 }
@@ -237,6 +246,7 @@ impl Replica {
             idle_since: 0,
             reaping: false,
             version: 0,
+            canary: 0,
             epoch: 0,
         }
     }
@@ -1033,6 +1043,20 @@ impl Service {
                 }
                 self.reconcile(ctx);
             }
+            FaultKind::Canary { replicas, .. } if begin => {
+                for _ in 0..replicas {
+                    let k = self.launch(ctx);
+                    self.replicas[k].canary = i as u32 + 1;
+                }
+            }
+            FaultKind::Canary { .. } => {
+                for k in 0..self.replicas.len() {
+                    let r = &self.replicas[k];
+                    if r.canary == i as u32 + 1 && r.active() {
+                        self.remove(k, ctx);
+                    }
+                }
+            }
             _ => {}
         }
         self.refresh_faults();
@@ -1053,6 +1077,18 @@ impl Service {
                     which(replica).for_each(|r| self.error_rate[r] = self.error_rate[r].max(rate))
                 }
                 _ => {}
+            }
+        }
+        // Canaries carry their version's flaws while they live.
+        for (k, r) in self.replicas.iter().enumerate() {
+            if r.canary == 0 || r.phase == Phase::Gone {
+                continue;
+            }
+            if let FaultKind::Canary { factor, rate, .. } =
+                self.cfg.faults[r.canary as usize - 1].kind
+            {
+                self.slow[k] *= factor;
+                self.error_rate[k] = self.error_rate[k].max(rate);
             }
         }
     }
@@ -1145,7 +1181,7 @@ impl Service {
             let v = self.version;
             let n = self.desired;
             let (mut old, mut new, mut available, mut new_ready) = (0u32, 0u32, 0u32, 0u32);
-            for r in self.replicas.iter().filter(|r| r.active()) {
+            for r in self.replicas.iter().filter(|r| r.active() && r.canary == 0) {
                 let serving = r.phase == Phase::Serving && r.up;
                 if r.version == v {
                     new += 1;
@@ -1203,7 +1239,10 @@ impl Service {
         };
         (0..self.replicas.len())
             .rev()
-            .filter(|&k| self.replicas[k].active() && matching(&self.replicas[k]))
+            .filter(|&k| {
+                let r = &self.replicas[k];
+                r.active() && r.canary == 0 && matching(r)
+            })
             .min_by_key(|&k| rank(&self.replicas[k]))
     }
 

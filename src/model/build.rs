@@ -1056,6 +1056,38 @@ fn attach_fault(
             };
             (node, at.0, None, FaultKind::Rollout(rollout))
         }
+        FaultSpec::Canary {
+            node,
+            at,
+            r#for,
+            replicas,
+            factor,
+            rate,
+        } => {
+            if *replicas == 0 {
+                return Err("a canary needs at least 1 replica".into());
+            }
+            if !(*factor > 0.0 && factor.is_finite()) {
+                return Err(format!(
+                    "a canary's slowdown factor must be positive, not {factor}"
+                ));
+            }
+            if !(0.0..=1.0).contains(rate) {
+                return Err(format!(
+                    "an error rate is a probability in [0, 1], not {rate}"
+                ));
+            }
+            (
+                node,
+                at.0,
+                Some(at.0 + r#for.0),
+                FaultKind::Canary {
+                    replicas: *replicas,
+                    factor: *factor,
+                    rate: *rate,
+                },
+            )
+        }
         FaultSpec::Latency { .. } => unreachable!("handled above"),
     };
     let known: Vec<String> = nodes.iter().map(|(n, _)| format!("`{n}`")).collect();
@@ -1071,7 +1103,7 @@ fn attach_fault(
     let replica = match kind {
         FaultKind::Crash { replica } => Some(replica),
         FaultKind::Slowdown { replica, .. } | FaultKind::Errors { replica, .. } => replica,
-        FaultKind::Scale { .. } | FaultKind::Rollout(_) => None,
+        FaultKind::Scale { .. } | FaultKind::Rollout(_) | FaultKind::Canary { .. } => None,
     };
     if let Some(replica) = replica {
         if replica >= s.replicas {
@@ -1081,7 +1113,12 @@ fn attach_fault(
             ));
         }
     }
-    if s.function.is_some() && matches!(kind, FaultKind::Scale { .. } | FaultKind::Rollout(_)) {
+    if s.function.is_some()
+        && matches!(
+            kind,
+            FaultKind::Scale { .. } | FaultKind::Rollout(_) | FaultKind::Canary { .. }
+        )
+    {
         return Err(format!("`{node}` is function-style: its instances follow demand, so it cannot be scaled or rolled out"));
     }
     s.faults.push(Fault { at, until, kind });

@@ -920,6 +920,20 @@ pub enum FaultSpec {
         #[serde(default)]
         restart: Option<Duration>,
     },
+    /// A canary: `replicas` extra replicas of a new version, `factor` times slower and
+    /// failing with probability `rate`, take their share of traffic for `for`, then are
+    /// rolled back.
+    Canary {
+        node: String,
+        at: Duration,
+        r#for: Duration,
+        #[serde(default = "one")]
+        replicas: u32,
+        #[serde(default = "one_f64")]
+        factor: f64,
+        #[serde(default)]
+        rate: f64,
+    },
     /// Move `node` to another of its sizes at `at`, replica by replica: `Restart` takes one
     /// down at a time, `Surge` starts the new one first.
     Resize {
@@ -931,6 +945,10 @@ pub enum FaultSpec {
         #[serde(default)]
         restart: Option<Duration>,
     },
+}
+
+fn one_f64() -> f64 {
+    1.0
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, Default)]

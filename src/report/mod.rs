@@ -192,6 +192,14 @@ fn faults_json(plan: &Plan) -> Value {
                     at.secs(),
                     Some(at.secs() + r#for.secs()),
                 ),
+                FaultSpec::Canary {
+                    node, at, r#for, ..
+                } => (
+                    "canary",
+                    node.clone(),
+                    at.secs(),
+                    Some(at.secs() + r#for.secs()),
+                ),
                 FaultSpec::Scale { node, at, .. } => {
                     ("scale", node.clone(), at.secs(), Some(at.secs()))
                 }
