@@ -271,3 +271,103 @@ fn validate_reports_without_running() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok: "));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such.ron"));
 }
+
+#[test]
+fn scaling_configuration_errors() {
+    let cases: [(&str, &str, u32, &str); 7] = [
+        (
+            "unknown-size",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), sizes: { "small": Size(workers: 2) }, size: "huge"),"#,
+            4,
+            "no size `huge`; sizes are `small`",
+        ),
+        (
+            "size-and-workers",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), workers: 4, sizes: { "small": Size(workers: 2) }, size: "small"),"#,
+            4,
+            "`workers` is given by size `small`",
+        ),
+        (
+            "autoscaler-bounds",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), autoscaler: Autoscaler(min: 4, max: 2, metric: Utilization(0.5))),"#,
+            4,
+            "max (2) is below min (4)",
+        ),
+        (
+            "autoscaler-start-outside",
+            r#"        "app": Service(replicas: 1, service_time: Exponential(mean: "10ms"), autoscaler: Autoscaler(min: 2, max: 8, metric: Utilization(0.5))),"#,
+            4,
+            "starts with 1 replicas, outside [min, max] = [2, 8]",
+        ),
+        (
+            "utilization-target",
+            r#"        "app": Service(replicas: 2, service_time: Exponential(mean: "10ms"), autoscaler: Autoscaler(min: 2, max: 8, metric: Utilization(60.0))),"#,
+            4,
+            "a fraction in (0, 1]",
+        ),
+        (
+            "hpa-policy-period",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), autoscaler: Autoscaler(max: 8, metric: Concurrency(4.0), policy: Hpa(scale_up: Behavior(policies: [Pods(value: 4, period: "2h")])))),"#,
+            4,
+            "period in (0s, 30m]",
+        ),
+        (
+            "function-with-workers",
+            r#"        "app": Service(workers: 4, service_time: Exponential(mean: "10ms"), function: Function()),"#,
+            4,
+            "leave `workers` and `size` out",
+        ),
+    ];
+    for (name, app, line, needle) in cases {
+        assert_error_at(
+            name,
+            &experiment(&format!("{USERS}\n{app}"), SETTINGS),
+            &[],
+            line,
+            needle,
+        );
+    }
+}
+
+#[test]
+fn timeline_scaling_errors() {
+    let sizes = r#"        "app": Service(service_time: Exponential(mean: "10ms"), sizes: { "small": Size(workers: 2) }),"#;
+    let cases = [
+        (
+            "deploy-deadlock",
+            r#"    faults: [Deploy(node: "app", at: "1s", strategy: RollingUpdate(max_surge: 0, max_unavailable: 0))],"#,
+            "cannot both be 0",
+        ),
+        (
+            "resize-unknown",
+            r#"    faults: [Resize(node: "app", at: "1s", size: "large")],"#,
+            "no size `large`",
+        ),
+        (
+            "canary-rate",
+            r#"    faults: [Canary(node: "app", at: "1s", for: "2s", rate: 1.5)],"#,
+            "a probability in [0, 1]",
+        ),
+    ];
+    for (name, fault, needle) in cases {
+        let settings = format!("{SETTINGS}\n{fault}");
+        assert_error_at(
+            name,
+            &experiment(&format!("{USERS}\n{sizes}"), &settings),
+            &[],
+            7,
+            needle,
+        );
+    }
+    // A balancer cannot front a function, nor can a function be rolled out.
+    let lb = r#"        "users": Client(target: "lb", arrivals: Poisson(rate: 10.0)),
+        "lb": Balancer(target: "app"),
+        "app": Service(service_time: Exponential(mean: "10ms"), function: Function()),"#;
+    assert_error_at(
+        "balanced-function",
+        &experiment(lb, SETTINGS),
+        &[],
+        4,
+        "is function-style",
+    );
+}
