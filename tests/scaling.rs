@@ -402,3 +402,62 @@ fn resizing_moves_every_replica_to_the_new_size() {
         util(200.0, 600.0)
     );
 }
+
+#[test]
+fn a_vertical_rule_resizes_up_with_load_and_back_down() {
+    // One replica; 60 → 300 → 60 requests/s of 10 ms. At 60% utilization, 2 workers hold
+    // 120/s, 4 hold 240/s, 8 hold 480/s: the rule should pick small, large, small.
+    let p = write(
+        "vertical-rule",
+        r#"Experiment(
+            name: "vertical-rule",
+            model: Model(nodes: {
+                "users": Client(target: "app", arrivals: Schedule(steps: [
+                    Step(at: "0s", rate: 60.0), Step(at: "5m", rate: 300.0), Step(at: "15m", rate: 60.0),
+                ]), timeout: "10s"),
+                "app": Service(
+                    service_time: Exponential(mean: "10ms"),
+                    sizes: {
+                        "small": Size(workers: 2, cost_per_hour: 0.1),
+                        "medium": Size(workers: 4, cost_per_hour: 0.2),
+                        "large": Size(workers: 8, cost_per_hour: 0.4),
+                    },
+                    size: "small",
+                    startup: Deterministic(value: "20s"),
+                    autoscaler: Autoscaler(
+                        metric: Utilization(0.6),
+                        window: "30s",
+                        policy: Vertical(sizes: ["small", "medium", "large"], strategy: Surge),
+                    ),
+                ),
+            }),
+            duration: "30m", warmup: "0s", seed: 53, replications: 2, bucket: "10s",
+        )"#,
+    );
+    let (plan, results) = run_file(&p);
+    let s = series(&plan, &results, "base");
+    let cost = |from: f64, to: f64| window_mean(&s, "app.cost_per_hour", from, to);
+    assert!(
+        (cost(0.0, 290.0) - 0.1).abs() < 1e-9,
+        "{}",
+        cost(0.0, 290.0)
+    );
+    // Saturated small (2 busy workers of 2) reads as needing 4 at 60%: medium first, then
+    // large a minute or two later.
+    assert!(
+        (cost(600.0, 890.0) - 0.4).abs() < 1e-9,
+        "{}",
+        cost(600.0, 890.0)
+    );
+    assert!(
+        (cost(1500.0, 1800.0) - 0.1).abs() < 1e-9,
+        "{}",
+        cost(1500.0, 1800.0)
+    );
+    for u in results.of_point(0) {
+        let m = |k: &str| u.metrics.node("app", k).unwrap();
+        assert!(m("resizes") >= 3.0, "{}", m("resizes"));
+        assert_eq!(m("failed"), 0.0);
+        assert_eq!(m("replicas_desired_max"), 1.0);
+    }
+}

@@ -5,6 +5,7 @@
 //! Semantics follow the Kubernetes controller and the AWS documentation (SEMANTICS.md §A1,
 //! §A1b); where a detail is ours, the doc comment says so.
 
+use super::service::Size;
 use crate::engine::Nanos;
 use std::collections::VecDeque;
 
@@ -470,6 +471,93 @@ pub enum PolicyConfig {
     Hpa(HpaConfig),
     TargetTracking(TargetTrackingConfig),
     StepScaling(StepScalingConfig),
+    Vertical(VerticalConfig),
+}
+
+/// Vertical scaling by rule, on utilization: move to the smallest size of a ladder whose
+/// capacity would hold utilization at or below the target. Larger at once; smaller only
+/// when every recommendation of the stabilization window agrees (as the HPA's scale-down
+/// window).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerticalConfig {
+    pub period: Nanos,
+    /// Sizes, smallest capacity (workers × speed) first.
+    pub sizes: Vec<Size>,
+    /// The service's size at the start, an index into `sizes`.
+    pub initial: usize,
+    pub stabilization: Nanos,
+    /// Start each resized replica before its predecessor goes (else one at a time goes
+    /// down first).
+    pub surge: bool,
+    /// Startup time of resized replicas, instead of the service's.
+    pub restart: Option<Nanos>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Vertical {
+    pub cfg: VerticalConfig,
+    /// The size in force (the last one applied).
+    at: usize,
+    recommendations: VecDeque<(Nanos, usize)>,
+}
+
+impl Vertical {
+    pub fn new(cfg: VerticalConfig) -> Self {
+        Vertical {
+            at: cfg.initial,
+            cfg,
+            recommendations: VecDeque::new(),
+        }
+    }
+
+    fn capacity(&self, i: usize) -> f64 {
+        let s = self.cfg.sizes[i];
+        s.workers as f64 * s.speed
+    }
+
+    /// The size to move to, if any. `busy`: a resize is still rolling out, so none starts.
+    pub fn recommend(
+        &mut self,
+        now: Nanos,
+        utilization: Option<f64>,
+        target: f64,
+        busy: bool,
+    ) -> Option<usize> {
+        if self.recommendations.is_empty() {
+            self.recommendations.push_back((now, self.at));
+        }
+        let m = utilization?;
+        let load = m * self.capacity(self.at);
+        let n = self.cfg.sizes.len();
+        let want = (0..n)
+            .find(|&j| load / self.capacity(j) <= target)
+            .unwrap_or(n - 1);
+        let cut = now.saturating_sub(self.cfg.stabilization);
+        let highest = self
+            .recommendations
+            .iter()
+            .filter(|(t, _)| *t > cut || now < self.cfg.stabilization)
+            .map(|(_, j)| *j)
+            .fold(want, usize::max);
+        self.recommendations.push_back((now, want));
+        while self
+            .recommendations
+            .front()
+            .is_some_and(|(t, _)| now.saturating_sub(*t) > self.cfg.stabilization)
+        {
+            self.recommendations.pop_front();
+        }
+        let to = if want > self.at {
+            want
+        } else {
+            highest.min(self.at)
+        };
+        if to == self.at || busy {
+            return None;
+        }
+        self.at = to;
+        Some(to)
+    }
 }
 
 /// A scheduled change of the bounds (as AWS scheduled actions, or a cron scaler).
@@ -503,6 +591,7 @@ enum State {
     Hpa(Hpa),
     TargetTracking(TargetTracking),
     StepScaling(StepScaling),
+    Vertical(Vertical),
 }
 
 pub struct Autoscaler {
@@ -522,6 +611,7 @@ impl Autoscaler {
                 State::TargetTracking(TargetTracking::new(c.clone()))
             }
             PolicyConfig::StepScaling(c) => State::StepScaling(StepScaling::new(c.clone())),
+            PolicyConfig::Vertical(c) => State::Vertical(Vertical::new(c.clone())),
         };
         Autoscaler {
             min: cfg.min,
@@ -538,6 +628,7 @@ impl Autoscaler {
             PolicyConfig::Hpa(c) => c.sync_period,
             PolicyConfig::TargetTracking(c) => c.period,
             PolicyConfig::StepScaling(c) => c.period,
+            PolicyConfig::Vertical(c) => c.period,
         }
     }
 
@@ -584,8 +675,21 @@ impl Autoscaler {
             }
             State::TargetTracking(t) => t.decide(now, current, ready, metric.map(|m| m / target)),
             State::StepScaling(s) => s.decide(now, current, ready, metric),
+            // A vertical policy leaves the count alone (see `resize`).
+            State::Vertical(_) => return current,
         };
         desired.clamp(min, max)
+    }
+
+    /// A vertical policy's new size (an index into its sizes), if it wants one now.
+    pub fn resize(&mut self, now: Nanos, busy: bool) -> Option<Size> {
+        let metric = self.observe(now);
+        let target = self.cfg.target;
+        let State::Vertical(v) = &mut self.state else {
+            return None;
+        };
+        v.recommend(now, metric, target, busy)
+            .map(|j| v.cfg.sizes[j])
     }
 
     /// Tells the policy the replica count changed (HPA rate policies count changes).
@@ -827,6 +931,37 @@ mod tests {
         assert_eq!(s.decide(60 * S, 6, 4, Some(0.6)), 6);
         assert_eq!(s.decide(120 * S, 6, 6, Some(0.1)), 5);
         assert_eq!(s.decide(180 * S, 5, 5, Some(0.1)), 5);
+    }
+
+    #[test]
+    fn vertical_moves_up_at_once_and_down_after_the_window() {
+        let size = |workers, speed| Size {
+            workers,
+            speed,
+            cost_per_hour: 0.0,
+        };
+        let mut v = Vertical::new(VerticalConfig {
+            period: 60 * S,
+            sizes: vec![size(2, 1.0), size(4, 1.0), size(4, 2.0)],
+            initial: 0,
+            stabilization: 300 * S,
+            surge: false,
+            restart: None,
+        });
+        // 90% of 2 workers = 1.8 busy: 4 workers would run at 45%, under the 60% target.
+        assert_eq!(v.recommend(0, Some(0.9), 0.6, false), Some(1));
+        // 1.8 busy on 4 workers: where it is. Load falls to 0.8 busy (20%): 2 workers would
+        // do (40%), but not before the 5-minute window has passed.
+        assert_eq!(v.recommend(60 * S, Some(0.45), 0.6, false), None);
+        for t in [120, 180, 240, 300] {
+            assert_eq!(v.recommend(t * S, Some(0.2), 0.6, false), None, "at {t} s");
+        }
+        // The recommendation of size 1 (at 60 s) has left the window.
+        assert_eq!(v.recommend(360 * S, Some(0.2), 0.6, false), Some(0));
+        // Nothing starts while a resize is rolling out; then it does. Saturated at 2 busy
+        // workers, the size to hold 60% is 4 workers (50%).
+        assert_eq!(v.recommend(420 * S, Some(1.0), 0.6, true), None);
+        assert_eq!(v.recommend(480 * S, Some(1.0), 0.6, false), Some(1));
     }
 
     #[test]

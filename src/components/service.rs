@@ -11,7 +11,7 @@
 //! like a Deployment controller, moves the set toward the desired count and version: the
 //! autoscaler, scaling actions and rollouts only change what is desired.
 
-use super::autoscaler::{Autoscaler, AutoscalerConfig, Totals, SCRAPE};
+use super::autoscaler::{Autoscaler, AutoscalerConfig, PolicyConfig, Totals, SCRAPE};
 use super::dist::{DistParams, Sampler};
 use super::limiter::{Limiter, LimiterConfig};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
@@ -312,6 +312,8 @@ pub struct ServiceStats {
     pub cold_starts: u64,
     pub throttled: u64,
     pub invocations: u64,
+    /// Changes of machine size after warm-up (timeline or vertical autoscaler).
+    pub resizes: u64,
     /// The lowest and highest desired count over the whole run.
     pub desired_range: (u32, u32),
     /// Replica-time spent at each occupancy level, after warm-up.
@@ -473,6 +475,7 @@ impl Service {
             billed: tw(),
             scale_events: 0,
             cold_starts: 0,
+            resizes: 0,
             throttled: 0,
             invocations: 0,
             desired_range: (cfg.replicas, cfg.replicas),
@@ -631,7 +634,22 @@ impl Service {
                     .expect("decisions only with an autoscaler");
                 let to = a.decide(now, self.desired, ready, starting);
                 ctx.cal.after(a.period(), self.id, Msg::Autoscale);
+                let resize = a.resize(now, self.rollout.is_some());
+                let how = match &a.cfg.policy {
+                    PolicyConfig::Vertical(v) => Some((v.surge, v.restart)),
+                    _ => None,
+                };
                 self.set_desired(to, ctx);
+                if let (Some(size), Some((surge, restart))) = (resize, how) {
+                    let r = Rollout {
+                        max_surge: Bound::Count(surge as u32),
+                        max_unavailable: Bound::Count(!surge as u32),
+                        blue_green: false,
+                        size: Some(size),
+                        restart,
+                    };
+                    self.roll_out(r, ctx);
+                }
             }
             Msg::Scheduled(i) => {
                 let a = self
@@ -1035,14 +1053,7 @@ impl Service {
             FaultKind::Crash { replica } if begin => self.crash(replica, ctx),
             FaultKind::Crash { replica } => self.recover(replica, ctx),
             FaultKind::Scale { replicas } => self.set_desired(replicas, ctx),
-            FaultKind::Rollout(r) => {
-                self.version += 1;
-                self.rollout = Some(r);
-                if let Some(size) = r.size {
-                    self.size = size;
-                }
-                self.reconcile(ctx);
-            }
+            FaultKind::Rollout(r) => self.roll_out(r, ctx),
             FaultKind::Canary { replicas, .. } if begin => {
                 for _ in 0..replicas {
                     let k = self.launch(ctx);
@@ -1060,6 +1071,19 @@ impl Service {
             _ => {}
         }
         self.refresh_faults();
+    }
+
+    /// Starts replacing every replica with a new version (of a new size, perhaps).
+    fn roll_out(&mut self, r: Rollout, ctx: &mut Ctx) {
+        self.version += 1;
+        self.rollout = Some(r);
+        if let Some(size) = r.size {
+            self.size = size;
+            if ctx.cal.now() >= ctx.warmup {
+                self.stats.resizes += 1;
+            }
+        }
+        self.reconcile(ctx);
     }
 
     /// Recomputes every replica's slowdown and error rate from the active faults.
@@ -1438,6 +1462,7 @@ impl Service {
             ("replicas_desired_min", s.desired_range.0 as f64),
             ("replicas_desired_max", s.desired_range.1 as f64),
             ("scale_events", s.scale_events as f64),
+            ("resizes", s.resizes as f64),
         ];
         let mut m: Vec<(String, f64)> = m.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
         if self.replicas.len() > 1 {

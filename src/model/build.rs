@@ -260,7 +260,7 @@ pub fn build(
                 }
                 let autoscaler = match &s.autoscaler {
                     None => None,
-                    Some(a) => Some(autoscaler(a, s.replicas).map_err(|(p, m)| {
+                    Some(a) => Some(autoscaler(a, s, size).map_err(|(p, m)| {
                         let mut path = vec![name.as_str(), "autoscaler"];
                         path.extend(p);
                         err(&path, format!("service `{name}`: autoscaler: {m}"))
@@ -598,30 +598,44 @@ fn unknown_size<V>(size: &str, sizes: &std::collections::BTreeMap<String, V>) ->
     }
 }
 
-fn autoscaler(a: &spec::AutoscalerSpec, replicas: u32) -> Result<AutoscalerConfig, Problem> {
+fn autoscaler(
+    a: &spec::AutoscalerSpec,
+    svc: &spec::ServiceSpec,
+    size: Size,
+) -> Result<AutoscalerConfig, Problem> {
     use crate::components::autoscaler::{
         Adjustment, Behavior, HpaConfig, Metric, PolicyConfig, RatePolicy, ScalingStep, Scheduled,
-        Select, StepScalingConfig, TargetTrackingConfig,
+        Select, StepScalingConfig, TargetTrackingConfig, VerticalConfig,
     };
     use spec::{AdjustSpec, MetricSpec, RatePolicySpec, ScalingPolicySpec, SelectSpec};
+    let replicas = svc.replicas;
+    let vertical = matches!(a.policy, ScalingPolicySpec::Vertical { .. });
+    let max = match (a.max, vertical) {
+        (Some(m), _) => m,
+        // A vertical policy leaves the count alone.
+        (None, true) => replicas.max(a.min),
+        (None, false) => {
+            return Err((
+                vec!["max"],
+                "missing field `max`: the most replicas the autoscaler may run".into(),
+            ))
+        }
+    };
     if a.min == 0 {
         return Err((
             vec!["min"],
             "min must be at least 1 (scaling to zero is not modelled)".into(),
         ));
     }
-    if a.max < a.min {
-        return Err((
-            vec!["max"],
-            format!("max ({}) is below min ({})", a.max, a.min),
-        ));
+    if max < a.min {
+        return Err((vec!["max"], format!("max ({max}) is below min ({})", a.min)));
     }
-    if !(a.min..=a.max).contains(&replicas) {
+    if !(a.min..=max).contains(&replicas) {
         return Err((
             vec!["min"],
             format!(
-                "the service starts with {replicas} replicas, outside [min, max] = [{}, {}]",
-                a.min, a.max
+                "the service starts with {replicas} replicas, outside [min, max] = [{}, {max}]",
+                a.min
             ),
         ));
     }
@@ -753,6 +767,58 @@ fn autoscaler(a: &spec::AutoscalerSpec, replicas: u32) -> Result<AutoscalerConfi
                 disable_scale_in: *disable_scale_in,
             })
         }
+        ScalingPolicySpec::Vertical {
+            sizes,
+            period,
+            stabilization,
+            strategy,
+            restart,
+        } => {
+            if metric != Metric::Utilization {
+                return Err((
+                    vec!["metric"],
+                    "vertical scaling works on `Utilization`: a bigger machine lowers it in proportion".into(),
+                ));
+            }
+            let mut ladder = Vec::new();
+            for name in sizes {
+                let Some(z) = svc.sizes.get(name) else {
+                    return Err((vec!["policy", "sizes"], unknown_size(name, &svc.sizes)));
+                };
+                ladder.push(Size {
+                    workers: z.workers,
+                    speed: z.speed,
+                    cost_per_hour: z.cost_per_hour,
+                });
+            }
+            let cap = |s: &Size| s.workers as f64 * s.speed;
+            if ladder.is_empty() || ladder.windows(2).any(|w| cap(&w[0]) >= cap(&w[1])) {
+                return Err((
+                    vec!["policy", "sizes"],
+                    "list at least one size, in order of increasing capacity (workers × speed)"
+                        .into(),
+                ));
+            }
+            let Some(initial) = svc
+                .size
+                .as_ref()
+                .and_then(|n| sizes.iter().position(|x| x == n))
+            else {
+                return Err((
+                    vec!["policy", "sizes"],
+                    "the service's `size` must be one of the sizes listed".into(),
+                ));
+            };
+            debug_assert_eq!(ladder[initial], size);
+            PolicyConfig::Vertical(VerticalConfig {
+                period: positive(*period, "period")?,
+                sizes: ladder,
+                initial,
+                stabilization: stabilization.0,
+                surge: matches!(strategy, spec::ResizeStrategy::Surge),
+                restart: restart.map(|d| d.0),
+            })
+        }
         ScalingPolicySpec::StepScaling {
             period,
             steps,
@@ -815,7 +881,7 @@ fn autoscaler(a: &spec::AutoscalerSpec, replicas: u32) -> Result<AutoscalerConfi
         .collect();
     Ok(AutoscalerConfig {
         min: a.min,
-        max: a.max,
+        max,
         metric,
         target,
         window: a.window.0,

@@ -620,7 +620,9 @@ fn fifteen() -> u32 {
 pub struct AutoscalerSpec {
     #[serde(default = "one")]
     pub min: u32,
-    pub max: u32,
+    /// Required by the horizontal policies.
+    #[serde(default)]
+    pub max: Option<u32>,
     /// The metric and its target per ready replica.
     pub metric: MetricSpec,
     /// The metric is averaged over this window…
@@ -678,6 +680,19 @@ pub enum ScalingPolicySpec {
         scale_in_cooldown: Duration,
         #[serde(default)]
         disable_scale_in: bool,
+    },
+    /// Vertical scaling by rule: the smallest of `sizes` (names of the service's sizes,
+    /// smallest capacity first) that holds utilization at or below the target.
+    Vertical {
+        sizes: Vec<String>,
+        #[serde(default = "s60")]
+        period: Duration,
+        #[serde(default = "s300")]
+        stabilization: Duration,
+        #[serde(default)]
+        strategy: ResizeStrategy,
+        #[serde(default)]
+        restart: Option<Duration>,
     },
     /// AWS step scaling: the metric's value is the alarm threshold.
     StepScaling {
