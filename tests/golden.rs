@@ -42,3 +42,26 @@ fn closed_loop_trajectory_is_unchanged() {
         ]
     );
 }
+
+#[test]
+fn autoscaling_trajectory_is_unchanged() {
+    // The noisy variants scale out within the first minute: cold starts, warm-up, the
+    // HPA's decisions and its metric samples are all in the trajectory.
+    let got = fingerprints("experiments/autoscaler-spike.ron");
+    let want = [
+        (59639, "eec91d69f9b239cc"),
+        (60255, "81839611fec7d664"),
+        (59639, "eec91d69f9b239cc"),
+        (60255, "81839611fec7d664"),
+        (59639, "eec91d69f9b239cc"),
+        (60255, "81839611fec7d664"),
+        (59636, "6bc0766591ee49fd"),
+        (60252, "14c22bea1f7cc022"),
+        (107740, "4432d9774e910a8f"),
+        (89880, "dddb219ead32f37f"),
+        (107740, "4432d9774e910a8f"),
+        (89880, "dddb219ead32f37f"),
+    ];
+    let want: Vec<(u64, String)> = want.iter().map(|(e, f)| (*e, f.to_string())).collect();
+    assert_eq!(got, want);
+}
