@@ -11,6 +11,7 @@ pub mod client;
 pub mod dist;
 pub mod limiter;
 pub mod outbound;
+pub mod queue;
 pub mod request;
 pub mod retry;
 pub mod service;

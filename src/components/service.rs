@@ -15,6 +15,7 @@ use super::autoscaler::{Autoscaler, AutoscalerConfig, PolicyConfig, Totals, SCRA
 use super::dist::{DistParams, Sampler};
 use super::limiter::{Limiter, LimiterConfig};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
+use super::queue::{CoDel, Order, QueuePolicy, WaitQueue, WhenFull};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
 use super::{Ctx, Msg};
@@ -174,6 +175,10 @@ pub struct ServiceConfig {
     pub calls: Vec<CallSite>,
     /// Drop a queued request, unstarted, once its caller's deadline has passed.
     pub drop_expired: bool,
+    /// Queue discipline, what a full queue does, CoDel, priorities.
+    pub queue: QueuePolicy,
+    /// Priority level (0 the lowest) of each global request class, for `queue.by_priority`.
+    pub class_levels: Vec<u8>,
     /// A rate limit on every arrival, and per-class limits (global class id) that replace it
     /// for their class: each tier has its own, so tiers cannot take each other's quota.
     pub limit: Option<LimiterConfig>,
@@ -205,7 +210,10 @@ struct Replica {
     phase: Phase,
     up: bool,
     idle: u32,
-    queue: VecDeque<ReqId>,
+    queue: WaitQueue,
+    /// Callers waiting to get into a full queue (`WhenFull::Block`).
+    blocked: VecDeque<ReqId>,
+    codel: Option<CoDel>,
     /// Requests in this replica (queued and in service), and since when.
     n: u32,
     since: Nanos,
@@ -227,7 +235,7 @@ struct Replica {
 }
 
 impl Replica {
-    fn new(phase: Phase, size: Size, base_speed: f64) -> Self {
+    fn new(phase: Phase, size: Size, base_speed: f64, q: &QueuePolicy, levels: usize) -> Self {
         Replica {
             phase,
             up: true,
@@ -236,7 +244,9 @@ impl Replica {
             } else {
                 0
             },
-            queue: VecDeque::new(),
+            queue: WaitQueue::new(levels),
+            blocked: VecDeque::new(),
+            codel: q.codel.map(CoDel::new),
             n: 0,
             since: 0,
             workers: size.workers,
@@ -287,6 +297,8 @@ pub struct ServiceStats {
     pub rejected: u64,
     /// Refused by a rate limit.
     pub limited: u64,
+    /// Queued requests dropped to protect the rest: CoDel, priority shedding, drop-oldest.
+    pub shed: u64,
     pub dropped: u64,
     pub failed: u64,
     pub degraded: u64,
@@ -357,6 +369,8 @@ pub struct Service {
     rng: Stream,
     fault_rng: Stream,
     provision_rng: Stream,
+    /// Priority levels of the queues (1 unless by priority).
+    levels: usize,
     replicas: Vec<Replica>,
     next_replica: usize,
     /// The replica count and version the reconcile step works toward.
@@ -443,8 +457,13 @@ impl Service {
             // Functions bill busy time, not instance time (see `cost`).
             size.cost_per_hour = 0.0;
         }
+        let levels = if cfg.queue.by_priority {
+            cfg.class_levels.iter().max().map_or(1, |m| *m as usize + 1)
+        } else {
+            1
+        };
         let replicas = (0..cfg.replicas)
-            .map(|_| Replica::new(Phase::Serving, size, cfg.speed))
+            .map(|_| Replica::new(Phase::Serving, size, cfg.speed, &cfg.queue, levels))
             .collect();
         let startup = cfg
             .provisioning
@@ -457,6 +476,7 @@ impl Service {
             arrivals: 0,
             rejected: 0,
             limited: 0,
+            shed: 0,
             dropped: 0,
             failed: 0,
             degraded: 0,
@@ -501,6 +521,7 @@ impl Service {
         let autoscaler = cfg.autoscaler.clone().map(Autoscaler::new);
         Ok(Service {
             provision_rng: s.provision,
+            levels,
             desired: cfg.replicas,
             version: 0,
             rollout: None,
@@ -751,22 +772,80 @@ impl Service {
             self.reply(id, Outcome::Error, ctx);
         } else if rep.idle > 0 {
             rep.idle -= 1;
+            if let Some(c) = &mut rep.codel {
+                // No wait: CoDel sees a zero delay (never a drop).
+                c.should_drop(now, 0);
+            }
             self.occupancy(k, now, 1);
-            self.start_job(k as u32, id, ctx);
+            if !self.start_job(k as u32, id, ctx) {
+                self.next_from_queue(k as u32, ctx);
+            }
         } else if self
             .cfg
             .capacity
             .is_some_and(|c| rep.queue.len() >= c as usize)
         {
+            self.full(k, id, class, counted, ctx);
+        } else {
+            let level = self.level(class);
+            self.replicas[k].queue.push(id, level);
+            self.occupancy(k, now, 1);
+            self.stats.queued.add(now, 1);
+        }
+    }
+
+    /// The priority level of a request class in this service's queues.
+    #[inline]
+    fn level(&self, class: u16) -> usize {
+        if self.levels == 1 {
+            0
+        } else {
+            self.cfg
+                .class_levels
+                .get(class as usize)
+                .map_or(0, |l| *l as usize)
+        }
+    }
+
+    /// An arrival finds replica `k`'s queue full.
+    fn full(&mut self, k: usize, id: ReqId, class: u16, counted: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let level = self.level(class);
+        let rep = &mut self.replicas[k];
+        let victim = match self.cfg.queue.when_full {
+            WhenFull::Block => {
+                rep.blocked.push_back(id);
+                self.occupancy(k, now, 1);
+                self.stats.queued.add(now, 1);
+                return;
+            }
+            // A less important request makes room, if there is one.
+            WhenFull::Reject if self.cfg.queue.by_priority => rep.queue.shed_below(level),
+            WhenFull::Reject => None,
+            WhenFull::DropOldest => rep.queue.pop_oldest_upto(level),
+        };
+        let Some(victim) = victim else {
             if counted {
                 self.stats.rejected += 1;
             }
             self.reply(id, Outcome::Rejected, ctx);
-        } else {
-            rep.queue.push_back(id);
-            self.occupancy(k, now, 1);
-            self.stats.queued.add(now, 1);
+            return;
+        };
+        rep.queue.push(id, level);
+        self.shed(victim, ctx);
+    }
+
+    /// A queued request is dropped to protect the rest (CoDel, priority, drop-oldest); the
+    /// caller gets a rejection (503). The caller adjusts queue and occupancy counts.
+    fn shed(&mut self, id: ReqId, ctx: &mut Ctx) {
+        if ctx
+            .requests
+            .get(id)
+            .is_some_and(|r| r.entered >= ctx.warmup)
+        {
+            self.stats.shed += 1;
         }
+        self.reply(id, Outcome::Rejected, ctx);
     }
 
     /// A function call: a free slot on a running instance, else a place on one starting,
@@ -805,9 +884,11 @@ impl Service {
         if rep.phase == Phase::Serving && rep.idle > 0 {
             rep.idle -= 1;
             self.occupancy(k, now, 1);
-            self.start_job(k as u32, id, ctx);
+            if !self.start_job(k as u32, id, ctx) {
+                self.next_from_queue(k as u32, ctx);
+            }
         } else {
-            rep.queue.push_back(id);
+            rep.queue.push(id, 0);
             self.occupancy(k, now, 1);
             self.stats.queued.add(now, 1);
         }
@@ -841,8 +922,10 @@ impl Service {
         None
     }
 
-    /// Puts `id` on a worker of replica `k` (the worker is already counted as taken).
-    fn start_job(&mut self, k: u32, id: ReqId, ctx: &mut Ctx) {
+    /// Puts `id` on a worker of replica `k` (the worker is already counted as taken), or
+    /// drops it if its caller's deadline has passed (then the worker is still taken: the
+    /// caller gives it another request or frees it).
+    fn start_job(&mut self, k: u32, id: ReqId, ctx: &mut Ctx) -> bool {
         let now = ctx.cal.now();
         let r = ctx.requests.get(id).expect("starting a freed request");
         let counted = r.entered >= ctx.warmup;
@@ -853,8 +936,7 @@ impl Service {
             }
             self.occupancy(k as usize, now, -1);
             self.reply(id, Outcome::Rejected, ctx);
-            self.next_from_queue(k, ctx);
-            return;
+            return false;
         }
         if counted {
             self.stats.wait_sum += (now - r.entered) as u128;
@@ -880,6 +962,7 @@ impl Service {
             handler,
         });
         self.advance(job, ctx);
+        true
     }
 
     /// Runs the job's current step, or completes it after the last.
@@ -1031,18 +1114,51 @@ impl Service {
     /// A worker of replica `k` is free: take the next queued request, or go idle.
     fn next_from_queue(&mut self, k: u32, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        let rep = &mut self.replicas[k as usize];
-        if let Some(next) = rep.queue.pop_front() {
+        loop {
+            let rep = &mut self.replicas[k as usize];
+            let newest = match self.cfg.queue.order {
+                Order::Fifo => false,
+                Order::Lifo => true,
+                Order::AdaptiveLifo => rep.codel.as_ref().is_some_and(|c| c.overloaded),
+            };
+            let Some(next) = rep.queue.pop(newest) else {
+                break;
+            };
             self.stats.queued.add(now, -1);
-            self.start_job(k, next, ctx);
-        } else {
-            rep.idle += 1;
-            if rep.n == 0 {
-                if rep.phase == Phase::Draining {
-                    self.gone(k as usize, now);
-                } else {
-                    self.idle_instance(k as usize, now, ctx);
+            if let Some(b) = rep.blocked.pop_front() {
+                // A blocked caller gets the place (it stays counted as queued).
+                let class = ctx
+                    .requests
+                    .get(b)
+                    .expect("a blocked request is live")
+                    .class;
+                let level = self.level(class);
+                self.replicas[k as usize].queue.push(b, level);
+            }
+            let rep = &mut self.replicas[k as usize];
+            if let Some(c) = &mut rep.codel {
+                let entered = ctx
+                    .requests
+                    .get(next)
+                    .expect("a queued request is live")
+                    .entered;
+                if c.should_drop(now, now - entered) {
+                    self.occupancy(k as usize, now, -1);
+                    self.shed(next, ctx);
+                    continue;
                 }
+            }
+            if self.start_job(k, next, ctx) {
+                return;
+            }
+        }
+        let rep = &mut self.replicas[k as usize];
+        rep.idle += 1;
+        if rep.n == 0 {
+            if rep.phase == Phase::Draining {
+                self.gone(k as usize, now);
+            } else {
+                self.idle_instance(k as usize, now, ctx);
             }
         }
     }
@@ -1124,7 +1240,8 @@ impl Service {
             return;
         }
         rep.up = false;
-        let queued: Vec<ReqId> = rep.queue.drain(..).collect();
+        let mut queued: Vec<ReqId> = rep.queue.drain();
+        queued.extend(rep.blocked.drain(..));
         for id in queued {
             self.stats.queued.add(now, -1);
             self.occupancy(k as usize, now, -1);
@@ -1277,8 +1394,13 @@ impl Service {
             Some(k) => k,
             None => {
                 let size = self.size;
-                self.replicas
-                    .push(Replica::new(Phase::Gone, size, self.cfg.speed));
+                self.replicas.push(Replica::new(
+                    Phase::Gone,
+                    size,
+                    self.cfg.speed,
+                    &self.cfg.queue,
+                    self.levels,
+                ));
                 self.slow.push(1.0);
                 self.error_rate.push(0.0);
                 self.refresh_faults();
@@ -1288,7 +1410,7 @@ impl Service {
         let (size, version, base) = (self.size, self.version, self.cfg.speed);
         let rep = &mut self.replicas[k];
         let epoch = rep.epoch.wrapping_add(1);
-        *rep = Replica::new(Phase::Starting, size, base);
+        *rep = Replica::new(Phase::Starting, size, base, &self.cfg.queue, self.levels);
         rep.epoch = epoch;
         rep.version = version;
         rep.since = now;
@@ -1360,6 +1482,7 @@ impl Service {
     fn gone(&mut self, k: usize, now: Nanos) {
         let rep = &mut self.replicas[k];
         debug_assert!(rep.phase == Phase::Draining && rep.n == 0 && rep.queue.is_empty());
+        debug_assert!(rep.blocked.is_empty());
         // Close its occupancy time: a free slot is not a replica at level 0.
         let from = rep.since.max(self.stats.warmup);
         if now > from {
@@ -1490,6 +1613,7 @@ impl Service {
         m.push(("degraded".into(), s.degraded as f64));
         m.push(("dropped".into(), s.dropped as f64));
         m.push(("limited".into(), s.limited as f64));
+        m.push(("shed".into(), s.shed as f64));
         if self.cfg.function.is_some() {
             m.push(("cold_starts".into(), s.cold_starts as f64));
             m.push(("throttled".into(), s.throttled as f64));

@@ -12,6 +12,7 @@ use super::spec::{
 use super::syntax::{Node, Span};
 use crate::components::autoscaler::AutoscalerConfig;
 use crate::components::limiter::LimiterConfig;
+use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
 use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
 use crate::components::{
     ActorConfig, Algorithm, Arrivals, BalancerConfig, Bound, CallSite, Class, ClientConfig,
@@ -76,6 +77,24 @@ pub fn build(
             }
         }
     }
+    // A class's priority (the highest any client gives it), as a level among the distinct
+    // priorities: what priority queues order by.
+    let mut priority = vec![0u8; class_ids.len()];
+    for node in model.nodes.values() {
+        if let spec::Node::Client(c) = node {
+            for k in &c.classes {
+                let p = &mut priority[class_ids[&k.name] as usize];
+                *p = (*p).max(k.priority);
+            }
+        }
+    }
+    let mut distinct = priority.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let class_levels: Vec<u8> = priority
+        .iter()
+        .map(|p| distinct.binary_search(p).expect("listed") as u8)
+        .collect();
     let mut out = Vec::with_capacity(model.nodes.len());
     for (name, node) in &model.nodes {
         if name.is_empty() || name.contains(['.', ' ']) {
@@ -258,6 +277,41 @@ pub fn build(
                     provisioning.warm_for = w.r#for.0;
                     provisioning.warm_speed = w.speed;
                 }
+                if matches!(s.order, spec::OrderSpec::AdaptiveLifo) && s.codel.is_none() {
+                    return Err(at("order", "adaptive LIFO switches to LIFO while CoDel reports overload: add `codel: CoDel()`".into()));
+                }
+                if !matches!(s.when_full, spec::WhenFullSpec::Reject) && s.capacity.is_none() {
+                    return Err(at(
+                        "when_full",
+                        "a queue without `capacity` is never full: set a capacity".into(),
+                    ));
+                }
+                let queue = QueuePolicy {
+                    when_full: match s.when_full {
+                        spec::WhenFullSpec::Reject => WhenFull::Reject,
+                        spec::WhenFullSpec::DropOldest => WhenFull::DropOldest,
+                        spec::WhenFullSpec::Block => WhenFull::Block,
+                    },
+                    order: match s.order {
+                        spec::OrderSpec::Fifo => Order::Fifo,
+                        spec::OrderSpec::Lifo => Order::Lifo,
+                        spec::OrderSpec::AdaptiveLifo => Order::AdaptiveLifo,
+                    },
+                    codel: match s.codel {
+                        None => None,
+                        Some(c) if c.target.0 > 0 && c.interval.0 > 0 => Some(CoDelConfig {
+                            target: c.target.0,
+                            interval: c.interval.0,
+                        }),
+                        Some(_) => {
+                            return Err(at(
+                                "codel",
+                                "CoDel's target and interval must be longer than zero".into(),
+                            ))
+                        }
+                    },
+                    by_priority: s.priority,
+                };
                 let autoscaler = match &s.autoscaler {
                     None => None,
                     Some(a) => Some(autoscaler(a, s, size).map_err(|(p, m)| {
@@ -435,6 +489,8 @@ pub fn build(
                     handler,
                     calls,
                     drop_expired: s.drop_expired,
+                    queue,
+                    class_levels: class_levels.clone(),
                     faults: Vec::new(),
                     cost_per_hour: size.cost_per_hour,
                     provisioning,

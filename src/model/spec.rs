@@ -525,6 +525,18 @@ pub struct ServiceSpec {
     /// Skip queued requests whose caller's timeout has passed.
     #[serde(default)]
     pub drop_expired: bool,
+    /// What an arrival to a full queue does.
+    #[serde(default)]
+    pub when_full: WhenFullSpec,
+    /// Which waiting request is served next.
+    #[serde(default)]
+    pub order: OrderSpec,
+    /// Facebook's server CoDel on the queue.
+    #[serde(default)]
+    pub codel: Option<CoDelSpec>,
+    /// Serve higher-priority classes first and, when full, shed lower ones first.
+    #[serde(default)]
+    pub priority: bool,
     /// A rate limit on all arrivals; refused ones are `rejected` (429) at once.
     #[serde(default)]
     pub limit: Option<LimiterSpec>,
@@ -574,6 +586,41 @@ pub struct FunctionSpec {
     pub idle_timeout: Duration,
     #[serde(default)]
     pub price_per_request: f64,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields)]
+pub enum WhenFullSpec {
+    #[default]
+    Reject,
+    DropOldest,
+    Block,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields)]
+pub enum OrderSpec {
+    #[default]
+    Fifo,
+    Lifo,
+    AdaptiveLifo,
+}
+
+fn five_ms() -> Duration {
+    Duration(5_000_000)
+}
+fn hundred_ms() -> Duration {
+    Duration(100_000_000)
+}
+
+/// CoDel's target queueing delay and interval (Facebook's defaults: 5 ms, 100 ms).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct CoDelSpec {
+    #[serde(default = "five_ms")]
+    pub target: Duration,
+    #[serde(default = "hundred_ms")]
+    pub interval: Duration,
 }
 
 /// A machine size.
