@@ -526,6 +526,9 @@ impl Client {
                 m.push((format!("{}.goodput_rps", c.name), s.good as f64 / window_s));
                 m.push((format!("{}.latency_p50_s", c.name), q(0.5)));
                 m.push((format!("{}.latency_p99_s", c.name), q(0.99)));
+                m.push((format!("{}.rejected", c.name), s.rejected as f64));
+                m.push((format!("{}.degraded", c.name), s.degraded as f64));
+                m.push((format!("{}.timed_out", c.name), s.timed_out as f64));
             }
         }
         m

@@ -8,6 +8,7 @@ pub mod autoscaler;
 pub mod balancer;
 pub mod breaker;
 pub mod client;
+pub mod degrade;
 pub mod dist;
 pub mod limiter;
 pub mod outbound;
@@ -79,6 +80,8 @@ pub enum Msg {
     Members(u32, bool),
     /// Check whether function instance `.0` (incarnation `.1`) has idled long enough.
     Reap(u32, u32),
+    /// A service's degradation controller's period ended.
+    Dimmer,
 }
 
 impl Msg {
@@ -106,6 +109,7 @@ impl Msg {
             Msg::Scheduled(_) => 20,
             Msg::Members(..) => 21,
             Msg::Reap(..) => 22,
+            Msg::Dimmer => 23,
         }
     }
 }
@@ -178,6 +182,7 @@ impl Network {
                         faults: stream("faults"),
                         calls: stream("calls"),
                         provision: stream("provision"),
+                        degrade: stream("degrade"),
                     };
                     Actor::Service(Box::new(
                         Service::new(id, s, streams, warmup)

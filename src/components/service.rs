@@ -12,6 +12,7 @@
 //! autoscaler, scaling actions and rollouts only change what is desired.
 
 use super::autoscaler::{Autoscaler, AutoscalerConfig, PolicyConfig, Totals, SCRAPE};
+use super::degrade::{DegradeConfig, Dimmer};
 use super::dist::{DistParams, Sampler};
 use super::limiter::{Limiter, LimiterConfig};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
@@ -45,6 +46,9 @@ pub enum Step {
         need: u16,
         on_failure: OnFailure,
     },
+    /// Optional work: done with the dimmer's probability, else skipped and the answer is
+    /// `Degraded`.
+    Optional(Box<Step>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -190,6 +194,8 @@ pub struct ServiceConfig {
     pub autoscaler: Option<AutoscalerConfig>,
     /// Function-style: an instance per `concurrency` requests, started on demand.
     pub function: Option<FunctionConfig>,
+    /// How much optional work to do (brownout, feature switch); all of it if absent.
+    pub degrade: Option<DegradeConfig>,
     /// Balancers in front of this service: told when a replica joins or leaves.
     pub watchers: Vec<ActorId>,
 }
@@ -326,6 +332,8 @@ pub struct ServiceStats {
     pub invocations: u64,
     /// Changes of machine size after warm-up (timeline or vertical autoscaler).
     pub resizes: u64,
+    /// Optional steps skipped by the dimmer.
+    pub optional_skipped: u64,
     /// The lowest and highest desired count over the whole run.
     pub desired_range: (u32, u32),
     /// Replica-time spent at each occupancy level, after warm-up.
@@ -371,6 +379,8 @@ pub struct Service {
     provision_rng: Stream,
     /// Priority levels of the queues (1 unless by priority).
     levels: usize,
+    degrade_rng: Stream,
+    dimmer: Option<Dimmer>,
     replicas: Vec<Replica>,
     next_replica: usize,
     /// The replica count and version the reconcile step works toward.
@@ -411,6 +421,7 @@ pub struct ServiceStreams {
     pub faults: Stream,
     pub calls: Stream,
     pub provision: Stream,
+    pub degrade: Stream,
 }
 
 impl Service {
@@ -440,6 +451,10 @@ impl Service {
                 h.iter()
                     .map(|st| match st {
                         Step::Compute(Some(d)) => Sampler::new(d).map(Some),
+                        Step::Optional(inner) => match inner.as_ref() {
+                            Step::Compute(Some(d)) => Sampler::new(d).map(Some),
+                            _ => Ok(None),
+                        },
                         _ => Ok(None),
                     })
                     .collect::<Result<Vec<_>, _>>()
@@ -496,6 +511,7 @@ impl Service {
             scale_events: 0,
             cold_starts: 0,
             resizes: 0,
+            optional_skipped: 0,
             throttled: 0,
             invocations: 0,
             desired_range: (cfg.replicas, cfg.replicas),
@@ -521,6 +537,8 @@ impl Service {
         let autoscaler = cfg.autoscaler.clone().map(Autoscaler::new);
         Ok(Service {
             provision_rng: s.provision,
+            degrade_rng: s.degrade,
+            dimmer: cfg.degrade.map(|d| Dimmer::new(d, warmup)),
             levels,
             desired: cfg.replicas,
             version: 0,
@@ -560,6 +578,9 @@ impl Service {
         }
         for k in 0..self.replicas.len() {
             self.idle_instance(k, 0, ctx);
+        }
+        if let Some(d) = &self.dimmer {
+            ctx.cal.at(d.period(), self.id, Msg::Dimmer);
         }
         if let Some(a) = &self.autoscaler {
             ctx.cal.at(0, self.id, Msg::Scrape);
@@ -607,6 +628,12 @@ impl Service {
                     self.ready(k as usize, ctx);
                     self.reconcile(ctx);
                 }
+            }
+            Msg::Dimmer => {
+                let now = ctx.cal.now();
+                let d = self.dimmer.as_mut().expect("ticks only with a dimmer");
+                d.tick(now);
+                ctx.cal.after(d.period(), self.id, Msg::Dimmer);
             }
             Msg::Reap(k, epoch) => {
                 let now = ctx.cal.now();
@@ -974,7 +1001,30 @@ impl Service {
             return;
         };
         let r = ctx.requests.get(job.req).expect("a job's request is live");
+        let step = match step {
+            Step::Optional(inner) => {
+                let theta = self.dimmer.as_ref().map_or(1.0, |d| d.theta);
+                if theta >= 1.0 || (theta > 0.0 && self.degrade_rng.random::<f64>() < theta) {
+                    inner.as_ref()
+                } else {
+                    // Skipped: the answer goes without the optional content.
+                    let counted = r.entered >= ctx.warmup;
+                    if counted {
+                        self.stats.optional_skipped += 1;
+                        if !job.degraded {
+                            self.stats.degraded += 1;
+                        }
+                    }
+                    job.degraded = true;
+                    job.step += 1;
+                    self.advance(jid, ctx);
+                    return;
+                }
+            }
+            s => s,
+        };
         match step {
+            Step::Optional(_) => unreachable!("optional steps do not nest"),
             Step::Compute(d) => {
                 let work = match (d, job.used_arrival_work) {
                     (None, false) => {
@@ -1097,6 +1147,9 @@ impl Service {
             outcome
         };
         let entered = ctx.requests.get(job.req).expect("live").entered;
+        if let Some(d) = &mut self.dimmer {
+            d.record(now - entered);
+        }
         if entered >= ctx.warmup {
             self.stats.sojourn_sum += (now - entered) as u128;
             self.stats.sojourns += 1;
@@ -1614,6 +1667,10 @@ impl Service {
         m.push(("dropped".into(), s.dropped as f64));
         m.push(("limited".into(), s.limited as f64));
         m.push(("shed".into(), s.shed as f64));
+        if let Some(d) = &self.dimmer {
+            m.push(("dimmer_mean".into(), d.mean(end)));
+            m.push(("optional_skipped".into(), s.optional_skipped as f64));
+        }
         if self.cfg.function.is_some() {
             m.push(("cold_starts".into(), s.cold_starts as f64));
             m.push(("throttled".into(), s.throttled as f64));

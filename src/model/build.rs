@@ -11,6 +11,7 @@ use super::spec::{
 };
 use super::syntax::{Node, Span};
 use crate::components::autoscaler::AutoscalerConfig;
+use crate::components::degrade::DegradeConfig;
 use crate::components::limiter::LimiterConfig;
 use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
 use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
@@ -312,6 +313,52 @@ pub fn build(
                     },
                     by_priority: s.priority,
                 };
+                let degrade = match s.degrade {
+                    None => None,
+                    Some(spec::DegradeSpec::Brownout {
+                        setpoint,
+                        period,
+                        window,
+                        pole,
+                        initial,
+                    }) => {
+                        if period.0 == 0 || window.0 < period.0 {
+                            return Err(err(&[name, "degrade"], format!("service `{name}`: the period must be longer than zero and the window at least one period")));
+                        }
+                        if !(0.0..1.0).contains(&pole) || !(0.0..=1.0).contains(&initial) {
+                            return Err(err(&[name, "degrade"], format!("service `{name}`: the pole is in [0, 1) and the initial dimmer in [0, 1]")));
+                        }
+                        Some(DegradeConfig::Brownout {
+                            setpoint: setpoint.0,
+                            period: period.0,
+                            window: window.0,
+                            pole,
+                            initial,
+                        })
+                    }
+                    Some(spec::DegradeSpec::Switch {
+                        quantile,
+                        above,
+                        below,
+                        window,
+                        period,
+                    }) => {
+                        let below = below.unwrap_or(above);
+                        if period.0 == 0 || window.0 < period.0 {
+                            return Err(err(&[name, "degrade"], format!("service `{name}`: the period must be longer than zero and the window at least one period")));
+                        }
+                        if !(quantile > 0.0 && quantile < 1.0) || below.0 > above.0 {
+                            return Err(err(&[name, "degrade"], format!("service `{name}`: the quantile is in (0, 1) and `below` at most `above`")));
+                        }
+                        Some(DegradeConfig::Switch {
+                            quantile,
+                            above: above.0,
+                            below: below.0,
+                            window: window.0,
+                            period: period.0,
+                        })
+                    }
+                };
                 let autoscaler = match &s.autoscaler {
                     None => None,
                     Some(a) => Some(autoscaler(a, s, size).map_err(|(p, m)| {
@@ -333,6 +380,19 @@ pub fn build(
                     for (i, st) in steps.iter().enumerate() {
                         let mut here: Vec<&str> = prefix.to_vec();
                         here.push(INDEX[i.min(INDEX.len() - 1)]);
+                        let (st, optional) = match st {
+                            StepSpec::Optional(inner) => {
+                                here.push("0");
+                                if matches!(inner.as_ref(), StepSpec::Optional(_)) {
+                                    return Err(err(
+                                        &here,
+                                        format!("service `{name}`: an optional step is optional once: do not nest them"),
+                                    ));
+                                }
+                                (inner.as_ref(), true)
+                            }
+                            st => (st, false),
+                        };
                         let mut site = |c: &CallSpec, path: &[&str]| -> Result<u16, Error> {
                             let t = service_target(name, &c.target, path)?;
                             let cs = call_site(
@@ -351,7 +411,8 @@ pub fn build(
                             calls.push(cs);
                             Ok((calls.len() - 1) as u16)
                         };
-                        handler.push(match st {
+                        let step = match st {
+                            StepSpec::Optional(_) => unreachable!("unwrapped above"),
                             StepSpec::Work => Step::Compute(None),
                             StepSpec::Compute(d) => {
                                 Step::Compute(Some(dist(d).map_err(|(p, m)| {
@@ -415,6 +476,11 @@ pub fn build(
                                     on_failure: on_fail(*on_failure),
                                 }
                             }
+                        };
+                        handler.push(if optional {
+                            Step::Optional(Box::new(step))
+                        } else {
+                            step
                         });
                     }
                     Ok(handler)
@@ -496,6 +562,7 @@ pub fn build(
                     provisioning,
                     autoscaler,
                     function,
+                    degrade,
                     watchers: Vec::new(),
                 })
             }

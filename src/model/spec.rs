@@ -454,6 +454,8 @@ pub enum StepSpec {
         #[serde(default)]
         on_failure: OnFailureSpec,
     },
+    /// Optional work: skipped when the service's `degrade` controller dims it.
+    Optional(Box<StepSpec>),
 }
 
 #[derive(Deserialize, Debug, Clone)]
@@ -537,6 +539,9 @@ pub struct ServiceSpec {
     /// Serve higher-priority classes first and, when full, shed lower ones first.
     #[serde(default)]
     pub priority: bool,
+    /// How much `Optional` work to do: a brownout dimmer or a feature switch.
+    #[serde(default)]
+    pub degrade: Option<DegradeSpec>,
     /// A rate limit on all arrivals; refused ones are `rejected` (429) at once.
     #[serde(default)]
     pub limit: Option<LimiterSpec>,
@@ -621,6 +626,55 @@ pub struct CoDelSpec {
     pub target: Duration,
     #[serde(default = "hundred_ms")]
     pub interval: Duration,
+}
+
+fn s1() -> Duration {
+    secs(1)
+}
+fn s5() -> Duration {
+    secs(5)
+}
+fn s30() -> Duration {
+    secs(30)
+}
+fn pole() -> f64 {
+    0.9
+}
+fn half() -> f64 {
+    0.5
+}
+fn p99() -> f64 {
+    0.99
+}
+
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum DegradeSpec {
+    /// A brownout dimmer keeping the worst response time of `window` near `setpoint`.
+    Brownout {
+        setpoint: Duration,
+        #[serde(default = "s1")]
+        period: Duration,
+        #[serde(default = "s5")]
+        window: Duration,
+        #[serde(default = "pole")]
+        pole: f64,
+        #[serde(default = "half")]
+        initial: f64,
+    },
+    /// Optional work off while the `quantile` of response times over `window` is above
+    /// `above`, on again below `below` (`above` if absent).
+    Switch {
+        #[serde(default = "p99")]
+        quantile: f64,
+        above: Duration,
+        #[serde(default)]
+        below: Option<Duration>,
+        #[serde(default = "s30")]
+        window: Duration,
+        #[serde(default = "s1")]
+        period: Duration,
+    },
 }
 
 /// A machine size.
