@@ -371,3 +371,23 @@ fn timeline_scaling_errors() {
         "is function-style",
     );
 }
+
+#[test]
+fn resilience_configuration_errors() {
+    let cases: [(&str, &str, u32, &str); 1] = [(
+        "bulkhead-zero",
+        r#"        "app": Service(service_time: Exponential(mean: "10ms"), handler: [Work, Call(target: "db", bulkhead: 0)]),
+        "db": Service(service_time: Exponential(mean: "10ms")),"#,
+        4,
+        "a bulkhead of 0 would refuse every call",
+    )];
+    for (name, app, line, needle) in cases {
+        assert_error_at(
+            name,
+            &experiment(&format!("{USERS}\n{app}"), SETTINGS),
+            &[],
+            line,
+            needle,
+        );
+    }
+}

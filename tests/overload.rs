@@ -145,3 +145,40 @@ fn a_feature_switch_turns_optional_work_off_under_load() {
     let all = |k: &str| mean(&plan, &results, "base", |m| m.get(k).unwrap());
     assert!((all("degraded") / all("requests") - skipped).abs() < 0.01);
 }
+
+#[test]
+fn a_bulkhead_caps_concurrent_calls_and_refuses_the_rest_at_once() {
+    // The dependency takes exactly 1 s and has room for everyone; the bulkhead lets only 5
+    // calls through at once, so at most 5 complete per second, and the other ~95 of the
+    // 100 arrivals per second are refused at once instead of waiting.
+    let p = write(
+        "bulkhead",
+        r#"Experiment(
+            name: "bulkhead",
+            model: Model(nodes: {
+                "users": Client(target: "app", arrivals: Poisson(rate: 100.0)),
+                "app": Service(
+                    workers: 200,
+                    service_time: Deterministic(value: "1ms"),
+                    handler: [Work, Call(target: "dep", bulkhead: 5)],
+                ),
+                "dep": Service(workers: 1000, service_time: Deterministic(value: "1s")),
+            }),
+            duration: "2m", warmup: "10s", seed: 67, replications: 2,
+        )"#,
+    );
+    let (plan, results) = run_file(&p);
+    let node = |n: &str, k: &str| mean(&plan, &results, "base", |m| m.node(n, k).unwrap());
+    let served = node("dep", "throughput_rps");
+    assert!(served <= 5.0 + 1e-9 && served > 4.8, "{served}");
+    let all = |k: &str| mean(&plan, &results, "base", |m| m.get(k).unwrap());
+    let refused = node("app", "bulkhead_full");
+    assert!(refused > 0.9 * all("requests"), "{refused}");
+    // Refused calls fail the request, immediately.
+    assert!((all("failed") - refused).abs() < 0.01 * refused);
+    assert!(
+        node("app", "in_system_mean") < 6.0,
+        "{}",
+        node("app", "in_system_mean")
+    );
+}

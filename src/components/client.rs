@@ -515,6 +515,9 @@ impl Client {
                 self.in_flight.mean(end).unwrap_or(f64::NAN),
             ),
         ];
+        if let Some(full) = self.out.bulkhead_metric() {
+            m.push(("bulkhead_full".into(), full));
+        }
         if let Some((open, refused)) = self.out.breaker_metrics(end) {
             m.push(("open_fraction".into(), open));
             m.push(("not_permitted".into(), refused));

@@ -28,6 +28,9 @@ pub struct CallSite {
     /// Hedging: if no answer came within `.0`, send another attempt (at most `.1` extra).
     pub hedge: Option<(Nanos, u32)>,
     pub breaker: Option<BreakerConfig>,
+    /// A bulkhead: at most this many calls through the site at once from one caller;
+    /// beyond it a call fails at once (resilience4j's semaphore bulkhead, no waiting).
+    pub bulkhead: Option<u32>,
 }
 
 /// How a logical call ended, after any retries.
@@ -64,6 +67,8 @@ struct OutCall {
     /// Attempts sent and not yet answered (more than one only when hedging).
     outstanding: u32,
     hedges: u32,
+    /// Holds one of its site's bulkhead places.
+    in_bulkhead: bool,
 }
 
 /// What should be sent with a new logical call.
@@ -84,11 +89,15 @@ pub struct OutboundStats {
     pub retries: u64,
     pub hedges: u64,
     pub not_permitted: u64,
+    /// Calls refused by a full bulkhead.
+    pub bulkhead_full: u64,
 }
 
 pub struct Outbound {
     me: ActorId,
     sites: Vec<CallSite>,
+    /// Calls holding a bulkhead place, per site.
+    in_bulkhead: Vec<u32>,
     calls: Slab<OutCall>,
     quotas: Vec<Option<Quota>>,
     /// Logical calls in flight, and how many of those are retrying.
@@ -117,6 +126,7 @@ impl Outbound {
             .collect();
         Outbound {
             me,
+            in_bulkhead: vec![0; sites.len()],
             sites,
             calls: Slab::default(),
             quotas,
@@ -137,6 +147,9 @@ impl Outbound {
 
     /// Starts a logical call from `site` and sends its first attempt.
     pub fn start(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {
+        let full = self.sites[site as usize]
+            .bulkhead
+            .is_some_and(|n| self.in_bulkhead[site as usize] >= n);
         let id = self.calls.insert(OutCall {
             owner: meta.owner,
             tag: meta.tag,
@@ -149,8 +162,20 @@ impl Outbound {
             last_cost: None,
             outstanding: 0,
             hedges: 0,
+            in_bulkhead: self.sites[site as usize].bulkhead.is_some() && !full,
         });
         self.active += 1;
+        if full {
+            if meta.born >= self.warmup {
+                self.stats.bulkhead_full += 1;
+            }
+            ctx.cal
+                .at(ctx.cal.now(), self.me, Msg::Refused(id.to_token()));
+            return;
+        }
+        if self.sites[site as usize].bulkhead.is_some() {
+            self.in_bulkhead[site as usize] += 1;
+        }
         self.attempt(id, false, ctx);
     }
 
@@ -258,6 +283,9 @@ impl Outbound {
     fn finish(&mut self, id: Id, outcome: Final) -> Done {
         let c = self.calls.remove(id).expect("finishing a live call");
         self.active -= 1;
+        if c.in_bulkhead {
+            self.in_bulkhead[c.site as usize] -= 1;
+        }
         if c.attempts > 1 {
             self.active_retries -= 1;
         }
@@ -267,6 +295,14 @@ impl Outbound {
             outcome,
             born: c.born,
         }
+    }
+
+    /// Calls refused by full bulkheads, if any site has one.
+    pub fn bulkhead_metric(&self) -> Option<f64> {
+        self.sites
+            .iter()
+            .any(|s| s.bulkhead.is_some())
+            .then_some(self.stats.bulkhead_full as f64)
     }
 
     /// The fraction of the measured window each breaker was open, and refusals: (mean over

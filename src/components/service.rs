@@ -1677,6 +1677,9 @@ impl Service {
         }
         m.push(("calls".into(), self.out.stats.attempts as f64));
         m.push(("call_retries".into(), self.out.stats.retries as f64));
+        if let Some(full) = self.out.bulkhead_metric() {
+            m.push(("bulkhead_full".into(), full));
+        }
         if let Some((open, refused)) = self.out.breaker_metrics(end) {
             m.push(("open_fraction".into(), open));
             m.push(("not_permitted".into(), refused));

@@ -120,15 +120,16 @@ pub fn build(
                         ));
                     }
                 }
-                let call = call_site(
-                    target,
-                    c.timeout,
-                    c.retry.as_ref(),
-                    c.hedge,
-                    c.breaker,
-                    c.latency.as_ref(),
-                )
-                .map_err(|(p, m)| {
+                let spec_call = CallSpec {
+                    target: c.target.clone(),
+                    timeout: c.timeout,
+                    retry: c.retry.clone(),
+                    hedge: c.hedge,
+                    breaker: c.breaker,
+                    latency: c.latency.clone(),
+                    bulkhead: c.bulkhead,
+                };
+                let call = call_site(target, &spec_call).map_err(|(p, m)| {
                     let mut path = vec![name.as_str()];
                     path.extend(p);
                     err(&path, format!("client `{name}`: {m}"))
@@ -395,15 +396,7 @@ pub fn build(
                         };
                         let mut site = |c: &CallSpec, path: &[&str]| -> Result<u16, Error> {
                             let t = service_target(name, &c.target, path)?;
-                            let cs = call_site(
-                                t,
-                                c.timeout,
-                                c.retry.as_ref(),
-                                c.hedge,
-                                c.breaker,
-                                c.latency.as_ref(),
-                            )
-                            .map_err(|(p, m)| {
+                            let cs = call_site(t, c).map_err(|(p, m)| {
                                 let mut full = path.to_vec();
                                 full.extend(p);
                                 err(&full, format!("service `{name}`: {m}"))
@@ -428,6 +421,7 @@ pub fn build(
                                 hedge,
                                 breaker,
                                 latency,
+                                bulkhead,
                                 on_failure,
                             } => {
                                 let c = CallSpec {
@@ -437,6 +431,7 @@ pub fn build(
                                     hedge: *hedge,
                                     breaker: *breaker,
                                     latency: latency.clone(),
+                                    bulkhead: *bulkhead,
                                 };
                                 Step::Call {
                                     site: site(&c, &here)?,
@@ -1354,14 +1349,20 @@ fn classes(specs: &[ClassSpec]) -> Result<Vec<Class>, (usize, String)> {
     Ok(out)
 }
 
-fn call_site(
-    target: ActorId,
-    timeout: Option<spec::Duration>,
-    retry: Option<&RetrySpec>,
-    hedge: Option<spec::HedgeSpec>,
-    breaker: Option<spec::BreakerSpec>,
-    latency: Option<&Dist>,
-) -> Result<CallSite, Problem> {
+fn call_site(target: ActorId, c: &CallSpec) -> Result<CallSite, Problem> {
+    let (timeout, retry, hedge, breaker, latency) = (
+        c.timeout,
+        c.retry.as_ref(),
+        c.hedge,
+        c.breaker,
+        c.latency.as_ref(),
+    );
+    if c.bulkhead == Some(0) {
+        return Err((
+            vec!["bulkhead"],
+            "a bulkhead of 0 would refuse every call".into(),
+        ));
+    }
     let breaker = match breaker {
         None => None,
         Some(b) => {
@@ -1436,6 +1437,7 @@ fn call_site(
         extra_latency: Vec::new(),
         hedge: hedge.map(|h| (h.after.0, h.max)),
         breaker,
+        bulkhead: c.bulkhead,
     })
 }
 

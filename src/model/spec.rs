@@ -221,6 +221,9 @@ pub struct ClientSpec {
     /// One-way network latency to the target.
     #[serde(default)]
     pub latency: Option<Dist>,
+    /// At most this many requests in flight at once; beyond, a request fails at once.
+    #[serde(default)]
+    pub bulkhead: Option<u32>,
     /// Successes slower than this do not count as goodput.
     #[serde(default)]
     pub deadline: Option<Duration>,
@@ -373,6 +376,10 @@ pub struct CallSpec {
     pub breaker: Option<BreakerSpec>,
     #[serde(default)]
     pub latency: Option<Dist>,
+    /// At most this many of these calls at once from one caller; beyond, a call fails at
+    /// once (a bulkhead).
+    #[serde(default)]
+    pub bulkhead: Option<u32>,
 }
 
 /// A circuit breaker on a call edge; defaults are resilience4j's.
@@ -443,6 +450,8 @@ pub enum StepSpec {
         breaker: Option<BreakerSpec>,
         #[serde(default)]
         latency: Option<Dist>,
+        #[serde(default)]
+        bulkhead: Option<u32>,
         #[serde(default)]
         on_failure: OnFailureSpec,
     },
