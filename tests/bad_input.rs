@@ -374,13 +374,33 @@ fn timeline_scaling_errors() {
 
 #[test]
 fn resilience_configuration_errors() {
-    let cases: [(&str, &str, u32, &str); 1] = [(
-        "bulkhead-zero",
-        r#"        "app": Service(service_time: Exponential(mean: "10ms"), handler: [Work, Call(target: "db", bulkhead: 0)]),
+    let cases: [(&str, &str, u32, &str); 4] = [
+        (
+            "bulkhead-zero",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), handler: [Work, Call(target: "db", bulkhead: 0)]),
         "db": Service(service_time: Exponential(mean: "10ms")),"#,
-        4,
-        "a bulkhead of 0 would refuse every call",
-    )];
+            4,
+            "a bulkhead of 0 would refuse every call",
+        ),
+        (
+            "limit-range",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), concurrency_limit: Aimd(min: 50, max: 40)),"#,
+            4,
+            "service `app`: need 1 <= min <= initial <= max, got min 50, initial 20, max 40",
+        ),
+        (
+            "limit-backoff",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), concurrency_limit: Aimd(backoff: 0.2)),"#,
+            4,
+            "the backoff ratio is in [0.5, 1)",
+        ),
+        (
+            "limit-on-function",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), function: Function(), concurrency_limit: Fixed(4)),"#,
+            4,
+            "limits each instance with `concurrency`",
+        ),
+    ];
     for (name, app, line, needle) in cases {
         assert_error_at(
             name,

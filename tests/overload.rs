@@ -39,7 +39,7 @@ fn every_policy_protects_the_critical_class_from_an_overload() {
     let unprotected = p99("unbounded");
     // Five minutes at twice the capacity: the backlog reaches minutes of waiting.
     assert!(unprotected > 120.0, "{unprotected}");
-    for v in ["bounded", "codel", "priority"] {
+    for v in ["bounded", "codel", "priority", "aimd", "gradient2"] {
         assert!(p99(v) < 0.5, "{v}: p99 {}", p99(v));
     }
     for v in ["adaptive_lifo", "brownout"] {
@@ -181,4 +181,51 @@ fn a_bulkhead_caps_concurrent_calls_and_refuses_the_rest_at_once() {
         "{}",
         node("app", "in_system_mean")
     );
+}
+
+#[test]
+fn a_fixed_concurrency_limit_is_a_bounded_queue() {
+    // 4 workers and a limit of 10 let in what 4 workers and 6 waiting places do: the same
+    // runs, request for request.
+    let (pl, rl) = run_file(&overloaded("fixed-limit", "concurrency_limit: Fixed(10)"));
+    let (pq, rq) = run_file(&overloaded("capacity-6", "capacity: 6"));
+    for k in [
+        "rejected",
+        "throughput_rps",
+        "wait_mean_s",
+        "in_system_mean",
+    ] {
+        let l = mean(&pl, &rl, "base", |m| m.node("app", k).unwrap());
+        let q = mean(&pq, &rq, "base", |m| m.node("app", k).unwrap());
+        assert_eq!(l, q, "{k}");
+    }
+    let limited = mean(&pl, &rl, "base", |m| {
+        m.node("app", "concurrency_limited").unwrap()
+    });
+    assert!(limited > 0.4 * mean(&pl, &rl, "base", |m| m.node("app", "arrivals").unwrap()));
+    let limit = mean(&pl, &rl, "base", |m| {
+        m.node("app", "concurrency_limit_mean").unwrap()
+    });
+    assert_eq!(limit, 10.0);
+}
+
+#[test]
+fn aimd_finds_the_concurrency_that_keeps_answers_under_its_timeout() {
+    // 400/s of capacity offered 800/s: a request let in behind 40 others waits 100 ms, so
+    // the limit climbs to ~40, then every answer let in above it comes back slow and cuts
+    // it by 10%. Those answers return together, a burst of cuts down to the floor (the
+    // library's default minimum, 20): a sawtooth between 20 and 40.
+    let (plan, results) = run_file(&overloaded(
+        "aimd",
+        r#"concurrency_limit: Aimd(timeout: "100ms")"#,
+    ));
+    let m = |k: &str| mean(&plan, &results, "base", |m| m.node("app", k).unwrap());
+    let limit = m("concurrency_limit_mean");
+    // Little: 400/s × 100 ms = 40 requests inside at the timeout.
+    assert!(limit > 20.0 && limit < 40.0, "{limit}");
+    // Requests let in before a cut stay in: answers hover around the timeout, not below it.
+    let sojourn = m("sojourn_mean_s");
+    assert!(sojourn > 0.07 && sojourn < 0.13, "{sojourn}");
+    assert!((m("throughput_rps") - 400.0).abs() < 2.0);
+    assert_eq!(m("rejected"), m("concurrency_limited"));
 }

@@ -8,6 +8,7 @@ pub mod autoscaler;
 pub mod balancer;
 pub mod breaker;
 pub mod client;
+pub mod concurrency;
 pub mod degrade;
 pub mod dist;
 pub mod limiter;

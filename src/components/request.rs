@@ -43,6 +43,9 @@ pub struct Request {
     pub outcome: Outcome,
     /// The caller stopped waiting (timed out); the eventual reply only frees the entry.
     pub abandoned: bool,
+    /// Requests the callee's replica held when it let this one in, itself included (a
+    /// concurrency limiter's sample).
+    pub inflight: u32,
 }
 
 impl Request {
@@ -60,6 +63,7 @@ impl Request {
             key: 0,
             outcome: Outcome::Pending,
             abandoned: false,
+            inflight: 0,
         }
     }
 }

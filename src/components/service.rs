@@ -12,6 +12,7 @@
 //! autoscaler, scaling actions and rollouts only change what is desired.
 
 use super::autoscaler::{Autoscaler, AutoscalerConfig, PolicyConfig, Totals, SCRAPE};
+use super::concurrency::{ConcurrencyLimit, LimitAlgorithm};
 use super::degrade::{DegradeConfig, Dimmer};
 use super::dist::{DistParams, Sampler};
 use super::limiter::{Limiter, LimiterConfig};
@@ -196,6 +197,8 @@ pub struct ServiceConfig {
     pub function: Option<FunctionConfig>,
     /// How much optional work to do (brownout, feature switch); all of it if absent.
     pub degrade: Option<DegradeConfig>,
+    /// Each replica lets in at most this many requests at once (queued or in service).
+    pub concurrency_limit: Option<LimitAlgorithm>,
     /// Balancers in front of this service: told when a replica joins or leaves.
     pub watchers: Vec<ActorId>,
 }
@@ -238,10 +241,11 @@ struct Replica {
     canary: u32,
     /// Bumped when the slot is reused, so a stale readiness timer is ignored.
     epoch: u32,
+    limit: Option<ConcurrencyLimit>,
 }
 
 impl Replica {
-    fn new(phase: Phase, size: Size, base_speed: f64, q: &QueuePolicy, levels: usize) -> Self {
+    fn new(phase: Phase, size: Size, base_speed: f64, cfg: &ServiceConfig, levels: usize) -> Self {
         Replica {
             phase,
             up: true,
@@ -252,7 +256,7 @@ impl Replica {
             },
             queue: WaitQueue::new(levels),
             blocked: VecDeque::new(),
-            codel: q.codel.map(CoDel::new),
+            codel: cfg.queue.codel.map(CoDel::new),
             n: 0,
             since: 0,
             workers: size.workers,
@@ -264,6 +268,7 @@ impl Replica {
             version: 0,
             canary: 0,
             epoch: 0,
+            limit: cfg.concurrency_limit.map(ConcurrencyLimit::new),
         }
     }
 
@@ -303,6 +308,12 @@ pub struct ServiceStats {
     pub rejected: u64,
     /// Refused by a rate limit.
     pub limited: u64,
+    /// Refused by a replica's concurrency limit.
+    pub concurrency_limited: u64,
+    /// The sum of the concurrency limits of replicas that hold one (serving or draining),
+    /// and how many do.
+    pub limits: TimeWeighted,
+    pub limit_holders: TimeWeighted,
     /// Queued requests dropped to protect the rest: CoDel, priority shedding, drop-oldest.
     pub shed: u64,
     pub dropped: u64,
@@ -478,7 +489,7 @@ impl Service {
             1
         };
         let replicas = (0..cfg.replicas)
-            .map(|_| Replica::new(Phase::Serving, size, cfg.speed, &cfg.queue, levels))
+            .map(|_| Replica::new(Phase::Serving, size, cfg.speed, &cfg, levels))
             .collect();
         let startup = cfg
             .provisioning
@@ -491,6 +502,9 @@ impl Service {
             arrivals: 0,
             rejected: 0,
             limited: 0,
+            concurrency_limited: 0,
+            limits: tw(),
+            limit_holders: tw(),
             shed: 0,
             dropped: 0,
             failed: 0,
@@ -521,6 +535,11 @@ impl Service {
         };
         stats.workers.set(0, (cfg.replicas * cfg.workers) as i64);
         stats.replicas.set(0, cfg.replicas as i64);
+        if let Some(l) = cfg.concurrency_limit {
+            let initial = ConcurrencyLimit::new(l).limit() as i64;
+            stats.limits.set(0, cfg.replicas as i64 * initial);
+            stats.limit_holders.set(0, cfg.replicas as i64);
+        }
         stats.desired.set(0, cfg.replicas as i64);
         stats
             .billed
@@ -797,7 +816,24 @@ impl Service {
                 self.stats.failed += 1;
             }
             self.reply(id, Outcome::Error, ctx);
-        } else if rep.idle > 0 {
+            return;
+        }
+        if rep.limit.as_ref().is_some_and(|l| rep.n >= l.limit()) {
+            // Over the replica's concurrency limit: refused at once (503).
+            if counted {
+                self.stats.rejected += 1;
+                self.stats.concurrency_limited += 1;
+            }
+            self.reply(id, Outcome::Rejected, ctx);
+            return;
+        }
+        let held = rep.n + 1;
+        ctx.requests
+            .get_mut(id)
+            .expect("a call for a freed request")
+            .inflight = held;
+        let rep = &mut self.replicas[k];
+        if rep.idle > 0 {
             rep.idle -= 1;
             if let Some(c) = &mut rep.codel {
                 // No wait: CoDel sees a zero delay (never a drop).
@@ -1146,9 +1182,15 @@ impl Service {
         } else {
             outcome
         };
-        let entered = ctx.requests.get(job.req).expect("live").entered;
+        let r = ctx.requests.get(job.req).expect("live");
+        let (entered, inflight) = (r.entered, r.inflight);
         if let Some(d) = &mut self.dimmer {
             d.record(now - entered);
+        }
+        if let Some(l) = &mut self.replicas[job.replica as usize].limit {
+            let before = l.limit();
+            l.sample(now - entered, inflight, outcome == Outcome::Error);
+            self.stats.limits.add(now, l.limit() as i64 - before as i64);
         }
         if entered >= ctx.warmup {
             self.stats.sojourn_sum += (now - entered) as u128;
@@ -1451,7 +1493,7 @@ impl Service {
                     Phase::Gone,
                     size,
                     self.cfg.speed,
-                    &self.cfg.queue,
+                    &self.cfg,
                     self.levels,
                 ));
                 self.slow.push(1.0);
@@ -1463,7 +1505,7 @@ impl Service {
         let (size, version, base) = (self.size, self.version, self.cfg.speed);
         let rep = &mut self.replicas[k];
         let epoch = rep.epoch.wrapping_add(1);
-        *rep = Replica::new(Phase::Starting, size, base, &self.cfg.queue, self.levels);
+        *rep = Replica::new(Phase::Starting, size, base, &self.cfg, self.levels);
         rep.epoch = epoch;
         rep.version = version;
         rep.since = now;
@@ -1494,6 +1536,10 @@ impl Service {
         self.stats.starting.add(now, -1);
         self.stats.workers.add(now, rep.workers as i64);
         self.stats.replicas.add(now, 1);
+        if let Some(l) = &self.replicas[k].limit {
+            self.stats.limits.add(now, l.limit() as i64);
+            self.stats.limit_holders.add(now, 1);
+        }
         self.tell_watchers(k, true, ctx);
         // Requests that waited for a function instance to start.
         let waiting = self.replicas[k].queue.len();
@@ -1548,6 +1594,10 @@ impl Service {
         }
         rep.idle = 0;
         self.stats.billed.add(now, -rep.micro_cost);
+        if let Some(l) = &rep.limit {
+            self.stats.limits.add(now, -(l.limit() as i64));
+            self.stats.limit_holders.add(now, -1);
+        }
     }
 
     fn tell_watchers(&self, k: usize, member: bool, ctx: &mut Ctx) {
@@ -1667,6 +1717,14 @@ impl Service {
         m.push(("dropped".into(), s.dropped as f64));
         m.push(("limited".into(), s.limited as f64));
         m.push(("shed".into(), s.shed as f64));
+        if self.cfg.concurrency_limit.is_some() {
+            m.push(("concurrency_limited".into(), s.concurrency_limited as f64));
+            let per_replica = match (s.limits.mean(end), s.limit_holders.mean(end)) {
+                (Some(l), Some(h)) if h > 0.0 => l / h,
+                _ => f64::NAN,
+            };
+            m.push(("concurrency_limit_mean".into(), per_replica));
+        }
         if let Some(d) = &self.dimmer {
             m.push(("dimmer_mean".into(), d.mean(end)));
             m.push(("optional_skipped".into(), s.optional_skipped as f64));

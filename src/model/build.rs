@@ -11,6 +11,7 @@ use super::spec::{
 };
 use super::syntax::{Node, Span};
 use crate::components::autoscaler::AutoscalerConfig;
+use crate::components::concurrency::LimitAlgorithm;
 use crate::components::degrade::DegradeConfig;
 use crate::components::limiter::LimiterConfig;
 use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
@@ -314,6 +315,13 @@ pub fn build(
                     },
                     by_priority: s.priority,
                 };
+                let concurrency_limit = match s.concurrency_limit {
+                    None => None,
+                    Some(l) => Some(
+                        concurrency_limit(l, s.function.is_some())
+                            .map_err(|m| at("concurrency_limit", m))?,
+                    ),
+                };
                 let degrade = match s.degrade {
                     None => None,
                     Some(spec::DegradeSpec::Brownout {
@@ -558,6 +566,7 @@ pub fn build(
                     autoscaler,
                     function,
                     degrade,
+                    concurrency_limit,
                     watchers: Vec::new(),
                 })
             }
@@ -1072,6 +1081,80 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
         }
     }
     Ok(())
+}
+
+/// A concurrency limit from its spec, or what is wrong with it.
+fn concurrency_limit(
+    l: spec::ConcurrencyLimitSpec,
+    function: bool,
+) -> Result<LimitAlgorithm, String> {
+    use spec::ConcurrencyLimitSpec as S;
+    if function {
+        return Err("a function-style service limits each instance with `concurrency`".into());
+    }
+    let range = |initial: u32, min: u32, max: u32| {
+        if min == 0 || min > initial || initial > max {
+            Err(format!(
+                "need 1 <= min <= initial <= max, got min {min}, initial {initial}, max {max}"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    Ok(match l {
+        S::Fixed(0) => return Err("a limit of 0 would refuse every request".into()),
+        S::Fixed(n) => LimitAlgorithm::Fixed(n),
+        S::Aimd {
+            initial,
+            min,
+            max,
+            backoff,
+            timeout,
+        } => {
+            range(initial, min, max)?;
+            if !(0.5..1.0).contains(&backoff) {
+                return Err(format!("the backoff ratio is in [0.5, 1), not {backoff}"));
+            }
+            if timeout.0 == 0 {
+                return Err("the timeout must be longer than zero".into());
+            }
+            LimitAlgorithm::Aimd {
+                initial,
+                min,
+                max,
+                backoff,
+                timeout: timeout.0,
+            }
+        }
+        S::Gradient2 {
+            initial,
+            min,
+            max,
+            smoothing,
+            queue_size,
+            tolerance,
+            long_window,
+        } => {
+            range(initial, min, max)?;
+            if !(smoothing > 0.0 && smoothing <= 1.0) {
+                return Err(format!("smoothing is in (0, 1], not {smoothing}"));
+            }
+            if tolerance.is_nan() || tolerance < 1.0 || long_window == 0 {
+                return Err(format!(
+                    "the RTT tolerance is at least 1 ({tolerance}) and the long window at least 1 sample ({long_window})"
+                ));
+            }
+            LimitAlgorithm::Gradient2 {
+                initial,
+                min,
+                max,
+                smoothing,
+                queue_size,
+                tolerance,
+                long_window,
+            }
+        }
+    })
 }
 
 fn attach_fault(

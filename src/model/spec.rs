@@ -551,6 +551,10 @@ pub struct ServiceSpec {
     /// How much `Optional` work to do: a brownout dimmer or a feature switch.
     #[serde(default)]
     pub degrade: Option<DegradeSpec>,
+    /// Each replica lets in at most this many requests at once, queued or in service; the
+    /// rest are `rejected` (503) at once.
+    #[serde(default)]
+    pub concurrency_limit: Option<ConcurrencyLimitSpec>,
     /// A rate limit on all arrivals; refused ones are `rejected` (429) at once.
     #[serde(default)]
     pub limit: Option<LimiterSpec>,
@@ -683,6 +687,65 @@ pub enum DegradeSpec {
         window: Duration,
         #[serde(default = "s1")]
         period: Duration,
+    },
+}
+
+fn limit_initial() -> u32 {
+    20
+}
+fn limit_max() -> u32 {
+    200
+}
+fn backoff() -> f64 {
+    0.9
+}
+fn smoothing() -> f64 {
+    0.2
+}
+fn queue_size() -> u32 {
+    4
+}
+fn tolerance() -> f64 {
+    1.5
+}
+fn long_window() -> u32 {
+    600
+}
+
+/// A concurrency limit per replica; defaults are Netflix concurrency-limits'.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub enum ConcurrencyLimitSpec {
+    Fixed(u32),
+    /// +1 while busy, × `backoff` on a failure or an answer slower than `timeout`.
+    Aimd {
+        #[serde(default = "limit_initial")]
+        initial: u32,
+        #[serde(default = "limit_initial")]
+        min: u32,
+        #[serde(default = "limit_max")]
+        max: u32,
+        #[serde(default = "backoff")]
+        backoff: f64,
+        #[serde(default = "s5")]
+        timeout: Duration,
+    },
+    /// Grows while response times stay near their long average, shrinks as they rise.
+    Gradient2 {
+        #[serde(default = "limit_initial")]
+        initial: u32,
+        #[serde(default = "limit_initial")]
+        min: u32,
+        #[serde(default = "limit_max")]
+        max: u32,
+        #[serde(default = "smoothing")]
+        smoothing: f64,
+        #[serde(default = "queue_size")]
+        queue_size: u32,
+        #[serde(default = "tolerance")]
+        tolerance: f64,
+        #[serde(default = "long_window")]
+        long_window: u32,
     },
 }
 

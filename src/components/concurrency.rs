@@ -1,0 +1,237 @@
+//! Adaptive concurrency limits: how many requests a replica lets in at once, learned from
+//! the response times and failures it sees, as Netflix's concurrency-limits library does.
+//!
+//! Each replica has its own limit (a server-side limiter in each instance). An arrival is
+//! refused (503) when the replica already holds `limit` requests, queued or in service.
+//! Each answered request is a sample: its time in the replica (the RTT), the requests held
+//! when it was let in, and whether it failed. Requests shed from the queue are not samples,
+//! as the library ignores calls that never ran.
+
+use crate::engine::Nanos;
+
+/// How the limit is found; defaults are the library's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LimitAlgorithm {
+    /// A constant limit.
+    Fixed(u32),
+    /// Additive increase (+1 per sample while at least half the limit is in use),
+    /// multiplicative decrease (× `backoff` on a failure or a sample slower than `timeout`).
+    Aimd {
+        initial: u32,
+        min: u32,
+        max: u32,
+        backoff: f64,
+        timeout: Nanos,
+    },
+    /// Gradient2: compares each sample with a long exponential average of RTTs; grows by
+    /// `queue_size` while latency stays within `tolerance` × the average, shrinks in
+    /// proportion when it rises, smoothed.
+    Gradient2 {
+        initial: u32,
+        min: u32,
+        max: u32,
+        smoothing: f64,
+        queue_size: u32,
+        tolerance: f64,
+        long_window: u32,
+    },
+}
+
+impl LimitAlgorithm {
+    pub const AIMD_DEFAULT: LimitAlgorithm = LimitAlgorithm::Aimd {
+        initial: 20,
+        min: 20,
+        max: 200,
+        backoff: 0.9,
+        timeout: 5_000_000_000,
+    };
+    pub const GRADIENT2_DEFAULT: LimitAlgorithm = LimitAlgorithm::Gradient2 {
+        initial: 20,
+        min: 20,
+        max: 200,
+        smoothing: 0.2,
+        queue_size: 4,
+        tolerance: 1.5,
+        long_window: 600,
+    };
+
+    fn initial(&self) -> u32 {
+        match *self {
+            LimitAlgorithm::Fixed(n) => n,
+            LimitAlgorithm::Aimd { initial, .. } | LimitAlgorithm::Gradient2 { initial, .. } => {
+                initial
+            }
+        }
+    }
+}
+
+/// Samples averaged plainly before the long RTT average turns exponential (the library's
+/// warm-up window).
+const LONG_RTT_WARMUP: u32 = 10;
+
+/// One replica's limit.
+#[derive(Clone, Debug)]
+pub struct ConcurrencyLimit {
+    algorithm: LimitAlgorithm,
+    /// Gradient2 keeps the estimate as a real number; the limit is its integer part.
+    estimate: f64,
+    /// Gradient2's long RTT average (ns) and the samples in it so far.
+    long_rtt: f64,
+    samples: u32,
+}
+
+impl ConcurrencyLimit {
+    pub fn new(algorithm: LimitAlgorithm) -> Self {
+        ConcurrencyLimit {
+            algorithm,
+            estimate: algorithm.initial() as f64,
+            long_rtt: 0.0,
+            samples: 0,
+        }
+    }
+
+    /// Requests let in at once.
+    pub fn limit(&self) -> u32 {
+        self.estimate as u32
+    }
+
+    /// Learns from an answered request: its time in the replica, the requests the replica
+    /// held when it was let in (itself included), and whether it failed.
+    pub fn sample(&mut self, rtt: Nanos, inflight: u32, failed: bool) {
+        match self.algorithm {
+            LimitAlgorithm::Fixed(_) => {}
+            LimitAlgorithm::Aimd {
+                min,
+                max,
+                backoff,
+                timeout,
+                ..
+            } => {
+                let mut limit = self.limit();
+                if failed || rtt > timeout {
+                    limit = (limit as f64 * backoff) as u32;
+                } else if inflight * 2 >= limit {
+                    limit += 1;
+                }
+                self.estimate = limit.clamp(min, max) as f64;
+            }
+            LimitAlgorithm::Gradient2 {
+                min,
+                max,
+                smoothing,
+                queue_size,
+                tolerance,
+                long_window,
+                ..
+            } => {
+                let short = rtt.max(1) as f64;
+                if self.samples < LONG_RTT_WARMUP {
+                    self.samples += 1;
+                    self.long_rtt += (short - self.long_rtt) / self.samples as f64;
+                } else {
+                    let f = 2.0 / (long_window as f64 + 1.0);
+                    self.long_rtt = self.long_rtt * (1.0 - f) + short * f;
+                }
+                let long = self.long_rtt;
+                // After a long overload the average lags far behind: pull it down faster.
+                if long / short > 2.0 {
+                    self.long_rtt *= 0.95;
+                }
+                // Not using half the limit: nothing learned about the ceiling.
+                if (inflight as f64) < self.estimate / 2.0 {
+                    return;
+                }
+                let gradient = (tolerance * long / short).clamp(0.5, 1.0);
+                let next = self.estimate * gradient + queue_size as f64;
+                let next = self.estimate * (1.0 - smoothing) + next * smoothing;
+                self.estimate = next.clamp(min as f64, max as f64);
+            }
+        }
+        debug_assert!(self.limit() >= 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Nanos = 1_000_000;
+
+    #[test]
+    fn aimd_adds_one_while_busy_and_backs_off_on_failure_or_timeout() {
+        let mut l = ConcurrencyLimit::new(LimitAlgorithm::Aimd {
+            initial: 20,
+            min: 1,
+            max: 200,
+            backoff: 0.9,
+            timeout: 5_000 * MS,
+        });
+        // Less than half the limit in use: no change.
+        l.sample(10 * MS, 9, false);
+        assert_eq!(l.limit(), 20);
+        l.sample(10 * MS, 10, false);
+        assert_eq!(l.limit(), 21);
+        // int(21 × 0.9) = 18.
+        l.sample(10 * MS, 21, true);
+        assert_eq!(l.limit(), 18);
+        // Slower than the timeout counts as a drop: int(18 × 0.9) = 16.
+        l.sample(6_000 * MS, 1, false);
+        assert_eq!(l.limit(), 16);
+    }
+
+    #[test]
+    fn aimd_stays_within_min_and_max() {
+        let mut l = ConcurrencyLimit::new(LimitAlgorithm::AIMD_DEFAULT);
+        l.sample(MS, 20, true);
+        assert_eq!(l.limit(), 20);
+        for _ in 0..1000 {
+            l.sample(MS, 200, false);
+        }
+        assert_eq!(l.limit(), 200);
+    }
+
+    #[test]
+    fn gradient2_grows_at_steady_latency_and_shrinks_when_it_doubles() {
+        let mut l = ConcurrencyLimit::new(LimitAlgorithm::GRADIENT2_DEFAULT);
+        // Constant RTT: gradient min(1, 1.5) = 1, so L ← 0.8 L + 0.2 (L + 4) = L + 0.8.
+        for _ in 0..10 {
+            l.sample(10 * MS, 20, false);
+        }
+        assert!((l.estimate - 28.0).abs() < 1e-9, "{}", l.estimate);
+        // Half the limit not in use: held.
+        l.sample(10 * MS, 13, false);
+        assert!((l.estimate - 28.0).abs() < 1e-9);
+        // An RTT of 3× the long average: gradient max(0.5, 1.5 / 3 ≈ 0.5) — the average
+        // moves a little first: long = 10 + (30 − 10) × 2/601.
+        l.sample(30 * MS, 28, false);
+        let long = 10.0 + 20.0 * 2.0 / 601.0;
+        let g = (1.5 * long / 30.0f64).clamp(0.5, 1.0);
+        let want = 28.0 * 0.8 + (28.0 * g + 4.0) * 0.2;
+        assert!((l.estimate - want).abs() < 1e-9, "{} vs {want}", l.estimate);
+        assert!(l.estimate < 28.0);
+    }
+
+    #[test]
+    fn gradient2_settles_at_the_minimum_under_persistent_queueing() {
+        // Every sample at 8× the unloaded RTT: the long average creeps up (to ~23 ms after
+        // 60 samples) but the gradient stays at its floor of 0.5, so the limit converges
+        // geometrically (× 0.9 per sample) to the fixed point.
+        let mut l = ConcurrencyLimit::new(LimitAlgorithm::Gradient2 {
+            initial: 100,
+            min: 5,
+            max: 200,
+            smoothing: 0.2,
+            queue_size: 4,
+            tolerance: 1.5,
+            long_window: 600,
+        });
+        for _ in 0..10 {
+            l.sample(10 * MS, 100, false);
+        }
+        for _ in 0..60 {
+            l.sample(80 * MS, 100, false);
+        }
+        // Fixed point of L = 0.8 L + 0.2 (0.5 L + 4): L = 8.
+        assert!((l.estimate - 8.0).abs() < 0.5, "{}", l.estimate);
+    }
+}
