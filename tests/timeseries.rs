@@ -77,3 +77,35 @@ fn the_retry_storm_is_visible_over_time() {
     assert!(at(&budget, "goodput_rps", 300.0) > 550.0);
     assert!(at(&budget, "db.queue_len", 300.0) < 10.0);
 }
+
+#[test]
+fn breaker_state_over_time_matches_its_open_fraction() {
+    // warm-up 0, so the open fraction covers the whole run, as the series does.
+    let (plan, results) = run(
+        "experiments/circuit-breaker.ron",
+        &["warmup=0s".into(), "replications=1".into()],
+    );
+    let point = |v: &str| plan.points.iter().position(|p| p.variant == v).unwrap();
+    let u = results.of_point(point("breaker")).next().unwrap();
+    let s = u.series.as_ref().unwrap();
+    let c = s
+        .columns
+        .iter()
+        .position(|c| c == "app.breaker_open")
+        .unwrap();
+    // Closed before the dependency hangs (2m), open most of the time while it does.
+    let at = |t: f64| s.rows[(t / s.bucket_s) as usize][c];
+    assert_eq!(at(60.0), 0.0);
+    let during: Vec<f64> = s.rows[(125.0 / s.bucket_s) as usize..(235.0 / s.bucket_s) as usize]
+        .iter()
+        .map(|r| r[c])
+        .collect();
+    assert!(during.iter().sum::<f64>() / during.len() as f64 > 0.7);
+    let mean = s.rows.iter().map(|r| r[c]).sum::<f64>() / s.rows.len() as f64;
+    let want = u.metrics.node("app", "open_fraction").unwrap();
+    assert!((mean - want).abs() < 1e-9, "{mean} vs {want}");
+    // Callers without breakers have no such column.
+    let u = results.of_point(point("no_breaker")).next().unwrap();
+    let s = u.series.as_ref().unwrap();
+    assert!(!s.columns.iter().any(|c| c.ends_with("breaker_open")));
+}

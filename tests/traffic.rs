@@ -588,3 +588,38 @@ fn tiers_have_their_own_rate_limits() {
         "{err}"
     );
 }
+
+#[test]
+fn a_delaying_rate_limit_paces_bursts_it_would_refuse() {
+    // 80/s of Poisson arrivals under a 100/s bucket of 2: refusing, Poisson bursts hit 429s;
+    // delaying up to 1 s, nothing is refused and everything is served, a little later.
+    let body = |limit: &str| {
+        format!(
+            r#"Experiment(
+        model: Model(nodes: {{
+            "users": Client(target: "api", arrivals: Poisson(rate: {{RATE}})),
+            "api": Service(workers: 100, service_time: Deterministic(value: "1ms"), limit: {limit}),
+        }}),
+        duration: "200s", warmup: "10s", seed: 71,
+    )"#
+        )
+    };
+    let refusing = body("TokenBucket(rate: 100.0, burst: 2)");
+    let delaying = body(r#"TokenBucket(rate: 100.0, burst: 2, max_delay: "1s")"#);
+    let (_, r) = run_file(&write("refusing-80", &refusing.replace("{RATE}", "80.0")));
+    assert!(r.units[0].metrics.node("api", "limited").unwrap() > 1000.0);
+    let (_, r) = run_file(&write("delaying-80", &delaying.replace("{RATE}", "80.0")));
+    let m = &r.units[0].metrics;
+    assert_eq!(m.node("api", "limited").unwrap(), 0.0);
+    assert!(m.node("api", "paced").unwrap() > 1000.0);
+    let pace = m.node("api", "pace_mean_s").unwrap();
+    assert!(pace > 0.001 && pace < 0.1, "{pace}");
+    assert!((m.node("api", "throughput_rps").unwrap() - 80.0).abs() < 2.0);
+    // Offered 150/s, it admits exactly its rate: the rest wait up to 1 s, then are refused.
+    let (_, r) = run_file(&write("delaying-150", &delaying.replace("{RATE}", "150.0")));
+    let m = &r.units[0].metrics;
+    let served = m.node("api", "throughput_rps").unwrap();
+    assert!((served - 100.0).abs() < 0.1, "{served}");
+    assert!(m.node("api", "limited").unwrap() > 40.0 * 190.0 * 0.95);
+    assert!(m.node("api", "pace_mean_s").unwrap() > 0.9);
+}

@@ -83,6 +83,9 @@ pub enum Msg {
     Reap(u32, u32),
     /// A service's degradation controller's period ended.
     Dimmer,
+    /// A rate limit's delay for this call ended: admit it (to replica `.1`, or `u32::MAX`
+    /// for the next in turn).
+    Paced(ReqId, u32),
 }
 
 impl Msg {
@@ -111,7 +114,17 @@ impl Msg {
             Msg::Members(..) => 21,
             Msg::Reap(..) => 22,
             Msg::Dimmer => 23,
+            Msg::Paced(..) => 24,
         }
+    }
+}
+
+/// The calls an actor makes, if it makes any.
+fn outbound(a: &mut Actor) -> Option<&mut outbound::Outbound> {
+    match a {
+        Actor::Client(c) => Some(&mut c.out),
+        Actor::Service(s) => Some(&mut s.out),
+        Actor::Balancer(_) => None,
     }
 }
 
@@ -229,8 +242,14 @@ impl Network {
         self.series_bucket = Some(bucket);
         for a in &mut self.actors {
             match a {
-                Actor::Client(c) => c.record_series(bucket, n),
-                Actor::Service(s) => s.record_series(),
+                Actor::Client(c) => {
+                    c.record_series(bucket, n);
+                    c.out.record_breakers();
+                }
+                Actor::Service(s) => {
+                    s.record_series();
+                    s.out.record_breakers();
+                }
                 Actor::Balancer(_) => {}
             }
         }
@@ -245,6 +264,11 @@ impl Network {
             if let Actor::Service(s) = a {
                 if s.series.as_ref().is_some_and(|x| x.rows.len() < n) {
                     s.tick(end);
+                }
+            }
+            if let Some(out) = outbound(a) {
+                if out.open_series.as_ref().is_some_and(|x| x.rows.len() < n) {
+                    out.tick(end);
                 }
             }
         }
@@ -265,6 +289,11 @@ impl Network {
         for (name, a) in self.names.iter().zip(&self.actors) {
             if let Actor::Service(_) = a {
                 columns.extend(SERIES_COLUMNS.iter().map(|c| format!("{name}.{c}")));
+            }
+        }
+        for (name, a) in self.names.iter().zip(&mut self.actors) {
+            if outbound(a).is_some_and(|o| o.open_series.is_some()) {
+                columns.push(format!("{name}.breaker_open"));
             }
         }
         let mut rows = Vec::with_capacity(n);
@@ -305,6 +334,11 @@ impl Network {
                 if let Actor::Service(s) = a {
                     let r = s.series.as_ref().and_then(|x| x.rows.get(i));
                     row.extend(r.map_or([f64::NAN; SERIES_WIDTH], |r| *r));
+                }
+            }
+            for a in &mut self.actors {
+                if let Some(b) = outbound(a).and_then(|o| o.open_series.as_ref()) {
+                    row.push(b.rows.get(i).copied().unwrap_or(f64::NAN));
                 }
             }
             rows.push(row);
@@ -423,6 +457,9 @@ impl World for Network {
         for a in &mut self.actors {
             if let Actor::Service(s) = a {
                 s.tick(at);
+            }
+            if let Some(out) = outbound(a) {
+                out.tick(at);
             }
         }
     }

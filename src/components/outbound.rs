@@ -109,6 +109,15 @@ pub struct Outbound {
     pub stats: OutboundStats,
     /// Attempts sent per time bucket, when recording a time series: (bucket, counts).
     pub series: Option<(Nanos, Vec<u64>)>,
+    /// Per time bucket, the mean fraction of it the breakers were open, when recording.
+    pub open_series: Option<BreakerSeries>,
+}
+
+/// Breaker state over time: buckets close at ticks, like a service's series.
+pub struct BreakerSeries {
+    last_at: Nanos,
+    last_area: i128,
+    pub rows: Vec<f64>,
 }
 
 impl Outbound {
@@ -137,7 +146,34 @@ impl Outbound {
             breakers,
             stats: OutboundStats::default(),
             series: None,
+            open_series: None,
         }
+    }
+
+    /// Starts recording breaker state over time, if this caller has breakers.
+    pub fn record_breakers(&mut self) {
+        if self.breakers.iter().any(Option::is_some) {
+            self.open_series = Some(BreakerSeries {
+                last_at: 0,
+                last_area: 0,
+                rows: Vec::new(),
+            });
+        }
+    }
+
+    /// Closes the time bucket of the breaker series that ends at `at`.
+    pub fn tick(&mut self, at: Nanos) {
+        let Some(s) = &mut self.open_series else {
+            return;
+        };
+        let open: Vec<&TimeWeighted> = self.breakers.iter().flatten().map(|(_, t)| t).collect();
+        let area: i128 = open.iter().map(|t| t.total_area(at)).sum();
+        if at > s.last_at {
+            let width = (at - s.last_at) as f64 * open.len() as f64;
+            s.rows.push((area - s.last_area) as f64 / width);
+        }
+        s.last_at = at;
+        s.last_area = area;
     }
 
     /// Logical calls in flight.

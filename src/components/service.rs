@@ -15,7 +15,7 @@ use super::autoscaler::{Autoscaler, AutoscalerConfig, PolicyConfig, Totals, SCRA
 use super::concurrency::{ConcurrencyLimit, LimitAlgorithm};
 use super::degrade::{DegradeConfig, Dimmer};
 use super::dist::{DistParams, Sampler};
-use super::limiter::{Limiter, LimiterConfig};
+use super::limiter::{Limiter, LimiterConfig, Verdict};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use super::queue::{CoDel, Order, QueuePolicy, WaitQueue, WhenFull};
 use super::request::{Outcome, ReqId};
@@ -308,6 +308,9 @@ pub struct ServiceStats {
     pub rejected: u64,
     /// Refused by a rate limit.
     pub limited: u64,
+    /// Delayed by a rate limit, and for how long in all.
+    pub paced: u64,
+    pub pace_sum: u128,
     /// Refused by a replica's concurrency limit.
     pub concurrency_limited: u64,
     /// The sum of the concurrency limits of replicas that hold one (serving or draining),
@@ -502,6 +505,8 @@ impl Service {
             arrivals: 0,
             rejected: 0,
             limited: 0,
+            paced: 0,
+            pace_sum: 0,
             concurrency_limited: 0,
             limits: tw(),
             limit_holders: tw(),
@@ -614,6 +619,16 @@ impl Service {
         match msg {
             Msg::Call(id) => self.arrive(id, None, ctx),
             Msg::Route(id, replica) => self.arrive(id, Some(replica as usize), ctx),
+            Msg::Paced(id, replica) => {
+                let counted = ctx
+                    .requests
+                    .get(id)
+                    .expect("a paced request is live")
+                    .entered
+                    >= ctx.warmup;
+                let replica = (replica != u32::MAX).then_some(replica as usize);
+                self.admit(id, replica, counted, ctx);
+            }
             Msg::Probe(replica, from, seq) => {
                 // A health check: answered at once by a replica that is up, never by one down.
                 let rep = &self.replicas[replica as usize];
@@ -781,14 +796,38 @@ impl Service {
             Some((_, l)) => Some(l),
             None => self.limiter.as_mut(),
         };
-        if limiter.is_some_and(|l| !l.admit(now)) {
-            // Throttled (429): answered at once, never queued.
-            if counted {
-                self.stats.limited += 1;
+        match limiter.map_or(Verdict::Admit, |l| l.decide(now)) {
+            Verdict::Admit => {}
+            Verdict::Refuse => {
+                // Throttled (429): answered at once, never queued.
+                if counted {
+                    self.stats.limited += 1;
+                }
+                self.reply(id, Outcome::Rejected, ctx);
+                return;
             }
-            self.reply(id, Outcome::Rejected, ctx);
-            return;
+            Verdict::After(wait) => {
+                // Paced: held (without a worker or a place) until the limiter's time.
+                if counted {
+                    self.stats.paced += 1;
+                    self.stats.pace_sum += wait as u128;
+                }
+                let to = replica.map_or(u32::MAX, |k| k as u32);
+                ctx.cal.at(now + wait, self.id, Msg::Paced(id, to));
+                return;
+            }
         }
+        self.admit(id, replica, counted, ctx);
+    }
+
+    /// A call the rate limits let in goes to a replica (or a function instance).
+    fn admit(&mut self, id: ReqId, replica: Option<usize>, counted: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        ctx.requests
+            .get_mut(id)
+            .expect("a call for a freed request")
+            .entered = now;
+        let class = ctx.requests.get(id).expect("live").class;
         if self.cfg.function.is_some() {
             self.invoke(id, counted, ctx);
             return;
@@ -1716,6 +1755,20 @@ impl Service {
         m.push(("degraded".into(), s.degraded as f64));
         m.push(("dropped".into(), s.dropped as f64));
         m.push(("limited".into(), s.limited as f64));
+        let delays = |l: &Option<LimiterConfig>| {
+            matches!(
+                l,
+                Some(
+                    LimiterConfig::TokenBucket { max_delay, .. }
+                        | LimiterConfig::LeakyBucket { max_delay, .. }
+                        | LimiterConfig::Gcra { max_delay, .. }
+                ) if *max_delay > 0
+            )
+        };
+        if delays(&self.cfg.limit) || self.cfg.class_limits.iter().any(|(_, l)| delays(&Some(*l))) {
+            m.push(("paced".into(), s.paced as f64));
+            m.push(("pace_mean_s".into(), mean(s.pace_sum, s.paced)));
+        }
         m.push(("shed".into(), s.shed as f64));
         if self.cfg.concurrency_limit.is_some() {
             m.push(("concurrency_limited".into(), s.concurrency_limited as f64));

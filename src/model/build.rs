@@ -516,14 +516,14 @@ pub fn build(
                     use spec::LimiterSpec as L;
                     let bad = |m: &str| Err(err(path, format!("service `{name}`: {m}")));
                     Ok(match *l {
-                        L::TokenBucket { rate, burst } | L::LeakyBucket { rate, burst } | L::Gcra { rate, burst }
+                        L::TokenBucket { rate, burst, .. } | L::LeakyBucket { rate, burst, .. } | L::Gcra { rate, burst, .. }
                             if !(rate > 0.0 && rate.is_finite()) || (burst == 0 && matches!(l, L::TokenBucket { .. })) =>
                         {
                             return bad("a limiter needs a positive rate (and a token bucket a burst of at least 1)")
                         }
-                        L::TokenBucket { rate, burst } => LimiterConfig::TokenBucket { rate, burst },
-                        L::LeakyBucket { rate, burst } => LimiterConfig::LeakyBucket { rate, burst },
-                        L::Gcra { rate, burst } => LimiterConfig::Gcra { rate, burst },
+                        L::TokenBucket { rate, burst, max_delay } => LimiterConfig::TokenBucket { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
+                        L::LeakyBucket { rate, burst, max_delay } => LimiterConfig::LeakyBucket { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
+                        L::Gcra { rate, burst, max_delay } => LimiterConfig::Gcra { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
                         L::FixedWindow { limit, window } | L::SlidingWindow { limit, window }
                             if limit == 0 || window.0 == 0 =>
                         {

@@ -946,15 +946,37 @@ pub struct ScheduledSpec {
     pub max: Option<u32>,
 }
 
-/// A rate limiter.
+/// A rate limiter. With `max_delay`, a bucket delays a request that does not conform yet
+/// (by up to that long) instead of refusing it.
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub enum LimiterSpec {
-    TokenBucket { rate: f64, burst: u32 },
-    LeakyBucket { rate: f64, burst: u32 },
-    Gcra { rate: f64, burst: u32 },
-    FixedWindow { limit: u32, window: Duration },
-    SlidingWindow { limit: u32, window: Duration },
+    TokenBucket {
+        rate: f64,
+        burst: u32,
+        #[serde(default)]
+        max_delay: Option<Duration>,
+    },
+    LeakyBucket {
+        rate: f64,
+        burst: u32,
+        #[serde(default)]
+        max_delay: Option<Duration>,
+    },
+    Gcra {
+        rate: f64,
+        burst: u32,
+        #[serde(default)]
+        max_delay: Option<Duration>,
+    },
+    FixedWindow {
+        limit: u32,
+        window: Duration,
+    },
+    SlidingWindow {
+        limit: u32,
+        window: Duration,
+    },
 }
 
 /// A distribution of durations.

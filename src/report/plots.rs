@@ -510,6 +510,20 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                 log_y: false,
             });
         }
+        // Circuit breakers: the share of each bucket a caller's breakers were open.
+        let callers: Vec<&str> = s
+            .header
+            .iter()
+            .filter_map(|h| h.strip_suffix(".breaker_open"))
+            .collect();
+        for caller in callers.iter().take(2) {
+            panels.push(Panel {
+                title: format!("Circuit breakers of {caller}: time open"),
+                y_label: "fraction open".into(),
+                lines: line(&format!("{caller}.breaker_open"), 1.0),
+                log_y: false,
+            });
+        }
         // Replica counts where they change (autoscaling, rollouts, crashes), and what the
         // replicas cost per hour.
         let varies = |c: usize| {
