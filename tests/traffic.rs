@@ -623,3 +623,33 @@ fn a_delaying_rate_limit_paces_bursts_it_would_refuse() {
     assert!(m.node("api", "limited").unwrap() > 40.0 * 190.0 * 0.95);
     assert!(m.node("api", "pace_mean_s").unwrap() > 0.9);
 }
+
+#[test]
+fn a_per_key_limit_gives_each_key_its_own_bucket() {
+    let body = |keys: &str| {
+        format!(
+            r#"Experiment(
+        model: Model(nodes: {{
+            "users": Client(target: "api", arrivals: Constant(rate: 1000.0) {keys}),
+            "api": Service(workers: 100, service_time: Deterministic(value: "1ms"),
+                key_limit: TokenBucket(rate: 20.0, burst: 5)),
+        }}),
+        duration: "100s", warmup: "10s", seed: 73,
+    )"#
+        )
+    };
+    // Ten keys, each offered ~100/s: each gets its own 20/s.
+    let (_, r) = run_file(&write("key-limit", &body(", keys: Uniform(n: 10)")));
+    let ok = r.units[0].metrics.node("users", "goodput_rps").unwrap();
+    assert!((ok - 200.0).abs() < 1.0, "{ok}");
+    // Without keys every request has the same one: one bucket for all.
+    let (_, r) = run_file(&write("key-limit-none", &body("")));
+    let ok = r.units[0].metrics.node("users", "goodput_rps").unwrap();
+    assert!((ok - 20.0).abs() < 0.1, "{ok}");
+    let bad = body("").replace("burst: 5)", r#"burst: 5, max_delay: "1s")"#);
+    let err = load(&write("key-limit-delay", &bad)).unwrap_err();
+    assert!(
+        err.contains("a per-key limit refuses; it cannot delay"),
+        "{err}"
+    );
+}

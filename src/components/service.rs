@@ -188,6 +188,8 @@ pub struct ServiceConfig {
     /// for their class: each tier has its own, so tiers cannot take each other's quota.
     pub limit: Option<LimiterConfig>,
     pub class_limits: Vec<(u16, LimiterConfig)>,
+    /// A limit per request key, each key with its own state; refuses, never delays.
+    pub key_limit: Option<LimiterConfig>,
     pub faults: Vec<Fault>,
     /// Price of one replica per hour.
     pub cost_per_hour: f64,
@@ -410,6 +412,8 @@ pub struct Service {
     pub out: Outbound,
     limiter: Option<Limiter>,
     class_limiters: Vec<(u16, Limiter)>,
+    /// Per-key limiters, created at a key's first request (looked up, never iterated).
+    key_limiters: std::collections::HashMap<u64, Limiter>,
     active_faults: Vec<bool>,
     pub series: Option<ServiceSeries>,
     /// Per replica: the slowdown factor and error probability of the active faults.
@@ -584,6 +588,7 @@ impl Service {
             out,
             limiter,
             class_limiters,
+            key_limiters: Default::default(),
             active_faults,
             series: None,
             slow: vec![1.0; n],
@@ -792,6 +797,20 @@ impl Service {
         r.work = work;
         r.entered = now;
         let class = r.class;
+        if let Some(cfg) = self.cfg.key_limit {
+            let key = r.key;
+            let l = self
+                .key_limiters
+                .entry(key)
+                .or_insert_with(|| Limiter::new(cfg));
+            if !l.admit(now) {
+                if counted {
+                    self.stats.limited += 1;
+                }
+                self.reply(id, Outcome::Rejected, ctx);
+                return;
+            }
+        }
         let limiter = match self.class_limiters.iter_mut().find(|(c, _)| *c == class) {
             Some((_, l)) => Some(l),
             None => self.limiter.as_mut(),

@@ -538,6 +538,17 @@ pub fn build(
                     .as_ref()
                     .map(|l| limiter(l, &[name.as_str(), "limit"]))
                     .transpose()?;
+                let key_limit = match &s.key_limit {
+                    None => None,
+                    Some(l) if l.delays() => {
+                        return Err(at(
+                            "key_limit",
+                            "a per-key limit refuses; it cannot delay (leave out `max_delay`)"
+                                .into(),
+                        ))
+                    }
+                    Some(l) => Some(limiter(l, &[name.as_str(), "key_limit"])?),
+                };
                 let mut class_limits = Vec::new();
                 for (class, l) in &s.class_limits {
                     let id = class_id("class_limits", "a limit", class)?;
@@ -549,6 +560,7 @@ pub fn build(
                 ActorConfig::Service(ServiceConfig {
                     limit,
                     class_limits,
+                    key_limit,
                     routes,
                     replicas: s.replicas,
                     workers: size.workers,

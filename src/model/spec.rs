@@ -561,6 +561,10 @@ pub struct ServiceSpec {
     /// Limits per request class (tier), each with its own state, instead of `limit`.
     #[serde(default)]
     pub class_limits: std::collections::BTreeMap<String, LimiterSpec>,
+    /// A limit per request key (user, API key), checked before the others; requests from
+    /// clients without `keys` share one.
+    #[serde(default)]
+    pub key_limit: Option<LimiterSpec>,
     /// Price of one replica per hour; 0 unless a `size` gives it.
     #[serde(default)]
     pub cost_per_hour: Option<f64>,
@@ -977,6 +981,18 @@ pub enum LimiterSpec {
         limit: u32,
         window: Duration,
     },
+}
+
+impl LimiterSpec {
+    /// Whether it delays rather than refuses.
+    pub fn delays(&self) -> bool {
+        match self {
+            LimiterSpec::TokenBucket { max_delay, .. }
+            | LimiterSpec::LeakyBucket { max_delay, .. }
+            | LimiterSpec::Gcra { max_delay, .. } => max_delay.is_some_and(|d| d.0 > 0),
+            LimiterSpec::FixedWindow { .. } | LimiterSpec::SlidingWindow { .. } => false,
+        }
+    }
 }
 
 /// A distribution of durations.
