@@ -177,3 +177,42 @@ fn the_report_is_one_offline_page() {
         "self-contained"
     );
 }
+
+#[test]
+fn two_parameter_sweeps_draw_heatmaps() {
+    let dir = fresh("heatmap");
+    let exp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plots-heatmap.ron");
+    std::fs::write(
+        &exp,
+        r#"Experiment(
+            name: "grid",
+            model: Model(nodes: {
+                "users": Client(target: "app", arrivals: Poisson(rate: 300.0)),
+                "app": Service(workers: 4, service_time: Exponential(mean: "10ms")),
+            }),
+            duration: "20s", warmup: "2s", seed: 3, replications: 1,
+            variants: { "fifo": {}, "codel": { "app.codel": CoDel() } },
+            sweep: { "users.arrivals.rate": [200.0, 350.0], "app.workers": [4, 6] },
+        )"#,
+    )
+    .unwrap();
+    run(exp.to_str().unwrap(), &dir, &[]);
+    let path = dir.join("plots/sweep-heatmap.svg");
+    let svg = String::from_utf8(read(&path)).unwrap();
+    for label in [
+        "users.arrivals.rate",
+        "app.workers",
+        "Goodput (requests/s), fifo",
+        "Latency p99 (ms), codel",
+        "350",
+    ] {
+        assert!(svg.contains(label), "sweep-heatmap.svg lacks `{label}`");
+    }
+    // Four cells per grid, four grids: each cell is a filled rectangle with its value.
+    assert!(svg.matches("<rect").count() >= 16);
+    assert!(read(&dir.join("plots/sweep-heatmap.png")).starts_with(b"\x89PNG"));
+    let before = read(&path);
+    let r = scalesim(&["plot", dir.to_str().unwrap()]);
+    assert!(r.status.success());
+    assert_eq!(before, read(&path), "redrawn heatmaps differ");
+}

@@ -4,6 +4,7 @@
 //! figures are printed, never written, so the same experiment gives the same bytes.
 
 pub mod compare;
+mod heatmap;
 mod html;
 pub mod plots;
 mod table;

@@ -6,6 +6,7 @@
 //! fonts and lines are sized for a projector; fault windows are shaded and labelled.
 
 use super::compare::Runs;
+use super::heatmap::Heatmaps;
 use super::write_atomic;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -25,7 +26,7 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(240, 228, 66),
 ];
 
-const FONT: &str = "sans-serif";
+pub(super) const FONT: &str = "sans-serif";
 
 fn register_font() {
     static ONCE: Once = Once::new();
@@ -275,12 +276,34 @@ fn legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
 }
 
 /// Writes `NAME.svg` and `NAME.png` in `dir`.
+/// What one image shows.
+enum Drawing<'a> {
+    Figure(&'a Figure),
+    Heatmaps(&'a Heatmaps),
+}
+
+fn paint<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Drawing) -> Result<(), String> {
+    match d {
+        Drawing::Figure(f) => draw(root, f),
+        Drawing::Heatmaps(h) => super::heatmap::draw(root, h),
+    }
+}
+
 fn render(dir: &Path, name: &str, size: (u32, u32), fig: &Figure) -> Result<Vec<PathBuf>, String> {
+    render_drawing(dir, name, size, &Drawing::Figure(fig))
+}
+
+fn render_drawing(
+    dir: &Path,
+    name: &str,
+    size: (u32, u32),
+    fig: &Drawing,
+) -> Result<Vec<PathBuf>, String> {
     register_font();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw(&root, fig)?;
+        paint(&root, fig)?;
     }
     let svg_path = dir.join(format!("{name}.svg"));
     write_atomic(&svg_path, svg.as_bytes())
@@ -288,7 +311,7 @@ fn render(dir: &Path, name: &str, size: (u32, u32), fig: &Figure) -> Result<Vec<
     let mut pixels = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
-        draw(&root, fig)?;
+        paint(&root, fig)?;
     }
     let mut png = Vec::new();
     {
@@ -385,6 +408,16 @@ pub fn plot_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
     written.extend(timeseries_plots(&f, &name, &out)?);
     written.extend(sweep_plots(&f, &name, &out)?);
+    if let Some(h) = super::heatmap::from_summary(&name, &f.summary, &f.variants, &f.sweep) {
+        let cols = h.grids.iter().map(Vec::len).max().unwrap_or(1) as u32;
+        let size = (80 + 620 * cols, 80 + 520 * h.grids.len() as u32);
+        written.extend(render_drawing(
+            &out,
+            "sweep-heatmap",
+            size,
+            &Drawing::Heatmaps(&h),
+        )?);
+    }
     written.extend(percentile_plots(&f, &name, &out)?);
     let svgs: Vec<String> = written
         .iter()
@@ -684,7 +717,7 @@ fn sweep_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, Strin
 }
 
 /// An axis label: no trailing zeros, thousands as k.
-fn tick(x: f64) -> String {
+pub(super) fn tick(x: f64) -> String {
     let a = x.abs();
     let s = if a >= 10_000.0 {
         format!("{:.0}k", x / 1000.0)
