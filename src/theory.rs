@@ -83,6 +83,48 @@ pub fn ekm1_wait(k: u32, lambda: f64, mu: f64) -> f64 {
     sigma / (mu * (1.0 - sigma))
 }
 
+/// Zipf popularities of `n` keys with exponent `s`: p_k ∝ 1/k^s, k = 1..n.
+pub fn zipf(n: u64, s: f64) -> Vec<f64> {
+    let w: Vec<f64> = (1..=n).map(|k| (k as f64).powf(-s)).collect();
+    let total: f64 = w.iter().sum();
+    w.into_iter().map(|x| x / total).collect()
+}
+
+/// The characteristic time t solving Σ h(p_i·t) = capacity, for a per-key hit probability
+/// h increasing in its argument from 0 to 1 (bisection on a log scale).
+fn characteristic_time(p: &[f64], capacity: f64, h: impl Fn(f64) -> f64) -> f64 {
+    let occupied = |t: f64| p.iter().map(|&pi| h(pi * t)).sum::<f64>();
+    let (mut lo, mut hi) = (1e-12f64, 1.0f64);
+    while occupied(hi) < capacity {
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = (lo * hi).sqrt();
+        if occupied(mid) < capacity {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo * hi).sqrt()
+}
+
+/// LRU hit ratio under independent requests with popularities `p` (Che's approximation,
+/// Che, Tung and Wang 2002): h_i = 1 − e^(−p_i·t_C), Σ h_i = capacity.
+pub fn che_lru(p: &[f64], capacity: f64) -> f64 {
+    let h = |x: f64| 1.0 - (-x).exp();
+    let t = characteristic_time(p, capacity, h);
+    p.iter().map(|&pi| pi * h(pi * t)).sum()
+}
+
+/// FIFO hit ratio under independent requests (Martina, Garetto and Leonardi 2014):
+/// h_i = p_i·t / (1 + p_i·t), Σ h_i = capacity.
+pub fn che_fifo(p: &[f64], capacity: f64) -> f64 {
+    let h = |x: f64| x / (1.0 + x);
+    let t = characteristic_time(p, capacity, h);
+    p.iter().map(|&pi| pi * h(pi * t)).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +160,18 @@ mod tests {
         );
         // One user never queues.
         assert_relative_eq!(mva_single(1, 0.1, 1.0).0, 0.1, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn che_with_equal_popularities_is_the_cached_share() {
+        // Every key equally likely: each is cached with probability C / N.
+        let p = vec![0.01; 100];
+        assert!((super::che_lru(&p, 30.0) - 0.3).abs() < 1e-9);
+        assert!((super::che_fifo(&p, 30.0) - 0.3).abs() < 1e-9);
+        // Skew helps: the same room holds more of the requests.
+        let z = super::zipf(100, 1.0);
+        assert!((z.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(super::che_lru(&z, 30.0) > 0.6);
+        assert!(super::che_fifo(&z, 30.0) < super::che_lru(&z, 30.0));
     }
 }

@@ -411,3 +411,44 @@ fn resilience_configuration_errors() {
         );
     }
 }
+
+#[test]
+fn cache_configuration_errors() {
+    let db = r#"        "db": Service(service_time: Exponential(mean: "10ms")),"#;
+    let users = r#"        "users": Client(target: "cache", arrivals: Poisson(rate: 10.0)),"#;
+    let cases: [(&str, &str, u32, &str); 4] = [
+        (
+            "cache-capacity",
+            r#"        "cache": Cache(backend: "db", capacity: 0),"#,
+            4,
+            "cache `cache`: a cache holds at least 1 entry",
+        ),
+        (
+            "cache-class",
+            r#"        "cache": Cache(backend: "db", capacity: 10, classes: ["gold"]),"#,
+            4,
+            "no client sends class `gold`; classes are `default`",
+        ),
+        (
+            "cache-backend",
+            r#"        "cache": Cache(backend: "dbx", capacity: 10),"#,
+            4,
+            "`cache` calls `dbx`, which is not a node",
+        ),
+        (
+            "cache-xfetch-without-ttl",
+            r#"        "cache": Cache(backend: "db", capacity: 10, early_refresh: 1.0),"#,
+            4,
+            "refreshing before expiry needs a `ttl`",
+        ),
+    ];
+    for (name, cache, line, needle) in cases {
+        assert_error_at(
+            name,
+            &experiment(&format!("{users}\n{cache}\n{db}"), SETTINGS),
+            &[],
+            line,
+            needle,
+        );
+    }
+}

@@ -7,6 +7,7 @@
 pub mod autoscaler;
 pub mod balancer;
 pub mod breaker;
+pub mod cache;
 pub mod client;
 pub mod concurrency;
 pub mod degrade;
@@ -18,6 +19,7 @@ pub mod request;
 pub mod retry;
 pub mod service;
 pub mod slab;
+pub mod store;
 
 pub use balancer::{Algorithm, Balancer, BalancerConfig, HealthCheck, Outlier};
 pub use client::{Arrivals, Class, Client, ClientConfig, ClientStreams, Keys, TraceEvent};
@@ -83,6 +85,8 @@ pub enum Msg {
     Reap(u32, u32),
     /// A service's degradation controller's period ended.
     Dimmer,
+    /// A cache's write-behind delay for key `.0` ended: write it to the backend.
+    Flush(u64),
     /// A rate limit's delay for this call ended: admit it (to replica `.1`, or `u32::MAX`
     /// for the next in turn).
     Paced(ReqId, u32),
@@ -115,6 +119,7 @@ impl Msg {
             Msg::Reap(..) => 22,
             Msg::Dimmer => 23,
             Msg::Paced(..) => 24,
+            Msg::Flush(_) => 25,
         }
     }
 }
@@ -124,7 +129,7 @@ fn outbound(a: &mut Actor) -> Option<&mut outbound::Outbound> {
     match a {
         Actor::Client(c) => Some(&mut c.out),
         Actor::Service(s) => Some(&mut s.out),
-        Actor::Balancer(_) => None,
+        Actor::Balancer(_) | Actor::Cache(_) => None,
     }
 }
 
@@ -140,6 +145,7 @@ pub enum Actor {
     Client(Box<Client>),
     Service(Box<Service>),
     Balancer(Box<Balancer>),
+    Cache(Box<cache::Cache>),
 }
 
 /// The configuration of one actor, as the model builds it.
@@ -150,6 +156,7 @@ pub enum ActorConfig {
     Client(ClientConfig),
     Service(ServiceConfig),
     Balancer(BalancerConfig),
+    Cache(cache::CacheConfig),
 }
 
 /// A built model: the actors of one run, ready to start.
@@ -206,6 +213,10 @@ impl Network {
                 ActorConfig::Balancer(b) => {
                     Actor::Balancer(Box::new(Balancer::new(id, b, stream("balance"), warmup)))
                 }
+                ActorConfig::Cache(c) => Actor::Cache(Box::new(
+                    cache::Cache::new(id, c, stream("cache"))
+                        .map_err(|e| format!("node `{name}`: {e}"))?,
+                )),
             };
             names.push(name);
             actors.push(actor);
@@ -232,6 +243,7 @@ impl Network {
                 Actor::Client(c) => c.start(&mut ctx),
                 Actor::Service(s) => s.start(&mut ctx),
                 Actor::Balancer(b) => b.start(&mut ctx),
+                Actor::Cache(_) => {}
             }
         }
     }
@@ -251,6 +263,7 @@ impl Network {
                     s.out.record_breakers();
                 }
                 Actor::Balancer(_) => {}
+                Actor::Cache(c) => c.record_series(bucket, n),
             }
         }
     }
@@ -294,6 +307,13 @@ impl Network {
         for (name, a) in self.names.iter().zip(&mut self.actors) {
             if outbound(a).is_some_and(|o| o.open_series.is_some()) {
                 columns.push(format!("{name}.breaker_open"));
+            }
+        }
+        for (name, a) in self.names.iter().zip(&self.actors) {
+            if let Actor::Cache(c) = a {
+                if c.series.is_some() {
+                    columns.push(format!("{name}.hit_ratio"));
+                }
             }
         }
         let mut rows = Vec::with_capacity(n);
@@ -341,6 +361,18 @@ impl Network {
                     row.push(b.rows.get(i).copied().unwrap_or(f64::NAN));
                 }
             }
+            for a in &self.actors {
+                if let Actor::Cache(c) = a {
+                    if let Some((_, buckets)) = &c.series {
+                        let (hits, reads) = buckets.get(i).copied().unwrap_or((0, 0));
+                        row.push(if reads > 0 {
+                            hits as f64 / reads as f64
+                        } else {
+                            f64::NAN
+                        });
+                    }
+                }
+            }
             rows.push(row);
         }
         Some(Series {
@@ -386,6 +418,7 @@ impl Network {
                     nodes.push((name.clone(), s.node_metrics(window_s, end)));
                 }
                 Actor::Balancer(b) => nodes.push((name.clone(), b.node_metrics(end))),
+                Actor::Cache(c) => nodes.push((name.clone(), c.node_metrics())),
             }
         }
         let completed = succeeded + failed + rejected + timed_out + degraded;
@@ -442,6 +475,7 @@ impl World for Network {
             Actor::Client(c) => c.handle(msg, &mut ctx),
             Actor::Service(s) => s.handle(msg, &mut ctx),
             Actor::Balancer(b) => b.handle(msg, &mut ctx),
+            Actor::Cache(c) => c.handle(msg, &mut ctx),
         }
     }
 

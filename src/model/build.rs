@@ -11,11 +11,13 @@ use super::spec::{
 };
 use super::syntax::{Node, Span};
 use crate::components::autoscaler::AutoscalerConfig;
+use crate::components::cache::{CacheConfig, WritePolicy};
 use crate::components::concurrency::LimitAlgorithm;
 use crate::components::degrade::DegradeConfig;
 use crate::components::limiter::LimiterConfig;
 use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
 use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
+use crate::components::store::Eviction;
 use crate::components::{
     ActorConfig, Algorithm, Arrivals, BalancerConfig, Bound, CallSite, Class, ClientConfig,
     DistParams, Fault, FaultKind, FunctionConfig, HealthCheck, Keys, OnFailure, Outlier,
@@ -97,6 +99,27 @@ pub fn build(
         .iter()
         .map(|p| distinct.binary_search(p).expect("listed") as u8)
         .collect();
+    // Which classes are writes; clients sending a class must agree.
+    let mut class_writes: Vec<Option<bool>> = vec![None; class_ids.len()];
+    for (name, node) in &model.nodes {
+        if let spec::Node::Client(c) = node {
+            for (i, k) in c.classes.iter().enumerate() {
+                let w = &mut class_writes[class_ids[&k.name] as usize];
+                if w.is_some_and(|w| w != k.write) {
+                    let idx = i.to_string();
+                    return Err(err(
+                        &[name, "classes", &idx, "write"],
+                        format!(
+                            "class `{}` is a write for one client and a read for another: give them different names",
+                            k.name
+                        ),
+                    ));
+                }
+                *w = Some(k.write);
+            }
+        }
+    }
+    let class_writes: Vec<bool> = class_writes.iter().map(|w| w.unwrap_or(false)).collect();
     let mut out = Vec::with_capacity(model.nodes.len());
     for (name, node) in &model.nodes {
         if name.is_empty() || name.contains(['.', ' ']) {
@@ -582,6 +605,80 @@ pub fn build(
                     watchers: Vec::new(),
                 })
             }
+            spec::Node::Cache(c) => {
+                let at =
+                    |field: &str, m: String| err(&[name, field], format!("cache `{name}`: {m}"));
+                let backend = service_target(name, &c.backend, &[name, "backend"])?;
+                if c.capacity == 0 {
+                    return Err(at("capacity", "a cache holds at least 1 entry".into()));
+                }
+                if c.ttl.is_some_and(|t| t.0 == 0) {
+                    return Err(at(
+                        "ttl",
+                        "a TTL of 0 would expire every entry at once: leave `ttl` out for none"
+                            .into(),
+                    ));
+                }
+                if c.early_refresh.is_some_and(|b| !(b > 0.0 && b.is_finite())) {
+                    return Err(at(
+                        "early_refresh",
+                        "XFetch's β is above 0 (1.0 is the usual)".into(),
+                    ));
+                }
+                if c.early_refresh.is_some() && c.ttl.is_none() {
+                    return Err(at(
+                        "early_refresh",
+                        "refreshing before expiry needs a `ttl`".into(),
+                    ));
+                }
+                let lookup = c
+                    .lookup
+                    .as_ref()
+                    .map(|d| {
+                        dist(d).map_err(|(p, m)| {
+                            let mut path = vec![name.as_str(), "lookup"];
+                            path.extend(p);
+                            err(&path, format!("cache `{name}`: lookup: {m}"))
+                        })
+                    })
+                    .transpose()?;
+                let mut cacheable = vec![c.classes.is_empty(); class_ids.len()];
+                for (i, k) in c.classes.iter().enumerate() {
+                    let Some(id) = class_ids.get(k) else {
+                        let known: Vec<String> =
+                            class_ids.keys().map(|k| format!("`{k}`")).collect();
+                        let idx = i.to_string();
+                        return Err(err(
+                            &[name, "classes", &idx],
+                            format!(
+                                "cache `{name}`: no client sends class `{k}`; classes are {}",
+                                known.join(", ")
+                            ),
+                        ));
+                    };
+                    cacheable[*id as usize] = true;
+                }
+                ActorConfig::Cache(CacheConfig {
+                    backend,
+                    capacity: c.capacity.min(usize::MAX as u64) as usize,
+                    eviction: match c.eviction {
+                        spec::EvictionSpec::Lru => Eviction::Lru,
+                        spec::EvictionSpec::Lfu => Eviction::Lfu,
+                        spec::EvictionSpec::Fifo => Eviction::Fifo,
+                    },
+                    ttl: c.ttl.map(|t| t.0),
+                    lookup,
+                    coalesce: c.coalesce,
+                    early_refresh: c.early_refresh,
+                    writes: match c.writes {
+                        spec::WritesSpec::Invalidate => WritePolicy::Invalidate,
+                        spec::WritesSpec::WriteThrough => WritePolicy::WriteThrough,
+                        spec::WritesSpec::WriteBehind(d) => WritePolicy::WriteBehind(d.0),
+                    },
+                    cacheable,
+                    write_class: class_writes.clone(),
+                })
+            }
             spec::Node::Balancer(b) => {
                 let at =
                     |field: &str, m: String| err(&[name, field], format!("balancer `{name}`: {m}"));
@@ -1051,6 +1148,7 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
         .map(|(_, c)| match c {
             ActorConfig::Service(s) => s.calls.iter().map(|c| c.target.0 as usize).collect(),
             ActorConfig::Balancer(b) => vec![b.target.0 as usize],
+            ActorConfig::Cache(c) => vec![c.backend.0 as usize],
             ActorConfig::Client(_) => Vec::new(),
         })
         .collect();

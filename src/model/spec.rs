@@ -102,6 +102,58 @@ pub enum Node {
     Client(ClientSpec),
     Service(ServiceSpec),
     Balancer(BalancerSpec),
+    Cache(CacheSpec),
+}
+
+/// A cache in front of a backend.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    /// What answers misses and takes writes: a service, a balancer or another cache.
+    pub backend: String,
+    /// Entries it holds.
+    pub capacity: u64,
+    #[serde(default)]
+    pub eviction: EvictionSpec,
+    /// Entries expire this long after they are filled; never if absent.
+    #[serde(default)]
+    pub ttl: Option<Duration>,
+    /// Time to look a key up (on hits and misses); none if absent.
+    #[serde(default)]
+    pub lookup: Option<Dist>,
+    /// One backend read per key in flight; other misses wait for it.
+    #[serde(default)]
+    pub coalesce: bool,
+    /// XFetch: refresh a hot key before it expires, with this β (1.0 is the usual).
+    #[serde(default)]
+    pub early_refresh: Option<f64>,
+    #[serde(default)]
+    pub writes: WritesSpec,
+    /// The request classes it caches; the others pass through. All if empty.
+    #[serde(default)]
+    pub classes: Vec<String>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields)]
+pub enum EvictionSpec {
+    #[default]
+    Lru,
+    Lfu,
+    Fifo,
+}
+
+/// What a write (a class with `write: true`) does to the cache.
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields)]
+pub enum WritesSpec {
+    /// Write to the backend, then drop the key (cache-aside).
+    #[default]
+    Invalidate,
+    /// Write to the backend, then store the value.
+    WriteThrough,
+    /// Store and answer at once; write to the backend after this delay, once per key.
+    WriteBehind(Duration),
 }
 
 /// A load balancer in front of a service's replicas.
@@ -244,6 +296,9 @@ pub struct ClassSpec {
     pub priority: u8,
     #[serde(default)]
     pub deadline: Option<Duration>,
+    /// Requests of this class change their key (caches invalidate or update it).
+    #[serde(default)]
+    pub write: bool,
 }
 
 #[derive(Deserialize, Debug, Clone)]

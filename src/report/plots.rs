@@ -543,6 +543,20 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                 log_y: false,
             });
         }
+        // Caches: the share of reads each bucket answered from the cache.
+        let caches: Vec<&str> = s
+            .header
+            .iter()
+            .filter_map(|h| h.strip_suffix(".hit_ratio"))
+            .collect();
+        for cache in caches.iter().take(2) {
+            panels.push(Panel {
+                title: format!("Cache hit ratio of {cache}"),
+                y_label: "hits / reads".into(),
+                lines: line(&format!("{cache}.hit_ratio"), 1.0),
+                log_y: false,
+            });
+        }
         // Circuit breakers: the share of each bucket a caller's breakers were open.
         let callers: Vec<&str> = s
             .header

@@ -1,0 +1,374 @@
+//! A cache in front of a backend (a service, a balancer, another cache): reads of cacheable
+//! classes are answered from the store on a hit, and on a miss from the backend, which then
+//! fills the store. Writes go through to the backend and invalidate or update their key, or
+//! are written behind.
+//!
+//! Cache-aside and read-through differ in who calls the backend on a miss (the application
+//! or the cache); the latency and the load on the backend are the same, so one actor models
+//! both. Stampede protection: `coalesce` keeps one backend read per key in flight, the other
+//! misses wait for it (single flight); `early_refresh` is XFetch (Vattani et al.): a hit
+//! refreshes its key in the background when `now − Δ·β·ln(U) ≥ expiry`.
+
+use super::dist::Sampler;
+use super::request::{Outcome, ReqId, Request};
+use super::slab::{Id, Slab};
+use super::store::{Eviction, Lookup, Store};
+use super::{Ctx, Msg};
+use crate::engine::{ActorId, Nanos, Stream};
+use rand::Rng;
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WritePolicy {
+    /// Write to the backend, then drop the key (cache-aside).
+    Invalidate,
+    /// Write to the backend, then store the new value.
+    WriteThrough,
+    /// Store at once and answer; write to the backend after `.0`, once per key however
+    /// many writes came in between.
+    WriteBehind(Nanos),
+}
+
+#[derive(Clone, Debug)]
+pub struct CacheConfig {
+    pub backend: ActorId,
+    pub capacity: usize,
+    pub eviction: Eviction,
+    pub ttl: Option<Nanos>,
+    /// Time to look a key up (paid on hits and misses), and to store a write-behind.
+    pub lookup: Option<super::DistParams>,
+    pub coalesce: bool,
+    /// XFetch's β.
+    pub early_refresh: Option<f64>,
+    pub writes: WritePolicy,
+    /// Per global class: cached (reads and writes act on the store), else passed through.
+    pub cacheable: Vec<bool>,
+    /// Per global class: a write.
+    pub write_class: Vec<bool>,
+}
+
+/// A backend call in flight and what to do with its answer.
+enum Pending {
+    /// A read that missed: fills `key`, then answers the waiters.
+    Fill {
+        key: u64,
+        waiters: Vec<ReqId>,
+        started: Nanos,
+    },
+    /// XFetch's early refresh: fills `key`, answers no one.
+    Refresh { key: u64, started: Nanos },
+    /// A write going through: then invalidate or update `key`, and answer `parent`.
+    Write { key: u64, parent: ReqId },
+    /// A write-behind reaching the backend.
+    Flush,
+    /// Not cacheable: answer `parent` with whatever comes back.
+    Pass { parent: ReqId },
+}
+
+#[derive(Default)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub coalesced: u64,
+    pub fills: u64,
+    pub refreshes: u64,
+    pub writes: u64,
+    pub flushes: u64,
+    pub lost_writes: u64,
+    /// Most backend reads of one key in flight at once.
+    pub fills_max: u32,
+}
+
+pub struct Cache {
+    pub id: ActorId,
+    cfg: CacheConfig,
+    store: Store,
+    lookup: Option<Sampler>,
+    rng: Stream,
+    pending: Slab<Pending>,
+    /// Reads of a key in flight to the backend (a fill's id when coalescing).
+    filling: HashMap<u64, (u32, Option<Id>)>,
+    /// Keys written behind and not yet flushed, with the class to flush them as.
+    unflushed: HashMap<u64, u16>,
+    pub stats: CacheStats,
+    /// Per time bucket, when recording: (bucket, (hits, reads)).
+    pub series: Option<(Nanos, Vec<(u64, u64)>)>,
+}
+
+impl Cache {
+    pub fn new(id: ActorId, cfg: CacheConfig, rng: Stream) -> Result<Self, String> {
+        let lookup = cfg.lookup.as_ref().map(Sampler::new).transpose()?;
+        Ok(Cache {
+            id,
+            store: Store::new(cfg.capacity, cfg.eviction),
+            lookup,
+            rng,
+            pending: Slab::default(),
+            filling: HashMap::new(),
+            unflushed: HashMap::new(),
+            stats: CacheStats::default(),
+            series: None,
+            cfg,
+        })
+    }
+
+    pub fn record_series(&mut self, bucket: Nanos, n: usize) {
+        self.series = Some((bucket, vec![(0, 0); n]));
+    }
+
+    fn lookup_time(&mut self) -> Nanos {
+        match &self.lookup {
+            Some(s) => s.sample(&mut self.rng, 1.0),
+            None => 0,
+        }
+    }
+
+    fn expiry(&self, now: Nanos) -> Nanos {
+        self.cfg.ttl.map_or(Nanos::MAX, |t| now.saturating_add(t))
+    }
+
+    /// Answers `parent` with `outcome` at `at`.
+    fn answer(parent: ReqId, outcome: Outcome, at: Nanos, ctx: &mut Ctx) {
+        let p = ctx
+            .requests
+            .get_mut(parent)
+            .expect("the caller's request lives until answered");
+        p.outcome = outcome;
+        let (to, net) = (p.reply_to, p.net);
+        ctx.cal.at(at + net, to, Msg::Reply(parent));
+    }
+
+    /// Sends a call for `like`'s class and key to the backend at `at`.
+    fn send(&mut self, like: &Request, what: Pending, at: Nanos, ctx: &mut Ctx) -> Id {
+        let pid = self.pending.insert(what);
+        let mut child = Request::new(like.born, self.id, pid.to_token());
+        child.class = like.class;
+        child.key = like.key;
+        child.deadline = like.deadline;
+        let cid = ctx.requests.insert(child);
+        ctx.cal.at(at, self.cfg.backend, Msg::Call(cid));
+        pid
+    }
+
+    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        match msg {
+            Msg::Call(parent) => self.arrive(parent, ctx),
+            Msg::Reply(child) => self.answered(child, ctx),
+            Msg::Flush(key) => {
+                let Some(class) = self.unflushed.remove(&key) else {
+                    return;
+                };
+                let now = ctx.cal.now();
+                let mut like = Request::new(now, self.id, 0);
+                like.class = class;
+                like.key = key;
+                if now >= ctx.warmup {
+                    self.stats.flushes += 1;
+                }
+                let _ = self.send(&like, Pending::Flush, now, ctx);
+            }
+            _ => unreachable!("a cache gets calls, replies and flushes"),
+        }
+    }
+
+    fn arrive(&mut self, parent: ReqId, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let p = *ctx
+            .requests
+            .get(parent)
+            .expect("a call for a freed request");
+        let counted = now >= ctx.warmup;
+        let class = p.class as usize;
+        if !self.cfg.cacheable.get(class).copied().unwrap_or(true) {
+            let _ = self.send(&p, Pending::Pass { parent }, now, ctx);
+            return;
+        }
+        let t = now + self.lookup_time();
+        if self.cfg.write_class.get(class).copied().unwrap_or(false) {
+            if counted {
+                self.stats.writes += 1;
+            }
+            match self.cfg.writes {
+                WritePolicy::WriteBehind(delay) => {
+                    let expiry = self.expiry(now);
+                    self.store.put(p.key, expiry, 0);
+                    if self.unflushed.insert(p.key, p.class).is_none() {
+                        ctx.cal.at(now + delay, self.id, Msg::Flush(p.key));
+                    }
+                    Self::answer(parent, Outcome::Ok, t, ctx);
+                }
+                _ => {
+                    let _ = self.send(&p, Pending::Write { key: p.key, parent }, t, ctx);
+                }
+            }
+            return;
+        }
+        let found = self.store.get(p.key, now);
+        if let Some((bucket, v)) = &mut self.series {
+            let i = ((now / *bucket) as usize).min(v.len() - 1);
+            v[i].0 += matches!(found, Lookup::Hit { .. }) as u64;
+            v[i].1 += 1;
+        }
+        match found {
+            Lookup::Hit { expiry, delta } => {
+                if counted {
+                    self.stats.hits += 1;
+                }
+                if let Some(beta) = self.cfg.early_refresh {
+                    // XFetch: −Δ·β·ln(U) is exponential with mean Δ·β.
+                    let u: f64 = 1.0 - self.rng.random::<f64>();
+                    let early = (-(delta as f64) * beta * u.ln()) as Nanos;
+                    if now.saturating_add(early) >= expiry && !self.filling.contains_key(&p.key) {
+                        if counted {
+                            self.stats.refreshes += 1;
+                        }
+                        self.begin_fill(p.key, None);
+                        let _ = self.send(
+                            &p,
+                            Pending::Refresh {
+                                key: p.key,
+                                started: now,
+                            },
+                            now,
+                            ctx,
+                        );
+                    }
+                }
+                Self::answer(parent, Outcome::Ok, t, ctx);
+            }
+            Lookup::Expired | Lookup::Miss => {
+                if counted {
+                    self.stats.misses += 1;
+                }
+                if self.cfg.coalesce {
+                    if let Some((_, Some(fill))) = self.filling.get(&p.key) {
+                        if let Some(Pending::Fill { waiters, .. }) = self.pending.get_mut(*fill) {
+                            waiters.push(parent);
+                            if counted {
+                                self.stats.coalesced += 1;
+                            }
+                            return;
+                        }
+                    }
+                }
+                if counted {
+                    self.stats.fills += 1;
+                }
+                let fill = Pending::Fill {
+                    key: p.key,
+                    waiters: vec![parent],
+                    started: now,
+                };
+                let pid = self.send(&p, fill, t, ctx);
+                self.begin_fill(p.key, Some(pid));
+            }
+        }
+    }
+
+    /// A backend read of `key` starts (`fill`: the one misses may wait on).
+    fn begin_fill(&mut self, key: u64, fill: Option<Id>) {
+        let e = self.filling.entry(key).or_insert((0, None));
+        e.0 += 1;
+        if fill.is_some() && e.1.is_none() {
+            e.1 = fill;
+        }
+        self.stats.fills_max = self.stats.fills_max.max(e.0);
+    }
+
+    fn end_fill(&mut self, key: u64, fill: Option<Id>) {
+        let e = self.filling.get_mut(&key).expect("a fill in flight");
+        e.0 -= 1;
+        if fill.is_some() && e.1 == fill {
+            e.1 = None;
+        }
+        if e.0 == 0 {
+            self.filling.remove(&key);
+        }
+    }
+
+    fn answered(&mut self, child: ReqId, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let c = ctx
+            .requests
+            .remove(child)
+            .expect("a reply frees its request");
+        let pid = Id::from_token(c.token);
+        let what = self.pending.remove(pid).expect("a reply to a pending call");
+        let ok = matches!(c.outcome, Outcome::Ok | Outcome::Degraded);
+        match what {
+            Pending::Fill {
+                key,
+                waiters,
+                started,
+            } => {
+                self.end_fill(key, Some(pid));
+                if ok {
+                    let expiry = self.expiry(now);
+                    self.store.put(key, expiry, now - started);
+                }
+                for w in waiters {
+                    Self::answer(w, c.outcome, now, ctx);
+                }
+            }
+            Pending::Refresh { key, started } => {
+                self.end_fill(key, None);
+                if ok {
+                    let expiry = self.expiry(now);
+                    self.store.put(key, expiry, now - started);
+                }
+            }
+            Pending::Write { key, parent } => {
+                if ok {
+                    match self.cfg.writes {
+                        WritePolicy::Invalidate => {
+                            self.store.remove(key);
+                        }
+                        WritePolicy::WriteThrough => {
+                            let expiry = self.expiry(now);
+                            self.store.put(key, expiry, 0);
+                        }
+                        WritePolicy::WriteBehind(_) => unreachable!("written behind"),
+                    }
+                }
+                Self::answer(parent, c.outcome, now, ctx);
+            }
+            Pending::Flush => {
+                if !ok && now >= ctx.warmup {
+                    self.stats.lost_writes += 1;
+                }
+            }
+            Pending::Pass { parent } => Self::answer(parent, c.outcome, now, ctx),
+        }
+    }
+
+    pub fn node_metrics(&self) -> Vec<(String, f64)> {
+        let s = &self.stats;
+        let reads = s.hits + s.misses;
+        let mut m = vec![
+            ("hits", s.hits as f64),
+            ("misses", s.misses as f64),
+            (
+                "hit_ratio",
+                if reads > 0 {
+                    s.hits as f64 / reads as f64
+                } else {
+                    f64::NAN
+                },
+            ),
+            ("fills", s.fills as f64),
+            ("coalesced", s.coalesced as f64),
+            ("fills_in_flight_max", s.fills_max as f64),
+            ("evictions", self.store.evictions as f64),
+            ("entries", self.store.len() as f64),
+            ("writes", s.writes as f64),
+        ];
+        if self.cfg.early_refresh.is_some() {
+            m.push(("early_refreshes", s.refreshes as f64));
+        }
+        if matches!(self.cfg.writes, WritePolicy::WriteBehind(_)) {
+            m.push(("flushes", s.flushes as f64));
+            m.push(("lost_writes", s.lost_writes as f64));
+        }
+        m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+}

@@ -1,0 +1,190 @@
+//! Caches: hit ratios against theory (Che's approximation for LRU, its FIFO counterpart,
+//! TTL expiry), invalidation and write policies, and stampede protection.
+
+mod common;
+
+use common::{mean_se, per_rep, run_file};
+use scalesim::theory;
+
+fn write(name: &str, body: &str) -> std::path::PathBuf {
+    common::write("caches", name, body)
+}
+
+/// Reads of `keys` at `rate` per second through a cache with `cache` fields, in front of
+/// a database that answers in 1 µs (fills are as good as instant).
+fn cached(name: &str, rate: f64, keys: &str, cache: &str, extra: &str) -> std::path::PathBuf {
+    write(
+        name,
+        &format!(
+            r#"Experiment(
+            name: "{name}",
+            model: Model(nodes: {{
+                "users": Client(target: "cache", arrivals: Poisson(rate: {rate}), keys: {keys} {extra}),
+                "cache": Cache(backend: "db", {cache}),
+                "db": Service(workers: 10000, service_time: Deterministic(value: "1us")),
+            }}),
+            duration: "200s", warmup: "20s", seed: 79, replications: 4,
+        )"#
+        ),
+    )
+}
+
+/// The hit ratio over replications: (mean, standard error).
+fn hit_ratio(p: &std::path::Path) -> (f64, f64) {
+    let (_, r) = run_file(p);
+    mean_se(&per_rep(&r, "cache", "hit_ratio"))
+}
+
+#[test]
+fn lru_agrees_with_ches_approximation() {
+    for (s, n, c) in [(0.8, 1000u64, 100u64), (1.2, 5000, 200)] {
+        let p = cached(
+            &format!("lru-{s}-{c}"),
+            2000.0,
+            &format!("Zipf(s: {s}, n: {n})"),
+            &format!("capacity: {c}"),
+            "",
+        );
+        let (got, se) = hit_ratio(&p);
+        let want = theory::che_lru(&theory::zipf(n, s), c as f64);
+        // ~360k reads per replication: se ≈ 0.001. Che's approximation itself is within a
+        // few thousandths at these sizes.
+        assert!(
+            (got - want).abs() < 0.01,
+            "s {s}, C {c}: {got} ± {se} vs Che {want}"
+        );
+        assert!(se < 0.002, "{se}");
+    }
+}
+
+#[test]
+fn fifo_agrees_with_its_approximation_and_lfu_beats_lru() {
+    let zipf = "Zipf(s: 0.9, n: 2000)";
+    let (fifo, _) = hit_ratio(&cached(
+        "fifo",
+        2000.0,
+        zipf,
+        "capacity: 150, eviction: Fifo",
+        "",
+    ));
+    let want = theory::che_fifo(&theory::zipf(2000, 0.9), 150.0);
+    assert!((fifo - want).abs() < 0.01, "{fifo} vs {want}");
+    let (lru, _) = hit_ratio(&cached("lru", 2000.0, zipf, "capacity: 150", ""));
+    let (lfu, _) = hit_ratio(&cached(
+        "lfu",
+        2000.0,
+        zipf,
+        "capacity: 150, eviction: Lfu",
+        "",
+    ));
+    // Under independent requests FIFO < LRU < LFU (LFU keeps the most popular keys).
+    assert!(fifo < lru - 0.01 && lru < lfu - 0.01, "{fifo} {lru} {lfu}");
+}
+
+#[test]
+fn ttl_expiry_matches_the_renewal_formula() {
+    // 100 keys at 10/s each, entries living 0.5 s from their fill, room for all: a read
+    // hits unless it is the first since the entry expired, so h = λT / (1 + λT) = 5/6.
+    let (got, se) = hit_ratio(&cached(
+        "ttl",
+        1000.0,
+        "Uniform(n: 100)",
+        r#"capacity: 1000, ttl: "500ms""#,
+        "",
+    ));
+    let want = 5.0 / 6.0;
+    assert!(
+        (got - want).abs() < 5.0 * se.max(0.001),
+        "{got} ± {se} vs {want}"
+    );
+}
+
+#[test]
+fn writes_invalidate_or_update_their_key() {
+    // 20% writes: with invalidation, a read misses exactly when the last operation on its
+    // key was a write, so the hit ratio is 0.8. Writing through keeps every key warm.
+    let classes =
+        r#", classes: [(name: "read", weight: 0.8), (name: "write", weight: 0.2, write: true)]"#;
+    let (inv, se) = hit_ratio(&cached(
+        "invalidate",
+        1000.0,
+        "Uniform(n: 100)",
+        "capacity: 1000",
+        classes,
+    ));
+    assert!((inv - 0.8).abs() < 5.0 * se.max(0.001), "{inv} ± {se}");
+    let (through, _) = hit_ratio(&cached(
+        "write-through",
+        1000.0,
+        "Uniform(n: 100)",
+        "capacity: 1000, writes: WriteThrough",
+        classes,
+    ));
+    assert_eq!(through, 1.0);
+    // Write-behind answers at once and writes each dirty key once per delay.
+    let p = cached(
+        "write-behind",
+        1000.0,
+        "Uniform(n: 100)",
+        r#"capacity: 1000, writes: WriteBehind("1s")"#,
+        classes,
+    );
+    let (_, r) = run_file(&p);
+    let m = &r.units[0].metrics;
+    let (writes, flushes) = (
+        m.node("cache", "writes").unwrap(),
+        m.node("cache", "flushes").unwrap(),
+    );
+    // 200 writes/s over 100 keys, 2/s per key: a key's cycle is a wait for its first write
+    // (0.5 s on average) and the 1 s delay, so 100 / 1.5 s ≈ 66.7 flushes/s, not 200.
+    let per_s = flushes / 180.0;
+    assert!(
+        (per_s - 100.0 / 1.5).abs() < 2.0,
+        "{per_s} flushes/s for {writes} writes"
+    );
+    assert_eq!(
+        m.node("db", "arrivals").unwrap(),
+        m.node("cache", "fills").unwrap() + flushes
+    );
+}
+
+/// One hot key at 1,000 reads/s, cached for 10 s, that takes 100 ms to compute.
+fn stampede(name: &str, fields: &str) -> scalesim::metrics::RunMetrics {
+    let p = write(
+        name,
+        &format!(
+            r#"Experiment(
+            name: "{name}",
+            model: Model(nodes: {{
+                "users": Client(target: "cache", arrivals: Constant(rate: 1000.0), keys: Uniform(n: 1)),
+                "cache": Cache(backend: "db", capacity: 10, ttl: "10s" {fields}),
+                "db": Service(workers: 1000, service_time: Deterministic(value: "100ms")),
+            }}),
+            duration: "65s", warmup: "5s", seed: 83,
+        )"#
+        ),
+    );
+    let (_, r) = run_file(&p);
+    r.units[0].metrics.clone()
+}
+
+#[test]
+fn coalescing_turns_a_stampede_into_one_read() {
+    // Without coalescing, every read in the 100 ms the recompute takes misses and goes to
+    // the database: ~100 at once.
+    let m = stampede("stampede", "");
+    let max = m.node("cache", "fills_in_flight_max").unwrap();
+    assert!((95.0..=101.0).contains(&max), "{max}");
+    // With it: exactly one read per expiry, the rest wait for it.
+    let m = stampede("coalesced", ", coalesce: true");
+    assert_eq!(m.node("cache", "fills_in_flight_max").unwrap(), 1.0);
+    let fills = m.node("cache", "fills").unwrap();
+    // Expiries at ~10.1 s, 20.2 s, …: six in the 60 s measured.
+    assert_eq!(fills, 6.0);
+    assert!(m.node("cache", "coalesced").unwrap() > 500.0);
+    assert_eq!(m.node("db", "arrivals").unwrap(), fills);
+    // XFetch refreshes the hot key before it expires: no reader waits on a miss.
+    let m = stampede("xfetch", ", early_refresh: 1.0");
+    assert_eq!(m.node("cache", "misses").unwrap(), 0.0);
+    assert!(m.node("cache", "early_refreshes").unwrap() >= 5.0);
+}
