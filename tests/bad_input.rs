@@ -374,7 +374,21 @@ fn timeline_scaling_errors() {
 
 #[test]
 fn resilience_configuration_errors() {
-    let cases: [(&str, &str, u32, &str); 4] = [
+    let cases: [(&str, &str, u32, &str); 6] = [
+        (
+            "pool-zero",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), handler: [Work, Call(target: "db", pool: Pool(size: 0))]),
+        "db": Service(service_time: Exponential(mean: "10ms")),"#,
+            4,
+            "a pool of 0 connections would never call",
+        ),
+        (
+            "pool-parallel",
+            r#"        "app": Service(service_time: Exponential(mean: "10ms"), handler: [Parallel(calls: [(target: "db", pool: Pool(size: 2))])]),
+        "db": Service(service_time: Exponential(mean: "10ms")),"#,
+            4,
+            "pools are on single calls",
+        ),
         (
             "bulkhead-zero",
             r#"        "app": Service(service_time: Exponential(mean: "10ms"), handler: [Work, Call(target: "db", bulkhead: 0)]),

@@ -14,6 +14,7 @@ pub mod degrade;
 pub mod dist;
 pub mod limiter;
 pub mod outbound;
+pub mod pool;
 pub mod queue;
 pub mod request;
 pub mod retry;
@@ -85,6 +86,8 @@ pub enum Msg {
     Reap(u32, u32),
     /// A service's degradation controller's period ended.
     Dimmer,
+    /// Job `.0` (a token) has waited its acquire timeout for a connection in step `.1`.
+    PoolTimeout(u64, u32),
     /// A cache's write-behind delay for key `.0` ended: write it to the backend.
     Flush(u64),
     /// A rate limit's delay for this call ended: admit it (to replica `.1`, or `u32::MAX`
@@ -120,6 +123,7 @@ impl Msg {
             Msg::Dimmer => 23,
             Msg::Paced(..) => 24,
             Msg::Flush(_) => 25,
+            Msg::PoolTimeout(..) => 26,
         }
     }
 }

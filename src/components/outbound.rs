@@ -31,6 +31,8 @@ pub struct CallSite {
     /// A bulkhead: at most this many calls through the site at once from one caller;
     /// beyond it a call fails at once (resilience4j's semaphore bulkhead, no waiting).
     pub bulkhead: Option<u32>,
+    /// A connection pool per caller replica (services only).
+    pub pool: Option<super::pool::PoolConfig>,
 }
 
 /// How a logical call ended, after any retries.

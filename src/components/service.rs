@@ -17,6 +17,7 @@ use super::degrade::{DegradeConfig, Dimmer};
 use super::dist::{DistParams, Sampler};
 use super::limiter::{Limiter, LimiterConfig, Verdict};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
+use super::pool::Pool;
 use super::queue::{CoDel, Order, QueuePolicy, WaitQueue, WhenFull};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
@@ -244,6 +245,8 @@ struct Replica {
     /// Bumped when the slot is reused, so a stale readiness timer is ignored.
     epoch: u32,
     limit: Option<ConcurrencyLimit>,
+    /// Per call site: this replica's connection pool, if the site has one.
+    pools: Vec<Option<Pool>>,
 }
 
 impl Replica {
@@ -271,6 +274,7 @@ impl Replica {
             canary: 0,
             epoch: 0,
             limit: cfg.concurrency_limit.map(ConcurrencyLimit::new),
+            pools: cfg.calls.iter().map(|c| c.pool.map(Pool::new)).collect(),
         }
     }
 
@@ -302,6 +306,10 @@ struct Job {
     degraded: bool,
     /// Which handler runs this job (0: the default).
     handler: u16,
+    /// The call site whose pool connection this job holds.
+    holds: Option<u16>,
+    /// Waiting for a connection of its current call step's pool.
+    waiting: bool,
 }
 
 /// Per-node observations, after warm-up.
@@ -310,6 +318,11 @@ pub struct ServiceStats {
     pub rejected: u64,
     /// Refused by a rate limit.
     pub limited: u64,
+    /// Connections taken from call pools, the time spent waiting for them, and waits that
+    /// hit the acquire timeout.
+    pub pool_acquires: u64,
+    pub pool_wait_sum: u128,
+    pub pool_timeouts: u64,
     /// Delayed by a rate limit, and for how long in all.
     pub paced: u64,
     pub pace_sum: u128,
@@ -511,6 +524,9 @@ impl Service {
             limited: 0,
             paced: 0,
             pace_sum: 0,
+            pool_acquires: 0,
+            pool_wait_sum: 0,
+            pool_timeouts: 0,
             concurrency_limited: 0,
             limits: tw(),
             limit_holders: tw(),
@@ -624,6 +640,7 @@ impl Service {
         match msg {
             Msg::Call(id) => self.arrive(id, None, ctx),
             Msg::Route(id, replica) => self.arrive(id, Some(replica as usize), ctx),
+            Msg::PoolTimeout(job, step) => self.pool_timeout(Id::from_token(job), step, ctx),
             Msg::Paced(id, replica) => {
                 let counted = ctx
                     .requests
@@ -1081,6 +1098,8 @@ impl Service {
             on_failure: OnFailure::Fail,
             degraded: false,
             handler,
+            holds: None,
+            waiting: false,
         });
         self.advance(job, ctx);
         true
@@ -1150,6 +1169,27 @@ impl Service {
                 job.ok = 0;
                 job.need = 1;
                 job.on_failure = *on_failure;
+                let counted = r.entered >= ctx.warmup;
+                if let Some(pool) = &mut self.replicas[job.replica as usize].pools[*site as usize] {
+                    if !pool.try_take() {
+                        // No connection: the worker waits for one.
+                        pool.wait(jid, now);
+                        job.waiting = true;
+                        let timeout = self.cfg.calls[*site as usize]
+                            .pool
+                            .and_then(|p| p.acquire_timeout);
+                        if let Some(t) = timeout {
+                            let step = job.step as u32;
+                            ctx.cal
+                                .at(now + t, self.id, Msg::PoolTimeout(jid.to_token(), step));
+                        }
+                        return;
+                    }
+                    job.holds = Some(*site);
+                    if counted {
+                        self.stats.pool_acquires += 1;
+                    }
+                }
                 self.out.start(*site, meta, ctx);
             }
             Step::Parallel {
@@ -1182,11 +1222,75 @@ impl Service {
         self.advance(jid, ctx);
     }
 
+    /// A connection of replica `k`'s pool for `site` comes back: the longest waiter sends
+    /// its call with it.
+    fn release(&mut self, k: u32, site: u16, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let pool = self.replicas[k as usize].pools[site as usize]
+            .as_mut()
+            .expect("a pooled site");
+        let Some((jid, since)) = pool.give_back() else {
+            return;
+        };
+        let job = self.jobs.get_mut(jid).expect("a waiting job is live");
+        debug_assert!(job.waiting);
+        job.waiting = false;
+        job.holds = Some(site);
+        let r = ctx.requests.get(job.req).expect("a job's request is live");
+        if r.entered >= ctx.warmup {
+            self.stats.pool_acquires += 1;
+            self.stats.pool_wait_sum += (now - since) as u128;
+        }
+        let meta = call_meta(jid, job.step, now, r);
+        self.out.start(site, meta, ctx);
+    }
+
+    /// A job gave up waiting for a connection: its call step fails, unsent.
+    fn pool_timeout(&mut self, jid: Id, step: u32, ctx: &mut Ctx) {
+        let Some(job) = self.jobs.get_mut(jid) else {
+            return;
+        };
+        if !job.waiting || job.step as u32 != step {
+            return; // it got a connection in time
+        }
+        let Some(Step::Call { site, .. }) = self.handlers[job.handler as usize].get(step as usize)
+        else {
+            unreachable!("waiting in a call step");
+        };
+        let pool = self.replicas[job.replica as usize].pools[*site as usize]
+            .as_mut()
+            .expect("a pooled site");
+        let left = pool.leave(jid);
+        debug_assert!(left);
+        job.waiting = false;
+        if ctx
+            .requests
+            .get(job.req)
+            .is_some_and(|r| r.entered >= ctx.warmup)
+        {
+            self.stats.pool_timeouts += 1;
+        }
+        let done = Done {
+            owner: jid.to_token(),
+            tag: step,
+            outcome: Final::Error,
+            born: ctx.cal.now(),
+        };
+        self.call_done(done, ctx);
+    }
+
     /// A downstream call of a job ended.
     fn call_done(&mut self, done: Done, ctx: &mut Ctx) {
         let jid = Id::from_token(done.owner);
         let Some(job) = self.jobs.get_mut(jid) else {
             return; // the job ended (crash, or it went on without this call)
+        };
+        if let Some(site) = job.holds.take() {
+            let k = job.replica;
+            self.release(k, site, ctx);
+        }
+        let Some(job) = self.jobs.get_mut(jid) else {
+            unreachable!("releasing a connection ends no job");
         };
         if done.tag != job.step as u32 || job.pending == 0 {
             return; // a straggler of a parallel step already satisfied
@@ -1410,6 +1514,13 @@ impl Service {
         }
         let rep = &mut self.replicas[k as usize];
         rep.idle = 0;
+        // The process is gone, and its pools with it; in-flight calls end unheard.
+        rep.pools = self
+            .cfg
+            .calls
+            .iter()
+            .map(|c| c.pool.map(Pool::new))
+            .collect();
         self.stats.workers.add(now, -(rep.workers as i64));
         if rep.phase == Phase::Serving {
             self.stats.replicas.add(now, -1);
@@ -1804,6 +1915,13 @@ impl Service {
         if self.cfg.function.is_some() {
             m.push(("cold_starts".into(), s.cold_starts as f64));
             m.push(("throttled".into(), s.throttled as f64));
+        }
+        if self.cfg.calls.iter().any(|c| c.pool.is_some()) {
+            m.push((
+                "pool_wait_mean_s".into(),
+                mean(s.pool_wait_sum, s.pool_acquires),
+            ));
+            m.push(("pool_timeouts".into(), s.pool_timeouts as f64));
         }
         m.push(("calls".into(), self.out.stats.attempts as f64));
         m.push(("call_retries".into(), self.out.stats.retries as f64));

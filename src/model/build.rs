@@ -152,6 +152,7 @@ pub fn build(
                     breaker: c.breaker,
                     latency: c.latency.clone(),
                     bulkhead: c.bulkhead,
+                    pool: None,
                 };
                 let call = call_site(target, &spec_call).map_err(|(p, m)| {
                     let mut path = vec![name.as_str()];
@@ -453,6 +454,7 @@ pub fn build(
                                 breaker,
                                 latency,
                                 bulkhead,
+                                pool,
                                 on_failure,
                             } => {
                                 let c = CallSpec {
@@ -463,6 +465,7 @@ pub fn build(
                                     breaker: *breaker,
                                     latency: latency.clone(),
                                     bulkhead: *bulkhead,
+                                    pool: *pool,
                                 };
                                 Step::Call {
                                     site: site(&c, &here)?,
@@ -494,6 +497,10 @@ pub fn build(
                                 for (j, c) in cs.iter().enumerate() {
                                     let mut path = here.to_vec();
                                     path.extend(["calls", INDEX[j.min(INDEX.len() - 1)]]);
+                                    if c.pool.is_some() {
+                                        path.push("pool");
+                                        return Err(err(&path, format!("service `{name}`: pools are on single calls: make this a `Call` step")));
+                                    }
                                     sites.push(site(c, &path)?);
                                 }
                                 Step::Parallel {
@@ -1550,6 +1557,19 @@ fn call_site(target: ActorId, c: &CallSpec) -> Result<CallSite, Problem> {
         c.breaker,
         c.latency.as_ref(),
     );
+    let pool = match c.pool {
+        None => None,
+        Some(p) if p.size == 0 => {
+            return Err((
+                vec!["pool", "size"],
+                "a pool of 0 connections would never call".into(),
+            ))
+        }
+        Some(p) => Some(crate::components::pool::PoolConfig {
+            size: p.size,
+            acquire_timeout: p.acquire_timeout.map(|t| t.0),
+        }),
+    };
     if c.bulkhead == Some(0) {
         return Err((
             vec!["bulkhead"],
@@ -1631,6 +1651,7 @@ fn call_site(target: ActorId, c: &CallSpec) -> Result<CallSite, Problem> {
         hedge: hedge.map(|h| (h.after.0, h.max)),
         breaker,
         bulkhead: c.bulkhead,
+        pool,
     })
 }
 

@@ -435,6 +435,19 @@ pub struct CallSpec {
     /// once (a bulkhead).
     #[serde(default)]
     pub bulkhead: Option<u32>,
+    /// A connection pool per caller replica.
+    #[serde(default)]
+    pub pool: Option<PoolSpec>,
+}
+
+/// A connection pool: calls wait for one of `size` connections, up to `acquire_timeout`
+/// (forever if absent; HikariCP's default is 30 s).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    pub size: u32,
+    #[serde(default)]
+    pub acquire_timeout: Option<Duration>,
 }
 
 /// A circuit breaker on a call edge; defaults are resilience4j's.
@@ -507,6 +520,8 @@ pub enum StepSpec {
         latency: Option<Dist>,
         #[serde(default)]
         bulkhead: Option<u32>,
+        #[serde(default)]
+        pool: Option<PoolSpec>,
         #[serde(default)]
         on_failure: OnFailureSpec,
     },
