@@ -430,7 +430,13 @@ fn resilience_configuration_errors() {
 fn cache_configuration_errors() {
     let db = r#"        "db": Service(service_time: Exponential(mean: "10ms")),"#;
     let users = r#"        "users": Client(target: "cache", arrivals: Poisson(rate: 10.0)),"#;
-    let cases: [(&str, &str, u32, &str); 4] = [
+    let cases: [(&str, &str, u32, &str); 5] = [
+        (
+            "database-same-node",
+            r#"        "cache": Database(primary: "db", replicas: "db", lag: Deterministic(value: "1s")),"#,
+            4,
+            "database `cache`: the replicas must be another node than the primary",
+        ),
         (
             "cache-capacity",
             r#"        "cache": Cache(backend: "db", capacity: 0),"#,

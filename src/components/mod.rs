@@ -10,6 +10,7 @@ pub mod breaker;
 pub mod cache;
 pub mod client;
 pub mod concurrency;
+pub mod database;
 pub mod degrade;
 pub mod dist;
 pub mod limiter;
@@ -133,7 +134,7 @@ fn outbound(a: &mut Actor) -> Option<&mut outbound::Outbound> {
     match a {
         Actor::Client(c) => Some(&mut c.out),
         Actor::Service(s) => Some(&mut s.out),
-        Actor::Balancer(_) | Actor::Cache(_) => None,
+        Actor::Balancer(_) | Actor::Cache(_) | Actor::Database(_) => None,
     }
 }
 
@@ -150,6 +151,7 @@ pub enum Actor {
     Service(Box<Service>),
     Balancer(Box<Balancer>),
     Cache(Box<cache::Cache>),
+    Database(Box<database::Database>),
 }
 
 /// The configuration of one actor, as the model builds it.
@@ -161,6 +163,7 @@ pub enum ActorConfig {
     Service(ServiceConfig),
     Balancer(BalancerConfig),
     Cache(cache::CacheConfig),
+    Database(database::DatabaseConfig),
 }
 
 /// A built model: the actors of one run, ready to start.
@@ -217,6 +220,10 @@ impl Network {
                 ActorConfig::Balancer(b) => {
                     Actor::Balancer(Box::new(Balancer::new(id, b, stream("balance"), warmup)))
                 }
+                ActorConfig::Database(d) => Actor::Database(Box::new(
+                    database::Database::new(id, d, stream("replication"))
+                        .map_err(|e| format!("node `{name}`: {e}"))?,
+                )),
                 ActorConfig::Cache(c) => Actor::Cache(Box::new(
                     cache::Cache::new(id, c, stream("cache"))
                         .map_err(|e| format!("node `{name}`: {e}"))?,
@@ -247,7 +254,7 @@ impl Network {
                 Actor::Client(c) => c.start(&mut ctx),
                 Actor::Service(s) => s.start(&mut ctx),
                 Actor::Balancer(b) => b.start(&mut ctx),
-                Actor::Cache(_) => {}
+                Actor::Cache(_) | Actor::Database(_) => {}
             }
         }
     }
@@ -268,6 +275,7 @@ impl Network {
                 }
                 Actor::Balancer(_) => {}
                 Actor::Cache(c) => c.record_series(bucket, n),
+                Actor::Database(_) => {}
             }
         }
     }
@@ -423,6 +431,7 @@ impl Network {
                 }
                 Actor::Balancer(b) => nodes.push((name.clone(), b.node_metrics(end))),
                 Actor::Cache(c) => nodes.push((name.clone(), c.node_metrics())),
+                Actor::Database(d) => nodes.push((name.clone(), d.node_metrics())),
             }
         }
         let completed = succeeded + failed + rejected + timed_out + degraded;
@@ -480,6 +489,7 @@ impl World for Network {
             Actor::Service(s) => s.handle(msg, &mut ctx),
             Actor::Balancer(b) => b.handle(msg, &mut ctx),
             Actor::Cache(c) => c.handle(msg, &mut ctx),
+            Actor::Database(d) => d.handle(msg, &mut ctx),
         }
     }
 

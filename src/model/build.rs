@@ -13,6 +13,7 @@ use super::syntax::{Node, Span};
 use crate::components::autoscaler::AutoscalerConfig;
 use crate::components::cache::{CacheConfig, WritePolicy};
 use crate::components::concurrency::LimitAlgorithm;
+use crate::components::database::DatabaseConfig;
 use crate::components::degrade::DegradeConfig;
 use crate::components::limiter::LimiterConfig;
 use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
@@ -612,6 +613,40 @@ pub fn build(
                     watchers: Vec::new(),
                 })
             }
+            spec::Node::Database(d) => {
+                let at =
+                    |field: &str, m: String| err(&[name, field], format!("database `{name}`: {m}"));
+                let primary = service_target(name, &d.primary, &[name, "primary"])?;
+                let replicas = d
+                    .replicas
+                    .as_ref()
+                    .map(|r| service_target(name, r, &[name, "replicas"]))
+                    .transpose()?;
+                if replicas == Some(primary) {
+                    return Err(at(
+                        "replicas",
+                        "the replicas must be another node than the primary".into(),
+                    ));
+                }
+                let lag = dist(&d.lag).map_err(|(p, m)| {
+                    let mut path = vec![name.as_str(), "lag"];
+                    path.extend(p);
+                    err(&path, format!("database `{name}`: lag: {m}"))
+                })?;
+                if d.read_your_writes.is_some_and(|w| w.0 == 0) {
+                    return Err(at(
+                        "read_your_writes",
+                        "a window of 0 pins nothing: leave it out".into(),
+                    ));
+                }
+                ActorConfig::Database(DatabaseConfig {
+                    primary,
+                    replicas,
+                    lag,
+                    read_your_writes: d.read_your_writes.map(|w| w.0),
+                    write_class: class_writes.clone(),
+                })
+            }
             spec::Node::Cache(c) => {
                 let at =
                     |field: &str, m: String| err(&[name, field], format!("cache `{name}`: {m}"));
@@ -1156,6 +1191,9 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
             ActorConfig::Service(s) => s.calls.iter().map(|c| c.target.0 as usize).collect(),
             ActorConfig::Balancer(b) => vec![b.target.0 as usize],
             ActorConfig::Cache(c) => vec![c.backend.0 as usize],
+            ActorConfig::Database(d) => std::iter::once(d.primary.0 as usize)
+                .chain(d.replicas.map(|r| r.0 as usize))
+                .collect(),
             ActorConfig::Client(_) => Vec::new(),
         })
         .collect();

@@ -103,6 +103,24 @@ pub enum Node {
     Service(ServiceSpec),
     Balancer(BalancerSpec),
     Cache(CacheSpec),
+    Database(DatabaseSpec),
+}
+
+/// A primary and read replicas: writes to `primary`, reads to `replicas`.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSpec {
+    /// The node that takes writes (and pinned reads): a service.
+    pub primary: String,
+    /// The node that takes reads: a service with several replicas, or a balancer over them.
+    /// Reads go to the primary if absent.
+    #[serde(default)]
+    pub replicas: Option<String>,
+    /// How long after a write commits the replicas apply it.
+    pub lag: Dist,
+    /// Reads of a key written this recently go to the primary.
+    #[serde(default)]
+    pub read_your_writes: Option<Duration>,
 }
 
 /// A cache in front of a backend.
