@@ -430,7 +430,13 @@ fn resilience_configuration_errors() {
 fn cache_configuration_errors() {
     let db = r#"        "db": Service(service_time: Exponential(mean: "10ms")),"#;
     let users = r#"        "users": Client(target: "cache", arrivals: Poisson(rate: 10.0)),"#;
-    let cases: [(&str, &str, u32, &str); 5] = [
+    let cases: [(&str, &str, u32, &str); 6] = [
+        (
+            "queue-window",
+            r#"        "cache": Queue(consumer: "db", windows: [(from: "2m", until: "1m")]),"#,
+            4,
+            "queue `cache`: a window ends after it starts",
+        ),
         (
             "database-same-node",
             r#"        "cache": Database(primary: "db", replicas: "db", lag: Deterministic(value: "1s")),"#,

@@ -166,3 +166,117 @@ fn read_throughput_grows_with_replicas_and_staleness_with_lag() {
         assert_eq!(at("lag_1s_ryw", n, &stale), 0.0);
     }
 }
+
+/// Messages published at `rate`/s into a queue with `queue` fields, consumed by `worker`.
+fn queued(
+    name: &str,
+    rate: &str,
+    queue: &str,
+    worker: &str,
+    extra: &str,
+) -> scalesim::metrics::RunMetrics {
+    let p = write(
+        name,
+        &format!(
+            r#"Experiment(
+            name: "{name}",
+            model: Model(nodes: {{
+                "producer": Client(target: "q", arrivals: {rate}),
+                "q": Queue(consumer: "worker" {queue}),
+                "worker": Service({worker}),
+            }}),
+            duration: "400s", warmup: "20s", seed: 101 {extra},
+        )"#
+        ),
+    );
+    let (_, r) = run_file(&p);
+    r.units[0].metrics.clone()
+}
+
+#[test]
+fn a_queue_in_front_of_workers_is_an_mmc_queue() {
+    // Poisson 50/s, 4 workers at 50 ms (ρ = 0.625): a message's delay from publishing to
+    // acknowledgement is the M/M/4 wait plus its service.
+    let m = queued(
+        "mm4",
+        "Poisson(rate: 50.0)",
+        "",
+        r#"workers: 4, service_time: Exponential(mean: "50ms")"#,
+        "",
+    );
+    let want = scalesim::theory::mmc_wait(4, 50.0, 20.0) + 0.05;
+    let got = m.node("q", "delay_mean_s").unwrap();
+    // ~19k messages: se ≈ 0.8 ms.
+    assert!((got - want).abs() < 0.004, "{got} vs {want}");
+    let q = |k: &str| m.node("q", k).unwrap();
+    assert!(
+        (q("acked") - q("deliveries")).abs() <= 10.0,
+        "only those in flight at the end"
+    );
+    // The producer is answered at once.
+    assert!(m.node("producer", "latency_p99_s").unwrap() < 1e-6);
+}
+
+#[test]
+fn failed_deliveries_come_back_then_go_to_the_dead_letter_queue() {
+    // Half the deliveries fail; each message gets 3: 1/8 of them end dead-lettered.
+    let m = queued(
+        "dlq",
+        "Poisson(rate: 20.0)",
+        r#", visibility_timeout: "1s", max_deliveries: 3"#,
+        r#"workers: 10, service_time: Deterministic(value: "10ms")"#,
+        r#", faults: [Errors(node: "worker", at: "0s", for: "1h", rate: 0.5)]"#,
+    );
+    let q = |k: &str| m.node("q", k).unwrap();
+    let dead = q("dead_letters") / q("published");
+    assert!((dead - 0.125).abs() < 0.01, "{dead}");
+    assert!(q("redeliveries") > 0.5 * q("published"));
+    // Each redelivery waited out its visibility timeout.
+    assert!(q("delay_mean_s") > 0.4);
+}
+
+#[test]
+fn a_consumer_slower_than_the_visibility_timeout_does_the_work_twice() {
+    // Each message takes 2 s, visibility is 1.5 s: every message is delivered again at
+    // 1.5 s, and the first delivery's acknowledgement comes late, at 2 s.
+    let m = queued(
+        "late",
+        "Constant(rate: 5.0)",
+        r#", visibility_timeout: "1500ms""#,
+        r#"workers: 100, service_time: Deterministic(value: "2s")"#,
+        "",
+    );
+    let q = |k: &str| m.node("q", k).unwrap();
+    let n = q("published");
+    assert!(n > 1800.0);
+    // Counts after warm-up, give or take the messages at the edges of the window.
+    assert!(
+        (q("late_acks") - n).abs() <= 15.0,
+        "{} of {n}",
+        q("late_acks")
+    );
+    assert!((q("redeliveries") - n).abs() <= 15.0);
+    assert!((q("delay_mean_s") - 2.0).abs() < 1e-6);
+    // Twice the work for the consumer.
+    assert!((m.node("worker", "throughput_rps").unwrap() - 10.0).abs() < 0.1);
+}
+
+#[test]
+fn partitions_cap_the_parallelism() {
+    // 2 ordered partitions of 100 ms messages: at most 20/s, whatever the 10 workers.
+    // (Keys pick partitions: without keys every message would go to one.)
+    let m = queued(
+        "partitions",
+        "Poisson(rate: 30.0), keys: Uniform(n: 1000)",
+        ", partitions: 2",
+        r#"workers: 10, service_time: Deterministic(value: "100ms")"#,
+        "",
+    );
+    let w = |k: &str| m.node("worker", k).unwrap();
+    assert!(w("in_system_mean") <= 2.0 + 1e-9);
+    assert!(
+        (w("throughput_rps") - 20.0).abs() < 0.5,
+        "{}",
+        w("throughput_rps")
+    );
+}

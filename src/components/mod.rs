@@ -7,6 +7,7 @@
 pub mod autoscaler;
 pub mod balancer;
 pub mod breaker;
+pub mod broker;
 pub mod cache;
 pub mod client;
 pub mod concurrency;
@@ -87,6 +88,10 @@ pub enum Msg {
     Reap(u32, u32),
     /// A service's degradation controller's period ended.
     Dimmer,
+    /// A queue's delivery `.0` (a token) reached its visibility timeout.
+    Visibility(u64),
+    /// A queue's delivery window opens or closes.
+    Wake,
     /// Job `.0` (a token) has waited its acquire timeout for a connection in step `.1`.
     PoolTimeout(u64, u32),
     /// A cache's write-behind delay for key `.0` ended: write it to the backend.
@@ -125,6 +130,8 @@ impl Msg {
             Msg::Paced(..) => 24,
             Msg::Flush(_) => 25,
             Msg::PoolTimeout(..) => 26,
+            Msg::Visibility(_) => 27,
+            Msg::Wake => 28,
         }
     }
 }
@@ -134,7 +141,7 @@ fn outbound(a: &mut Actor) -> Option<&mut outbound::Outbound> {
     match a {
         Actor::Client(c) => Some(&mut c.out),
         Actor::Service(s) => Some(&mut s.out),
-        Actor::Balancer(_) | Actor::Cache(_) | Actor::Database(_) => None,
+        Actor::Balancer(_) | Actor::Cache(_) | Actor::Database(_) | Actor::Broker(_) => None,
     }
 }
 
@@ -152,6 +159,7 @@ pub enum Actor {
     Balancer(Box<Balancer>),
     Cache(Box<cache::Cache>),
     Database(Box<database::Database>),
+    Broker(Box<broker::Broker>),
 }
 
 /// The configuration of one actor, as the model builds it.
@@ -164,6 +172,7 @@ pub enum ActorConfig {
     Balancer(BalancerConfig),
     Cache(cache::CacheConfig),
     Database(database::DatabaseConfig),
+    Broker(broker::BrokerConfig),
 }
 
 /// A built model: the actors of one run, ready to start.
@@ -220,6 +229,10 @@ impl Network {
                 ActorConfig::Balancer(b) => {
                     Actor::Balancer(Box::new(Balancer::new(id, b, stream("balance"), warmup)))
                 }
+                ActorConfig::Broker(b) => Actor::Broker(Box::new(
+                    broker::Broker::new(id, b, stream("publish"), warmup)
+                        .map_err(|e| format!("node `{name}`: {e}"))?,
+                )),
                 ActorConfig::Database(d) => Actor::Database(Box::new(
                     database::Database::new(id, d, stream("replication"))
                         .map_err(|e| format!("node `{name}`: {e}"))?,
@@ -255,6 +268,7 @@ impl Network {
                 Actor::Service(s) => s.start(&mut ctx),
                 Actor::Balancer(b) => b.start(&mut ctx),
                 Actor::Cache(_) | Actor::Database(_) => {}
+                Actor::Broker(b) => b.start(&mut ctx),
             }
         }
     }
@@ -276,6 +290,7 @@ impl Network {
                 Actor::Balancer(_) => {}
                 Actor::Cache(c) => c.record_series(bucket, n),
                 Actor::Database(_) => {}
+                Actor::Broker(b) => b.record_series(),
             }
         }
     }
@@ -294,6 +309,11 @@ impl Network {
             if let Some(out) = outbound(a) {
                 if out.open_series.as_ref().is_some_and(|x| x.rows.len() < n) {
                     out.tick(end);
+                }
+            }
+            if let Actor::Broker(b) = a {
+                if b.series.as_ref().is_some_and(|x| x.2.len() < n) {
+                    b.tick(end);
                 }
             }
         }
@@ -325,6 +345,12 @@ impl Network {
             if let Actor::Cache(c) = a {
                 if c.series.is_some() {
                     columns.push(format!("{name}.hit_ratio"));
+                }
+            }
+            if let Actor::Broker(b) = a {
+                if b.series.is_some() {
+                    columns.push(format!("{name}.depth"));
+                    columns.push(format!("{name}.oldest_age_s"));
                 }
             }
         }
@@ -384,6 +410,11 @@ impl Network {
                         });
                     }
                 }
+                if let Actor::Broker(b) = a {
+                    if let Some((_, _, rows)) = &b.series {
+                        row.extend(rows.get(i).copied().unwrap_or([f64::NAN; 2]));
+                    }
+                }
             }
             rows.push(row);
         }
@@ -432,6 +463,7 @@ impl Network {
                 Actor::Balancer(b) => nodes.push((name.clone(), b.node_metrics(end))),
                 Actor::Cache(c) => nodes.push((name.clone(), c.node_metrics())),
                 Actor::Database(d) => nodes.push((name.clone(), d.node_metrics())),
+                Actor::Broker(b) => nodes.push((name.clone(), b.node_metrics(end))),
             }
         }
         let completed = succeeded + failed + rejected + timed_out + degraded;
@@ -490,6 +522,7 @@ impl World for Network {
             Actor::Balancer(b) => b.handle(msg, &mut ctx),
             Actor::Cache(c) => c.handle(msg, &mut ctx),
             Actor::Database(d) => d.handle(msg, &mut ctx),
+            Actor::Broker(b) => b.handle(msg, &mut ctx),
         }
     }
 
@@ -508,6 +541,9 @@ impl World for Network {
             }
             if let Some(out) = outbound(a) {
                 out.tick(at);
+            }
+            if let Actor::Broker(b) = a {
+                b.tick(at);
             }
         }
     }

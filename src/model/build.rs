@@ -11,6 +11,7 @@ use super::spec::{
 };
 use super::syntax::{Node, Span};
 use crate::components::autoscaler::AutoscalerConfig;
+use crate::components::broker::BrokerConfig;
 use crate::components::cache::{CacheConfig, WritePolicy};
 use crate::components::concurrency::LimitAlgorithm;
 use crate::components::database::DatabaseConfig;
@@ -613,6 +614,60 @@ pub fn build(
                     watchers: Vec::new(),
                 })
             }
+            spec::Node::Queue(q) => {
+                let at =
+                    |field: &str, m: String| err(&[name, field], format!("queue `{name}`: {m}"));
+                let consumer = service_target(name, &q.consumer, &[name, "consumer"])?;
+                if q.concurrency == Some(0) || q.partitions == Some(0) {
+                    return Err(at(
+                        if q.concurrency == Some(0) {
+                            "concurrency"
+                        } else {
+                            "partitions"
+                        },
+                        "must be at least 1".into(),
+                    ));
+                }
+                if q.visibility_timeout.0 == 0 {
+                    return Err(at("visibility_timeout", "must be longer than zero".into()));
+                }
+                if q.max_deliveries == Some(0) {
+                    return Err(at(
+                        "max_deliveries",
+                        "a message is delivered at least once".into(),
+                    ));
+                }
+                for (i, w) in q.windows.iter().enumerate() {
+                    if w.until.0 <= w.from.0 {
+                        let idx = i.to_string();
+                        return Err(err(
+                            &[name, "windows", &idx],
+                            format!("queue `{name}`: a window ends after it starts"),
+                        ));
+                    }
+                }
+                let publish = q
+                    .publish
+                    .as_ref()
+                    .map(|d| {
+                        dist(d).map_err(|(p, m)| {
+                            let mut path = vec![name.as_str(), "publish"];
+                            path.extend(p);
+                            err(&path, format!("queue `{name}`: publish: {m}"))
+                        })
+                    })
+                    .transpose()?;
+                ActorConfig::Broker(BrokerConfig {
+                    consumer,
+                    concurrency: q.concurrency,
+                    partitions: q.partitions,
+                    visibility_timeout: q.visibility_timeout.0,
+                    max_deliveries: q.max_deliveries,
+                    publish,
+                    windows: q.windows.iter().map(|w| (w.from.0, w.until.0)).collect(),
+                    deadline: q.deadline.map(|d| d.0),
+                })
+            }
             spec::Node::Database(d) => {
                 let at =
                     |field: &str, m: String| err(&[name, field], format!("database `{name}`: {m}"));
@@ -1191,6 +1246,8 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
             ActorConfig::Service(s) => s.calls.iter().map(|c| c.target.0 as usize).collect(),
             ActorConfig::Balancer(b) => vec![b.target.0 as usize],
             ActorConfig::Cache(c) => vec![c.backend.0 as usize],
+            // Producers do not wait for the consumer: no synchronous edge.
+            ActorConfig::Broker(_) => Vec::new(),
             ActorConfig::Database(d) => std::iter::once(d.primary.0 as usize)
                 .chain(d.replicas.map(|r| r.0 as usize))
                 .collect(),

@@ -104,6 +104,45 @@ pub enum Node {
     Balancer(BalancerSpec),
     Cache(CacheSpec),
     Database(DatabaseSpec),
+    Queue(QueueSpec),
+}
+
+/// A message queue: producers call it and go on; it delivers to `consumer`.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    /// The node that processes messages (a service, usually a worker pool).
+    pub consumer: String,
+    /// Deliveries in flight at once; unlimited if absent (the consumer's own queue holds
+    /// the backlog, and its autoscaler can scale on `QueueLength`).
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// Ordered partitions (by key): one delivery in flight per partition.
+    #[serde(default)]
+    pub partitions: Option<u32>,
+    /// A delivery unacknowledged this long makes its message visible again (SQS: 30 s).
+    #[serde(default = "s30")]
+    pub visibility_timeout: Duration,
+    /// Deliveries before a message goes to the dead-letter queue; unlimited if absent.
+    #[serde(default)]
+    pub max_deliveries: Option<u32>,
+    /// Time to store a message before the producer is answered.
+    #[serde(default)]
+    pub publish: Option<Dist>,
+    /// Deliver only within these windows (off-peak processing); always if empty.
+    #[serde(default)]
+    pub windows: Vec<DeliveryWindow>,
+    /// Messages acknowledged later than this after publishing are late.
+    #[serde(default)]
+    pub deadline: Option<Duration>,
+}
+
+/// A time window `[from, until)` of the run.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryWindow {
+    pub from: Duration,
+    pub until: Duration,
 }
 
 /// A primary and read replicas: writes to `primary`, reads to `replicas`.

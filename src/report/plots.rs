@@ -543,6 +543,20 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                 log_y: false,
             });
         }
+        // Message queues: messages stored (waiting or being processed).
+        let queues: Vec<&str> = s
+            .header
+            .iter()
+            .filter_map(|h| h.strip_suffix(".oldest_age_s"))
+            .collect();
+        for q in queues.iter().take(2) {
+            panels.push(Panel {
+                title: format!("Messages in queue {q}"),
+                y_label: "messages".into(),
+                lines: line(&format!("{q}.depth"), 1.0),
+                log_y: false,
+            });
+        }
         // Caches: the share of reads each bucket answered from the cache.
         let caches: Vec<&str> = s
             .header
