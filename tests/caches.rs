@@ -188,3 +188,39 @@ fn coalescing_turns_a_stampede_into_one_read() {
     assert_eq!(m.node("cache", "misses").unwrap(), 0.0);
     assert!(m.node("cache", "early_refreshes").unwrap() >= 5.0);
 }
+
+#[test]
+fn an_edge_cache_serves_cacheable_classes_and_passes_the_rest() {
+    // A CDN in front of a balancer: `static` pages (10 keys) are cached, `api` calls always
+    // reach the origin.
+    let p = write(
+        "edge",
+        r#"Experiment(
+            name: "edge",
+            model: Model(nodes: {
+                "users": Client(target: "cdn", arrivals: Poisson(rate: 500.0), keys: Uniform(n: 10),
+                    classes: [(name: "static", weight: 0.6), (name: "api", weight: 0.4)]),
+                "cdn": Cache(backend: "lb", capacity: 100, ttl: "60s", lookup: Deterministic(value: "1ms"),
+                    classes: ["static"]),
+                "lb": Balancer(target: "origin", algorithm: LeastOutstanding),
+                "origin": Service(replicas: 2, workers: 8, service_time: Exponential(mean: "10ms")),
+            }),
+            duration: "200s", warmup: "20s", seed: 109,
+        )"#,
+    );
+    let (_, r) = run_file(&p);
+    let m = &r.units[0].metrics;
+    let c = |k: &str| m.node("cdn", k).unwrap();
+    // 10 keys refreshed once a minute: 3 misses per key in 180 s, out of ~54k reads.
+    assert!(c("misses") <= 40.0, "{}", c("misses"));
+    assert!(c("hit_ratio") > 0.999);
+    let origin = m.node("origin", "arrivals").unwrap();
+    let api = m.node("users", "api.requests").unwrap();
+    assert!(
+        (origin - api - c("misses")).abs() < 5.0,
+        "{origin} vs {api} + misses"
+    );
+    // Hits cost the lookup only; api calls the origin's ~10 ms.
+    assert!(m.node("users", "static.latency_p50_s").unwrap() < 0.0015);
+    assert!(m.node("users", "api.latency_p50_s").unwrap() > 0.005);
+}

@@ -280,3 +280,79 @@ fn partitions_cap_the_parallelism() {
         w("throughput_rps")
     );
 }
+
+#[test]
+fn range_shards_take_their_keys_share_and_a_hot_key_heats_one_shard() {
+    // Zipf(1.1) keys over 1,000 keys, range-sharded in 4: shard i gets keys
+    // [250 i, 250 (i + 1)), so the first shard takes the hot head of the distribution.
+    let p = write(
+        "shards",
+        r#"Experiment(
+            name: "shards",
+            model: Model(nodes: {
+                "users": Client(target: "lb", arrivals: Poisson(rate: 2000.0), keys: Zipf(s: 1.1, n: 1000)),
+                "lb": Balancer(target: "db", algorithm: ShardByRange(keys: 1000)),
+                "db": Service(replicas: 4, workers: 8, service_time: Exponential(mean: "1ms")),
+            }),
+            duration: "100s", warmup: "10s", seed: 103,
+        )"#,
+    );
+    let (_, r) = run_file(&p);
+    let m = &r.units[0].metrics;
+    let z = scalesim::theory::zipf(1000, 1.1);
+    let total: f64 = (0..4)
+        .map(|i| m.node("lb", &format!("replica{i}.requests")).unwrap())
+        .sum();
+    for i in 0..4 {
+        let want: f64 = z[250 * i..250 * (i + 1)].iter().sum();
+        let got = m.node("lb", &format!("replica{i}.requests")).unwrap() / total;
+        // ~180k requests: se < 0.0012.
+        assert!((got - want).abs() < 0.005, "shard {i}: {got} vs {want}");
+    }
+    // Hash sharding keeps a key on one shard: one key, one busy replica.
+    let hashed = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("ShardByRange(keys: 1000)", "ShardByHash")
+        .replace("Zipf(s: 1.1, n: 1000)", "Uniform(n: 1)");
+    let (_, r) = run_file(&write("shards-hash", &hashed));
+    let m = &r.units[0].metrics;
+    let busy: Vec<f64> = (0..4)
+        .map(|i| m.node("lb", &format!("replica{i}.requests")).unwrap())
+        .collect();
+    assert_eq!(busy.iter().filter(|n| **n > 0.0).count(), 1, "{busy:?}");
+}
+
+#[test]
+fn consumers_scale_with_the_backlog() {
+    // A burst of messages (200/s for a minute against 2 consumers' 40/s): the consumer
+    // service's autoscaler on queue length adds replicas, then the backlog drains.
+    let p = write(
+        "queue-autoscale",
+        r#"Experiment(
+            name: "queue-autoscale",
+            model: Model(nodes: {
+                "producer": Client(target: "q", arrivals: Schedule(steps: [
+                    Step(at: "0s", rate: 20.0), Step(at: "2m", rate: 200.0), Step(at: "3m", rate: 20.0)])),
+                "q": Queue(consumer: "worker"),
+                "worker": Service(replicas: 2, workers: 2, service_time: Deterministic(value: "100ms"),
+                    autoscaler: Autoscaler(min: 2, max: 20, metric: QueueLength(10.0),
+                        policy: Hpa(sync_period: "5s"))),
+            }),
+            duration: "10m", warmup: "1m", seed: 107,
+        )"#,
+    );
+    let (_, r) = run_file(&p);
+    let m = &r.units[0].metrics;
+    let w = |k: &str| m.node("worker", k).unwrap();
+    assert!(
+        w("replicas_desired_max") >= 8.0,
+        "{}",
+        w("replicas_desired_max")
+    );
+    assert!(w("scale_events") > 0.0);
+    let q = |k: &str| m.node("q", k).unwrap();
+    assert!(
+        (q("acked") - q("published")).abs() < 10.0,
+        "the backlog drained"
+    );
+}

@@ -35,6 +35,13 @@ pub enum Algorithm {
     Maglev {
         table: u32,
     },
+    /// Sharding: the replica holding the key's data, hash(key) mod the initial replicas,
+    /// available or not (its data lives nowhere else).
+    ShardByHash,
+    /// Sharding by key range: keys 0..`keys` in equal ranges over the initial replicas.
+    ShardByRange {
+        keys: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -252,6 +259,16 @@ impl Balancer {
 
     /// The replica for a call, or `None` when the service has no members at all.
     fn pick(&mut self, key: u64, now: Nanos) -> Option<u32> {
+        let shards = self.cfg.replicas.max(1) as u64;
+        match self.cfg.algorithm {
+            Algorithm::ShardByHash => return Some((mix(key ^ 0x5bd1_e995) % shards) as u32),
+            Algorithm::ShardByRange { keys } => {
+                return Some(
+                    ((key as u128 * shards as u128 / keys as u128) as u64).min(shards - 1) as u32,
+                )
+            }
+            _ => {}
+        }
         self.refresh_available(now);
         if self.available.is_empty() {
             return None;
@@ -342,6 +359,9 @@ impl Balancer {
                     .map(|i| self.ring[(start + i) % len].1)
                     .find(|r| avail.contains(r))
                     .unwrap_or(self.ring[start % len].1)
+            }
+            Algorithm::ShardByHash | Algorithm::ShardByRange { .. } => {
+                unreachable!("shards are picked above")
             }
             Algorithm::Maglev { table } => {
                 if self.maglev_dirty {

@@ -834,6 +834,13 @@ pub fn build(
                         }
                         Algorithm::Maglev { table: *table }
                     }
+                    AlgorithmSpec::ShardByHash => Algorithm::ShardByHash,
+                    AlgorithmSpec::ShardByRange { keys } => {
+                        if *keys < replicas as u64 {
+                            return Err(at("algorithm", format!("{keys} keys cannot fill {replicas} ranges: give the size of the key space (a client's `keys` n)")));
+                        }
+                        Algorithm::ShardByRange { keys: *keys }
+                    }
                 };
                 let health_check = match b.health_check {
                     None => None,

@@ -252,6 +252,12 @@ pub enum AlgorithmSpec {
         #[serde(default = "maglev_size")]
         table: u32,
     },
+    /// Sharding: a key always goes to replica hash(key) mod n (n: the initial replicas).
+    ShardByHash,
+    /// Sharding by range: keys 0..`keys` split into n equal ranges, one per replica.
+    ShardByRange {
+        keys: u64,
+    },
 }
 
 fn two() -> u32 {
