@@ -73,6 +73,9 @@ enum Command {
         /// Metrics to compare (default: throughput, goodput, latency, rejections, timeouts).
         #[arg(long = "metric")]
         metrics: Vec<String>,
+        /// Also draw the two folders' time series overlaid, into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Join the result folders of shards into the folder one run would have written.
     Merge {
@@ -144,7 +147,7 @@ fn main() -> ExitCode {
             )
         }
         Command::Merge { dirs, out } => merge(&dirs, &out),
-        Command::Compare { a, b, metrics } => compare(&a, &b, metrics),
+        Command::Compare { a, b, metrics, out } => compare(&a, &b, metrics, out.as_deref()),
         Command::Validate { paths } => validate(&paths),
         Command::Plot { dir } => match report::plots::plot_folder(&dir) {
             Ok(files) => {
@@ -375,7 +378,7 @@ fn merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn compare(a: &Path, b: &Path, mut metrics: Vec<String>) -> ExitCode {
+fn compare(a: &Path, b: &Path, mut metrics: Vec<String>, out: Option<&Path>) -> ExitCode {
     use report::compare::{self, Runs};
     if metrics.is_empty() {
         metrics = compare::DEFAULT_METRICS
@@ -390,6 +393,12 @@ fn compare(a: &Path, b: &Path, mut metrics: Vec<String>) -> ExitCode {
         Ok(rows) => {
             say!("A = {}\nB = {}\n", a.display(), b.display());
             say_raw!("{}", compare::table(&rows));
+            if let Some(out) = out {
+                match report::plots::compare_plots(a, b, out) {
+                    Ok(files) => say!("overlays in {}", files[0].display()),
+                    Err(e) => return fail(&Problem::plain(e)),
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&Problem::plain(e)),

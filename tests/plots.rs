@@ -216,3 +216,80 @@ fn two_parameter_sweeps_draw_heatmaps() {
     assert!(r.status.success());
     assert_eq!(before, read(&path), "redrawn heatmaps differ");
 }
+
+#[test]
+fn compare_overlays_two_result_folders() {
+    let (a, b) = (fresh("compare-a"), fresh("compare-b"));
+    let set = ["--replications", "1", "--set", "duration=5m"];
+    run("experiments/retry-storm.ron", &a, &set);
+    let mut more = set.to_vec();
+    more.extend(["--set", "db.workers=10"]);
+    run("experiments/retry-storm.ron", &b, &more);
+    let out = fresh("compare-out");
+    let r = scalesim(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        stdout.contains("goodput_rps"),
+        "the difference table: {stdout}"
+    );
+    let svg = String::from_utf8(read(&out.join("compare.svg"))).unwrap();
+    for label in [
+        "A: no_retries",
+        "B: no_retries",
+        "B: backoff_budget",
+        "Latency p99",
+        "slowdown db",
+    ] {
+        assert!(svg.contains(label), "compare.svg lacks `{label}`");
+    }
+    assert!(read(&out.join("compare.png")).starts_with(b"\x89PNG"));
+}
+
+#[test]
+fn every_shipped_experiment_draws_its_plots_and_report() {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in ["experiments", "experiments/textbook"] {
+        let d = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "ron") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 20, "{files:?}");
+    for exp in files {
+        let name = exp.file_stem().unwrap().to_string_lossy().into_owned();
+        let out = fresh(&format!("shipped-{name}"));
+        run(exp.to_str().unwrap(), &out, &["--replications", "1"]);
+        let plots = out.join("plots");
+        let svgs: Vec<String> = std::fs::read_dir(&plots)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+            .map(|p| String::from_utf8(read(&p)).unwrap())
+            .collect();
+        assert!(svgs.len() >= 2, "{name}: {} SVGs", svgs.len());
+        assert!(plots.join("latency-percentiles.png").exists(), "{name}");
+        let summary: serde_json::Value =
+            serde_json::from_slice(&read(&out.join("summary.json"))).unwrap();
+        let all = svgs.concat();
+        for v in summary["variants"].as_array().unwrap() {
+            let v = v.as_str().unwrap();
+            assert!(all.contains(v), "{name}: no plot shows variant `{v}`");
+        }
+        for axis in ["time (s)", "requests/s"] {
+            assert!(all.contains(axis), "{name}: no axis `{axis}`");
+        }
+        let report = String::from_utf8(read(&out.join("report.html"))).unwrap();
+        assert!(report.contains("<svg"), "{name}: report without plots");
+    }
+}

@@ -57,6 +57,8 @@ struct Panel {
     y_label: String,
     lines: Vec<Line>,
     log_y: bool,
+    /// The legend in the upper left (for curves that rise to the right).
+    legend_left: bool,
 }
 
 struct Figure {
@@ -164,7 +166,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
                     .collect();
                 series(&mut c, l, pts).map_err(err)?;
             }
-            legend(&mut c, fig.legend_left).map_err(err)?;
+            legend(&mut c, fig.legend_left || panel.legend_left).map_err(err)?;
         } else {
             let mut c = chart
                 .build_cartesian_2d(x_min..x_max, 0.0..y_max)
@@ -190,7 +192,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
                     .collect();
                 series(&mut c, l, pts).map_err(err)?;
             }
-            legend(&mut c, fig.legend_left).map_err(err)?;
+            legend(&mut c, fig.legend_left || panel.legend_left).map_err(err)?;
         }
     }
     root.present().map_err(err)?;
@@ -521,26 +523,67 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                 y_label: "requests/s".into(),
                 lines: line("goodput_rps", 1.0),
                 log_y: false,
+                legend_left: false,
             },
             Panel {
                 title: "Offered load: attempts sent, retries included".into(),
                 y_label: "attempts/s".into(),
                 lines: line("attempts_rps", 1.0),
                 log_y: false,
+                legend_left: false,
             },
             Panel {
                 title: "Latency p99 (successful requests)".into(),
                 y_label: "ms (log scale)".into(),
                 lines: line("latency_p99_s", 1e3),
                 log_y: true,
+                legend_left: false,
+            },
+            Panel {
+                title: "Latency p50 (successful requests)".into(),
+                y_label: "ms (log scale)".into(),
+                lines: line("latency_p50_s", 1e3),
+                log_y: true,
+                legend_left: false,
             },
         ];
+        // Requests that got no answer worth having, when there are any.
+        let mut unanswered = line("failed_rps", 1.0);
+        for metric in ["rejected_rps", "timed_out_rps"] {
+            for (sum, l) in unanswered.iter_mut().zip(line(metric, 1.0)) {
+                for (a, b) in sum.points.iter_mut().zip(&l.points) {
+                    a.1 += b.1;
+                }
+            }
+        }
+        if unanswered
+            .iter()
+            .any(|l| l.points.iter().any(|p| p.1 > 0.0))
+        {
+            panels.push(Panel {
+                title: "Failed, rejected and timed out".into(),
+                y_label: "requests/s".into(),
+                lines: unanswered,
+                log_y: false,
+                legend_left: false,
+            });
+        }
         for svc in services.iter().take(3) {
             panels.push(Panel {
                 title: format!("Queue length at {svc}"),
                 y_label: "requests waiting".into(),
                 lines: line(&format!("{svc}.queue_len"), 1.0),
                 log_y: false,
+                legend_left: false,
+            });
+        }
+        for svc in services.iter().take(2) {
+            panels.push(Panel {
+                title: format!("Utilization of {svc}"),
+                y_label: "busy / workers".into(),
+                lines: line(&format!("{svc}.utilization"), 1.0),
+                log_y: false,
+                legend_left: false,
             });
         }
         // Message queues: messages stored (waiting or being processed).
@@ -555,6 +598,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                 y_label: "messages".into(),
                 lines: line(&format!("{q}.depth"), 1.0),
                 log_y: false,
+                legend_left: false,
             });
         }
         // Caches: the share of reads each bucket answered from the cache.
@@ -569,6 +613,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                 y_label: "hits / reads".into(),
                 lines: line(&format!("{cache}.hit_ratio"), 1.0),
                 log_y: false,
+                legend_left: false,
             });
         }
         // Circuit breakers: the share of each bucket a caller's breakers were open.
@@ -578,11 +623,20 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
             .filter_map(|h| h.strip_suffix(".breaker_open"))
             .collect();
         for caller in callers.iter().take(2) {
+            // Filled to the axis: open stretches read as coloured bands.
+            let lines = line(&format!("{caller}.breaker_open"), 1.0)
+                .into_iter()
+                .map(|mut l| {
+                    l.band = Some(l.points.iter().map(|p| (p.0, 0.0, p.1)).collect());
+                    l
+                })
+                .collect();
             panels.push(Panel {
                 title: format!("Circuit breakers of {caller}: time open"),
                 y_label: "fraction open".into(),
-                lines: line(&format!("{caller}.breaker_open"), 1.0),
+                lines,
                 log_y: false,
+                legend_left: false,
             });
         }
         // Replica counts where they change (autoscaling, rollouts, crashes), and what the
@@ -609,6 +663,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                     y_label: "replicas".into(),
                     lines: line(&format!("{svc}.replicas"), 1.0),
                     log_y: false,
+                    legend_left: false,
                 });
             }
         }
@@ -630,11 +685,46 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                     }
                 }
             }
+            // What has been spent so far: each bucket's rate over its width (buckets are
+            // stamped with their start; the last ends with the run).
+            let end = f
+                .summary
+                .get("duration_s")
+                .and_then(Value::as_f64)
+                .unwrap_or(f64::NAN);
+            let spent: Vec<Line> = cost
+                .iter()
+                .map(|l| {
+                    let mut total = 0.0;
+                    let mut points = vec![(0.0, 0.0)];
+                    for (i, &(t, rate)) in l.points.iter().enumerate() {
+                        let next = l.points.get(i + 1).map_or(end, |p| p.0);
+                        if rate.is_finite() && next > t {
+                            total += rate * (next - t) / 3600.0;
+                            points.push((next, total));
+                        }
+                    }
+                    Line {
+                        label: l.label.clone(),
+                        color: l.color,
+                        points,
+                        band: None,
+                    }
+                })
+                .collect();
             panels.push(Panel {
                 title: "Cost rate of all services".into(),
                 y_label: "$ per hour".into(),
                 lines: cost,
                 log_y: false,
+                legend_left: false,
+            });
+            panels.push(Panel {
+                title: "Cost since the start, all services".into(),
+                y_label: "$".into(),
+                lines: spent,
+                log_y: false,
+                legend_left: true,
             });
         }
         let where_: Vec<String> = f
@@ -715,33 +805,51 @@ fn sweep_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, Strin
             })
             .collect()
     };
+    let mut panels = vec![
+        Panel {
+            title: "Goodput".into(),
+            y_label: "requests/s".into(),
+            lines: metric_lines("goodput_rps", 1.0),
+            log_y: false,
+            legend_left: false,
+        },
+        Panel {
+            title: "Latency p99".into(),
+            y_label: "ms".into(),
+            lines: metric_lines("latency_p99_s", 1e3),
+            log_y: false,
+            legend_left: false,
+        },
+        Panel {
+            title: "Latency mean".into(),
+            y_label: "ms".into(),
+            lines: metric_lines("latency_mean_s", 1e3),
+            log_y: false,
+            legend_left: false,
+        },
+    ];
+    // What each point cost, when anything is priced.
+    if points
+        .iter()
+        .any(|p| agg(p, "cost").is_some_and(|(c, _)| c > 0.0))
+    {
+        panels.push(Panel {
+            title: "Cost over the measured window".into(),
+            y_label: "$".into(),
+            lines: metric_lines("cost", 1.0),
+            log_y: false,
+            legend_left: false,
+        });
+    }
+    let height = 80 + 300 * panels.len() as u32;
     let fig = Figure {
         title: format!("{name}: against {param} (bands: 95% confidence)"),
         x_label: param.clone(),
-        panels: vec![
-            Panel {
-                title: "Goodput".into(),
-                y_label: "requests/s".into(),
-                lines: metric_lines("goodput_rps", 1.0),
-                log_y: false,
-            },
-            Panel {
-                title: "Latency p99".into(),
-                y_label: "ms".into(),
-                lines: metric_lines("latency_p99_s", 1e3),
-                log_y: false,
-            },
-            Panel {
-                title: "Latency mean".into(),
-                y_label: "ms".into(),
-                lines: metric_lines("latency_mean_s", 1e3),
-                log_y: false,
-            },
-        ],
+        panels,
         windows: Vec::new(),
         legend_left: true,
     };
-    render(out, "sweep", (1400, 1000), &fig)
+    render(out, "sweep", (1400, height), &fig)
 }
 
 /// An axis label: no trailing zeros, thousands as k.
@@ -813,9 +921,89 @@ fn percentile_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
             y_label: "ms (log scale)".into(),
             lines,
             log_y: true,
+            legend_left: false,
         }],
         windows: Vec::new(),
         legend_left: true,
     };
     render(out, "latency-percentiles", (1400, 700), &fig)
+}
+
+/// `scalesim compare A B --out DIR`: the time series of two result folders overlaid (each
+/// variant found in both, the first sweep point), as `DIR/compare.svg` and `.png`.
+pub fn compare_plots(a: &Path, b: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
+    let (fa, fb) = (read_folder(a)?, read_folder(b)?);
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let shared: Vec<&String> = fa
+        .variants
+        .iter()
+        .filter(|v| fb.variants.contains(v))
+        .take(4)
+        .collect();
+    if shared.is_empty() {
+        return Err(format!(
+            "{} and {} have no variant in common to overlay",
+            a.display(),
+            b.display()
+        ));
+    }
+    // One side's line for `metric` of `variant` at its first sweep point.
+    let side = |f: &Folder, tag: &str, color: usize, variant: &str, metric: &str, scale: f64| {
+        let s = &f.series;
+        let col = |n: &str| s.header.iter().position(|h| h == n);
+        let (time, c) = (col("time_s")?, col(metric)?);
+        let n = f.sweep.len();
+        let first = s.rows.first()?.get(1..1 + n)?.to_vec();
+        let num = |x: &str| x.parse::<f64>().unwrap_or(f64::NAN);
+        let points: Vec<(f64, f64)> = s
+            .rows
+            .iter()
+            .filter(|r| r[0] == variant && r.get(1..1 + n) == Some(&first[..]))
+            .map(|r| (num(&r[time]), num(&r[c]) * scale))
+            .collect();
+        Some(Line {
+            label: format!("{tag}: {variant}"),
+            color,
+            points,
+            band: None,
+        })
+    };
+    let lines = |metric: &str, scale: f64| -> Vec<Line> {
+        shared
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| {
+                [
+                    side(&fa, "A", 2 * i, v, metric, scale),
+                    side(&fb, "B", 2 * i + 1, v, metric, scale),
+                ]
+            })
+            .flatten()
+            .collect()
+    };
+    let panel = |title: &str, y: &str, metric: &str, scale: f64, log_y: bool| Panel {
+        title: title.into(),
+        y_label: y.into(),
+        lines: lines(metric, scale),
+        log_y,
+        legend_left: false,
+    };
+    let fig = Figure {
+        title: format!("A = {}, B = {}", a.display(), b.display()),
+        x_label: "time (s)".into(),
+        panels: vec![
+            panel("Goodput", "requests/s", "goodput_rps", 1.0, false),
+            panel("Latency p99", "ms (log scale)", "latency_p99_s", 1e3, true),
+            panel(
+                "Offered load: attempts sent",
+                "attempts/s",
+                "attempts_rps",
+                1.0,
+                false,
+            ),
+        ],
+        windows: windows(&fb),
+        legend_left: false,
+    };
+    render(out, "compare", (1400, 80 + 300 * 3), &fig)
 }
