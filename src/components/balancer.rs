@@ -10,8 +10,8 @@
 //! The replica set may change (autoscaling, rollouts): the service tells its balancers when a
 //! replica joins or leaves, as endpoint updates do, and only members get traffic.
 
-use super::request::{Outcome, ReqId, Request};
-use super::{Ctx, Msg};
+use super::request::{Outcome, ReqId};
+use super::{answer, Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::TimeWeighted;
 use rand::Rng;
@@ -387,10 +387,7 @@ impl Balancer {
                     .expect("a call for a freed request");
                 let Some(r) = self.pick(p.key, now) else {
                     // No replica to send it to: no healthy upstream (503).
-                    let p = ctx.requests.get_mut(parent).expect("checked above");
-                    p.outcome = Outcome::Error;
-                    let (to, net) = (p.reply_to, p.net);
-                    ctx.cal.at(now + net, to, Msg::Reply(parent));
+                    answer(ctx, parent, Outcome::Error, now);
                     return;
                 };
                 let b = &mut self.backends[r as usize];
@@ -399,11 +396,7 @@ impl Balancer {
                 if now >= ctx.warmup {
                     b.requests += 1;
                 }
-                let mut child = Request::new(p.born, self.id, parent.to_token());
-                child.class = p.class;
-                child.key = p.key;
-                child.deadline = p.deadline;
-                let cid = ctx.requests.insert(child);
+                let cid = ctx.requests.insert(p.on_behalf(self.id, parent.to_token()));
                 self.routes.insert(cid.to_token(), r);
                 ctx.cal.at(now, self.cfg.target, Msg::Route(cid, r));
             }
@@ -421,14 +414,7 @@ impl Balancer {
                 b.load.add(now, -1);
                 let failed = matches!(c.outcome, Outcome::Error | Outcome::Rejected);
                 self.passive_result(r, failed, now, ctx);
-                let parent = ReqId::from_token(c.token);
-                let p = ctx
-                    .requests
-                    .get_mut(parent)
-                    .expect("the parent outlives its child");
-                p.outcome = c.outcome;
-                let (to, net) = (p.reply_to, p.net);
-                ctx.cal.at(now + net, to, Msg::Reply(parent));
+                answer(ctx, ReqId::from_token(c.token), c.outcome, now);
             }
             Msg::ProbeDue(r) => {
                 let hc = self

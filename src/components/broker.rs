@@ -17,7 +17,7 @@
 use super::dist::Sampler;
 use super::request::{Outcome, ReqId, Request};
 use super::slab::{Id, Slab};
-use super::{Ctx, Msg};
+use super::{answer, Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::{Histogram, TimeWeighted};
 use std::collections::VecDeque;
@@ -187,10 +187,7 @@ impl Broker {
             Some(s) => s.sample(&mut self.rng, 1.0),
             None => 0,
         };
-        let req = ctx.requests.get_mut(id).expect("checked");
-        req.outcome = Outcome::Ok;
-        let (to, net) = (req.reply_to, req.net);
-        ctx.cal.at(now + store + net, to, Msg::Reply(id));
+        answer(ctx, id, Outcome::Ok, now + store);
         self.pump(ctx);
     }
 

@@ -13,7 +13,7 @@ use super::dist::Sampler;
 use super::request::{Outcome, ReqId, Request};
 use super::slab::{Id, Slab};
 use super::store::{Eviction, Lookup, Store};
-use super::{Ctx, Msg};
+use super::{answer, Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use rand::Rng;
 use std::collections::HashMap;
@@ -127,25 +127,10 @@ impl Cache {
         self.cfg.ttl.map_or(Nanos::MAX, |t| now.saturating_add(t))
     }
 
-    /// Answers `parent` with `outcome` at `at`.
-    fn answer(parent: ReqId, outcome: Outcome, at: Nanos, ctx: &mut Ctx) {
-        let p = ctx
-            .requests
-            .get_mut(parent)
-            .expect("the caller's request lives until answered");
-        p.outcome = outcome;
-        let (to, net) = (p.reply_to, p.net);
-        ctx.cal.at(at + net, to, Msg::Reply(parent));
-    }
-
     /// Sends a call for `like`'s class and key to the backend at `at`.
     fn send(&mut self, like: &Request, what: Pending, at: Nanos, ctx: &mut Ctx) -> Id {
         let pid = self.pending.insert(what);
-        let mut child = Request::new(like.born, self.id, pid.to_token());
-        child.class = like.class;
-        child.key = like.key;
-        child.deadline = like.deadline;
-        let cid = ctx.requests.insert(child);
+        let cid = ctx.requests.insert(like.on_behalf(self.id, pid.to_token()));
         ctx.cal.at(at, self.cfg.backend, Msg::Call(cid));
         pid
     }
@@ -195,7 +180,7 @@ impl Cache {
                     if self.unflushed.insert(p.key, p.class).is_none() {
                         ctx.cal.at(now + delay, self.id, Msg::Flush(p.key));
                     }
-                    Self::answer(parent, Outcome::Ok, t, ctx);
+                    answer(ctx, parent, Outcome::Ok, t);
                 }
                 _ => {
                     let _ = self.send(&p, Pending::Write { key: p.key, parent }, t, ctx);
@@ -234,7 +219,7 @@ impl Cache {
                         );
                     }
                 }
-                Self::answer(parent, Outcome::Ok, t, ctx);
+                answer(ctx, parent, Outcome::Ok, t);
             }
             Lookup::Expired | Lookup::Miss => {
                 if counted {
@@ -307,7 +292,7 @@ impl Cache {
                     self.store.put(key, expiry, now - started);
                 }
                 for w in waiters {
-                    Self::answer(w, c.outcome, now, ctx);
+                    answer(ctx, w, c.outcome, now);
                 }
             }
             Pending::Refresh { key, started } => {
@@ -330,14 +315,14 @@ impl Cache {
                         WritePolicy::WriteBehind(_) => unreachable!("written behind"),
                     }
                 }
-                Self::answer(parent, c.outcome, now, ctx);
+                answer(ctx, parent, c.outcome, now);
             }
             Pending::Flush => {
                 if !ok && now >= ctx.warmup {
                     self.stats.lost_writes += 1;
                 }
             }
-            Pending::Pass { parent } => Self::answer(parent, c.outcome, now, ctx),
+            Pending::Pass { parent } => answer(ctx, parent, c.outcome, now),
         }
     }
 

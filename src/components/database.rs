@@ -9,9 +9,9 @@
 //! that write had committed when the read was sent.
 
 use super::dist::Sampler;
-use super::request::{Outcome, ReqId, Request};
+use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
-use super::{Ctx, Msg};
+use super::{answer, Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use std::collections::HashMap;
 
@@ -132,10 +132,7 @@ impl Database {
             )
         };
         let pid = self.pending.insert(what);
-        let mut child = Request::new(p.born, self.id, pid.to_token());
-        child.class = p.class;
-        child.key = p.key;
-        child.deadline = p.deadline;
+        let mut child = p.on_behalf(self.id, pid.to_token());
         child.sent = now;
         let cid = ctx.requests.insert(child);
         ctx.cal.at(now, target, Msg::Call(cid));
@@ -189,13 +186,7 @@ impl Database {
                 parent
             }
         };
-        let p = ctx
-            .requests
-            .get_mut(parent)
-            .expect("the caller's request lives until answered");
-        p.outcome = c.outcome;
-        let (to, net) = (p.reply_to, p.net);
-        ctx.cal.at(now + net, to, Msg::Reply(parent));
+        answer(ctx, parent, c.outcome, now);
     }
 
     pub fn node_metrics(&self) -> Vec<(String, f64)> {

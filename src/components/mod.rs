@@ -145,6 +145,18 @@ fn outbound(a: &mut Actor) -> Option<&mut outbound::Outbound> {
     }
 }
 
+/// Answers the caller of `id` with `outcome`, sent at `at`: it arrives after the edge's
+/// latency back.
+pub fn answer(ctx: &mut Ctx, id: ReqId, outcome: Outcome, at: Nanos) {
+    let r = ctx
+        .requests
+        .get_mut(id)
+        .expect("a caller's request lives until answered");
+    r.outcome = outcome;
+    let (to, net) = (r.reply_to, r.net);
+    ctx.cal.at(at + net, to, Msg::Reply(id));
+}
+
 /// What a handler may touch besides its own actor.
 pub struct Ctx<'a> {
     pub cal: &'a mut Calendar<Msg>,

@@ -49,6 +49,16 @@ pub struct Request {
 }
 
 impl Request {
+    /// A call made on behalf of `self` (by a balancer, cache, database or queue): the same
+    /// birth, class, key and deadline, answered to `reply_to` under `token`.
+    pub fn on_behalf(&self, reply_to: ActorId, token: u64) -> Request {
+        let mut child = Request::new(self.born, reply_to, token);
+        child.class = self.class;
+        child.key = self.key;
+        child.deadline = self.deadline;
+        child
+    }
+
     pub fn new(born: Nanos, reply_to: ActorId, token: u64) -> Self {
         Request {
             born,

@@ -789,13 +789,7 @@ impl Service {
 
     fn reply(&mut self, id: ReqId, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        let r = ctx
-            .requests
-            .get_mut(id)
-            .expect("replying to a freed request");
-        r.outcome = outcome;
-        let (to, net) = (r.reply_to, r.net);
-        ctx.cal.at(now + net, to, Msg::Reply(id));
+        super::answer(ctx, id, outcome, now);
     }
 
     /// A call arrives, for a given replica (from a balancer) or spread round robin.

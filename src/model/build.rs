@@ -41,6 +41,14 @@ pub fn build(
         full.extend_from_slice(path);
         Error::at(locate(tree, &full).span, msg)
     };
+    // A distribution at `node.field`, its errors located there: "{kind} `node`: field: …".
+    let field_dist = |d: &Dist, kind: &str, node: &str, field: &str| {
+        dist(d).map_err(|(p, m)| {
+            let mut path = vec![node, field];
+            path.extend(p);
+            err(&path, format!("{kind} `{node}`: {field}: {m}"))
+        })
+    };
     if model.nodes.is_empty() {
         return Err(Error::at(
             locate(tree, &["nodes"]).span,
@@ -281,14 +289,11 @@ pub fn build(
                     }
                     size.workers = f.concurrency;
                 }
-                let startup = match &s.startup {
-                    None => None,
-                    Some(d) => Some(dist(d).map_err(|(p, m)| {
-                        let mut path = vec![name.as_str(), "startup"];
-                        path.extend(p);
-                        err(&path, format!("service `{name}`: startup: {m}"))
-                    })?),
-                };
+                let startup = s
+                    .startup
+                    .as_ref()
+                    .map(|d| field_dist(d, "service", name, "startup"))
+                    .transpose()?;
                 let mut provisioning = Provisioning {
                     startup,
                     ..Provisioning::default()
@@ -649,13 +654,7 @@ pub fn build(
                 let publish = q
                     .publish
                     .as_ref()
-                    .map(|d| {
-                        dist(d).map_err(|(p, m)| {
-                            let mut path = vec![name.as_str(), "publish"];
-                            path.extend(p);
-                            err(&path, format!("queue `{name}`: publish: {m}"))
-                        })
-                    })
+                    .map(|d| field_dist(d, "queue", name, "publish"))
                     .transpose()?;
                 ActorConfig::Broker(BrokerConfig {
                     consumer,
@@ -683,11 +682,7 @@ pub fn build(
                         "the replicas must be another node than the primary".into(),
                     ));
                 }
-                let lag = dist(&d.lag).map_err(|(p, m)| {
-                    let mut path = vec![name.as_str(), "lag"];
-                    path.extend(p);
-                    err(&path, format!("database `{name}`: lag: {m}"))
-                })?;
+                let lag = field_dist(&d.lag, "database", name, "lag")?;
                 if d.read_your_writes.is_some_and(|w| w.0 == 0) {
                     return Err(at(
                         "read_your_writes",
@@ -731,13 +726,7 @@ pub fn build(
                 let lookup = c
                     .lookup
                     .as_ref()
-                    .map(|d| {
-                        dist(d).map_err(|(p, m)| {
-                            let mut path = vec![name.as_str(), "lookup"];
-                            path.extend(p);
-                            err(&path, format!("cache `{name}`: lookup: {m}"))
-                        })
-                    })
+                    .map(|d| field_dist(d, "cache", name, "lookup"))
                     .transpose()?;
                 let mut cacheable = vec![c.classes.is_empty(); class_ids.len()];
                 for (i, k) in c.classes.iter().enumerate() {
