@@ -185,9 +185,9 @@ impl Outbound {
 
     /// Starts a logical call from `site` and sends its first attempt.
     pub fn start(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {
-        let full = self.sites[site as usize]
-            .bulkhead
-            .is_some_and(|n| self.in_bulkhead[site as usize] >= n);
+        let bulkhead = self.sites[site as usize].bulkhead;
+        let full = bulkhead.is_some_and(|n| self.in_bulkhead[site as usize] >= n);
+        let holds = bulkhead.is_some() && !full;
         let id = self.calls.insert(OutCall {
             owner: meta.owner,
             tag: meta.tag,
@@ -200,7 +200,7 @@ impl Outbound {
             last_cost: None,
             outstanding: 0,
             hedges: 0,
-            in_bulkhead: self.sites[site as usize].bulkhead.is_some() && !full,
+            in_bulkhead: holds,
         });
         self.active += 1;
         if full {
@@ -211,7 +211,7 @@ impl Outbound {
                 .at(ctx.cal.now(), self.me, Msg::Refused(id.to_token()));
             return;
         }
-        if self.sites[site as usize].bulkhead.is_some() {
+        if holds {
             self.in_bulkhead[site as usize] += 1;
         }
         self.attempt(id, false, ctx);

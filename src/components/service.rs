@@ -642,14 +642,13 @@ impl Service {
             Msg::Route(id, replica) => self.arrive(id, Some(replica as usize), ctx),
             Msg::PoolTimeout(job, step) => self.pool_timeout(Id::from_token(job), step, ctx),
             Msg::Paced(id, replica) => {
-                let counted = ctx
-                    .requests
-                    .get(id)
-                    .expect("a paced request is live")
-                    .entered
-                    >= ctx.warmup;
+                // Its time at this node starts now, as the limiter lets it in.
+                let r = ctx.requests.get_mut(id).expect("a paced request is live");
+                let counted = r.entered >= ctx.warmup;
+                r.entered = ctx.cal.now();
+                let class = r.class;
                 let replica = (replica != u32::MAX).then_some(replica as usize);
-                self.admit(id, replica, counted, ctx);
+                self.admit(id, class, replica, counted, ctx);
             }
             Msg::Probe(replica, from, seq) => {
                 // A health check: answered at once by a replica that is up, never by one down.
@@ -847,17 +846,19 @@ impl Service {
                 return;
             }
         }
-        self.admit(id, replica, counted, ctx);
+        self.admit(id, class, replica, counted, ctx);
     }
 
     /// A call the rate limits let in goes to a replica (or a function instance).
-    fn admit(&mut self, id: ReqId, replica: Option<usize>, counted: bool, ctx: &mut Ctx) {
+    fn admit(
+        &mut self,
+        id: ReqId,
+        class: u16,
+        replica: Option<usize>,
+        counted: bool,
+        ctx: &mut Ctx,
+    ) {
         let now = ctx.cal.now();
-        ctx.requests
-            .get_mut(id)
-            .expect("a call for a freed request")
-            .entered = now;
-        let class = ctx.requests.get(id).expect("live").class;
         if self.cfg.function.is_some() {
             self.invoke(id, counted, ctx);
             return;
@@ -896,11 +897,13 @@ impl Service {
             self.reply(id, Outcome::Rejected, ctx);
             return;
         }
-        let held = rep.n + 1;
-        ctx.requests
-            .get_mut(id)
-            .expect("a call for a freed request")
-            .inflight = held;
+        if rep.limit.is_some() {
+            let held = rep.n + 1;
+            ctx.requests
+                .get_mut(id)
+                .expect("a call for a freed request")
+                .inflight = held;
+        }
         let rep = &mut self.replicas[k];
         if rep.idle > 0 {
             rep.idle -= 1;
