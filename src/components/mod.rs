@@ -564,4 +564,3 @@ impl World for Network {
         }
     }
 }
-
