@@ -289,6 +289,15 @@ fn every_shipped_experiment_draws_its_plots_and_report() {
         for axis in ["time (s)", "requests/s"] {
             assert!(all.contains(axis), "{name}: no axis `{axis}`");
         }
+        if name == "autoscaler-spike" {
+            for panel in [
+                "ready, and desired (dashed)",
+                "Cost since the start",
+                "Utilization of app",
+            ] {
+                assert!(all.contains(panel), "{name}: no panel `{panel}`");
+            }
+        }
         let report = String::from_utf8(read(&out.join("report.html"))).unwrap();
         assert!(report.contains("<svg"), "{name}: report without plots");
     }

@@ -50,6 +50,8 @@ struct Line {
     color: usize,
     points: Vec<(f64, f64)>,
     band: Option<Vec<(f64, f64, f64)>>,
+    /// Drawn dashed: a second quantity of the same variant (desired beside ready).
+    dashed: bool,
 }
 
 struct Panel {
@@ -228,8 +230,14 @@ fn series<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
         }
     }
     for (i, run) in runs.into_iter().enumerate() {
-        let drawn = c.draw_series(LineSeries::new(run, style))?;
-        if i == 0 {
+        let drawn = if l.dashed {
+            c.draw_series(DashedLineSeries::new(run, 10, 7, style.stroke_width(2)))?
+        } else {
+            c.draw_series(LineSeries::new(run, style))?
+        };
+        // A dashed line shares its variant's colour and legend entry; the title says what
+        // the dashes are.
+        if i == 0 && !l.dashed {
             drawn.label(l.label.clone()).legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 24, y)], col.stroke_width(4))
             });
@@ -513,6 +521,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                         .map(|r| (num(&r[time]), num(&r[c]) * scale))
                         .collect(),
                     band: None,
+                    dashed: false,
                 })
                 .filter(|l| !l.points.is_empty())
                 .collect()
@@ -658,10 +667,21 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
             let changes = |c: Option<usize>| c.map(varies).is_some_and(|(lo, hi)| hi > lo);
             if changes(ready) || changes(starting) {
                 scaled = true;
+                // Ready (solid) and desired (dashed) replicas, per variant: the gap is replicas
+                // starting or draining.
+                let mut lines = line(&format!("{svc}.replicas"), 1.0);
+                lines.extend(
+                    line(&format!("{svc}.replicas_desired"), 1.0)
+                        .into_iter()
+                        .map(|mut l| {
+                            l.dashed = true;
+                            l
+                        }),
+                );
                 panels.push(Panel {
-                    title: format!("Ready replicas of {svc}"),
+                    title: format!("Replicas of {svc}: ready, and desired (dashed)"),
                     y_label: "replicas".into(),
-                    lines: line(&format!("{svc}.replicas"), 1.0),
+                    lines,
                     log_y: false,
                     legend_left: false,
                 });
@@ -709,6 +729,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                         color: l.color,
                         points,
                         band: None,
+                        dashed: false,
                     }
                 })
                 .collect();
@@ -801,6 +822,7 @@ fn sweep_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, Strin
                             .map(|p| (p.0, p.1 - nan0(p.2), p.1 + nan0(p.2)))
                             .collect(),
                     ),
+                    dashed: false,
                 }
             })
             .collect()
@@ -910,6 +932,7 @@ fn percentile_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
                     })
                     .collect(),
                 band: None,
+                dashed: false,
             })
         })
         .collect();
@@ -966,6 +989,7 @@ pub fn compare_plots(a: &Path, b: &Path, out: &Path) -> Result<Vec<PathBuf>, Str
             color,
             points,
             band: None,
+            dashed: false,
         })
     };
     let lines = |metric: &str, scale: f64| -> Vec<Line> {
