@@ -193,13 +193,9 @@ impl Broker {
 
     fn partition(&self, key: u64) -> usize {
         match self.cfg.partitions {
-            // A fixed mix (splitmix64's finalizer), so keys spread whatever their values.
+            // Mixed first, so keys spread whatever their values.
             Some(n) => {
-                let mut x = key.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                x ^= x >> 31;
-                (x % n as u64) as usize
+                (super::balancer::mix(key.wrapping_add(0x9E37_79B9_7F4A_7C15)) % n as u64) as usize
             }
             None => 0,
         }

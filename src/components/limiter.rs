@@ -71,6 +71,18 @@ pub struct Limiter {
     started: bool,
 }
 
+impl LimiterConfig {
+    /// Whether it delays requests that do not conform yet, rather than refusing them.
+    pub fn delays(&self) -> bool {
+        match *self {
+            LimiterConfig::TokenBucket { max_delay, .. }
+            | LimiterConfig::LeakyBucket { max_delay, .. }
+            | LimiterConfig::Gcra { max_delay, .. } => max_delay > 0,
+            LimiterConfig::FixedWindow { .. } | LimiterConfig::SlidingWindow { .. } => false,
+        }
+    }
+}
+
 impl Limiter {
     pub fn new(cfg: LimiterConfig) -> Self {
         let level = match cfg {

@@ -64,8 +64,4 @@ impl Pool {
             None => false,
         }
     }
-
-    pub fn waiting(&self) -> usize {
-        self.waiting.len()
-    }
 }

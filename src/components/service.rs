@@ -274,7 +274,7 @@ impl Replica {
             canary: 0,
             epoch: 0,
             limit: cfg.concurrency_limit.map(ConcurrencyLimit::new),
-            pools: cfg.calls.iter().map(|c| c.pool.map(Pool::new)).collect(),
+            pools: pools(&cfg.calls),
         }
     }
 
@@ -282,6 +282,11 @@ impl Replica {
     fn active(&self) -> bool {
         matches!(self.phase, Phase::Starting | Phase::Serving)
     }
+}
+
+/// Fresh connection pools, one per call site that has one.
+fn pools(calls: &[CallSite]) -> Vec<Option<Pool>> {
+    calls.iter().map(|c| c.pool.map(Pool::new)).collect()
 }
 
 /// A price in millionths, so that billing sums exactly whatever the order of changes.
@@ -1512,12 +1517,7 @@ impl Service {
         let rep = &mut self.replicas[k as usize];
         rep.idle = 0;
         // The process is gone, and its pools with it; in-flight calls end unheard.
-        rep.pools = self
-            .cfg
-            .calls
-            .iter()
-            .map(|c| c.pool.map(Pool::new))
-            .collect();
+        rep.pools = pools(&self.cfg.calls);
         self.stats.workers.add(now, -(rep.workers as i64));
         if rep.phase == Phase::Serving {
             self.stats.replicas.add(now, -1);
@@ -1882,17 +1882,9 @@ impl Service {
         m.push(("degraded".into(), s.degraded as f64));
         m.push(("dropped".into(), s.dropped as f64));
         m.push(("limited".into(), s.limited as f64));
-        let delays = |l: &Option<LimiterConfig>| {
-            matches!(
-                l,
-                Some(
-                    LimiterConfig::TokenBucket { max_delay, .. }
-                        | LimiterConfig::LeakyBucket { max_delay, .. }
-                        | LimiterConfig::Gcra { max_delay, .. }
-                ) if *max_delay > 0
-            )
-        };
-        if delays(&self.cfg.limit) || self.cfg.class_limits.iter().any(|(_, l)| delays(&Some(*l))) {
+        let mut limits =
+            (self.cfg.limit.iter()).chain(self.cfg.class_limits.iter().map(|(_, l)| l));
+        if limits.any(LimiterConfig::delays) {
             m.push(("paced".into(), s.paced as f64));
             m.push(("pace_mean_s".into(), mean(s.pace_sum, s.paced)));
         }
