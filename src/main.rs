@@ -285,6 +285,10 @@ fn print_outcome(
         return;
     }
     say_raw!("{}", report::table(plan, results));
+    let theory = report::theory_table(plan, results);
+    if !theory.is_empty() {
+        say_raw!("\ntheory beside simulation (measured arrivals and service times):\n{theory}");
+    }
     let events = results.events();
     let mut line = format!(
         "\n{} runs, {} events in {:.2}s ({:.1} M events/s",

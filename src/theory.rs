@@ -1,4 +1,5 @@
-//! Queueing theory the simulator is checked against, computed from the textbook formulas.
+//! Queueing theory the simulator is checked against and shows beside its results, computed
+//! from the textbook formulas. Every formula lives here, used by the runs and the tests alike.
 //!
 //! Rates are per second, times in seconds. `a = λ/μ` is the offered load in Erlangs.
 
@@ -25,14 +26,22 @@ pub fn mmc_wait(c: u32, lambda: f64, mu: f64) -> f64 {
 pub fn mmck(c: u32, k: u32, lambda: f64, mu: f64) -> (f64, f64) {
     assert!(k >= c);
     let a = lambda / mu;
-    // Unnormalized state probabilities p_n ∝ a^n / n! (n ≤ c), then × (a/c) per extra place.
-    let mut p = Vec::with_capacity(k as usize + 1);
-    let mut term = 1.0;
-    p.push(term);
+    // State probabilities p_n ∝ a^n / n! (n ≤ c), then × (a/c) per extra place; in logs,
+    // shifted by the largest, so thousands of places at high load neither overflow nor
+    // lose the states that matter.
+    let mut logs = Vec::with_capacity(k as usize + 1);
+    let mut term = 0.0f64;
+    logs.push(term);
     for n in 1..=k {
-        term *= if n <= c { a / n as f64 } else { a / c as f64 };
-        p.push(term);
+        term += if n <= c {
+            (a / n as f64).ln()
+        } else {
+            (a / c as f64).ln()
+        };
+        logs.push(term);
     }
+    let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let p: Vec<f64> = logs.iter().map(|l| (l - top).exp()).collect();
     let total: f64 = p.iter().sum();
     let p: Vec<f64> = p.iter().map(|x| x / total).collect();
     let block = p[k as usize];
@@ -81,6 +90,124 @@ pub fn ekm1_wait(k: u32, lambda: f64, mu: f64) -> f64 {
         sigma = next;
     }
     sigma / (mu * (1.0 - sigma))
+}
+
+/// Allen–Cunneen's approximation of the mean wait in queue of G/G/c: the M/M/c wait scaled by
+/// (ca² + cs²)/2, with ca² and cs² the squared coefficients of variation of the interarrival
+/// and service times. Exact for M/M/c (both 1) and, at c = 1 with ca² = 1, equal to
+/// Pollaczek–Khinchine; at c = 1 it is Kingman's formula.
+pub fn gg_c_wait(c: u32, lambda: f64, mu: f64, ca2: f64, cs2: f64) -> f64 {
+    mmc_wait(c, lambda, mu) * (ca2 + cs2) / 2.0
+}
+
+/// A queue as the formulas see it: measured inputs and the station's shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Station {
+    /// Workers serving one queue.
+    pub servers: u32,
+    /// Places in all (servers + waiting room), or `None` for an unbounded queue.
+    pub places: Option<u32>,
+    /// Arrivals per second to this queue.
+    pub arrival_rate: f64,
+    /// Mean service (worker holding) time, in seconds.
+    pub service_mean: f64,
+    /// Squared coefficients of variation of service and interarrival times.
+    pub service_scv: f64,
+    pub arrival_scv: f64,
+}
+
+/// Which formula applies to a station, chosen once per station shape and variability class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Formula {
+    /// M/G/c/c: Erlang B (insensitive to the service distribution).
+    ErlangB,
+    /// M/M/c/K: the birth-death chain, from the mean service time only.
+    Mmck,
+    /// M/M/c: Erlang C.
+    ErlangC,
+    /// M/G/1: Pollaczek–Khinchine.
+    PollaczekKhinchine,
+    /// G/G/c: Allen–Cunneen (Kingman at c = 1).
+    AllenCunneen,
+}
+
+impl Formula {
+    pub fn name(self) -> &'static str {
+        match self {
+            Formula::ErlangB => "Erlang B",
+            Formula::Mmck => "M/M/c/K",
+            Formula::ErlangC => "Erlang C",
+            Formula::PollaczekKhinchine => "Pollaczek-Khinchine",
+            Formula::AllenCunneen => "Allen-Cunneen",
+        }
+    }
+
+    /// Exact for its queue (an approximation otherwise).
+    pub fn exact(self, arrivals: char, service: char) -> bool {
+        match self {
+            Formula::ErlangB | Formula::PollaczekKhinchine | Formula::ErlangC => arrivals == 'M',
+            Formula::Mmck => arrivals == 'M' && service == 'M',
+            Formula::AllenCunneen => false,
+        }
+    }
+}
+
+/// Kendall's letter for a measured squared coefficient of variation: `M` within 10% of 1
+/// (exponential), `D` below 0.01 (constant), `G` otherwise.
+pub fn letter(scv: f64) -> char {
+    if (scv - 1.0).abs() <= 0.1 {
+        'M'
+    } else if scv < 0.01 {
+        'D'
+    } else {
+        'G'
+    }
+}
+
+/// The formula for a station whose arrivals and services have Kendall letters `a` and `s`.
+pub fn formula(servers: u32, places: Option<u32>, a: char, s: char) -> Formula {
+    match places {
+        Some(k) if k <= servers => Formula::ErlangB,
+        Some(_) => Formula::Mmck,
+        None if a == 'M' && s == 'M' => Formula::ErlangC,
+        None if a == 'M' && servers == 1 => Formula::PollaczekKhinchine,
+        None => Formula::AllenCunneen,
+    }
+}
+
+/// What a formula predicts for a station. Waits are infinite when an unbounded queue is
+/// offered as much work as it can do or more.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    pub utilization: f64,
+    pub wait_mean: f64,
+    pub sojourn_mean: f64,
+    /// The fraction of arrivals turned away (0 for an unbounded queue).
+    pub blocking: f64,
+}
+
+/// Applies `f` to station `st`.
+pub fn estimate(f: Formula, st: &Station) -> Estimate {
+    let (c, lambda, s) = (st.servers, st.arrival_rate, st.service_mean);
+    let mu = 1.0 / s;
+    let a = lambda * s;
+    let (blocking, wait) = match f {
+        Formula::ErlangB => (erlang_b(c, a), 0.0),
+        Formula::Mmck => mmck(c, st.places.unwrap_or(c).max(c), lambda, mu),
+        _ if a >= c as f64 => (0.0, f64::INFINITY),
+        Formula::ErlangC => (0.0, mmc_wait(c, lambda, mu)),
+        Formula::PollaczekKhinchine => (0.0, mg1_wait(lambda, s, st.service_scv)),
+        Formula::AllenCunneen => (
+            0.0,
+            gg_c_wait(c, lambda, mu, st.arrival_scv, st.service_scv),
+        ),
+    };
+    Estimate {
+        utilization: (a * (1.0 - blocking) / c as f64).min(1.0),
+        wait_mean: wait,
+        sojourn_mean: wait + s,
+        blocking,
+    }
 }
 
 /// Zipf popularities of `n` keys with exponent `s`: p_k ∝ 1/k^s, k = 1..n.
@@ -145,6 +272,10 @@ mod tests {
         let rho: f64 = 0.9;
         let expect = (1.0 - rho) * rho.powi(4) / (1.0 - rho.powi(5));
         assert_relative_eq!(mmck(1, 4, 0.9, 1.0).0, expect, max_relative = 1e-12);
+        // Far overloaded with thousands of places: finite, nearly every place full.
+        let (block, wait) = mmck(8, 2008, 20.0, 1.0);
+        assert_relative_eq!(block, 1.0 - 8.0 / 20.0, max_relative = 1e-9);
+        assert!(wait.is_finite() && wait > 90.0);
         // P-K with scv = 1 is M/M/1; M/D/1 waits half as long.
         assert_relative_eq!(
             mg1_wait(0.8, 1.0, 1.0),
@@ -158,8 +289,61 @@ mod tests {
             mmc_wait(1, 0.8, 1.0),
             max_relative = 1e-9
         );
+        // Allen–Cunneen is Erlang C for M/M/c and P-K for M/G/1.
+        assert_relative_eq!(
+            gg_c_wait(4, 3.2, 1.0, 1.0, 1.0),
+            mmc_wait(4, 3.2, 1.0),
+            max_relative = 1e-12
+        );
+        assert_relative_eq!(
+            gg_c_wait(1, 0.7, 1.0, 1.0, 4.0),
+            mg1_wait(0.7, 1.0, 4.0),
+            max_relative = 1e-12
+        );
         // One user never queues.
         assert_relative_eq!(mva_single(1, 0.1, 1.0).0, 0.1, max_relative = 1e-12);
+    }
+
+    #[test]
+    fn formulas_by_station_shape() {
+        assert_eq!(formula(10, Some(10), 'M', 'G'), Formula::ErlangB);
+        assert_eq!(formula(2, Some(5), 'M', 'M'), Formula::Mmck);
+        assert_eq!(formula(1, None, 'M', 'D'), Formula::PollaczekKhinchine);
+        assert_eq!(formula(4, None, 'M', 'M'), Formula::ErlangC);
+        assert_eq!(formula(4, None, 'G', 'M'), Formula::AllenCunneen);
+        assert_eq!((letter(1.05), letter(0.0), letter(4.0)), ('M', 'D', 'G'));
+        let st = Station {
+            servers: 4,
+            places: None,
+            arrival_rate: 3.2,
+            service_mean: 1.0,
+            service_scv: 1.0,
+            arrival_scv: 1.0,
+        };
+        let e = estimate(Formula::ErlangC, &st);
+        assert_relative_eq!(e.wait_mean, mmc_wait(4, 3.2, 1.0), max_relative = 1e-12);
+        assert_relative_eq!(e.sojourn_mean, e.wait_mean + 1.0, max_relative = 1e-12);
+        assert_relative_eq!(e.utilization, 0.8, max_relative = 1e-12);
+        // Overload: an unbounded queue grows without end.
+        let over = Station {
+            arrival_rate: 4.0,
+            ..st
+        };
+        assert!(estimate(Formula::ErlangC, &over).wait_mean.is_infinite());
+        // Erlang B carries a(1 − B) Erlangs.
+        let loss = Station {
+            servers: 10,
+            places: Some(10),
+            arrival_rate: 5.0,
+            ..st
+        };
+        let e = estimate(Formula::ErlangB, &loss);
+        assert_relative_eq!(e.blocking, erlang_b(10, 5.0), max_relative = 1e-12);
+        assert_relative_eq!(
+            e.utilization,
+            0.5 * (1.0 - e.blocking),
+            max_relative = 1e-12
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
 use super::{Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
-use crate::metrics::TimeWeighted;
+use crate::metrics::{Moments, TimeWeighted};
 use rand::Rng;
 use std::collections::VecDeque;
 
@@ -315,6 +315,8 @@ struct Job {
     holds: Option<u16>,
     /// Waiting for a connection of its current call step's pool.
     waiting: bool,
+    /// When it took its worker: the service time runs from here to the reply.
+    started: Nanos,
 }
 
 /// Per-node observations, after warm-up.
@@ -347,6 +349,11 @@ pub struct ServiceStats {
     pub waits: u64,
     pub sojourn_sum: u128,
     pub sojourns: u64,
+    /// The moments of a worker's holding time (start to reply) and of the gaps between
+    /// arrivals: what queueing formulas take as their inputs.
+    pub service: Moments,
+    pub gaps: Moments,
+    last_arrival: Option<Nanos>,
     pub busy: TimeWeighted,
     pub queued: TimeWeighted,
     pub in_system: TimeWeighted,
@@ -544,6 +551,9 @@ impl Service {
             waits: 0,
             sojourn_sum: 0,
             sojourns: 0,
+            service: Moments::default(),
+            gaps: Moments::default(),
+            last_arrival: None,
             busy: tw(),
             queued: tw(),
             in_system: tw(),
@@ -804,7 +814,11 @@ impl Service {
         let counted = now >= ctx.warmup;
         if counted {
             self.stats.arrivals += 1;
+            if let Some(last) = self.stats.last_arrival {
+                self.stats.gaps.add(now - last);
+            }
         }
+        self.stats.last_arrival = Some(now);
         let r = ctx
             .requests
             .get_mut(id)
@@ -1102,6 +1116,7 @@ impl Service {
             handler,
             holds: None,
             waiting: false,
+            started: now,
         });
         self.advance(job, ctx);
         true
@@ -1359,6 +1374,7 @@ impl Service {
         if entered >= ctx.warmup {
             self.stats.sojourn_sum += (now - entered) as u128;
             self.stats.sojourns += 1;
+            self.stats.service.add(now - job.started);
             self.stats.completions += 1;
             if outcome == Outcome::Error {
                 self.stats.failed += 1;
@@ -1840,6 +1856,9 @@ impl Service {
             ("throughput_rps", s.completions as f64 / window_s),
             ("wait_mean_s", mean(s.wait_sum, s.waits)),
             ("sojourn_mean_s", mean(s.sojourn_sum, s.sojourns)),
+            ("service_mean_s", s.service.mean_s()),
+            ("service_scv", s.service.scv()),
+            ("arrival_scv", s.gaps.scv()),
             (
                 "utilization",
                 if capacity > 0.0 {

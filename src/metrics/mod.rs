@@ -1,11 +1,13 @@
 //! Observations of a run (histograms, time averages) and their aggregation over replications.
 
 mod histogram;
+mod moments;
 pub mod series;
 mod stats;
 mod time_weighted;
 
 pub use histogram::Histogram;
+pub use moments::Moments;
 pub use stats::{student_t_975, Aggregate};
 pub use time_weighted::TimeWeighted;
 

@@ -191,6 +191,8 @@ pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, S
         h.push_str("</table>\n");
     }
 
+    theory_section(&mut h, points, &label);
+
     if let Some(w) = summary
         .get("warnings")
         .and_then(Value::as_array)
@@ -219,4 +221,81 @@ pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, S
     }
     h.push_str("</body></html>\n");
     Ok(h)
+}
+
+/// Theory beside simulation: every service a formula describes, measured against predicted,
+/// disagreements marked with their likely reasons.
+fn theory_section(h: &mut String, points: &[Value], label: &dyn Fn(&Value) -> String) {
+    let rows: Vec<(&Value, &String, &Value)> = points
+        .iter()
+        .filter_map(|p| Some((p, p.get("theory")?.as_object()?)))
+        .flat_map(|(p, t)| t.iter().map(move |(node, v)| (p, node, v)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2>Theory beside simulation</h2>\n<p>For every service a queueing formula describes: \
+         the formula applied to each run's measured arrival rate and service-time moments, \
+         beside what the run measured (mean ± ci95 over replications). \
+         <span class=\"fail\">!</span> marks a paired difference whose ci95 excludes zero \
+         and exceeds 2% of the prediction.</p>\n<table><tr><th>point</th><th>node</th>\
+         <th>model</th><th>formula</th>",
+    );
+    const QUANTITIES: [(&str, &str); 4] = [
+        ("wait_mean_s", "wait (s)"),
+        ("sojourn_mean_s", "sojourn (s)"),
+        ("utilization", "utilization"),
+        ("blocking", "blocked"),
+    ];
+    for (_, title) in QUANTITIES {
+        let _ = write!(h, "<th>{title}: simulated</th><th>theory</th>");
+    }
+    h.push_str("<th>likely reasons</th></tr>\n");
+    for (p, node, t) in rows {
+        let text = |k: &str| esc(t.get(k).and_then(Value::as_str).unwrap_or(""));
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            label(p),
+            esc(node),
+            text("model"),
+            text("formula")
+        );
+        for (m, _) in QUANTITIES {
+            let Some(q) = t.get(m) else {
+                h.push_str("<td>–</td><td>–</td>");
+                continue;
+            };
+            let sim = q.get("simulated");
+            let theory = match q.get("theory").filter(|v| !v.is_null()) {
+                Some(v) => num(v.get("mean")),
+                None => "unbounded".into(),
+            };
+            let flag = if q.get("disagrees").and_then(Value::as_bool) == Some(true) {
+                " <span class=\"fail\">!</span>"
+            } else {
+                ""
+            };
+            let _ = write!(
+                h,
+                "<td>{} ± {}</td><td>{theory}{flag}</td>",
+                num(sim.and_then(|a| a.get("mean"))),
+                num(sim.and_then(|a| a.get("ci95")))
+            );
+        }
+        let reasons: Vec<String> = t
+            .get("reasons")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(esc))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<td style=\"text-align:left\">{}</td></tr>",
+            reasons.join("; ")
+        );
+    }
+    h.push_str("</table>\n");
 }

@@ -8,8 +8,9 @@ mod heatmap;
 mod html;
 pub mod plots;
 mod table;
+pub mod theory;
 
-pub use table::table;
+pub use table::{table, theory_table};
 
 use crate::experiment::{Results, UnitResult};
 use crate::metrics::Aggregate;
@@ -148,69 +149,57 @@ pub fn warnings(plan: &Plan, results: &Results) -> Vec<String> {
         .collect()
 }
 
+/// What a fault is, the node it acts on (a latency fault: caller→callee), and its window in
+/// seconds (`None` at the end: it lasts to the end of the run).
+pub fn fault_span(f: &crate::model::spec::FaultSpec) -> (&'static str, String, f64, Option<f64>) {
+    use crate::model::spec::FaultSpec;
+    let window = |at: &crate::model::spec::Duration, d: &crate::model::spec::Duration| {
+        Some(at.secs() + d.secs())
+    };
+    match f {
+        FaultSpec::Slowdown {
+            node, at, r#for, ..
+        } => ("slowdown", node.clone(), at.secs(), window(at, r#for)),
+        FaultSpec::Errors {
+            node, at, r#for, ..
+        } => ("errors", node.clone(), at.secs(), window(at, r#for)),
+        FaultSpec::Crash {
+            node, at, r#for, ..
+        } => (
+            "crash",
+            node.clone(),
+            at.secs(),
+            r#for.map(|d| at.secs() + d.secs()),
+        ),
+        FaultSpec::Latency {
+            from,
+            to,
+            at,
+            r#for,
+            ..
+        } => (
+            "latency",
+            format!("{from}→{to}"),
+            at.secs(),
+            window(at, r#for),
+        ),
+        FaultSpec::Canary {
+            node, at, r#for, ..
+        } => ("canary", node.clone(), at.secs(), window(at, r#for)),
+        FaultSpec::Scale { node, at, .. } => ("scale", node.clone(), at.secs(), Some(at.secs())),
+        FaultSpec::Deploy { node, at, .. } => ("deploy", node.clone(), at.secs(), Some(at.secs())),
+        FaultSpec::Resize { node, at, .. } => ("resize", node.clone(), at.secs(), Some(at.secs())),
+    }
+}
+
 /// The fault timeline, for readers and for shading plots.
 fn faults_json(plan: &Plan) -> Value {
-    use crate::model::spec::FaultSpec;
     let items: Vec<Value> = plan
         .settings
         .faults
         .iter()
         .map(|f| {
-            let (kind, node, at, until) = match f {
-                FaultSpec::Slowdown {
-                    node, at, r#for, ..
-                } => (
-                    "slowdown",
-                    node.clone(),
-                    at.secs(),
-                    Some(at.secs() + r#for.secs()),
-                ),
-                FaultSpec::Errors {
-                    node, at, r#for, ..
-                } => (
-                    "errors",
-                    node.clone(),
-                    at.secs(),
-                    Some(at.secs() + r#for.secs()),
-                ),
-                FaultSpec::Crash {
-                    node, at, r#for, ..
-                } => (
-                    "crash",
-                    node.clone(),
-                    at.secs(),
-                    r#for.map(|d| at.secs() + d.secs()),
-                ),
-                FaultSpec::Latency {
-                    from,
-                    to,
-                    at,
-                    r#for,
-                    ..
-                } => (
-                    "latency",
-                    format!("{from}→{to}"),
-                    at.secs(),
-                    Some(at.secs() + r#for.secs()),
-                ),
-                FaultSpec::Canary {
-                    node, at, r#for, ..
-                } => (
-                    "canary",
-                    node.clone(),
-                    at.secs(),
-                    Some(at.secs() + r#for.secs()),
-                ),
-                FaultSpec::Scale { node, at, .. } => {
-                    ("scale", node.clone(), at.secs(), Some(at.secs()))
-                }
-                FaultSpec::Deploy { node, at, .. } => {
-                    ("deploy", node.clone(), at.secs(), Some(at.secs()))
-                }
-                FaultSpec::Resize { node, at, .. } => {
-                    ("resize", node.clone(), at.secs(), Some(at.secs()))
-                }
-            };
+            let (kind, node, at, until) = fault_span(f);
             json!({ "kind": kind, "node": node, "at_s": at, "until_s": until })
         })
         .collect();
@@ -257,6 +246,10 @@ pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict]) -> Str
             "metrics": metrics,
             "nodes": nodes,
         });
+        let th = theory::of_point(plan, results, i);
+        if !th.is_empty() {
+            point["theory"] = theory::to_json(&th);
+        }
         let base = baseline_point(plan, i);
         if p.variant != baseline(plan) {
             let mut diffs = Map::new();
