@@ -10,5 +10,6 @@ pub mod engine;
 pub mod experiment;
 pub mod metrics;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod theory;

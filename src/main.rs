@@ -100,6 +100,31 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Answer an experiment's `plan:` block: the cheapest configuration meeting its
+    /// constraints (`Plan`), or the smallest trigger the system does not recover from
+    /// (`Tipping`). Writes plan.json, runs.csv, plots and report.html.
+    Plan {
+        /// The experiment file (RON), with a `plan:` block.
+        experiment: PathBuf,
+        /// Result folder (default: results/<experiment file stem>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a model field: PATH=VALUE (any RON value).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Override the experiment's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Finish an interrupted search: keep the runs already saved in the result folder.
+        #[arg(long)]
+        resume: bool,
+        /// Print nothing but errors, warnings and the answer's first line.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Redraw the plots of a result folder from its data files.
     Plot { dir: PathBuf },
     /// Parse and validate experiment files without running them.
@@ -147,6 +172,22 @@ fn main() -> ExitCode {
             )
         }
         Command::Merge { dirs, out } => merge(&dirs, &out),
+        Command::Plan {
+            experiment,
+            out,
+            set,
+            seed,
+            threads,
+            resume,
+            quiet,
+        } => {
+            let cli = CommandLine {
+                set,
+                seed,
+                ..CommandLine::default()
+            };
+            plan(&experiment, out, &cli, threads, resume, quiet)
+        }
         Command::Compare { a, b, metrics, out } => compare(&a, &b, metrics, out.as_deref()),
         Command::Validate { paths } => validate(&paths),
         Command::Plot { dir } => match report::plots::plot_folder(&dir) {
@@ -186,11 +227,15 @@ fn run(
         Ok(s) => s,
         Err(e) => return fail(&Problem::plain(e)),
     };
-    let plan = match model::load_experiment(path, &cli) {
-        Ok(p) => p,
+    let loaded = match scalesim::plan::load(path, &cli) {
+        Ok(l) => l,
         Err(e) => return fail(&e),
     };
+    let searched = loaded.question.is_some();
+    let plan = loaded.plan;
+    // A plan's expect lines read its answer: `scalesim plan` checks them.
     let expectations = match check::parse_all(&plan) {
+        Ok(_) if searched => Vec::new(),
         Ok(e) => e,
         Err(m) => return fail(&Problem::plain(format!("{}: {m}", path.display()))),
     };
@@ -268,7 +313,99 @@ fn run(
         )));
     }
     print_outcome(&plan, &results, &dir, resumed, quiet);
+    if searched && !quiet {
+        say!(
+            "this experiment has a plan: `scalesim plan {}` searches it and checks its expect lines",
+            path.display()
+        );
+    }
     ExitCode::SUCCESS
+}
+
+fn plan(
+    path: &Path,
+    out: Option<PathBuf>,
+    cli: &CommandLine,
+    threads: Option<usize>,
+    resume: bool,
+    quiet: bool,
+) -> ExitCode {
+    use scalesim::plan::{self, output, Answer};
+    if threads == Some(0) {
+        return fail(&Problem::plain("--threads must be at least 1"));
+    }
+    let loaded = match plan::load(path, cli) {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
+    if loaded.question.is_none() {
+        return fail(&Problem::plain(format!(
+            "{}: there is no `plan:` block to answer; add `plan: Plan(vary: {{...}}, minimize: \"cost\", \
+             subject_to: [...])` or `plan: Tipping(...)`, or use `scalesim run`",
+            path.display()
+        )));
+    }
+    let dir = out.unwrap_or_else(|| Path::new("results").join(model::stem(path)));
+    let record = RunRecord {
+        experiment: path.display().to_string(),
+        set: cli.set.clone(),
+        seed: cli.seed,
+        replications: None,
+        plan_id: plan::search_id(&loaded.plan),
+        shard: None,
+    };
+    let (journal, known) = match Journal::open(&dir, &record, resume) {
+        Ok(j) => j,
+        Err(e) => return fail(&Problem::plain(e)),
+    };
+    let resumed = known.len();
+    let start = std::time::Instant::now();
+    let outcome = match plan::search(&loaded, threads, Some(&journal), known) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let wall = start.elapsed().as_secs_f64();
+    let verdicts = match plan::verdicts(&loaded, &outcome) {
+        Ok(v) => v,
+        Err(m) => return fail(&Problem::plain(format!("{}: {m}", path.display()))),
+    };
+    if let Err(e) = output::write_folder(&dir, &outcome, &verdicts) {
+        return fail(&Problem::plain(e));
+    }
+    if let Err(e) = journal.finish() {
+        return fail(&Problem::plain(format!(
+            "cannot remove {}: {e}",
+            Journal::dir_of(&dir).display()
+        )));
+    }
+    let text = output::answer_text(&outcome.answer);
+    if quiet {
+        say!("{}", text.lines().next().unwrap_or(""));
+    } else {
+        say_raw!("{text}");
+        for v in &verdicts {
+            say!(
+                "{} {}  [{}]",
+                if v.passed { "PASS" } else { "FAIL" },
+                v.text,
+                v.detail
+            );
+        }
+        let mut line = format!("{} runs in {wall:.2}s", outcome.ran);
+        if resumed > 0 {
+            line.push_str(&format!(", {resumed} runs resumed"));
+        }
+        say!("{line}; results in {}", dir.display());
+    }
+    let found = match &outcome.answer {
+        Answer::Cheapest(c) => c.best.is_some(),
+        Answer::Tipping(_) => true,
+    };
+    if found && verdicts.iter().all(|v| v.passed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 fn print_outcome(
@@ -458,17 +595,56 @@ fn check(paths: &[PathBuf], junit: Option<&Path>, quick: bool, threads: Option<u
             quick,
             ..CommandLine::default()
         };
-        let plan = match model::load_experiment(file, &cli) {
-            Ok(p) => p,
+        let loaded = match scalesim::plan::load(file, &cli) {
+            Ok(l) => l,
             Err(e) => {
                 eprintln!("error: {e}");
                 bad = true;
                 continue;
             }
         };
-        if plan.settings.expect.is_empty() {
+        if loaded.plan.settings.expect.is_empty() {
             continue;
         }
+        if loaded.question.is_some() {
+            let start = std::time::Instant::now();
+            let verdicts = scalesim::plan::search(&loaded, threads, None, Vec::new())
+                .map_err(|e| e.to_string())
+                .and_then(|o| scalesim::plan::verdicts(&loaded, &o));
+            let verdicts = match verdicts {
+                Ok(v) => v,
+                Err(m) => {
+                    eprintln!("error: {}: {m}", file.display());
+                    bad = true;
+                    continue;
+                }
+            };
+            say!(
+                "{} (plan, {:.1}s)",
+                file.display(),
+                start.elapsed().as_secs_f64()
+            );
+            for v in &verdicts {
+                say!(
+                    "  {} {}  [{}]",
+                    if v.passed { "PASS" } else { "FAIL" },
+                    v.text,
+                    v.detail
+                );
+                if v.passed {
+                    passed += 1;
+                } else {
+                    failed += 1;
+                }
+            }
+            suites.push((
+                loaded.plan.name.clone(),
+                file.display().to_string(),
+                verdicts,
+            ));
+            continue;
+        }
+        let plan = loaded.plan;
         // Parse every expectation before running anything.
         let mut parsed = Vec::new();
         for (i, text) in plan.settings.expect.iter().enumerate() {
@@ -534,8 +710,9 @@ fn check(paths: &[PathBuf], junit: Option<&Path>, quick: bool, threads: Option<u
 fn validate(paths: &[PathBuf]) -> ExitCode {
     let mut bad = false;
     for p in paths {
-        match model::load_experiment(p, &CommandLine::default()) {
-            Ok(plan) => say!("ok: {} ({} points)", p.display(), plan.points.len()),
+        match scalesim::plan::load(p, &CommandLine::default()) {
+            Ok(l) if l.question.is_some() => say!("ok: {} (a plan)", p.display()),
+            Ok(l) => say!("ok: {} ({} points)", p.display(), l.plan.points.len()),
             Err(e) => {
                 eprintln!("error: {e}");
                 bad = true;

@@ -12,9 +12,102 @@ pub use crate::report::Verdict;
 
 /// A value with its 95% confidence half-width (NaN when unknown).
 #[derive(Clone, Copy, Debug)]
-struct Value {
-    mean: f64,
-    ci95: f64,
+pub struct Value {
+    pub mean: f64,
+    pub ci95: f64,
+}
+
+/// Where metric values come from: a dotted path and the column it was written at.
+pub type Lookup<'a> = dyn Fn(&[String], usize) -> Result<Value, String> + 'a;
+
+/// Evaluates an expression with metric values from `lookup`; a constant scales an interval,
+/// any other combination of two uncertain values leaves it unknown (NaN).
+pub fn eval_with(e: &Expr, lookup: &Lookup) -> Result<Value, String> {
+    Ok(match e {
+        Expr::Num(x) => Value {
+            mean: *x,
+            ci95: 0.0,
+        },
+        Expr::Metric(path, col) => lookup(path, *col)?,
+        Expr::Neg(x) => {
+            let v = eval_with(x, lookup)?;
+            Value {
+                mean: -v.mean,
+                ci95: v.ci95,
+            }
+        }
+        Expr::Bin(a, op, b) => {
+            let (x, y) = (eval_with(a, lookup)?, eval_with(b, lookup)?);
+            let mean = match op {
+                '+' => x.mean + y.mean,
+                '-' => x.mean - y.mean,
+                '*' => x.mean * y.mean,
+                _ => x.mean / y.mean,
+            };
+            let ci95 = match (op, x.ci95 == 0.0, y.ci95 == 0.0) {
+                ('+' | '-', _, true) => x.ci95,
+                ('+', true, _) => y.ci95,
+                ('*', _, true) => x.ci95 * y.mean.abs(),
+                ('*', true, _) => y.ci95 * x.mean.abs(),
+                ('/', _, true) => x.ci95 / y.mean.abs(),
+                _ => f64::NAN,
+            };
+            Value { mean, ci95 }
+        }
+    })
+}
+
+/// Whether a comparison holds, with values from `lookup`, and what was measured. `paired` is
+/// the paired difference left − right, when there is one, for `significantly`.
+pub fn judge(
+    e: &Expectation,
+    lookup: &Lookup,
+    paired: Option<Value>,
+) -> Result<(bool, String), String> {
+    let l = eval_with(&e.left, lookup)?;
+    let r = eval_with(&e.right, lookup)?;
+    let show = |v: Value| {
+        if v.ci95.is_finite() && v.ci95 > 0.0 {
+            format!("{} ± {}", fmt(v.mean), fmt(v.ci95))
+        } else {
+            fmt(v.mean)
+        }
+    };
+    let undefined = l.mean.is_nan() || r.mean.is_nan();
+    let (ok, extra) = match e.op {
+        Op::Lt => (l.mean < r.mean, String::new()),
+        Op::Le => (l.mean <= r.mean, String::new()),
+        Op::Gt => (l.mean > r.mean, String::new()),
+        Op::Ge => (l.mean >= r.mean, String::new()),
+        Op::Eq => {
+            let tol = match &e.tolerance {
+                Some(t) => eval_with(t, lookup)?.mean,
+                None => 0.0,
+            };
+            (
+                (l.mean - r.mean).abs() <= tol,
+                format!(" (tolerance {})", fmt(tol)),
+            )
+        }
+        Op::SigLt | Op::SigGt => {
+            let sign = if e.op == Op::SigLt { 1.0 } else { -1.0 };
+            match paired {
+                Some(d) => (
+                    d.ci95.is_finite() && sign * d.mean + d.ci95 < 0.0,
+                    format!(" (paired difference {} ± {})", fmt(d.mean), fmt(d.ci95)),
+                ),
+                None => {
+                    let (lc, rc) = (nan0(l.ci95), nan0(r.ci95));
+                    (sign * (l.mean - r.mean) + lc + rc < 0.0, String::new())
+                }
+            }
+        }
+    };
+    let detail = format!("{} {} {}{extra}", show(l), e.op, show(r));
+    if undefined {
+        return Ok((false, format!("{detail}: undefined (no data)")));
+    }
+    Ok((ok, detail))
 }
 
 struct Context<'a> {
@@ -91,42 +184,6 @@ impl Context<'_> {
         })
     }
 
-    fn eval(&self, e: &Expr, k: usize) -> Result<Value, String> {
-        Ok(match e {
-            Expr::Num(x) => Value {
-                mean: *x,
-                ci95: 0.0,
-            },
-            Expr::Metric(path, col) => self.metric(path, *col, k)?,
-            Expr::Neg(x) => {
-                let v = self.eval(x, k)?;
-                Value {
-                    mean: -v.mean,
-                    ci95: v.ci95,
-                }
-            }
-            Expr::Bin(a, op, b) => {
-                let (x, y) = (self.eval(a, k)?, self.eval(b, k)?);
-                let mean = match op {
-                    '+' => x.mean + y.mean,
-                    '-' => x.mean - y.mean,
-                    '*' => x.mean * y.mean,
-                    _ => x.mean / y.mean,
-                };
-                // Scaling by a constant scales the interval; otherwise it is not tracked.
-                let ci95 = match (op, x.ci95 == 0.0, y.ci95 == 0.0) {
-                    ('+' | '-', _, true) => x.ci95,
-                    ('+', true, _) => y.ci95,
-                    ('*', _, true) => x.ci95 * y.mean.abs(),
-                    ('*', true, _) => y.ci95 * x.mean.abs(),
-                    ('/', _, true) => x.ci95 / y.mean.abs(),
-                    _ => f64::NAN,
-                };
-                Value { mean, ci95 }
-            }
-        })
-    }
-
     /// `significantly <`: the whole ci95 of left − right below zero. Two references to the
     /// same metric of different variants use the paired difference (common random numbers).
     fn significant_diff(&self, e: &Expectation, k: usize) -> Result<Option<Value>, String> {
@@ -154,50 +211,11 @@ impl Context<'_> {
 
     /// Whether the comparison holds at sweep position `k`, and what was measured.
     fn holds(&self, e: &Expectation, k: usize) -> Result<(bool, String), String> {
-        let l = self.eval(&e.left, k)?;
-        let r = self.eval(&e.right, k)?;
-        let show = |v: Value| {
-            if v.ci95.is_finite() && v.ci95 > 0.0 {
-                format!("{} ± {}", fmt(v.mean), fmt(v.ci95))
-            } else {
-                fmt(v.mean)
-            }
+        let paired = match e.op {
+            Op::SigLt | Op::SigGt => self.significant_diff(e, k)?,
+            _ => None,
         };
-        let undefined = l.mean.is_nan() || r.mean.is_nan();
-        let (ok, extra) = match e.op {
-            Op::Lt => (l.mean < r.mean, String::new()),
-            Op::Le => (l.mean <= r.mean, String::new()),
-            Op::Gt => (l.mean > r.mean, String::new()),
-            Op::Ge => (l.mean >= r.mean, String::new()),
-            Op::Eq => {
-                let tol = match &e.tolerance {
-                    Some(t) => self.eval(t, k)?.mean,
-                    None => 0.0,
-                };
-                (
-                    (l.mean - r.mean).abs() <= tol,
-                    format!(" (tolerance {})", fmt(tol)),
-                )
-            }
-            Op::SigLt | Op::SigGt => {
-                let sign = if e.op == Op::SigLt { 1.0 } else { -1.0 };
-                match self.significant_diff(e, k)? {
-                    Some(d) => (
-                        d.ci95.is_finite() && sign * d.mean + d.ci95 < 0.0,
-                        format!(" (paired difference {} ± {})", fmt(d.mean), fmt(d.ci95)),
-                    ),
-                    None => {
-                        let (lc, rc) = (nan0(l.ci95), nan0(r.ci95));
-                        (sign * (l.mean - r.mean) + lc + rc < 0.0, String::new())
-                    }
-                }
-            }
-        };
-        let detail = format!("{} {} {}{extra}", show(l), e.op, show(r));
-        if undefined {
-            return Ok((false, format!("{detail}: undefined (no data)")));
-        }
-        Ok((ok, detail))
+        judge(e, &|path, col| self.metric(path, col, k), paired)
     }
 }
 
@@ -209,7 +227,8 @@ fn nan0(x: f64) -> f64 {
     }
 }
 
-fn fmt(x: f64) -> String {
+/// A number as verdicts show it.
+pub fn fmt(x: f64) -> String {
     if x.is_nan() {
         "undefined".into()
     } else if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) {

@@ -369,6 +369,49 @@ pub fn parse(text: &str) -> Result<Expectation, ParseError> {
     Ok(e)
 }
 
+/// Parses a metric expression with no comparison (a plan's objective).
+pub fn parse_expr(text: &str) -> Result<Expr, ParseError> {
+    let toks = lex(text)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        end_col: text.chars().count() + 1,
+    };
+    let e = p.sum()?;
+    if p.pos < p.toks.len() {
+        return p.err(format!("unexpected {} after the expression", p.found()));
+    }
+    Ok(e)
+}
+
+impl Expr {
+    /// Every metric path the expression reads, with its column.
+    pub fn metrics(&self) -> Vec<(&[String], usize)> {
+        match self {
+            Expr::Num(_) => Vec::new(),
+            Expr::Metric(p, c) => vec![(p.as_slice(), *c)],
+            Expr::Neg(x) => x.metrics(),
+            Expr::Bin(a, _, b) => {
+                let mut m = a.metrics();
+                m.extend(b.metrics());
+                m
+            }
+        }
+    }
+}
+
+impl Expectation {
+    /// Every metric path the comparison reads, with its column.
+    pub fn metrics(&self) -> Vec<(&[String], usize)> {
+        let mut m = self.left.metrics();
+        m.extend(self.right.metrics());
+        if let Some(t) = &self.tolerance {
+            m.extend(t.metrics());
+        }
+        m
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

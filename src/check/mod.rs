@@ -4,7 +4,7 @@ mod eval;
 pub mod expr;
 pub mod junit;
 
-pub use eval::{evaluate, Verdict};
+pub use eval::{eval_with, evaluate, fmt, judge, Lookup, Value, Verdict};
 
 use crate::experiment::Results;
 use crate::model::Plan;

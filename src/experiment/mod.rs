@@ -177,7 +177,7 @@ pub fn run_unit(plan: &Plan, unit: Unit) -> UnitResult {
         s.limits.max_in_flight as usize,
     )
     .expect("the model was validated when the plan was loaded");
-    let record = unit.replication == 0;
+    let record = unit.replication == 0 || plan.series_for_every_run;
     if record {
         net.record_series(s.bucket(), s.duration.0);
     }
@@ -208,33 +208,55 @@ pub fn run_plan(plan: &Plan, threads: Option<usize>) -> Result<Results, String> 
     )
 }
 
-struct Runner<'a> {
-    plan: &'a Plan,
+/// Runs units on demand and keeps every result, across calls: a plain run asks once for its
+/// whole work list; sequential stopping and plan searches ask again as results come in.
+pub struct Evaluator<'a> {
     pool: rayon::ThreadPool,
     journal: Option<&'a Journal>,
-    missing: Missing,
-    done: BTreeMap<Unit, UnitResult>,
-    progress: Progress,
+    /// Every result at hand, by unit.
+    pub done: BTreeMap<Unit, UnitResult>,
+    /// Units this evaluator ran (not known beforehand).
+    pub ran: usize,
 }
 
-impl Runner<'_> {
-    /// Makes sure every unit in `units` has a result: known ones are kept, the rest are run
-    /// in parallel and journaled as each finishes.
-    fn ensure(&mut self, units: &[Unit]) -> Result<(), String> {
+impl<'a> Evaluator<'a> {
+    /// An evaluator on `threads` threads (all cores if `None`), saving what it runs to
+    /// `journal`, starting from the results in `known`.
+    pub fn new(
+        threads: Option<usize>,
+        journal: Option<&'a Journal>,
+        known: Vec<UnitResult>,
+    ) -> Result<Self, String> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.unwrap_or(0))
+            .build()
+            .map_err(|e| format!("cannot start worker threads: {e}"))?;
+        Ok(Evaluator {
+            pool,
+            journal,
+            done: known.into_iter().map(|u| (u.unit, u)).collect(),
+            ran: 0,
+        })
+    }
+
+    /// Makes sure every unit in `units` of `plan` has a result: known ones are kept, the rest
+    /// are run in parallel and journaled as each finishes.
+    pub fn ensure(&mut self, plan: &Plan, units: &[Unit]) -> Result<(), String> {
+        self.ensure_showing(plan, units, None)
+    }
+
+    fn ensure_showing(
+        &mut self,
+        plan: &Plan,
+        units: &[Unit],
+        progress: Option<&Progress>,
+    ) -> Result<(), String> {
         let todo: Vec<Unit> = units
             .iter()
             .filter(|u| !self.done.contains_key(u))
             .copied()
             .collect();
-        if self.missing == Missing::Fail {
-            if let Some(u) = todo.first() {
-                return Err(format!(
-                    "no result for point {} replication {}: a shard is missing or incomplete",
-                    u.point, u.replication
-                ));
-            }
-        }
-        let (plan, journal, progress) = (self.plan, self.journal, &self.progress);
+        let journal = self.journal;
         let ran: Vec<Result<UnitResult, String>> = self.pool.install(|| {
             todo.par_iter()
                 .map(|u| {
@@ -243,26 +265,48 @@ impl Runner<'_> {
                         j.save(&r)
                             .map_err(|e| format!("cannot save a finished run: {e}"))?;
                     }
-                    progress.finished(&r);
+                    if let Some(p) = progress {
+                        p.finished(&r);
+                    }
                     Ok(r)
                 })
                 .collect()
         });
         for r in ran {
             let r = r?;
+            self.ran += 1;
             self.done.insert(r.unit, r);
         }
         Ok(())
     }
 }
 
+struct Runner<'a> {
+    plan: &'a Plan,
+    eval: Evaluator<'a>,
+    missing: Missing,
+    progress: Progress,
+}
+
+impl Runner<'_> {
+    /// Makes sure every unit in `units` has a result (a merge: that every one is known).
+    fn ensure(&mut self, units: &[Unit]) -> Result<(), String> {
+        if self.missing == Missing::Fail {
+            if let Some(u) = units.iter().find(|u| !self.eval.done.contains_key(u)) {
+                return Err(format!(
+                    "no result for point {} replication {}: a shard is missing or incomplete",
+                    u.point, u.replication
+                ));
+            }
+        }
+        self.eval
+            .ensure_showing(self.plan, units, Some(&self.progress))
+    }
+}
+
 /// Runs (or gathers) the units of `plan` that `opts` asks for.
 pub fn execute(plan: &Plan, opts: Options) -> Result<Results, String> {
     let start = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| format!("cannot start worker threads: {e}"))?;
     let s = &plan.settings;
     let owns = |k: usize| opts.shard.is_none_or(|sh| sh.owns(k));
     let total = match &s.stop_when {
@@ -271,10 +315,8 @@ pub fn execute(plan: &Plan, opts: Options) -> Result<Results, String> {
     };
     let mut runner = Runner {
         plan,
-        pool,
-        journal: opts.journal,
+        eval: Evaluator::new(opts.threads, opts.journal, opts.known)?,
         missing: opts.missing,
-        done: opts.known.into_iter().map(|u| (u.unit, u)).collect(),
         progress: Progress::new(opts.progress, total as u64),
     };
     match &s.stop_when {
@@ -287,7 +329,7 @@ pub fn execute(plan: &Plan, opts: Options) -> Result<Results, String> {
                 .map(|(_, u)| u)
                 .collect();
             runner.ensure(&units)?;
-            runner.done.retain(|u, _| units.contains(u));
+            runner.eval.done.retain(|u, _| units.contains(u));
         }
         Some(rule) => {
             // Sequential stopping: how many runs a point needs depends on its own results,
@@ -313,7 +355,7 @@ pub fn execute(plan: &Plan, opts: Options) -> Result<Results, String> {
                 active.retain(|p| {
                     let xs: Vec<f64> = (0..reps[p])
                         .map(|r| {
-                            let u = &runner.done[&Unit {
+                            let u = &runner.eval.done[&Unit {
                                 point: *p,
                                 replication: r,
                             }];
@@ -329,13 +371,14 @@ pub fn execute(plan: &Plan, opts: Options) -> Result<Results, String> {
                 });
             }
             runner
+                .eval
                 .done
                 .retain(|u, _| reps.get(&u.point).is_some_and(|n| u.replication < *n));
         }
     }
     runner.progress.done();
     Ok(Results {
-        units: runner.done.into_values().collect(),
+        units: runner.eval.done.into_values().collect(),
         wall_s: start.elapsed().as_secs_f64(),
     })
 }

@@ -8,7 +8,7 @@ mod time_weighted;
 
 pub use histogram::Histogram;
 pub use moments::Moments;
-pub use stats::{student_t_975, Aggregate};
+pub use stats::{student_t, student_t_975, Aggregate};
 pub use time_weighted::TimeWeighted;
 
 /// The metrics of one run: experiment-level values and per-node values, in a fixed order.

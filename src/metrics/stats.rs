@@ -46,15 +46,20 @@ impl Aggregate {
 /// The 97.5% quantile of Student's t with `df` degrees of freedom (two-sided 95% interval),
 /// found by bisection on the t distribution's CDF.
 pub fn student_t_975(df: usize) -> f64 {
-    assert!(df >= 1);
+    student_t(df, 0.975)
+}
+
+/// The `p` quantile (0.5 ≤ p < 1) of Student's t with `df` degrees of freedom.
+pub fn student_t(df: usize, p: f64) -> f64 {
+    assert!(df >= 1 && (0.5..1.0).contains(&p));
     let nu = df as f64;
     let (mut lo, mut hi) = (0.0f64, 20.0f64);
-    if t_cdf(hi, nu) < 0.975 {
-        hi = 1000.0;
+    while t_cdf(hi, nu) < p && hi < 1e12 {
+        hi *= 10.0;
     }
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
-        if t_cdf(mid, nu) < 0.975 {
+        if t_cdf(mid, nu) < p {
             lo = mid;
         } else {
             hi = mid;

@@ -44,7 +44,7 @@ impl Problem {
 }
 
 /// The texts values come from (files and command-line arguments), for naming locations.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 struct Sources {
     names: Vec<(String, bool)>,
 }
@@ -110,6 +110,12 @@ pub struct Plan {
     pub settings: Settings,
     pub sweep_paths: Vec<String>,
     pub points: Vec<Point>,
+    /// Record a time series in every run, not only in each point's first (searches that
+    /// judge every run by its last minutes).
+    pub series_for_every_run: bool,
+    /// The experiment's `plan:` block, unread: `scalesim plan` searches it.
+    pub question: Option<Node>,
+    pub builder: Builder,
 }
 
 /// Experiment settings that `--set` may change; every other path names a model field.
@@ -127,7 +133,7 @@ const SETTINGS: [&str; 10] = [
 ];
 
 /// An override: a dotted path and the value to put there.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Override {
     path: String,
     span: Span,
@@ -166,6 +172,7 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     let set_field = root.take_field("set");
     let variants_field = root.take_field("variants");
     let sweep_field = root.take_field("sweep");
+    let plan_field = root.take_field("plan");
 
     let mut cli_set = Vec::new();
     for arg in &cli.set {
@@ -283,55 +290,19 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
         .collect();
     let mut base = model_tree;
     apply(&mut base, &set).map_err(|e| fail(&sources, e))?;
-
-    // Overrides of `faults.N.field` change the fault timeline of their variant or point (a
-    // deployment strategy per variant, a slowdown factor swept); the rest change the model.
-    let is_fault = |o: &&Override| o.path.split('.').next().map(str::trim) == Some("faults");
+    let builder = Builder {
+        sources: sources.clone(),
+        root: root.clone(),
+        base,
+        variants: variants.clone(),
+        cli_set,
+        faults,
+        base_dir: base_dir.to_path_buf(),
+    };
     let mut points = Vec::new();
-    for (variant, changes) in &variants {
-        let (v_faults, changes): (Vec<Override>, Vec<Override>) =
-            changes.iter().cloned().partition(|o| is_fault(&o));
-        let mut v_tree = base.clone();
-        apply(&mut v_tree, &changes).map_err(|e| fail(&sources, e))?;
+    for variant in 0..variants.len() {
         for combo in &sweep.points {
-            let (p_faults, model_combo): (Vec<Override>, Vec<Override>) =
-                combo.iter().cloned().partition(|o| is_fault(&o));
-            let mut tree = v_tree.clone();
-            apply(&mut tree, &model_combo).map_err(|e| fail(&sources, e))?;
-            let params = combo
-                .iter()
-                .map(|o| (o.path.clone(), o.value.clone()))
-                .collect();
-            apply(&mut tree, &cli_set).map_err(|e| fail(&sources, e))?;
-            let model: spec::Model = de::from_node(&tree).map_err(|e| fail(&sources, e))?;
-            let point_faults = if v_faults.is_empty() && p_faults.is_empty() {
-                faults.clone()
-            } else {
-                let mut r = root.clone();
-                for o in v_faults.iter().chain(&p_faults) {
-                    let segments: Vec<String> =
-                        o.path.split('.').map(|s| s.trim().to_string()).collect();
-                    overrides::set_path(&mut r, &segments, o.value.clone()).map_err(|m| {
-                        fail(
-                            &sources,
-                            Error::at(o.span, format!("cannot apply override `{}`: {m}", o.path)),
-                        )
-                    })?;
-                }
-                let list: Vec<spec::FaultSpec> = de::from_node(overrides::locate(&r, &["faults"]))
-                    .map_err(|e| fail(&sources, e))?;
-                list.into_iter()
-                    .enumerate()
-                    .map(|(i, f)| (f, overrides::locate(&r, &["faults", &i.to_string()]).span))
-                    .collect()
-            };
-            let actors = build::build(&model, &tree, &point_faults, base_dir)
-                .map_err(|e| fail(&sources, e))?;
-            points.push(Point {
-                variant: variant.clone(),
-                params,
-                actors,
-            });
+            points.push(builder.point(variant, combo)?);
         }
     }
 
@@ -366,7 +337,108 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
         settings,
         sweep_paths: sweep.paths,
         points,
+        series_for_every_run: false,
+        question: plan_field.map(|f| f.value),
+        builder,
     })
+}
+
+/// Builds points from overrides: the experiment after `set`, its variants, its fault
+/// timeline and the command line's `--set`, so a search can ask for points the file's sweep
+/// does not list.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    sources: Sources,
+    root: Node,
+    base: Node,
+    variants: Vec<(String, Vec<Override>)>,
+    cli_set: Vec<Override>,
+    faults: Vec<(spec::FaultSpec, Span)>,
+    base_dir: PathBuf,
+}
+
+impl Builder {
+    /// Names the file, line and column of a span.
+    pub fn locate(&self, span: Span) -> String {
+        self.sources.locate(span)
+    }
+
+    /// A located error.
+    pub fn problem(&self, span: Span, message: impl Into<String>) -> Problem {
+        self.sources.problem(Error::at(span, message))
+    }
+
+    /// The variants' names, in file order.
+    pub fn variants(&self) -> Vec<String> {
+        self.variants.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// The point of variant `variant` with `values` (dotted path, value, where the value was
+    /// written) applied over the variant's own overrides: model fields and `faults.N` alike.
+    pub fn point_with(
+        &self,
+        variant: usize,
+        values: &[(String, Node, Span)],
+    ) -> Result<Point, Problem> {
+        let combo: Vec<Override> = values
+            .iter()
+            .map(|(path, value, span)| Override {
+                path: path.clone(),
+                span: *span,
+                value: value.clone(),
+            })
+            .collect();
+        self.point(variant, &combo)
+    }
+
+    fn point(&self, variant: usize, combo: &[Override]) -> Result<Point, Problem> {
+        let fail = |e: Error| self.sources.problem(e);
+        // Overrides of `faults.N.field` change the fault timeline of their variant or point
+        // (a deployment strategy per variant, a slowdown factor swept); the rest change the
+        // model.
+        let is_fault = |o: &&Override| o.path.split('.').next().map(str::trim) == Some("faults");
+        let (name, changes) = &self.variants[variant];
+        let (v_faults, changes): (Vec<Override>, Vec<Override>) =
+            changes.iter().cloned().partition(|o| is_fault(&o));
+        let mut tree = self.base.clone();
+        apply(&mut tree, &changes).map_err(fail)?;
+        let (p_faults, model_combo): (Vec<Override>, Vec<Override>) =
+            combo.iter().cloned().partition(|o| is_fault(&o));
+        apply(&mut tree, &model_combo).map_err(fail)?;
+        let params = combo
+            .iter()
+            .map(|o| (o.path.clone(), o.value.clone()))
+            .collect();
+        apply(&mut tree, &self.cli_set).map_err(fail)?;
+        let model: spec::Model = de::from_node(&tree).map_err(fail)?;
+        let point_faults = if v_faults.is_empty() && p_faults.is_empty() {
+            self.faults.clone()
+        } else {
+            let mut r = self.root.clone();
+            for o in v_faults.iter().chain(&p_faults) {
+                let segments: Vec<String> =
+                    o.path.split('.').map(|s| s.trim().to_string()).collect();
+                overrides::set_path(&mut r, &segments, o.value.clone()).map_err(|m| {
+                    fail(Error::at(
+                        o.span,
+                        format!("cannot apply override `{}`: {m}", o.path),
+                    ))
+                })?;
+            }
+            let list: Vec<spec::FaultSpec> =
+                de::from_node(overrides::locate(&r, &["faults"])).map_err(fail)?;
+            list.into_iter()
+                .enumerate()
+                .map(|(i, f)| (f, overrides::locate(&r, &["faults", &i.to_string()]).span))
+                .collect()
+        };
+        let actors = build::build(&model, &tree, &point_faults, &self.base_dir).map_err(fail)?;
+        Ok(Point {
+            variant: name.clone(),
+            params,
+            actors,
+        })
+    }
 }
 
 /// The file name without its extension: the default experiment name and result folder.

@@ -37,13 +37,8 @@ const SHOWN: [(&str, &str); 8] = [
     ("cost", "cost ($)"),
 ];
 
-/// Renders the page for the result folder `dir`.
-pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, String> {
-    let mut h = String::new();
-    let name = summary
-        .get("experiment")
-        .and_then(Value::as_str)
-        .unwrap_or("experiment");
+/// The page's head and title.
+fn head(h: &mut String, name: &str) {
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0} — scalesim</title>\n<style>\
@@ -54,6 +49,35 @@ pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, S
          figure{{margin:2em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n<h1>{0}</h1>\n",
         esc(name)
     );
+}
+
+/// The plots, inlined.
+fn figures(h: &mut String, dir: &Path, plots: &[String]) -> Result<(), String> {
+    h.push_str("<h2>Plots</h2>\n");
+    for name in plots {
+        let path = dir.join("plots").join(name);
+        let svg = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let svg = svg
+            .trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+            .trim_start();
+        let _ = writeln!(
+            h,
+            "<figure>{svg}<figcaption>{}</figcaption></figure>",
+            esc(name)
+        );
+    }
+    Ok(())
+}
+
+/// Renders the page for the result folder `dir`.
+pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, String> {
+    let mut h = String::new();
+    let name = summary
+        .get("experiment")
+        .and_then(Value::as_str)
+        .unwrap_or("experiment");
+    head(&mut h, name);
     if let Some(d) = summary
         .get("description")
         .and_then(Value::as_str)
@@ -205,20 +229,7 @@ pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, S
         h.push_str("</ul>\n");
     }
 
-    h.push_str("<h2>Plots</h2>\n");
-    for name in plots {
-        let path = dir.join("plots").join(name);
-        let svg = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let svg = svg
-            .trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-            .trim_start();
-        let _ = writeln!(
-            h,
-            "<figure>{svg}<figcaption>{}</figcaption></figure>",
-            esc(name)
-        );
-    }
+    figures(&mut h, dir, plots)?;
     h.push_str("</body></html>\n");
     Ok(h)
 }
@@ -298,4 +309,170 @@ fn theory_section(h: &mut String, points: &[Value], label: &dyn Fn(&Value) -> St
         );
     }
     h.push_str("</table>\n");
+}
+
+fn verdicts(h: &mut String, doc: &Value) {
+    let Some(expect) = doc
+        .get("expectations")
+        .and_then(Value::as_array)
+        .filter(|e| !e.is_empty())
+    else {
+        return;
+    };
+    h.push_str("<h2>Expectations</h2>\n<table><tr><th>expectation</th><th>verdict</th><th>measured</th></tr>\n");
+    for e in expect {
+        let passed = e.get("passed").and_then(Value::as_bool).unwrap_or(false);
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"{}\">{}</td><td style=\"text-align:left\">{}</td></tr>",
+            esc(e.get("text").and_then(Value::as_str).unwrap_or("")),
+            if passed { "pass" } else { "fail" },
+            if passed { "PASS" } else { "FAIL" },
+            esc(e.get("detail").and_then(Value::as_str).unwrap_or(""))
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn mean_ci(v: Option<&Value>) -> String {
+    format!(
+        "{} ± {}",
+        num(v.and_then(|a| a.get("mean"))),
+        num(v.and_then(|a| a.get("ci95")))
+    )
+}
+
+/// The page of a search's folder: the question, the answer, every evaluated point with its
+/// verdict, and the plots.
+pub fn render_plan(dir: &Path, plan: &Value, plots: &[String]) -> Result<String, String> {
+    let mut h = String::new();
+    let name = plan
+        .get("experiment")
+        .and_then(Value::as_str)
+        .unwrap_or("experiment");
+    head(&mut h, name);
+    let text = |k: &str| {
+        esc(&plan
+            .get(k)
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            })
+            .unwrap_or_default())
+    };
+    h.push_str("<h2>The plan</h2>\n<table>\n");
+    let keys: &[&str] = if plan.get("kind").and_then(Value::as_str) == Some("tipping") {
+        &[
+            "vary",
+            "range",
+            "unit",
+            "recovered",
+            "window_s",
+            "confidence",
+            "replications",
+            "max_replications",
+            "runs",
+        ]
+    } else {
+        &[
+            "vary",
+            "monotone",
+            "minimize",
+            "subject_to",
+            "confidence",
+            "replications",
+            "max_replications",
+            "evaluated",
+            "runs",
+            "grid_runs",
+        ]
+    };
+    for k in keys {
+        let _ = writeln!(
+            h,
+            "<tr><th>{k}</th><td style=\"text-align:left\">{}</td></tr>",
+            text(k)
+        );
+    }
+    h.push_str("</table>\n");
+    verdicts(&mut h, plan);
+    if let Some(b) = plan.get("boundaries").and_then(Value::as_object) {
+        h.push_str("<h2>Tipping points</h2>\n<table><tr><th>variant</th><th>tips</th><th>boundary</th><th>confidence interval</th><th>P(recovered) by trigger</th></tr>\n");
+        for (v, x) in b {
+            let curve: Vec<String> = x
+                .get("curve")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|p| format!("{}: {}", num(p.get("trigger")), num(p.get("p"))))
+                .collect();
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td style=\"text-align:left\">{}</td></tr>",
+                esc(v),
+                x.get("tips").and_then(Value::as_bool).unwrap_or(false),
+                num(x.get("boundary")),
+                num(x.get("boundary_low")),
+                num(x.get("boundary_high")),
+                curve.join(", ")
+            );
+        }
+        h.push_str("</table>\n");
+    } else {
+        h.push_str("<h2>The answer</h2>\n");
+        match plan.get("best").filter(|b| !b.is_null()) {
+            Some(b) => {
+                let _ = writeln!(
+                    h,
+                    "<p>Cheapest: <b>{}</b> (variant {}), {} = {} over {} runs.</p>",
+                    esc(&b.get("values").map(Value::to_string).unwrap_or_default()),
+                    esc(b.get("variant").and_then(Value::as_str).unwrap_or("")),
+                    text("minimize"),
+                    mean_ci(b.get("objective")),
+                    num(b.get("runs"))
+                );
+            }
+            None => h.push_str(
+                "<p class=\"fail\">No configuration in the range meets every constraint.</p>\n",
+            ),
+        }
+        h.push_str("<h2>Evaluated points</h2>\n<table><tr><th>verdict</th><th>point</th><th>runs</th><th>objective</th><th>constraints</th><th>reason</th></tr>\n");
+        for key in ["feasible", "infeasible", "pruned"] {
+            for p in plan
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let cons: Vec<String> = p
+                    .get("constraints")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        format!(
+                            "{}: {}",
+                            esc(c.get("text").and_then(Value::as_str).unwrap_or("")),
+                            mean_ci(c.get("value"))
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(
+                    h,
+                    "<tr><td class=\"{}\">{key}</td><td>{} {}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{}</td><td style=\"text-align:left\">{}</td></tr>",
+                    if key == "feasible" { "pass" } else { "fail" },
+                    esc(p.get("variant").and_then(Value::as_str).unwrap_or("")),
+                    esc(&p.get("values").map(Value::to_string).unwrap_or_default()),
+                    num(p.get("runs")),
+                    mean_ci(p.get("objective")),
+                    cons.join("<br>"),
+                    esc(p.get("reason").and_then(Value::as_str).unwrap_or(""))
+                );
+            }
+        }
+        h.push_str("</table>\n");
+    }
+    figures(&mut h, dir, plots)?;
+    h.push_str("</body></html>\n");
+    Ok(h)
 }

@@ -6,6 +6,7 @@
 pub mod compare;
 mod heatmap;
 mod html;
+mod plan_view;
 pub mod plots;
 mod table;
 pub mod theory;
@@ -33,7 +34,8 @@ pub fn param_json(n: &Node) -> Value {
     }
 }
 
-fn param_text(n: &Node) -> String {
+/// A sweep value as text: strings without quotes, anything else as RON.
+pub fn param_text(n: &Node) -> String {
     match &n.kind {
         Kind::Str(s) => s.clone(),
         _ => n.to_string(),
@@ -433,6 +435,12 @@ pub fn write_folder(
 ) -> Result<(), String> {
     let io =
         |name: &str, e: std::io::Error| format!("cannot write {}: {e}", dir.join(name).display());
+    // A search's answer in the same folder would describe other runs than these.
+    let stale = dir.join("plan.json");
+    if stale.exists() {
+        std::fs::remove_file(&stale)
+            .map_err(|e| format!("cannot remove {}: {e}", stale.display()))?;
+    }
     write_atomic(&dir.join("runs.csv"), runs_csv(plan, results).as_bytes())
         .map_err(|e| io("runs.csv", e))?;
     write_atomic(

@@ -28,7 +28,7 @@ const PALETTE: [RGBColor; 8] = [
 
 pub(super) const FONT: &str = "sans-serif";
 
-fn register_font() {
+pub(super) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // PNG text needs a font; shipping one keeps plots identical on every machine.
@@ -40,7 +40,7 @@ fn register_font() {
     });
 }
 
-fn color(variant_index: usize) -> RGBColor {
+pub(super) fn color(variant_index: usize) -> RGBColor {
     PALETTE[variant_index % PALETTE.len()]
 }
 
@@ -290,12 +290,16 @@ fn legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
 enum Drawing<'a> {
     Figure(&'a Figure),
     Heatmaps(&'a Heatmaps),
+    Pareto(&'a super::plan_view::Pareto),
+    Recovery(&'a super::plan_view::Recovery),
 }
 
 fn paint<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Drawing) -> Result<(), String> {
     match d {
         Drawing::Figure(f) => draw(root, f),
         Drawing::Heatmaps(h) => super::heatmap::draw(root, h),
+        Drawing::Pareto(p) => super::plan_view::draw_pareto(root, p),
+        Drawing::Recovery(r) => super::plan_view::draw_recovery(root, r),
     }
 }
 
@@ -406,6 +410,9 @@ fn read_folder(dir: &Path) -> Result<Folder, String> {
 
 /// Draws every plot of the result folder `dir` into `dir/plots/`.
 pub fn plot_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    if !dir.join("summary.json").exists() && dir.join("plan.json").exists() {
+        return plan_folder(dir);
+    }
     let f = read_folder(dir)?;
     let out = dir.join("plots");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
@@ -435,6 +442,45 @@ pub fn plot_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     let page = super::html::render(dir, &f.summary, &svgs)?;
+    let report = dir.join("report.html");
+    write_atomic(&report, page.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", report.display()))?;
+    written.push(report);
+    Ok(written)
+}
+
+/// The plots and page of a search's folder, from its `plan.json`.
+fn plan_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let path = dir.join("plan.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let plan: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+    let out = dir.join("plots");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let mut written = Vec::new();
+    if let Some(p) = super::plan_view::pareto(&plan) {
+        written.extend(render_drawing(
+            &out,
+            "plan-pareto",
+            (1400, 900),
+            &Drawing::Pareto(&p),
+        )?);
+    }
+    if let Some(r) = super::plan_view::recovery(&plan) {
+        written.extend(render_drawing(
+            &out,
+            "plan-recovery",
+            (1400, 800),
+            &Drawing::Recovery(&r),
+        )?);
+    }
+    let svgs: Vec<String> = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let page = super::html::render_plan(dir, &plan, &svgs)?;
     let report = dir.join("report.html");
     write_atomic(&report, page.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", report.display()))?;
