@@ -50,6 +50,8 @@ pub struct CheapestAnswer {
     pub best: Option<usize>,
     /// Winners the objective could not tell from the best within `max_replications`.
     pub tied: Vec<usize>,
+    /// Slices left unsearched: (variant, the other paths' values, why).
+    pub pruned: Vec<(usize, serde_json::Value, String)>,
     pub runs: usize,
     pub grid_runs: usize,
 }
@@ -387,8 +389,22 @@ pub fn search<'p>(plan: &'p Plan, q: &Cheapest, eval: Evaluator<'p>) -> Result<O
     }
     let best = race(&mut s, &mut winners)?;
     let tied = best.map_or_else(Vec::new, |b| ties(&s, &winners, b));
+    let pruned = slices
+        .iter()
+        .filter_map(|sl| {
+            let why = sl.pruned.clone()?;
+            let mut values = serde_json::Map::new();
+            for (i, (d, k)) in q.dims.iter().zip(&sl.at).enumerate() {
+                if Some(i) != q.monotone {
+                    values.insert(d.path.clone(), crate::report::param_json(&d.values[*k]));
+                }
+            }
+            Some((sl.variant, serde_json::Value::Object(values), why))
+        })
+        .collect();
     let runs = s.work.eval.done.len();
     let answer = CheapestAnswer {
+        pruned,
         question: q.clone(),
         variants,
         candidates: s.candidates,

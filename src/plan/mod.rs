@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use cheapest::{Candidate, CheapestAnswer, Status};
-pub use tipping::{Boundary, Probe, TippingAnswer};
+pub use tipping::{recovered, Boundary, Probe, TippingAnswer};
 
 /// An experiment with its question, checked before anything runs.
 pub struct Loaded {
@@ -483,6 +483,13 @@ fn lookup_answer(answer: &Json, variants: &[String], path: &[String]) -> Option<
     match rest {
         [best, tail @ ..] if best == "best" && !tail.is_empty() => {
             let b = answer.get("best")?;
+            if b.is_null() {
+                // No answer: anything about it is undefined, and fails its expectation.
+                return Some(Value {
+                    mean: f64::NAN,
+                    ci95: f64::NAN,
+                });
+            }
             let key = tail.join(".");
             if let Some(v) = b.get("values").and_then(|v| v.get(&key)) {
                 return match v {

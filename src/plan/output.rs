@@ -119,6 +119,11 @@ fn cheapest_json(c: &CheapestAnswer, work: &Plan, units: &[UnitResult]) -> Value
         "feasible": of(|s| *s == Status::Feasible),
         "infeasible": of(|s| matches!(s, Status::Infeasible(_) | Status::Unclear)),
         "pruned": of(|s| matches!(s, Status::Pruned(_))),
+        "pruned_slices": c.pruned.iter().map(|(v, values, why)| json!({
+            "variant": c.variants[*v],
+            "values": values,
+            "reason": why,
+        })).collect::<Vec<_>>(),
         "evaluated": c.candidates.len(),
         "runs": c.runs,
         "grid_runs": c.grid_runs,
@@ -243,7 +248,7 @@ fn values_text(c: &CheapestAnswer, cand: &Candidate) -> String {
 }
 
 fn show(a: &Aggregate) -> String {
-    if a.ci95.is_finite() {
+    if a.ci95.is_finite() && a.ci95 > 1e-9 * a.mean.abs() {
         format!("{} ± {}", fmt(a.mean), fmt(a.ci95))
     } else {
         fmt(a.mean)
@@ -292,7 +297,7 @@ fn cheapest_text(c: &CheapestAnswer) -> String {
         c.grid_runs,
         count(|s| *s == Status::Feasible),
         count(|s| matches!(s, Status::Infeasible(_) | Status::Unclear)),
-        count(|s| matches!(s, Status::Pruned(_))),
+        count(|s| matches!(s, Status::Pruned(_))) + c.pruned.len(),
     ));
     out
 }
