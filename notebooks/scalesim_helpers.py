@@ -113,3 +113,52 @@ def run(experiment: str, set: dict | None = None, out: str | None = None,
     if done.returncode != 0:
         raise RuntimeError(f"{shlex.join(args)} failed:\n{done.stderr}")
     return Result(folder, done.stdout)
+
+
+class PlanResult:
+    """A search's result folder, read back: `answer` is plan.json."""
+
+    def __init__(self, folder: Path, stdout: str):
+        self.folder = folder
+        self.stdout = stdout
+        self.answer = json.loads((folder / "plan.json").read_text())
+        self.runs = pd.read_csv(folder / "runs.csv")
+
+    def points(self) -> pd.DataFrame:
+        """Every evaluated point of a capacity plan: its values, verdict, objective, reason."""
+        rows = []
+        for verdict in ("feasible", "infeasible", "pruned"):
+            for p in self.answer.get(verdict, []):
+                row = {"verdict": verdict, "variant": p["variant"], **p["values"],
+                       "runs": p["runs"], "objective": p["objective"]["mean"],
+                       "reason": p.get("reason", "")}
+                for c in p["constraints"]:
+                    row[c["text"]] = c["value"]["mean"]
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def curve(self) -> pd.DataFrame:
+        """A tipping point's P(recovered) per variant and probed trigger."""
+        rows = []
+        for variant, b in self.answer.get("boundaries", {}).items():
+            for p in b["curve"]:
+                rows.append({"variant": variant, **p})
+        return pd.DataFrame(rows)
+
+    def show(self, plot: str):
+        from IPython.display import SVG, display
+
+        display(SVG(filename=str(self.folder / "plots" / f"{plot}.svg")))
+
+
+def plan(experiment: str, set: dict | None = None, out: str | None = None) -> PlanResult:
+    """Answers an experiment's `plan:` block (`scalesim plan`) and returns the answer."""
+    folder = Path(out) if out else Path(tempfile.mkdtemp(prefix="scalesim-plan-"))
+    args = [str(binary()), "plan", str(ROOT / experiment), "--out", str(folder)]
+    for key, value in (set or {}).items():
+        args += ["--set", f"{key}={_ron(value)}"]
+    done = subprocess.run(args, capture_output=True, text=True)
+    # Exit 1 is an answer too (nothing feasible, or an expectation failed).
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{shlex.join(args)} failed:\n{done.stderr}")
+    return PlanResult(folder, done.stdout)
