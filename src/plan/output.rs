@@ -9,21 +9,11 @@ use crate::check::{fmt, Verdict};
 use crate::experiment::{Results, UnitResult};
 use crate::metrics::Aggregate;
 use crate::model::Plan;
-use crate::report::{self, param_json, param_text, summarize, write_atomic};
+use crate::report::{
+    self, finite_json as num, mean_ci_json as agg, param_json, param_text, summarize, write_atomic,
+};
 use serde_json::{json, Map, Value};
 use std::path::Path;
-
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
-}
-
-fn agg(a: &Aggregate) -> Value {
-    json!({ "mean": num(a.mean), "ci95": num(a.ci95) })
-}
 
 fn values_json(c: &CheapestAnswer, cand: &Candidate) -> Value {
     let mut m = Map::new();

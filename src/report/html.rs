@@ -128,25 +128,7 @@ pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, S
         }
     );
 
-    if let Some(expect) = summary
-        .get("expectations")
-        .and_then(Value::as_array)
-        .filter(|e| !e.is_empty())
-    {
-        h.push_str("<h2>Expectations</h2>\n<table><tr><th>expectation</th><th>verdict</th><th>measured</th></tr>\n");
-        for e in expect {
-            let passed = e.get("passed").and_then(Value::as_bool).unwrap_or(false);
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td class=\"{}\">{}</td><td style=\"text-align:left\">{}</td></tr>",
-                esc(e.get("text").and_then(Value::as_str).unwrap_or("")),
-                if passed { "pass" } else { "fail" },
-                if passed { "PASS" } else { "FAIL" },
-                esc(e.get("detail").and_then(Value::as_str).unwrap_or(""))
-            );
-        }
-        h.push_str("</table>\n");
-    }
+    verdicts(&mut h, summary);
 
     let points = summary
         .get("points")

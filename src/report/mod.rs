@@ -42,6 +42,20 @@ pub fn param_text(n: &Node) -> String {
     }
 }
 
+/// A number as JSON: null when it is not finite (JSON has no NaN or infinity).
+pub fn finite_json(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+/// A mean and its ci95 as JSON, each null when undefined.
+pub fn mean_ci_json(a: &Aggregate) -> Value {
+    json!({ "mean": finite_json(a.mean), "ci95": finite_json(a.ci95) })
+}
+
 fn agg_json(a: &Aggregate) -> Value {
     json!({ "mean": a.mean, "ci95": a.ci95, "min": a.min, "max": a.max })
 }

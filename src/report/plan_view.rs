@@ -5,6 +5,7 @@
 
 use super::plots::{color, register_font, tick, FONT};
 use crate::check::expr::{self, Op};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::Value;
@@ -272,9 +273,19 @@ pub fn draw_pareto<DB: DrawingBackend>(
             .label("best")
             .legend(move |(x, y)| Circle::new((x + 10, y), 8, ring));
     }
+    finish(root, &mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// Draws the legend where it covers least, and presents the drawing.
+fn finish<'a, DB: DrawingBackend + 'a>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    at: SeriesLabelPosition,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(at)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
         .label_font((FONT, 17))
@@ -352,13 +363,5 @@ pub fn draw_recovery<DB: DrawingBackend>(
                 .map_err(err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::MiddleRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .label_font((FONT, 17))
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)
+    finish(root, &mut chart, SeriesLabelPosition::MiddleRight)
 }

@@ -3,6 +3,7 @@
 //! what the run measured, with the paired difference and, where they disagree, the likely
 //! reasons. The formulas are in `crate::theory`; this module only picks and feeds them.
 
+use super::mean_ci_json as agg;
 use crate::components::ActorConfig;
 use crate::experiment::{Results, UnitResult};
 use crate::metrics::{Aggregate, RunMetrics};
@@ -368,18 +369,6 @@ fn reasons(
         why.push("unexplained: look at the time series for a trend or a transient".into());
     }
     why
-}
-
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
-}
-
-fn agg(a: &Aggregate) -> Value {
-    json!({ "mean": num(a.mean), "ci95": num(a.ci95) })
 }
 
 /// The `"theory"` entry of a point in `summary.json`: one object per node.
