@@ -401,3 +401,28 @@ fn tipping_point_lies_in_the_brute_force_scans_transition() {
     assert_eq!(p_recovered[0], 1.0);
     assert_eq!(*p_recovered.last().unwrap(), 0.0);
 }
+
+#[test]
+fn tipping_folders_are_identical_across_threads_and_probe_decimals() {
+    let block = r#"plan: Tipping(vary: "faults.0.factor", range: (1.0, 3.0), resolution: 0.25, window: "1m"),
+    expect: ["plan.tips == 1", "plan.boundary > 1", "plan.boundary_low < plan.boundary"],"#;
+    let p = write("tipping", "factor", &tipping_experiment(block, ""));
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tipping-bytes");
+    let _ = std::fs::remove_dir_all(&base);
+    for threads in ["1", "2"] {
+        let o = scalesim(&[
+            "plan",
+            p.to_str().unwrap(),
+            "--out",
+            base.join(threads).to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(stdout.contains("tips at faults.0.factor = "), "{stdout}");
+    }
+    let one = folder_bytes(&base.join("1"));
+    assert!(one.iter().any(|(n, _)| n == "plan-recovery.svg"));
+    assert_eq!(one, folder_bytes(&base.join("2")));
+}

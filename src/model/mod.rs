@@ -363,6 +363,12 @@ impl Builder {
         self.sources.locate(span)
     }
 
+    /// Where a field of the experiment is written (`["expect", "0"]`), or the nearest
+    /// enclosing value that is.
+    pub fn span_of(&self, path: &[&str]) -> Span {
+        overrides::locate(&self.root, path).span
+    }
+
     /// A located error.
     pub fn problem(&self, span: Span, message: impl Into<String>) -> Problem {
         self.sources.problem(Error::at(span, message))

@@ -92,30 +92,30 @@ fn check_question(plan: &Plan, q: &Question) -> Result<(), Problem> {
                     }
                 }
             }
-            let check = |m: &[String], col: usize, at: &str| -> Result<(), Problem> {
+            let check = |m: &[String], col: usize, at: Span| -> Result<(), Problem> {
                 let name = m.join(".");
                 if names.contains(&name) {
                     return Ok(());
                 }
-                let mut sample: Vec<&String> = names.iter().filter(|n| !n.contains('.')).collect();
-                sample.dedup();
-                Err(Problem::plain(format!(
-                    "{at}: column {col}: `{name}` is not a metric of this model; try {}",
-                    sample
-                        .iter()
-                        .take(10)
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
+                let try_ = nearest(&name, &names)
+                    .iter()
+                    .take(4)
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Err(spec::in_string(
+                    b,
+                    at,
+                    col,
+                    format!("`{name}` is not a metric of this model; did you mean {try_}?"),
+                ))
             };
-            let at_field = |f: &str| locate_field(plan, f);
             for (m, col) in c.minimize.metrics() {
-                check(m, col, &at_field("minimize"))?;
+                check(m, col, c.minimize_span)?;
             }
-            for e in &c.subject_to {
+            for (e, at) in c.subject_to.iter().zip(&c.subject_spans) {
                 for (m, col) in e.metrics() {
-                    check(m, col, &at_field("subject_to"))?;
+                    check(m, col, *at)?;
                 }
             }
             Ok(())
@@ -131,28 +131,25 @@ fn check_question(plan: &Plan, q: &Question) -> Result<(), Problem> {
             for (m, col) in t.recovered.metrics() {
                 let name = m[1..].join(".");
                 if !columns.contains(&name) {
-                    return Err(Problem::plain(format!(
-                        "{}: column {col}: `{name}` is not a time-series column of this model; try {}",
-                        locate_field(plan, "recovered"),
-                        columns
-                            .iter()
-                            .take(9)
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
+                    return Err(spec::in_string(
+                        b,
+                        t.recovered_span,
+                        col,
+                        format!(
+                            "`{name}` is not a time-series column of this model; try {}",
+                            columns
+                                .iter()
+                                .take(9)
+                                .map(|n| format!("`{n}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
                 }
             }
             Ok(())
         }
     }
-}
-
-/// `FILE:LINE:COL` of a field of the plan block.
-fn locate_field(plan: &Plan, field: &str) -> String {
-    let node = plan.question.as_ref().expect("a plan");
-    let span = node.field(field).map_or(node.span, |n| n.span);
-    plan.builder.locate(span)
 }
 
 fn metric_names(plan: &Plan, actors: &[(String, crate::components::ActorConfig)]) -> Vec<String> {
@@ -170,6 +167,31 @@ fn series_columns(plan: &Plan, actors: &[(String, crate::components::ActorConfig
     };
     net.record_series(s.bucket(), s.duration.0);
     net.series(0).map(|x| x.columns).unwrap_or_default()
+}
+
+/// Edit distance, for suggesting the name someone meant.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The known names closest to `name`, nearest first, without repeats.
+fn nearest<'a>(name: &str, known: &'a [String]) -> Vec<&'a String> {
+    let mut v: Vec<&String> = known.iter().collect();
+    v.sort();
+    v.dedup();
+    v.sort_by_key(|k| distance(name, k));
+    v
 }
 
 /// The answer's metrics that `expect` lines of a plan experiment may read.
@@ -197,26 +219,29 @@ pub fn answer_metrics(q: &Question) -> &'static [&'static str] {
 /// Checks the `expect` lines of a plan experiment: they read the answer (`plan.…`), and
 /// `plan.best.…` names a varied path or a metric.
 fn check_expect(plan: &Plan, q: &Question) -> Result<(), Problem> {
-    let variants = plan.builder.variants();
-    let at = || locate_field_of_experiment(plan);
+    let b = &plan.builder;
+    let variants = b.variants();
     for (i, text) in plan.settings.expect.iter().enumerate() {
-        let e = check::expr::parse(text)
-            .map_err(|e| Problem::plain(format!("{}: expect[{i}] `{text}`: {e}", at())))?;
+        let span = b.span_of(&["expect", &i.to_string()]);
+        let at = |col: usize, m: String| spec::in_string(b, span, col, m);
+        let e = check::expr::parse(text).map_err(|e| at(e.col, e.message))?;
         for (m, col) in e.metrics() {
             let rest = match m {
                 [v, p, rest @ ..] if variants.contains(v) && p == "plan" => rest,
                 [p, rest @ ..] if p == "plan" => rest,
                 _ => {
-                    return Err(Problem::plain(format!(
-                        "{}: expect[{i}] `{text}`: column {col}: in an experiment with a plan, \
-                         expect lines read its answer: plan.best.<path or metric>, {}",
-                        at(),
-                        answer_metrics(q)
-                            .iter()
-                            .map(|n| format!("plan.{n}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )))
+                    return Err(at(
+                        col,
+                        format!(
+                            "in an experiment with a plan, expect lines read its answer: \
+                             plan.best.<path or metric>, {}",
+                            answer_metrics(q)
+                                .iter()
+                                .map(|n| format!("plan.{n}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
                 }
             };
             let known = match (q, rest) {
@@ -225,25 +250,22 @@ fn check_expect(plan: &Plan, q: &Question) -> Result<(), Problem> {
                 _ => false,
             };
             if !known {
-                return Err(Problem::plain(format!(
-                    "{}: expect[{i}] `{text}`: column {col}: `{}` is not part of the answer; \
-                     try {}",
-                    at(),
-                    m.join("."),
-                    answer_metrics(q)
-                        .iter()
-                        .map(|n| format!("plan.{n}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+                return Err(at(
+                    col,
+                    format!(
+                        "`{}` is not part of the answer; try {}",
+                        m.join("."),
+                        answer_metrics(q)
+                            .iter()
+                            .map(|n| format!("plan.{n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
             }
         }
     }
     Ok(())
-}
-
-fn locate_field_of_experiment(plan: &Plan) -> String {
-    plan.file.display().to_string()
 }
 
 /// The answer to a plan's question.

@@ -43,7 +43,10 @@ pub struct Cheapest {
     pub dims: Vec<Dim>,
     pub minimize: Expr,
     pub minimize_text: String,
+    /// Where the objective and each constraint are written.
+    pub minimize_span: Span,
     pub subject_to: Vec<Expectation>,
+    pub subject_spans: Vec<Span>,
     pub confidence: f64,
     /// The dimension searched by galloping and bisection: the constraints hold from some
     /// value upward and the objective does not fall as it grows (more replicas).
@@ -63,6 +66,8 @@ pub struct Tipping {
     pub numbers: Vec<f64>,
     pub unit: &'static str,
     pub recovered: Expectation,
+    /// Where `recovered` is written (the plan block, for the default).
+    pub recovered_span: Span,
     /// The last window's length, in seconds.
     pub window_s: f64,
     pub confidence: f64,
@@ -174,8 +179,9 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// A located error inside an expression written at `span` (a string on one line).
-fn in_string(b: &Builder, span: Span, col: usize, message: String) -> Problem {
+/// A located error inside an expression written at `span` (a string on one line): `col` is
+/// the 1-based column within the string.
+pub fn in_string(b: &Builder, span: Span, col: usize, message: String) -> Problem {
     let at = Span {
         col: span.col + col as u32,
         ..span
@@ -328,6 +334,7 @@ fn cheapest(b: &Builder, fields: &[Field], span: Span) -> Result<Question, Probl
     let minimize =
         expr::parse_expr(minimize_text).map_err(|e| in_string(b, m_span, e.col, e.message))?;
     let mut subject_to = Vec::new();
+    let mut subject_spans = Vec::new();
     match f.get("subject_to").map(|n| (&n.kind, n.span)) {
         None => {}
         Some((Kind::List(items), _)) => {
@@ -339,6 +346,7 @@ fn cheapest(b: &Builder, fields: &[Field], span: Span) -> Result<Question, Probl
                     ));
                 };
                 subject_to.push(comparison(b, text, item.span)?);
+                subject_spans.push(item.span);
             }
         }
         Some((_, s)) => {
@@ -402,7 +410,9 @@ fn cheapest(b: &Builder, fields: &[Field], span: Span) -> Result<Question, Probl
         dims,
         minimize,
         minimize_text: minimize_text.to_string(),
+        minimize_span: m_span,
         subject_to,
+        subject_spans,
         confidence: f.confidence()?,
         monotone,
         replications,
@@ -519,19 +529,19 @@ fn tipping(b: &Builder, fields: &[Field], span: Span) -> Result<Question, Proble
         numbers.push(if unit == "duration" { x / 1e9 } else { x });
         grid.push(Node::new(bounds.0.span, kind));
     }
-    let recovered = match f.string(
-        "recovered",
-        "\"last.goodput_rps >= 0.9 * before.goodput_rps\"",
-    )? {
-        Some((text, s)) => comparison(b, text, s)?,
-        None => expr::parse(DEFAULT_RECOVERED).expect("the default parses"),
+    let example = "\"last.goodput_rps >= 0.9 * before.goodput_rps\"";
+    let (recovered, recovered_span) = match f.string("recovered", example)? {
+        Some((text, s)) => (comparison(b, text, s)?, s),
+        None => (
+            expr::parse(DEFAULT_RECOVERED).expect("the default parses"),
+            span,
+        ),
     };
     for (m, col) in recovered.metrics() {
         if !matches!(m[0].as_str(), "last" | "before") || m.len() < 2 {
-            let s = f.get("recovered").map_or(span, |n| n.span);
             return Err(in_string(
                 b,
-                s,
+                recovered_span,
                 col,
                 format!(
                     "`{}`: `recovered` reads the time series over a window: last.<column> \
@@ -554,6 +564,7 @@ fn tipping(b: &Builder, fields: &[Field], span: Span) -> Result<Question, Proble
         numbers,
         unit: if unit == "duration" { "s" } else { "" },
         recovered,
+        recovered_span,
         window_s: window_s.unwrap_or(f64::NAN),
         confidence: f.confidence()?,
         replications,
