@@ -378,7 +378,7 @@ fn plan(
             Journal::dir_of(&dir).display()
         )));
     }
-    let text = output::answer_text(&outcome.answer);
+    let text = output::answer_text(&outcome.answer, &outcome.work);
     if quiet {
         say!("{}", text.lines().next().unwrap_or(""));
     } else {

@@ -15,7 +15,13 @@ fn load(p: &Path) -> plan::Loaded {
     plan::load(p, &CommandLine::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn mmc_plan(name: &str, rate: f64, mean_ms: f64, bound_s: f64, duration: &str) -> PathBuf {
+fn mmc_plan(
+    name: &str,
+    (rate, mean_ms): (f64, f64),
+    bound_s: f64,
+    duration: &str,
+    objective: &str,
+) -> PathBuf {
     write(
         "plan",
         name,
@@ -29,7 +35,7 @@ fn mmc_plan(name: &str, rate: f64, mean_ms: f64, bound_s: f64, duration: &str) -
     duration: "{duration}", warmup: "4s", seed: 21, replications: 3,
     plan: Plan(
         vary: {{ "queue.workers": Range(1, 48) }},
-        minimize: "cost",
+        minimize: "{objective}",
         subject_to: ["queue.wait_mean_s < {bound_s:e}"],
     ),
 )"#
@@ -46,17 +52,24 @@ fn erlang_c_answer(rate: f64, mean_s: f64, bound: f64) -> u32 {
 
 #[test]
 fn capacity_plan_finds_the_erlang_c_answer_with_fewer_runs_than_the_grid() {
-    // (rate, mean service in ms, the answer the bound is placed for, duration)
-    for (rate, mean_ms, c0, duration) in [
-        (3200.0, 1.0, 5u32, "30s"),
-        (1800.0, 5.0, 12, "40s"),
-        (400.0, 20.0, 10, "120s"),
+    // (rate, mean service in ms, the answer the bound is placed for, duration, objective):
+    // the objective may be a metric or the varied path itself.
+    for (rate, mean_ms, c0, duration, objective) in [
+        (3200.0, 1.0, 5u32, "30s", "cost"),
+        (1800.0, 5.0, 12, "40s", "queue.workers"),
+        (400.0, 20.0, 10, "120s", "queue.workers * 2 + cost"),
     ] {
         let (mean_s, mu) = (mean_ms / 1e3, 1e3 / mean_ms);
         // A bound halfway (geometrically) between the waits of c0 − 1 and c0 workers.
         let bound = (theory::mmc_wait(c0 - 1, rate, mu) * theory::mmc_wait(c0, rate, mu)).sqrt();
         assert_eq!(erlang_c_answer(rate, mean_s, bound), c0);
-        let p = mmc_plan(&format!("mmc-{c0}"), rate, mean_ms, bound, duration);
+        let p = mmc_plan(
+            &format!("mmc-{c0}"),
+            (rate, mean_ms),
+            bound,
+            duration,
+            objective,
+        );
         let loaded = load(&p);
         let out = plan::search(&loaded, None, None, Vec::new()).unwrap();
         let Answer::Cheapest(a) = &out.answer else {

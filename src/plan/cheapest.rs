@@ -11,7 +11,7 @@
 //! with paired runs until the best is clear or the runs run out.
 
 use super::spec::Cheapest;
-use super::{half_width, margin, per_run, Answer, Outcome, Work};
+use super::{half_width, Answer, Outcome, Sample, Work};
 use crate::experiment::{Evaluator, UnitResult};
 use crate::metrics::Aggregate;
 use crate::model::syntax::{Node, Span};
@@ -134,21 +134,51 @@ impl Search<'_, '_> {
         Ok(())
     }
 
+    /// The numeric values of the varied paths at candidate `c`.
+    fn params(&self, c: usize) -> Vec<(String, f64)> {
+        let at = &self.candidates[c].at;
+        self.q
+            .dims
+            .iter()
+            .zip(at)
+            .filter_map(|(d, i)| Some((d.path.clone(), d.number(*i)?)))
+            .collect()
+    }
+
+    /// The objective of each of candidate `c`'s first `n` runs.
+    fn objectives(&self, c: usize, n: u32) -> Vec<f64> {
+        let params = self.params(c);
+        self.work
+            .runs(self.candidates[c].point, n)
+            .iter()
+            .map(|u| {
+                Sample {
+                    metrics: &u.metrics,
+                    params: &params,
+                }
+                .eval(&self.q.minimize)
+            })
+            .collect()
+    }
+
     fn judge(&mut self, c: usize, n: u32) {
         let runs: Vec<&UnitResult> = self.work.runs(self.candidates[c].point, n);
+        let params = self.params(c);
+        let samples: Vec<Sample> = runs
+            .iter()
+            .map(|u| Sample {
+                metrics: &u.metrics,
+                params: &params,
+            })
+            .collect();
         let q = self.q;
-        let objective = Aggregate::of(
-            &runs
-                .iter()
-                .map(|u| per_run(&q.minimize, &u.metrics))
-                .collect::<Vec<_>>(),
-        );
+        let objective = Aggregate::of(&self.objectives(c, n));
         let constraints: Vec<(Aggregate, Aggregate)> = q
             .subject_to
             .iter()
             .map(|e| {
-                let left: Vec<f64> = runs.iter().map(|u| per_run(&e.left, &u.metrics)).collect();
-                let m: Vec<f64> = runs.iter().map(|u| margin(e, &u.metrics)).collect();
+                let left: Vec<f64> = samples.iter().map(|s| s.eval(&e.left)).collect();
+                let m: Vec<f64> = samples.iter().map(|s| s.margin(e)).collect();
                 (Aggregate::of(&left), Aggregate::of(&m))
             })
             .collect();
@@ -167,7 +197,7 @@ impl Search<'_, '_> {
             ));
         } else {
             for (e, (_, m)) in q.subject_to.iter().zip(&constraints) {
-                let undefined = runs.iter().any(|u| margin(e, &u.metrics).is_nan());
+                let undefined = samples.iter().any(|s| s.margin(e).is_nan());
                 let hw = half_width(m, q.confidence);
                 if undefined {
                     status = Status::Infeasible(format!(
@@ -418,15 +448,9 @@ pub fn search<'p>(plan: &'p Plan, q: &Cheapest, eval: Evaluator<'p>) -> Result<O
 
 /// The paired difference of the objective between two candidates, over their common runs.
 fn paired(s: &Search, a: usize, b: usize) -> Aggregate {
-    let (ca, cb) = (&s.candidates[a], &s.candidates[b]);
-    let n = ca.runs.min(cb.runs);
-    let ra = s.work.runs(ca.point, n);
-    let rb = s.work.runs(cb.point, n);
-    let d: Vec<f64> = ra
-        .iter()
-        .zip(&rb)
-        .map(|(x, y)| per_run(&s.q.minimize, &x.metrics) - per_run(&s.q.minimize, &y.metrics))
-        .collect();
+    let n = s.candidates[a].runs.min(s.candidates[b].runs);
+    let (xa, xb) = (s.objectives(a, n), s.objectives(b, n));
+    let d: Vec<f64> = xa.iter().zip(&xb).map(|(x, y)| x - y).collect();
     Aggregate::of(&d)
 }
 

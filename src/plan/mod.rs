@@ -77,7 +77,13 @@ fn check_question(plan: &Plan, q: &Question) -> Result<(), Problem> {
                 .iter()
                 .map(|d| (d.path.clone(), d.values[0].clone(), d.span))
                 .collect();
-            let mut names = Vec::new();
+            // Numeric varied paths may be read like metrics (`minimize: "app.replicas"`).
+            let mut names: Vec<String> = c
+                .dims
+                .iter()
+                .filter(|d| (0..d.values.len()).all(|i| d.number(i).is_some()))
+                .map(|d| d.path.clone())
+                .collect();
             for variant in 0..b.variants().len() {
                 let p = b.point_with(variant, &first)?;
                 names.extend(metric_names(plan, &p.actors));
@@ -405,35 +411,49 @@ fn half_width(a: &Aggregate, confidence: f64) -> f64 {
     a.ci95 / student_t(df, 0.975) * student_t(df, 0.5 + confidence / 2.0)
 }
 
-/// A run's value of a metric path (`latency_p99_s`, `app.utilization`).
-fn run_value(m: &RunMetrics, path: &[String]) -> f64 {
-    let name = path.join(".");
-    m.columns()
-        .find(|(n, _)| *n == name)
-        .map_or(f64::NAN, |(_, v)| v)
+/// One run as a plan's expressions see it: its metrics, and the values of the search's
+/// numeric varied paths at its point (so `minimize: "app.replicas"` reads the point itself).
+struct Sample<'a> {
+    metrics: &'a RunMetrics,
+    params: &'a [(String, f64)],
 }
 
-/// Evaluates an expression on one run's metrics.
-fn per_run(e: &check::expr::Expr, m: &RunMetrics) -> f64 {
-    let lookup = |p: &[String], _: usize| {
-        Ok(Value {
-            mean: run_value(m, p),
-            ci95: 0.0,
-        })
-    };
-    check::eval_with(e, &lookup).map_or(f64::NAN, |v| v.mean)
-}
+impl Sample<'_> {
+    /// The value of a path: a varied path's, else the run's metric (`latency_p99_s`,
+    /// `app.utilization`), NaN when neither.
+    fn value(&self, path: &[String]) -> f64 {
+        let name = path.join(".");
+        if let Some((_, v)) = self.params.iter().find(|(p, _)| *p == name) {
+            return *v;
+        }
+        self.metrics
+            .columns()
+            .find(|(n, _)| *n == name)
+            .map_or(f64::NAN, |(_, v)| v)
+    }
 
-/// How far a comparison is from failing in one run: positive when it holds.
-fn margin(e: &Expectation, m: &RunMetrics) -> f64 {
-    use check::expr::Op;
-    let (l, r) = (per_run(&e.left, m), per_run(&e.right, m));
-    match e.op {
-        Op::Lt | Op::Le | Op::SigLt => r - l,
-        Op::Gt | Op::Ge | Op::SigGt => l - r,
-        Op::Eq => {
-            let tol = e.tolerance.as_ref().map_or(0.0, |t| per_run(t, m));
-            tol - (l - r).abs()
+    /// Evaluates an expression.
+    fn eval(&self, e: &check::expr::Expr) -> f64 {
+        let lookup = |p: &[String], _: usize| {
+            Ok(Value {
+                mean: self.value(p),
+                ci95: 0.0,
+            })
+        };
+        check::eval_with(e, &lookup).map_or(f64::NAN, |v| v.mean)
+    }
+
+    /// How far a comparison is from failing: positive when it holds.
+    fn margin(&self, e: &Expectation) -> f64 {
+        use check::expr::Op;
+        let (l, r) = (self.eval(&e.left), self.eval(&e.right));
+        match e.op {
+            Op::Lt | Op::Le | Op::SigLt => r - l,
+            Op::Gt | Op::Ge | Op::SigGt => l - r,
+            Op::Eq => {
+                let tol = e.tolerance.as_ref().map_or(0.0, |t| self.eval(t));
+                tol - (l - r).abs()
+            }
         }
     }
 }

@@ -67,6 +67,10 @@ fn cheapest_json(c: &CheapestAnswer, work: &Plan, units: &[UnitResult]) -> Value
     let best = c.best.map_or(Value::Null, |b| {
         let cand = &c.candidates[b];
         let mut o = candidate_json(c, cand);
+        // Each varied path's value at the top level too: `best["app.replicas"]`.
+        for (d, i) in q.dims.iter().zip(&cand.at) {
+            o[d.path.as_str()] = param_json(&d.values[*i]);
+        }
         let results = Results {
             units: units
                 .iter()
@@ -246,29 +250,61 @@ fn show(a: &Aggregate) -> String {
 }
 
 /// The answer in a few lines, for stdout.
-pub fn answer_text(a: &Answer) -> String {
+pub fn answer_text(a: &Answer, work: &Plan) -> String {
     match a {
-        Answer::Cheapest(c) => cheapest_text(c),
+        Answer::Cheapest(c) => cheapest_text(c, work),
         Answer::Tipping(t) => tipping_text(t),
     }
 }
 
-fn cheapest_text(c: &CheapestAnswer) -> String {
+/// "7 × medium" when the plan varies one node's replicas and size.
+fn fleet(c: &CheapestAnswer, cand: &Candidate) -> Option<String> {
+    let value = |suffix: &str| {
+        c.question
+            .dims
+            .iter()
+            .zip(&cand.at)
+            .find(|(d, _)| d.path.ends_with(suffix))
+            .map(|(d, i)| {
+                (
+                    d.path.trim_end_matches(suffix).to_string(),
+                    param_text(&d.values[*i]),
+                )
+            })
+    };
+    let ((n1, replicas), (n2, size)) = (value(".replicas")?, value(".size")?);
+    (n1 == n2).then(|| format!("{replicas} × {size}: "))
+}
+
+fn cheapest_text(c: &CheapestAnswer, work: &Plan) -> String {
     let q = &c.question;
     let mut out = String::new();
     let count = |f: fn(&Status) -> bool| c.candidates.iter().filter(|x| f(&x.status)).count();
     match c.best {
         Some(b) => {
             let cand = &c.candidates[b];
+            // Cost is billed over the measured window; say it per hour as well.
+            let hours = (work.settings.duration.secs() - work.settings.warmup.secs()) / 3600.0;
+            let per_hour = if q.minimize_text.trim() == "cost" && hours > 0.0 {
+                format!(", ${:.2}/h", cand.objective.mean / hours)
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
-                "cheapest: {}\n  {} = {}  ({} runs)\n",
+                "cheapest: {}{}\n  {} = {}{per_hour}  ({} runs)\n",
+                fleet(c, cand).unwrap_or_default(),
                 values_text(c, cand),
                 q.minimize_text,
                 show(&cand.objective),
                 cand.runs
             ));
-            for (e, (left, _)) in q.subject_to.iter().zip(&cand.constraints) {
-                out.push_str(&format!("  {}: {} holds\n", e.text, show(left)));
+            for (e, (left, margin)) in q.subject_to.iter().zip(&cand.constraints) {
+                out.push_str(&format!(
+                    "  {}: {}, holds by {}\n",
+                    e.text,
+                    show(left),
+                    show(margin)
+                ));
             }
             for &t in &c.tied {
                 out.push_str(&format!(
