@@ -293,6 +293,16 @@ fn bad_plan_blocks_are_refused_with_their_location() {
             "`goodput` is not a time-series column",
         ),
         (
+            "varied-twice",
+            r#"plan: Plan(vary: { "app.replicas": Range(1, 4), "app.replicas": [2] }, minimize: "cost"),"#,
+            "varied twice",
+        ),
+        (
+            "no-such-fault",
+            r#"plan: Tipping(vary: "faults.0.for", range: ("1s", "10s")),"#,
+            "names no fault",
+        ),
+        (
             "tipping-empty-range",
             r#"plan: Tipping(vary: "app.workers", range: (8, 1)),"#,
             "`range` is empty",

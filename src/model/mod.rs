@@ -421,9 +421,24 @@ impl Builder {
             self.faults.clone()
         } else {
             let mut r = self.root.clone();
+            let count = match r.field("faults").map(|f| &f.kind) {
+                Some(Kind::List(items)) => items.len(),
+                _ => 0,
+            };
             for o in v_faults.iter().chain(&p_faults) {
                 let segments: Vec<String> =
                     o.path.split('.').map(|s| s.trim().to_string()).collect();
+                let index = segments.get(1).and_then(|i| i.parse::<usize>().ok());
+                if segments.len() > 2 && index.is_none_or(|i| i >= count) {
+                    return Err(fail(Error::at(
+                        o.span,
+                        format!(
+                            "`{}` names no fault: the experiment's `faults` list has {count} \
+                             (numbered from 0)",
+                            o.path
+                        ),
+                    )));
+                }
                 overrides::set_path(&mut r, &segments, o.value.clone()).map_err(|m| {
                     fail(Error::at(
                         o.span,

@@ -322,6 +322,9 @@ fn cheapest(b: &Builder, fields: &[Field], span: Span) -> Result<Question, Probl
         let Kind::Str(path) = &k.kind else {
             return Err(b.problem(k.span, "a path to vary is a string: \"app.replicas\""));
         };
+        if dims.iter().any(|d| d.path == *path) {
+            return Err(b.problem(k.span, format!("`{path}` is varied twice")));
+        }
         dims.push(Dim {
             path: path.clone(),
             span: k.span,
