@@ -4,10 +4,12 @@
 //! [`metrics`] observes it → [`experiment`] repeats that over replications and parameter
 //! points in parallel → [`report`] writes the result folder. See ARCHITECTURE.md.
 
+pub mod analysis;
 pub mod check;
 pub mod components;
 pub mod engine;
 pub mod experiment;
+pub mod files;
 pub mod metrics;
 pub mod model;
 pub mod plan;

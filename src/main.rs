@@ -415,7 +415,7 @@ fn print_outcome(
     resumed: usize,
     quiet: bool,
 ) {
-    for w in report::warnings(plan, results) {
+    for w in scalesim::analysis::warnings(plan, results) {
         say!("warning: {w}");
     }
     if quiet {
@@ -690,7 +690,9 @@ fn check(paths: &[PathBuf], junit: Option<&Path>, quick: bool, threads: Option<u
         suites.push((plan.name.clone(), file.display().to_string(), verdicts));
     }
     if let Some(path) = junit {
-        if let Err(e) = report::write_atomic(path, check::junit::render(&suites).as_bytes()) {
+        if let Err(e) =
+            scalesim::files::write_atomic(path, check::junit::render(&suites).as_bytes())
+        {
             return fail(&Problem::plain(format!(
                 "cannot write {}: {e}",
                 path.display()

@@ -133,7 +133,7 @@ fn an_unstable_model_stops_at_the_cap_with_a_warning() {
     };
     let plan = model::load_experiment(&repo("experiments/textbook/mmc.ron"), &cli).unwrap();
     let results = experiment::run_plan(&plan, Some(1)).unwrap();
-    let warnings = scalesim::report::warnings(&plan, &results);
+    let warnings = scalesim::analysis::warnings(&plan, &results);
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings[0].contains("max_in_flight (5000)") && warnings[0].contains("unstable"));
     // About 5,000 extra requests pile up in 5 s at 2,000/s against 1,000/s of capacity.

@@ -206,14 +206,14 @@ fn common_random_numbers_sharpen_paired_differences() {
     let (plan, results) = run(EXP, &[]);
     assert_eq!(plan.points.len(), 4);
     for point in 2..4 {
-        let base = scalesim::report::baseline_point(&plan, point);
+        let base = scalesim::analysis::baseline_point(&plan, point);
         assert_eq!(base, point - 2);
-        let paired = scalesim::report::paired(&results, point, base);
+        let paired = scalesim::analysis::paired(&results, point, base);
         let (_, d) = paired.iter().find(|(n, _)| n == "latency_mean_s").unwrap();
         // The unpaired interval: both means' standard errors combined (Welch, equal n).
-        let summary_v = scalesim::report::summarize(&results, point);
-        let summary_b = scalesim::report::summarize(&results, base);
-        let get = |s: &scalesim::report::PointSummary| {
+        let summary_v = scalesim::analysis::summarize(&results, point);
+        let summary_b = scalesim::analysis::summarize(&results, base);
+        let get = |s: &scalesim::analysis::PointSummary| {
             s.experiment
                 .iter()
                 .find(|(n, _)| n == "latency_mean_s")
@@ -308,7 +308,7 @@ fn sequential_stopping_adds_replications_until_precise() {
         ],
     );
     for p in 0..plan.points.len() {
-        let s = scalesim::report::summarize(&results, p);
+        let s = scalesim::analysis::summarize(&results, p);
         let (_, a) = s
             .nodes
             .iter()

@@ -5,7 +5,7 @@
 mod common;
 
 use common::run;
-use scalesim::report::theory::{of_point, NodeTheory};
+use scalesim::analysis::theory::{of_point, NodeTheory};
 use scalesim::theory::{self, Formula, Station};
 
 /// The prediction recomputed by hand from each run's node metrics.

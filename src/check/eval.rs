@@ -1,14 +1,14 @@
 //! Evaluating expectations against a run's results.
 
 use super::expr::{Expectation, Expr, Op, Quantifier};
+use crate::analysis::{baseline, paired, param_json, summarize, variant_names, PointSummary};
 use crate::experiment::Results;
 use crate::metrics::Aggregate;
 use crate::model::Plan;
-use crate::report::{baseline, paired, param_json, summarize, variant_names, PointSummary};
 
 /// The verdict of one expectation: its text, whether it held, and what was measured (values
 /// with their ci95 and, in a sweep, the points that decided it).
-pub use crate::report::Verdict;
+pub use crate::analysis::Verdict;
 
 /// A value with its 95% confidence half-width (NaN when unknown).
 #[derive(Clone, Copy, Debug)]

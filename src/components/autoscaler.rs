@@ -5,7 +5,7 @@
 //! Semantics follow the Kubernetes controller and the AWS documentation (SEMANTICS.md §A1,
 //! §A1b); where a detail is ours, the doc comment says so.
 
-use super::service::Size;
+use super::size::Size;
 use crate::engine::Nanos;
 use std::collections::VecDeque;
 

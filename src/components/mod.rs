@@ -21,6 +21,7 @@ pub mod queue;
 pub mod request;
 pub mod retry;
 pub mod service;
+pub mod size;
 pub mod slab;
 pub mod store;
 

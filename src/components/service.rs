@@ -20,6 +20,7 @@ use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use super::pool::Pool;
 use super::queue::{CoDel, Order, QueuePolicy, WaitQueue, WhenFull};
 use super::request::{Outcome, ReqId};
+pub use super::size::Size;
 use super::slab::{Id, Slab};
 use super::{Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
@@ -72,14 +73,6 @@ pub enum FaultKind {
         factor: f64,
         rate: f64,
     },
-}
-
-/// A machine size: workers, speed (work is divided by it) and price.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Size {
-    pub workers: u32,
-    pub speed: f64,
-    pub cost_per_hour: f64,
 }
 
 /// A rollout bound: a replica count, or a percentage of the desired count.

@@ -4,9 +4,9 @@
 
 use super::{Unit, UnitResult};
 use crate::engine::StopReason;
+use crate::files::write_atomic;
 use crate::metrics::series::Series;
 use crate::metrics::RunMetrics;
-use crate::report::write_atomic;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 

@@ -93,12 +93,49 @@ pub struct CommandLine {
     pub quick: bool,
 }
 
+/// A swept or searched value, resolved from the file: what result files show for a point.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Param {
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bool(bool),
+    /// Any other value (an enum, a struct, a list), as its RON text.
+    Ron(String),
+}
+
+impl Param {
+    /// The value a file wrote.
+    pub fn of(n: &Node) -> Param {
+        match &n.kind {
+            Kind::Int(i) => Param::Int(*i),
+            Kind::Float(x) => Param::Float(*x),
+            Kind::Str(s) => Param::Str(s.clone()),
+            Kind::Bool(b) => Param::Bool(*b),
+            _ => Param::Ron(n.to_string()),
+        }
+    }
+}
+
+/// As RON, like the value written in the file.
+impl fmt::Display for Param {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Param::Int(i) => write!(f, "{i}"),
+            Param::Float(x) => write!(f, "{x:?}"),
+            Param::Str(s) => write!(f, "{s:?}"),
+            Param::Bool(b) => write!(f, "{b}"),
+            Param::Ron(text) => f.write_str(text),
+        }
+    }
+}
+
 /// One parameter point: a variant and sweep values, with the model they produce.
 #[derive(Clone, Debug)]
 pub struct Point {
     pub variant: String,
     /// The sweep values of this point, in the order of the experiment's `sweep`.
-    pub params: Vec<(String, Node)>,
+    pub params: Vec<(String, Param)>,
     pub actors: Vec<(String, ActorConfig)>,
 }
 
@@ -413,7 +450,7 @@ impl Builder {
         apply(&mut tree, &model_combo).map_err(fail)?;
         let params = combo
             .iter()
-            .map(|o| (o.path.clone(), o.value.clone()))
+            .map(|o| (o.path.clone(), Param::of(&o.value)))
             .collect();
         apply(&mut tree, &self.cli_set).map_err(fail)?;
         let model: spec::Model = de::from_node(&tree).map_err(fail)?;

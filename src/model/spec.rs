@@ -1223,6 +1223,54 @@ pub struct QuickSpec {
     pub replications: Option<u32>,
 }
 
+impl FaultSpec {
+    /// What the fault is, the node it acts on (a latency fault: caller→callee), and its
+    /// window in seconds (`None` at the end: it lasts to the end of the run).
+    pub fn timeline(&self) -> (&'static str, String, f64, Option<f64>) {
+        let window = |at: &Duration, d: &Duration| Some(at.secs() + d.secs());
+        match self {
+            FaultSpec::Slowdown {
+                node, at, r#for, ..
+            } => ("slowdown", node.clone(), at.secs(), window(at, r#for)),
+            FaultSpec::Errors {
+                node, at, r#for, ..
+            } => ("errors", node.clone(), at.secs(), window(at, r#for)),
+            FaultSpec::Crash {
+                node, at, r#for, ..
+            } => (
+                "crash",
+                node.clone(),
+                at.secs(),
+                r#for.map(|d| at.secs() + d.secs()),
+            ),
+            FaultSpec::Latency {
+                from,
+                to,
+                at,
+                r#for,
+                ..
+            } => (
+                "latency",
+                format!("{from}→{to}"),
+                at.secs(),
+                window(at, r#for),
+            ),
+            FaultSpec::Canary {
+                node, at, r#for, ..
+            } => ("canary", node.clone(), at.secs(), window(at, r#for)),
+            FaultSpec::Scale { node, at, .. } => {
+                ("scale", node.clone(), at.secs(), Some(at.secs()))
+            }
+            FaultSpec::Deploy { node, at, .. } => {
+                ("deploy", node.clone(), at.secs(), Some(at.secs()))
+            }
+            FaultSpec::Resize { node, at, .. } => {
+                ("resize", node.clone(), at.secs(), Some(at.secs()))
+            }
+        }
+    }
+}
+
 /// A fault on the experiment's timeline.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]

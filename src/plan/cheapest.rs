@@ -28,6 +28,15 @@ pub enum Status {
     Pruned(String),
 }
 
+/// A constraint's sides and margin at one point, over its runs.
+#[derive(Clone, Debug)]
+pub struct Constraint {
+    pub value: Aggregate,
+    pub bound: Aggregate,
+    /// Positive when it holds.
+    pub margin: Aggregate,
+}
+
 /// One evaluated point of the search.
 #[derive(Clone, Debug)]
 pub struct Candidate {
@@ -38,8 +47,8 @@ pub struct Candidate {
     pub runs: u32,
     pub status: Status,
     pub objective: Aggregate,
-    /// Per constraint: its left side, and its margin (positive when it holds).
-    pub constraints: Vec<(Aggregate, Aggregate)>,
+    /// Per constraint, over the runs.
+    pub constraints: Vec<Constraint>,
 }
 
 pub struct CheapestAnswer {
@@ -173,13 +182,16 @@ impl Search<'_, '_> {
             .collect();
         let q = self.q;
         let objective = Aggregate::of(&self.objectives(c, n));
-        let constraints: Vec<(Aggregate, Aggregate)> = q
+        let over = |f: &dyn Fn(&Sample) -> f64| {
+            Aggregate::of(&samples.iter().map(f).collect::<Vec<f64>>())
+        };
+        let constraints: Vec<Constraint> = q
             .subject_to
             .iter()
-            .map(|e| {
-                let left: Vec<f64> = samples.iter().map(|s| s.eval(&e.left)).collect();
-                let m: Vec<f64> = samples.iter().map(|s| s.margin(e)).collect();
-                (Aggregate::of(&left), Aggregate::of(&m))
+            .map(|e| Constraint {
+                value: over(&|s| s.eval(&e.left)),
+                bound: over(&|s| s.eval(&e.right)),
+                margin: over(&|s| s.margin(e)),
             })
             .collect();
         let stopped = runs.iter().find(|u| {
@@ -196,7 +208,7 @@ impl Search<'_, '_> {
                 crate::experiment::journal::stop_name(u.stop)
             ));
         } else {
-            for (e, (_, m)) in q.subject_to.iter().zip(&constraints) {
+            for (e, Constraint { margin: m, .. }) in q.subject_to.iter().zip(&constraints) {
                 let undefined = samples.iter().any(|s| s.margin(e).is_nan());
                 let hw = half_width(m, q.confidence);
                 if undefined {
@@ -426,7 +438,7 @@ pub fn search<'p>(plan: &'p Plan, q: &Cheapest, eval: Evaluator<'p>) -> Result<O
             let mut values = serde_json::Map::new();
             for (i, (d, k)) in q.dims.iter().zip(&sl.at).enumerate() {
                 if Some(i) != q.monotone {
-                    values.insert(d.path.clone(), crate::report::param_json(&d.values[*k]));
+                    values.insert(d.path.clone(), crate::analysis::param_json(&d.param(*k)));
                 }
             }
             Some((sl.variant, serde_json::Value::Object(values), why))

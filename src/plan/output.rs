@@ -5,20 +5,20 @@
 use super::cheapest::{Candidate, CheapestAnswer, Status};
 use super::tipping::{Boundary, TippingAnswer};
 use super::Answer;
+use crate::analysis::{finite_json as num, mean_ci_json as agg, param_json, param_text, summarize};
 use crate::check::{fmt, Verdict};
 use crate::experiment::{Results, UnitResult};
+use crate::files::write_atomic;
 use crate::metrics::Aggregate;
 use crate::model::Plan;
-use crate::report::{
-    self, finite_json as num, mean_ci_json as agg, param_json, param_text, summarize, write_atomic,
-};
+use crate::report;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
 fn values_json(c: &CheapestAnswer, cand: &Candidate) -> Value {
     let mut m = Map::new();
     for (d, i) in c.question.dims.iter().zip(&cand.at) {
-        m.insert(d.path.clone(), param_json(&d.values[*i]));
+        m.insert(d.path.clone(), param_json(&d.param(*i)));
     }
     Value::Object(m)
 }
@@ -29,8 +29,13 @@ fn candidate_json(c: &CheapestAnswer, cand: &Candidate) -> Value {
         .subject_to
         .iter()
         .zip(&cand.constraints)
-        .map(|(e, (left, margin))| {
-            json!({ "text": e.text, "value": agg(left), "margin": agg(margin) })
+        .map(|(e, k)| {
+            json!({
+                "text": e.text,
+                "value": agg(&k.value),
+                "bound": agg(&k.bound),
+                "margin": agg(&k.margin),
+            })
         })
         .collect();
     let mut o = json!({
@@ -54,7 +59,11 @@ fn cheapest_json(c: &CheapestAnswer, work: &Plan, units: &[UnitResult]) -> Value
     for d in &q.dims {
         vary.insert(
             d.path.clone(),
-            Value::Array(d.values.iter().map(param_json).collect()),
+            Value::Array(
+                (0..d.values.len())
+                    .map(|i| param_json(&d.param(i)))
+                    .collect(),
+            ),
         );
     }
     let of = |s: fn(&Status) -> bool| -> Vec<Value> {
@@ -69,7 +78,7 @@ fn cheapest_json(c: &CheapestAnswer, work: &Plan, units: &[UnitResult]) -> Value
         let mut o = candidate_json(c, cand);
         // Each varied path's value at the top level too: `best["app.replicas"]`.
         for (d, i) in q.dims.iter().zip(&cand.at) {
-            o[d.path.as_str()] = param_json(&d.values[*i]);
+            o[d.path.as_str()] = param_json(&d.param(*i));
         }
         let results = Results {
             units: units
@@ -233,7 +242,7 @@ fn values_text(c: &CheapestAnswer, cand: &Candidate) -> String {
         .dims
         .iter()
         .zip(&cand.at)
-        .map(|(d, i)| format!("{} = {}", d.path, param_text(&d.values[*i])))
+        .map(|(d, i)| format!("{} = {}", d.path, param_text(&d.param(*i))))
         .collect();
     if c.variants.len() > 1 {
         parts.push(format!("variant {}", c.variants[cand.variant]));
@@ -268,7 +277,7 @@ fn fleet(c: &CheapestAnswer, cand: &Candidate) -> Option<String> {
             .map(|(d, i)| {
                 (
                     d.path.trim_end_matches(suffix).to_string(),
-                    param_text(&d.values[*i]),
+                    param_text(&d.param(*i)),
                 )
             })
     };
@@ -298,12 +307,12 @@ fn cheapest_text(c: &CheapestAnswer, work: &Plan) -> String {
                 show(&cand.objective),
                 cand.runs
             ));
-            for (e, (left, margin)) in q.subject_to.iter().zip(&cand.constraints) {
+            for (e, k) in q.subject_to.iter().zip(&cand.constraints) {
                 out.push_str(&format!(
                     "  {}: {}, holds by {}\n",
                     e.text,
-                    show(left),
-                    show(margin)
+                    show(&k.value),
+                    show(&k.margin)
                 ));
             }
             for &t in &c.tied {

@@ -13,7 +13,7 @@
 use crate::check::expr::{self, Expectation, Expr, Quantifier};
 use crate::model::spec::parse_duration;
 use crate::model::syntax::{Field, Kind, Node, Span};
-use crate::model::{Builder, Problem};
+use crate::model::{Builder, Param, Problem};
 
 /// The most values one dimension may take: a search over more is a mistake, not a plan.
 pub const MAX_VALUES: usize = 100_000;
@@ -27,6 +27,11 @@ pub struct Dim {
 }
 
 impl Dim {
+    /// The value at `i`, resolved, as result files show it.
+    pub fn param(&self, i: usize) -> Param {
+        Param::of(&self.values[i])
+    }
+
     /// The value at `i` as a number, if it is one.
     pub fn number(&self, i: usize) -> Option<f64> {
         match &self.values[i].kind {

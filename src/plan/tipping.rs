@@ -164,7 +164,7 @@ pub fn recovered(plan: &Plan, t: &Tipping, u: &UnitResult) -> bool {
         .settings
         .faults
         .iter()
-        .map(|f| crate::report::fault_span(f).2)
+        .map(|f| f.timeline().2)
         .fold(f64::INFINITY, f64::min);
     let (b_from, b_to) = if first_fault.is_finite() {
         (if first_fault > warmup { warmup } else { 0.0 }, first_fault)

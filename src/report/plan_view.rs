@@ -4,7 +4,6 @@
 //! (P(recovered) against the trigger with Wilson intervals, each boundary marked).
 
 use super::plots::{color, register_font, tick, FONT};
-use crate::check::expr::{self, Op};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -66,27 +65,16 @@ pub fn pareto(plan: &Value) -> Option<Pareto> {
     ];
     let mut dots = Vec::new();
     let mut bounds = Vec::new();
-    let op = first
-        .as_deref()
-        .and_then(|t| expr::parse(t).ok())
-        .map(|e| e.op);
     for (key, feasible, pruned) in groups {
         for p in plan.get(key)?.as_array()? {
             let Some(x) = mean(p, "objective") else {
                 continue;
             };
             let c0 = p.get("constraints").and_then(|c| c.get(0));
-            let (y, margin) = match c0 {
-                Some(c) => (mean(c, "value"), mean(c, "margin")),
-                None => (None, None),
+            let Some(y) = c0.and_then(|c| mean(c, "value")) else {
+                continue;
             };
-            let Some(y) = y else { continue };
-            if let (Some(m), Some(op)) = (margin, op) {
-                bounds.push(match op {
-                    Op::Lt | Op::Le | Op::SigLt => y + m,
-                    _ => y - m,
-                });
-            }
+            bounds.extend(c0.and_then(|c| mean(c, "bound")));
             dots.push(Dot {
                 x,
                 y,

@@ -1,7 +1,7 @@
 //! The summary table printed after a run.
 
-use super::theory::{self, Beside};
-use super::{param_text, summarize};
+use crate::analysis::theory::{self, Beside};
+use crate::analysis::{param_text, summarize};
 use crate::experiment::Results;
 use crate::metrics::Aggregate;
 use crate::model::Plan;

@@ -342,7 +342,7 @@ fn reasons(
     }
     let measured = plan.settings.warmup.secs();
     let touches = plan.settings.faults.iter().any(|f| {
-        let (_, node, _, until) = super::fault_span(f);
+        let (_, node, _, until) = f.timeline();
         let on_node = node == t.node || node.ends_with(&format!("→{}", t.node));
         on_node && until.is_none_or(|u| u > measured)
     });

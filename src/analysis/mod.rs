@@ -1,0 +1,170 @@
+//! What a run's results mean, apart from how they are shown: summaries over replications,
+//! paired differences against the baseline, warnings, verdicts, and theory beside
+//! simulation. `report` renders these, `check` and `plan` judge with them; none of them
+//! computes its own.
+
+pub mod theory;
+
+use crate::experiment::{Results, UnitResult};
+use crate::metrics::Aggregate;
+use crate::model::{Param, Plan};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// A sweep value as JSON: numbers, strings and booleans as themselves, anything else as the
+/// RON text that produced it.
+pub fn param_json(p: &Param) -> Value {
+    match p {
+        Param::Int(i) => json!(i),
+        Param::Float(x) => json!(x),
+        Param::Str(s) => json!(s),
+        Param::Bool(b) => json!(b),
+        Param::Ron(text) => json!(text),
+    }
+}
+
+/// A sweep value as text: strings without quotes, anything else as RON.
+pub fn param_text(p: &Param) -> String {
+    match p {
+        Param::Str(s) => s.clone(),
+        _ => p.to_string(),
+    }
+}
+
+/// A number as JSON: null when it is not finite (JSON has no NaN or infinity).
+pub fn finite_json(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+/// A mean and its ci95 as JSON, each null when undefined.
+pub fn mean_ci_json(a: &Aggregate) -> Value {
+    json!({ "mean": finite_json(a.mean), "ci95": finite_json(a.ci95) })
+}
+
+/// Aggregates of one point's experiment-level and per-node metrics.
+pub struct PointSummary {
+    pub experiment: Vec<(String, Aggregate)>,
+    pub nodes: Vec<(String, Vec<(String, Aggregate)>)>,
+}
+
+/// Aggregates every metric of `point` over its replications.
+pub fn summarize(results: &Results, point: usize) -> PointSummary {
+    let runs: Vec<_> = results.of_point(point).collect();
+    let first = &runs[0].metrics;
+    let experiment = first
+        .experiment
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let xs: Vec<f64> = runs.iter().map(|r| r.metrics.experiment[i].1).collect();
+            (name.clone(), Aggregate::of(&xs))
+        })
+        .collect();
+    let nodes = first
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(ni, (node, ms))| {
+            let aggs = ms
+                .iter()
+                .enumerate()
+                .map(|(mi, (name, _))| {
+                    let xs: Vec<f64> = runs.iter().map(|r| r.metrics.nodes[ni].1[mi].1).collect();
+                    (name.clone(), Aggregate::of(&xs))
+                })
+                .collect();
+            (node.clone(), aggs)
+        })
+        .collect();
+    PointSummary { experiment, nodes }
+}
+
+/// The baseline variant: the experiment's `baseline`, or the first variant.
+pub fn baseline(plan: &Plan) -> &str {
+    plan.settings
+        .baseline
+        .as_deref()
+        .unwrap_or_else(|| plan.points[0].variant.as_str())
+}
+
+/// The point of the baseline variant with the same sweep values as `point`.
+pub fn baseline_point(plan: &Plan, point: usize) -> usize {
+    // Points are variant-major, and every variant has the same sweep points.
+    let variants = variant_names(plan).len();
+    let per_variant = plan.points.len() / variants;
+    let first_of_baseline = plan
+        .points
+        .iter()
+        .position(|p| p.variant == baseline(plan))
+        .expect("the baseline is a variant");
+    first_of_baseline + point % per_variant
+}
+
+/// Paired differences of every metric between `point` and its baseline point, over the
+/// replications both have. Common random numbers make these far tighter than the difference
+/// of two independent means.
+pub fn paired(results: &Results, point: usize, base: usize) -> Vec<(String, Aggregate)> {
+    let base_runs: BTreeMap<u32, &UnitResult> = results
+        .of_point(base)
+        .map(|u| (u.unit.replication, u))
+        .collect();
+    let pairs: Vec<(&UnitResult, &UnitResult)> = results
+        .of_point(point)
+        .filter_map(|u| base_runs.get(&u.unit.replication).map(|b| (u, *b)))
+        .collect();
+    let Some((first, _)) = pairs.first() else {
+        return Vec::new();
+    };
+    let names: Vec<String> = first.metrics.columns().map(|(n, _)| n).collect();
+    names
+        .into_iter()
+        .map(|name| {
+            // By name: the baseline may report a different set of metrics.
+            let diffs: Vec<f64> = pairs
+                .iter()
+                .map(|(u, b)| {
+                    let get = |r: &UnitResult| {
+                        r.metrics
+                            .columns()
+                            .find(|(n, _)| *n == name)
+                            .map_or(f64::NAN, |(_, v)| v)
+                    };
+                    get(u) - get(b)
+                })
+                .collect();
+            (name, Aggregate::of(&diffs))
+        })
+        .collect()
+}
+
+/// Every warning the runs raised, in work-list order.
+pub fn warnings(plan: &Plan, results: &Results) -> Vec<String> {
+    results
+        .units
+        .iter()
+        .filter_map(|u| u.warning(plan))
+        .collect()
+}
+
+/// Variant names in file order.
+pub fn variant_names(plan: &Plan) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for p in &plan.points {
+        if !names.contains(&p.variant) {
+            names.push(p.variant.clone());
+        }
+    }
+    names
+}
+
+/// An expectation's verdict, as the result folder records it.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub text: String,
+    pub passed: bool,
+    pub detail: String,
+}
