@@ -99,6 +99,7 @@ pub fn run<W: World>(
 }
 
 /// [`run`], calling [`World::tick`] at every multiple of `every` up to the end of the run.
+#[inline]
 pub fn run_ticking<W: World>(
     world: &mut W,
     calendar: &mut Calendar<W::Msg>,
