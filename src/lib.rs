@@ -12,6 +12,7 @@ pub mod experiment;
 pub mod files;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod theory;

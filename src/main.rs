@@ -1,10 +1,9 @@
 //! The `scalesim` command line: parse arguments, call the library, print.
 
 use clap::{Parser, Subcommand};
-use scalesim::experiment::journal::{self, Journal, RunRecord};
-use scalesim::experiment::{self, Missing, Options, Shard};
+use scalesim::experiment::{self, Shard};
 use scalesim::model::{self, CommandLine, Problem};
-use scalesim::{check, report};
+use scalesim::{check, pipeline, report};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -220,50 +219,20 @@ fn run(
     resume: bool,
     quiet: bool,
 ) -> ExitCode {
-    if threads == Some(0) {
-        return fail(&Problem::plain("--threads must be at least 1"));
-    }
     let shard = match shard.map(Shard::parse).transpose() {
         Ok(s) => s,
         Err(e) => return fail(&Problem::plain(e)),
     };
-    let loaded = match scalesim::plan::load(path, &cli) {
-        Ok(l) => l,
-        Err(e) => return fail(&e),
-    };
-    let searched = loaded.question.is_some();
-    let plan = loaded.plan;
-    // A plan's expect lines read its answer: `scalesim plan` checks them.
-    let expectations = match check::parse_all(&plan) {
-        Ok(_) if searched => Vec::new(),
-        Ok(e) => e,
-        Err(m) => return fail(&Problem::plain(format!("{}: {m}", path.display()))),
-    };
-    let dir = out.unwrap_or_else(|| Path::new("results").join(model::stem(path)));
-    let record = RunRecord {
-        experiment: path.display().to_string(),
-        set: cli.set.clone(),
-        seed: cli.seed,
-        replications: cli.replications,
-        plan_id: plan.id(),
-        shard: shard.map(|s| (s.index, s.count)),
-    };
-    let (journal, known) = match Journal::open(&dir, &record, resume) {
-        Ok(j) => j,
-        Err(e) => return fail(&Problem::plain(e)),
-    };
-    let resumed = known.len();
-    let opts = Options {
+    let dir = out.unwrap_or_else(|| pipeline::default_dir(path));
+    let how = pipeline::Settings {
         threads,
         shard,
-        journal: Some(&journal),
-        known,
-        missing: Missing::Run,
+        resume,
         progress: !quiet,
     };
-    let results = match experiment::execute(&plan, opts) {
+    let ran = match pipeline::run(path, &cli, &dir, how) {
         Ok(r) => r,
-        Err(e) => return fail(&Problem::plain(e)),
+        Err(e) => return fail(&e),
     };
     if let Some(s) = shard {
         if !quiet {
@@ -271,55 +240,39 @@ fn run(
                 "shard {}/{}: {} runs saved in {}; join the shards with `scalesim merge DIR... --out DIR`",
                 s.index,
                 s.count,
-                results.units.len(),
-                Journal::dir_of(&dir).display()
+                ran.results.units.len(),
+                ran.dir.display()
             );
         }
         return ExitCode::SUCCESS;
     }
-    // A bad expectation (an unknown metric, say) must not cost the results: write the folder
-    // without verdicts, then report it.
-    let (verdicts, bad_expectation) = match check::evaluate_all(&plan, &results, &expectations) {
-        Ok(v) => (v, None),
-        Err(m) => (Vec::new(), Some(format!("{}: {m}", path.display()))),
-    };
-    if let Err(e) = report::write_folder(&dir, &plan, &results, &verdicts) {
-        return fail(&Problem::plain(e));
-    }
-    if let Some(m) = bad_expectation {
-        if let Err(e) = journal.finish() {
-            eprintln!(
-                "warning: cannot remove {}: {e}",
-                Journal::dir_of(&dir).display()
-            );
-        }
-        say!("results written to {}", dir.display());
-        return fail(&Problem::plain(m));
+    if let Some(p) = &ran.bad_expectation {
+        say!("results written to {}", ran.dir.display());
+        return fail(p);
     }
     if !quiet {
-        for v in &verdicts {
-            say!(
-                "{} {}  [{}]",
-                if v.passed { "PASS" } else { "FAIL" },
-                v.text,
-                v.detail
-            );
-        }
+        print_verdicts("", &ran.verdicts);
     }
-    if let Err(e) = journal.finish() {
-        return fail(&Problem::plain(format!(
-            "cannot remove {}: {e}",
-            Journal::dir_of(&dir).display()
-        )));
-    }
-    print_outcome(&plan, &results, &dir, resumed, quiet);
-    if searched && !quiet {
+    print_outcome(&ran.plan, &ran.results, &ran.dir, ran.resumed, quiet);
+    if ran.has_plan && !quiet {
         say!(
             "this experiment has a plan: `scalesim plan {}` searches it and checks its expect lines",
             path.display()
         );
     }
     ExitCode::SUCCESS
+}
+
+/// Each verdict on a line: PASS or FAIL, the expectation, what was measured.
+fn print_verdicts(indent: &str, verdicts: &[check::Verdict]) {
+    for v in verdicts {
+        say!(
+            "{indent}{} {}  [{}]",
+            if v.passed { "PASS" } else { "FAIL" },
+            v.text,
+            v.detail
+        );
+    }
 }
 
 fn plan(
@@ -330,78 +283,29 @@ fn plan(
     resume: bool,
     quiet: bool,
 ) -> ExitCode {
-    use scalesim::plan::{self, output, Answer};
-    if threads == Some(0) {
-        return fail(&Problem::plain("--threads must be at least 1"));
-    }
-    let loaded = match plan::load(path, cli) {
-        Ok(l) => l,
+    let dir = out.unwrap_or_else(|| pipeline::default_dir(path));
+    let how = pipeline::Settings {
+        threads,
+        resume,
+        ..Default::default()
+    };
+    let planned = match pipeline::search(path, cli, &dir, how) {
+        Ok(p) => p,
         Err(e) => return fail(&e),
     };
-    if loaded.question.is_none() {
-        return fail(&Problem::plain(format!(
-            "{}: there is no `plan:` block to answer; add `plan: Plan(vary: {{...}}, minimize: \"cost\", \
-             subject_to: [...])` or `plan: Tipping(...)`, or use `scalesim run`",
-            path.display()
-        )));
-    }
-    let dir = out.unwrap_or_else(|| Path::new("results").join(model::stem(path)));
-    let record = RunRecord {
-        experiment: path.display().to_string(),
-        set: cli.set.clone(),
-        seed: cli.seed,
-        replications: None,
-        plan_id: plan::search_id(&loaded.plan),
-        shard: None,
-    };
-    let (journal, known) = match Journal::open(&dir, &record, resume) {
-        Ok(j) => j,
-        Err(e) => return fail(&Problem::plain(e)),
-    };
-    let resumed = known.len();
-    let start = std::time::Instant::now();
-    let outcome = match plan::search(&loaded, threads, Some(&journal), known) {
-        Ok(o) => o,
-        Err(e) => return fail(&e),
-    };
-    let wall = start.elapsed().as_secs_f64();
-    let verdicts = match plan::verdicts(&loaded, &outcome) {
-        Ok(v) => v,
-        Err(m) => return fail(&Problem::plain(format!("{}: {m}", path.display()))),
-    };
-    if let Err(e) = output::write_folder(&dir, &outcome, &verdicts) {
-        return fail(&Problem::plain(e));
-    }
-    if let Err(e) = journal.finish() {
-        return fail(&Problem::plain(format!(
-            "cannot remove {}: {e}",
-            Journal::dir_of(&dir).display()
-        )));
-    }
-    let text = output::answer_text(&outcome.answer, &outcome.work);
+    let text = scalesim::plan::output::answer_text(&planned.outcome.answer, &planned.outcome.work);
     if quiet {
         say!("{}", text.lines().next().unwrap_or(""));
     } else {
         say_raw!("{text}");
-        for v in &verdicts {
-            say!(
-                "{} {}  [{}]",
-                if v.passed { "PASS" } else { "FAIL" },
-                v.text,
-                v.detail
-            );
+        print_verdicts("", &planned.verdicts);
+        let mut line = format!("{} runs in {:.2}s", planned.outcome.ran, planned.wall_s);
+        if planned.resumed > 0 {
+            line.push_str(&format!(", {} runs resumed", planned.resumed));
         }
-        let mut line = format!("{} runs in {wall:.2}s", outcome.ran);
-        if resumed > 0 {
-            line.push_str(&format!(", {resumed} runs resumed"));
-        }
-        say!("{line}; results in {}", dir.display());
+        say!("{line}; results in {}", planned.dir.display());
     }
-    let found = match &outcome.answer {
-        Answer::Cheapest(c) => c.best.is_some(),
-        Answer::Tipping(_) => true,
-    };
-    if found && verdicts.iter().all(|v| v.passed) {
+    if planned.succeeded() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -445,78 +349,13 @@ fn print_outcome(
 }
 
 fn merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
-    let mut record: Option<RunRecord> = None;
-    let mut known = Vec::new();
-    let mut shards = Vec::new();
-    for d in dirs {
-        let (rec, units) = match journal::read(&Journal::dir_of(d)) {
-            Ok(r) => r,
-            Err(e) => return fail(&Problem::plain(format!("{}: {e}", d.display()))),
-        };
-        if let Some(first) = &record {
-            if first.plan_id != rec.plan_id {
-                return fail(&Problem::plain(format!(
-                    "{} holds runs of a different experiment or settings than {}",
-                    d.display(),
-                    dirs[0].display()
-                )));
-            }
+    match pipeline::merge(dirs, out) {
+        Ok(ran) => {
+            print_outcome(&ran.plan, &ran.results, out, ran.resumed, false);
+            ExitCode::SUCCESS
         }
-        shards.push(rec.shard);
-        known.extend(units);
-        record = Some(rec);
+        Err(e) => fail(&e),
     }
-    let record = record.expect("at least one folder");
-    if let Some((_, n)) = record.shard {
-        let mut seen: Vec<u32> = shards.iter().filter_map(|s| s.map(|(i, _)| i)).collect();
-        seen.sort();
-        seen.dedup();
-        if seen.len() != n as usize {
-            let missing: Vec<String> = (0..n)
-                .filter(|i| !seen.contains(i))
-                .map(|i| format!("{i}/{n}"))
-                .collect();
-            return fail(&Problem::plain(format!(
-                "missing shards: {}",
-                missing.join(", ")
-            )));
-        }
-    }
-    let cli = CommandLine {
-        set: record.set.clone(),
-        seed: record.seed,
-        replications: record.replications,
-        quick: false,
-    };
-    let plan = match model::load_experiment(Path::new(&record.experiment), &cli) {
-        Ok(p) => p,
-        Err(e) => return fail(&e),
-    };
-    if plan.id() != record.plan_id {
-        return fail(&Problem::plain(format!(
-            "{} has changed since the shards ran: run them again",
-            record.experiment
-        )));
-    }
-    let opts = Options {
-        known,
-        missing: Missing::Fail,
-        ..Options::default()
-    };
-    let results = match experiment::execute(&plan, opts) {
-        Ok(r) => r,
-        Err(e) => return fail(&Problem::plain(e)),
-    };
-    let verdicts =
-        match check::parse_all(&plan).and_then(|e| check::evaluate_all(&plan, &results, &e)) {
-            Ok(v) => v,
-            Err(m) => return fail(&Problem::plain(m)),
-        };
-    if let Err(e) = report::write_folder(out, &plan, &results, &verdicts) {
-        return fail(&Problem::plain(e));
-    }
-    print_outcome(&plan, &results, out, results.units.len(), false);
-    ExitCode::SUCCESS
 }
 
 fn compare(a: &Path, b: &Path, mut metrics: Vec<String>, out: Option<&Path>) -> ExitCode {
@@ -590,104 +429,33 @@ fn check(paths: &[PathBuf], junit: Option<&Path>, quick: bool, threads: Option<u
     };
     let (mut passed, mut failed, mut bad) = (0usize, 0usize, false);
     let mut suites = Vec::new();
+    let cli = CommandLine {
+        quick,
+        ..CommandLine::default()
+    };
     for file in &files {
-        let cli = CommandLine {
-            quick,
-            ..CommandLine::default()
-        };
-        let loaded = match scalesim::plan::load(file, &cli) {
-            Ok(l) => l,
+        let checked = match pipeline::check(file, &cli, threads) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
             Err(e) => {
                 eprintln!("error: {e}");
                 bad = true;
                 continue;
             }
         };
-        if loaded.plan.settings.expect.is_empty() {
+        for e in &checked.errors {
+            eprintln!("error: {e}");
+            bad = true;
+        }
+        if checked.verdicts.is_empty() && !checked.errors.is_empty() {
             continue;
         }
-        if loaded.question.is_some() {
-            let start = std::time::Instant::now();
-            let verdicts = scalesim::plan::search(&loaded, threads, None, Vec::new())
-                .map_err(|e| e.to_string())
-                .and_then(|o| scalesim::plan::verdicts(&loaded, &o));
-            let verdicts = match verdicts {
-                Ok(v) => v,
-                Err(m) => {
-                    eprintln!("error: {}: {m}", file.display());
-                    bad = true;
-                    continue;
-                }
-            };
-            say!(
-                "{} (plan, {:.1}s)",
-                file.display(),
-                start.elapsed().as_secs_f64()
-            );
-            for v in &verdicts {
-                say!(
-                    "  {} {}  [{}]",
-                    if v.passed { "PASS" } else { "FAIL" },
-                    v.text,
-                    v.detail
-                );
-                if v.passed {
-                    passed += 1;
-                } else {
-                    failed += 1;
-                }
-            }
-            suites.push((
-                loaded.plan.name.clone(),
-                file.display().to_string(),
-                verdicts,
-            ));
-            continue;
-        }
-        let plan = loaded.plan;
-        // Parse every expectation before running anything.
-        let mut parsed = Vec::new();
-        for (i, text) in plan.settings.expect.iter().enumerate() {
-            match check::expr::parse(text) {
-                Ok(e) => parsed.push(e),
-                Err(e) => {
-                    eprintln!("error: {}: expect[{i}] `{text}`: {e}", file.display());
-                    bad = true;
-                }
-            }
-        }
-        if parsed.len() != plan.settings.expect.len() {
-            continue;
-        }
-        let results = match experiment::run_plan(&plan, threads) {
-            Ok(r) => r,
-            Err(e) => return fail(&Problem::plain(e)),
-        };
-        say!("{} ({:.1}s)", file.display(), results.wall_s);
-        let mut verdicts = Vec::new();
-        for e in &parsed {
-            match check::evaluate(&plan, &results, e) {
-                Ok(v) => {
-                    say!(
-                        "  {} {}  [{}]",
-                        if v.passed { "PASS" } else { "FAIL" },
-                        v.text,
-                        v.detail
-                    );
-                    if v.passed {
-                        passed += 1;
-                    } else {
-                        failed += 1;
-                    }
-                    verdicts.push(v);
-                }
-                Err(m) => {
-                    eprintln!("error: {}: expect `{}`: {m}", file.display(), e.text);
-                    bad = true;
-                }
-            }
-        }
-        suites.push((plan.name.clone(), file.display().to_string(), verdicts));
+        let kind = if checked.searched { "plan, " } else { "" };
+        say!("{} ({kind}{:.1}s)", file.display(), checked.wall_s);
+        print_verdicts("  ", &checked.verdicts);
+        passed += checked.verdicts.iter().filter(|v| v.passed).count();
+        failed += checked.verdicts.iter().filter(|v| !v.passed).count();
+        suites.push((checked.name, file.display().to_string(), checked.verdicts));
     }
     if let Some(path) = junit {
         if let Err(e) =

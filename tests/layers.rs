@@ -2,7 +2,7 @@
 //! it. A new import that goes upward, or a cycle between actor files, fails here.
 //!
 //! ```text
-//! plan ─▶ check, report ─▶ analysis ─▶ experiment ─▶ model ─▶ components ─▶ metrics ─▶ engine
+//! pipeline ─▶ plan ─▶ check, report ─▶ analysis ─▶ experiment ─▶ model ─▶ components ─▶ metrics ─▶ engine
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,6 +56,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "metrics",
             "files",
         ],
+    ),
+    (
+        "pipeline",
+        &["plan", "check", "report", "analysis", "experiment", "model"],
     ),
 ];
 
