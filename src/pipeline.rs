@@ -209,6 +209,24 @@ impl Planned {
 }
 
 /// Searches the `plan:` block of `path`, journaled in `dir`, and writes the folder.
+///
+/// ```
+/// use scalesim::model::CommandLine;
+/// use scalesim::pipeline::{search, Settings};
+/// use std::path::Path;
+///
+/// let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+/// let out = std::env::temp_dir().join("scalesim-doc-capacity-plan");
+/// let planned = search(
+///     &root.join("experiments/capacity-plan.ron"),
+///     &CommandLine::default(),
+///     &out,
+///     Settings::default(),
+/// )
+/// .unwrap();
+/// assert!(planned.succeeded());
+/// assert!(out.join("plan.json").exists());
+/// ```
 pub fn search(
     path: &Path,
     cli: &CommandLine,
@@ -270,6 +288,18 @@ pub struct Checked {
 /// Runs one experiment in memory (no folder) and judges its `expect` lines; `None` when it
 /// has none. A bad expectation is an error of its own: the others are still judged, and
 /// nothing runs if any cannot be parsed.
+///
+/// ```
+/// use scalesim::model::CommandLine;
+/// use std::path::Path;
+///
+/// // M/D/1 at 80% load waits half as long as M/M/1: its expectation says so.
+/// let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/textbook/md1.ron");
+/// let quick = CommandLine { quick: true, ..Default::default() };
+/// let checked = scalesim::pipeline::check(&file, &quick, Some(1)).unwrap().unwrap();
+/// assert!(!checked.verdicts.is_empty());
+/// assert!(checked.verdicts.iter().all(|v| v.passed), "{:?}", checked.verdicts);
+/// ```
 pub fn check(
     path: &Path,
     cli: &CommandLine,

@@ -4,6 +4,12 @@
 //! Rates are per second, times in seconds. `a = λ/μ` is the offered load in Erlangs.
 
 /// Erlang B: the probability that an arrival finds all `c` servers busy in M/M/c/c (lost).
+///
+/// ```
+/// // 10 servers offered 5 Erlangs lose 1.8% of calls.
+/// let b = scalesim::theory::erlang_b(10, 5.0);
+/// assert!((b - 0.018_384).abs() < 1e-5);
+/// ```
 pub fn erlang_b(c: u32, a: f64) -> f64 {
     // The stable recursion B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
     (1..=c).fold(1.0, |b, k| a * b / (k as f64 + a * b))
@@ -17,6 +23,11 @@ pub fn erlang_c(c: u32, a: f64) -> f64 {
 }
 
 /// Mean wait in queue of M/M/c with arrival rate `lambda` and service rate `mu` per server.
+///
+/// ```
+/// // M/M/1 at 80% load: Wq = ρ / (μ − λ) = 4 time units.
+/// assert!((scalesim::theory::mmc_wait(1, 0.8, 1.0) - 4.0).abs() < 1e-12);
+/// ```
 pub fn mmc_wait(c: u32, lambda: f64, mu: f64) -> f64 {
     erlang_c(c, lambda / mu) / (c as f64 * mu - lambda)
 }
@@ -187,6 +198,23 @@ pub struct Estimate {
 }
 
 /// Applies `f` to station `st`.
+///
+/// ```
+/// use scalesim::theory::{estimate, formula, Station};
+///
+/// // Four workers, Poisson arrivals, exponential 1 ms work, 80% load: Erlang C.
+/// let st = Station {
+///     servers: 4,
+///     places: None,
+///     arrival_rate: 3200.0,
+///     service_mean: 0.001,
+///     service_scv: 1.0,
+///     arrival_scv: 1.0,
+/// };
+/// let e = estimate(formula(4, None, 'M', 'M'), &st);
+/// assert!((e.utilization - 0.8).abs() < 1e-12);
+/// assert!((e.wait_mean - 0.000_746).abs() < 1e-6);
+/// ```
 pub fn estimate(f: Formula, st: &Station) -> Estimate {
     let (c, lambda, s) = (st.servers, st.arrival_rate, st.service_mean);
     let mu = 1.0 / s;

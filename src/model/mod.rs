@@ -118,6 +118,13 @@ impl Param {
 }
 
 /// As RON, like the value written in the file.
+///
+/// ```
+/// use scalesim::model::Param;
+///
+/// assert_eq!(Param::Float(100.0).to_string(), "100.0");
+/// assert_eq!(Param::Str("large".into()).to_string(), "\"large\"");
+/// ```
 impl fmt::Display for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
