@@ -89,21 +89,30 @@ impl<'de> Deserialize<'de> for Duration {
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Model {
+    /// What the model is, in a sentence (shown in reports).
     #[serde(default)]
     pub description: String,
+    /// The nodes by name: clients, services, balancers, caches, databases, queues.
     pub nodes: BTreeMap<String, Node>,
 }
 
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 // Read once per file: the size difference between variants does not matter.
+/// A node of the model, by kind.
 #[allow(clippy::large_enum_variant)]
 pub enum Node {
+    /// Sends requests: open-loop arrivals or closed-loop users.
     Client(ClientSpec),
+    /// Replicas of workers with queues, running a handler per request.
     Service(ServiceSpec),
+    /// Spreads calls over a service's replicas.
     Balancer(BalancerSpec),
+    /// Answers reads from memory, misses from its backend.
     Cache(CacheSpec),
+    /// A primary for writes and replicas for reads, with replication lag.
     Database(DatabaseSpec),
+    /// A message queue: producers go on, a consumer processes later.
     Queue(QueueSpec),
 }
 
@@ -141,7 +150,9 @@ pub struct QueueSpec {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryWindow {
+    /// The window's start.
     pub from: Duration,
+    /// The window's end (not included).
     pub until: Duration,
 }
 
@@ -170,6 +181,7 @@ pub struct CacheSpec {
     pub backend: String,
     /// Entries it holds.
     pub capacity: u64,
+    /// Which entry makes room when the cache is full (`Lru` by default).
     #[serde(default)]
     pub eviction: EvictionSpec,
     /// Entries expire this long after they are filled; never if absent.
@@ -184,6 +196,7 @@ pub struct CacheSpec {
     /// XFetch: refresh a hot key before it expires, with this β (1.0 is the usual).
     #[serde(default)]
     pub early_refresh: Option<f64>,
+    /// What a write does to the cache (`Invalidate` by default).
     #[serde(default)]
     pub writes: WritesSpec,
     /// The request classes it caches; the others pass through. All if empty.
@@ -191,12 +204,16 @@ pub struct CacheSpec {
     pub classes: Vec<String>,
 }
 
+/// Which entry a full cache evicts.
 #[derive(Deserialize, Debug, Clone, Copy, Default)]
 #[serde(deny_unknown_fields)]
 pub enum EvictionSpec {
+    /// The least recently used.
     #[default]
     Lru,
+    /// The least frequently used.
     Lfu,
+    /// The oldest filled.
     Fifo,
 }
 
@@ -219,10 +236,13 @@ pub enum WritesSpec {
 pub struct BalancerSpec {
     /// The service whose replicas it balances over.
     pub target: String,
+    /// How a replica is chosen (`RoundRobin` by default).
     #[serde(default)]
     pub algorithm: AlgorithmSpec,
+    /// Active health checks; none if absent.
     #[serde(default)]
     pub health_check: Option<HealthCheckSpec>,
+    /// Passive outlier ejection; none if absent.
     #[serde(default)]
     pub outlier: Option<OutlierSpec>,
     /// Keep a request key on the replica it first went to, while that replica is available.
@@ -230,25 +250,37 @@ pub struct BalancerSpec {
     pub affinity: bool,
 }
 
+/// A balancer's algorithm.
 #[derive(Deserialize, Debug, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub enum AlgorithmSpec {
+    /// Each replica in turn.
     #[default]
     RoundRobin,
+    /// In turn, in proportion to `weights` (one per replica).
     WeightedRoundRobin {
+        /// One weight per replica.
         weights: Vec<u32>,
     },
+    /// Uniformly at random.
     Random,
+    /// The replica with the fewest calls in flight from this balancer.
     LeastOutstanding,
+    /// The less loaded of `d` replicas drawn at random.
     PowerOfChoices {
+        /// Replicas drawn per choice (2).
         #[serde(default = "two")]
         d: u32,
     },
+    /// Consistent hashing of the request key on a ring.
     RingHash {
+        /// Points per replica on the ring (160).
         #[serde(default = "ring_size")]
         vnodes: u32,
     },
+    /// Maglev consistent hashing of the request key.
     Maglev {
+        /// The lookup table's size, a prime (65537).
         #[serde(default = "maglev_size")]
         table: u32,
     },
@@ -256,6 +288,7 @@ pub enum AlgorithmSpec {
     ShardByHash,
     /// Sharding by range: keys 0..`keys` split into n equal ranges, one per replica.
     ShardByRange {
+        /// The key space 0..keys split into equal ranges.
         keys: u64,
     },
 }
@@ -274,12 +307,16 @@ fn maglev_size() -> u32 {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckSpec {
+    /// Time between probes (2 s).
     #[serde(default = "two_s")]
     pub interval: Duration,
+    /// A probe unanswered this long fails (1 s).
     #[serde(default = "one_s")]
     pub timeout: Duration,
+    /// Successes in a row that bring a replica back (2).
     #[serde(default = "two")]
     pub healthy: u32,
+    /// Failures in a row that take a replica out (3).
     #[serde(default = "three")]
     pub unhealthy: u32,
 }
@@ -295,12 +332,16 @@ fn one_s() -> Duration {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct OutlierSpec {
+    /// Errors in a row that eject a replica (5).
     #[serde(default = "five")]
     pub consecutive_errors: u32,
+    /// The first ejection's length, multiplied by the ejection count (30 s).
     #[serde(default = "thirty_s")]
     pub base_ejection: Duration,
+    /// The longest ejection (300 s).
     #[serde(default = "five_min")]
     pub max_ejection: Duration,
+    /// At most this share of replicas ejected at once, in percent (10).
     #[serde(default = "ten")]
     pub max_percent: f64,
 }
@@ -318,19 +359,24 @@ fn ten() -> f64 {
     10.0
 }
 
+/// A client: where its requests go, when they arrive, and how it waits and retries.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     /// The node this client sends its requests to.
     pub target: String,
+    /// When requests arrive.
     pub arrivals: Arrivals,
     /// Give up on an attempt not answered within this (counted `timed_out` if it was the last).
     #[serde(default)]
     pub timeout: Option<Duration>,
+    /// Retries of failed attempts; none if absent.
     #[serde(default)]
     pub retry: Option<RetrySpec>,
+    /// Hedged copies of slow attempts; none if absent.
     #[serde(default)]
     pub hedge: Option<HedgeSpec>,
+    /// A circuit breaker on the client's calls; none if absent.
     #[serde(default)]
     pub breaker: Option<BreakerSpec>,
     /// One-way network latency to the target.
@@ -345,18 +391,24 @@ pub struct ClientSpec {
     /// Request classes; one class, `default`, if none are given.
     #[serde(default)]
     pub classes: Vec<ClassSpec>,
+    /// Request keys (users, items), for caches, hashing balancers and per-key limits; none if absent.
     #[serde(default)]
     pub keys: Option<KeysSpec>,
 }
 
+/// A class of requests: a share of the traffic with its own priority and deadline.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ClassSpec {
+    /// The class's name (routes, limits and caches refer to it).
     pub name: String,
+    /// Its share of the arrivals, relative to the other classes' (1.0).
     #[serde(default = "one_f")]
     pub weight: f64,
+    /// Higher is more important, for services with `priority: true` (0).
     #[serde(default)]
     pub priority: u8,
+    /// Successes slower than this are not goodput, instead of the client's `deadline`.
     #[serde(default)]
     pub deadline: Option<Duration>,
     /// Requests of this class change their key (caches invalidate or update it).
@@ -364,25 +416,32 @@ pub struct ClassSpec {
     pub write: bool,
 }
 
+/// How requests draw their keys.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub enum KeysSpec {
+    /// Keys 1..n, equally likely.
     Uniform { n: u64 },
+    /// Keys 1..n with popularity ∝ 1/k^s.
     Zipf { s: f64, n: u64 },
 }
 
+/// A retry policy.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySpec {
     /// Attempts in all, the first included.
     pub max_attempts: u32,
+    /// The wait before each retry (none by default).
     #[serde(default = "no_backoff")]
     pub backoff: BackoffSpec,
     /// Which failures are retried (all three by default).
     #[serde(default = "retry_all")]
     pub on: Vec<RetryOnSpec>,
+    /// Envoy's retry budget; none if absent.
     #[serde(default)]
     pub budget: Option<BudgetSpec>,
+    /// The AWS SDKs' retry quota; none if absent.
     #[serde(default)]
     pub quota: Option<QuotaSpec>,
 }
@@ -399,13 +458,19 @@ fn retry_all() -> Vec<RetryOnSpec> {
     ]
 }
 
+/// The wait before a retry.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub enum BackoffSpec {
+    /// The same wait every time.
     Fixed(Duration),
+    /// min(cap, base·2^n) at the n-th failure, with jitter.
     Exponential {
+        /// The first wait.
         base: Duration,
+        /// The longest wait.
         cap: Duration,
+        /// How the wait is randomized (`Full` by default).
         #[serde(default = "full_jitter")]
         jitter: JitterSpec,
     },
@@ -415,18 +480,27 @@ fn full_jitter() -> JitterSpec {
     JitterSpec::Full
 }
 
+/// Randomization of an exponential backoff (the AWS analysis' names).
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JitterSpec {
+    /// The exact exponential wait.
     None,
+    /// Uniform between 0 and the exponential wait.
     Full,
+    /// Half the exponential wait, plus uniform up to the other half.
     Equal,
+    /// min(cap, uniform between base and 3 × the previous wait).
     Decorrelated,
 }
 
+/// A failure a retry policy may retry.
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryOnSpec {
+    /// The attempt timed out.
     Timeout,
+    /// The callee answered with an error.
     Error,
+    /// The callee refused it (full queue, limit, shedding).
     Rejected,
 }
 
@@ -434,8 +508,10 @@ pub enum RetryOnSpec {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetSpec {
+    /// Retries in flight may be this percent of active calls (20).
     #[serde(default = "twenty")]
     pub percent: f64,
+    /// Retries always allowed in flight, whatever the percent (3).
     #[serde(default = "three")]
     pub min_concurrency: u32,
 }
@@ -451,9 +527,13 @@ fn three() -> u32 {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields, default)]
 pub struct QuotaSpec {
+    /// Tokens in the bucket (500).
     pub capacity: u32,
+    /// Tokens a retry after an error takes (5).
     pub retry_cost: u32,
+    /// Tokens a retry after a timeout takes (10).
     pub timeout_cost: u32,
+    /// Tokens a success returns (1).
     pub success_refill: u32,
 }
 
@@ -472,7 +552,9 @@ impl Default for QuotaSpec {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct HedgeSpec {
+    /// Send a copy when an attempt is unanswered this long.
     pub after: Duration,
+    /// Copies at most (1).
     #[serde(default = "one")]
     pub max: u32,
 }
@@ -483,15 +565,21 @@ pub struct HedgeSpec {
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct CallSpec {
+    /// The node called.
     pub target: String,
+    /// Give up on an attempt not answered within this; never if absent.
     #[serde(default)]
     pub timeout: Option<Duration>,
+    /// Retries of failed attempts; none if absent.
     #[serde(default)]
     pub retry: Option<RetrySpec>,
+    /// Hedged copies of slow attempts; none if absent.
     #[serde(default)]
     pub hedge: Option<HedgeSpec>,
+    /// A circuit breaker on this call; none if absent.
     #[serde(default)]
     pub breaker: Option<BreakerSpec>,
+    /// One-way network latency to the target; none if absent.
     #[serde(default)]
     pub latency: Option<Dist>,
     /// At most this many of these calls at once from one caller; beyond, a call fails at
@@ -508,7 +596,9 @@ pub struct CallSpec {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct PoolSpec {
+    /// Connections per caller replica.
     pub size: u32,
+    /// A call waiting longer for a connection fails unsent; it waits forever if absent.
     #[serde(default)]
     pub acquire_timeout: Option<Duration>,
 }
@@ -517,13 +607,21 @@ pub struct PoolSpec {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields, default)]
 pub struct BreakerSpec {
+    /// The calls the rates are computed over (`Count(100)`).
     pub window: WindowSpec,
+    /// Open at this percent of failed calls in the window (50).
     pub failure_rate: f64,
+    /// Open at this percent of slow calls in the window (100).
     pub slow_call_rate: f64,
+    /// Calls slower than this are slow (60 s).
     pub slow_call_duration: Duration,
+    /// Calls in the window before the rates count (100).
     pub minimum_calls: u32,
+    /// Time open before trying calls again (60 s).
     pub wait_open: Duration,
+    /// Trial calls while half open (10).
     pub half_open_calls: u32,
+    /// Go half open when `wait_open` ends, without waiting for a call (false).
     pub automatic_half_open: bool,
     /// Answer refused calls with a fallback (counted `degraded`) instead of an error.
     pub fallback: bool,
@@ -548,14 +646,19 @@ impl Default for BreakerSpec {
 /// A breaker's sliding window: the last N calls, or the last N seconds.
 #[derive(Deserialize, Debug, Clone, Copy)]
 pub enum WindowSpec {
+    /// The last N calls.
     Count(u32),
+    /// The calls of the last N seconds.
     Time(u32),
 }
 
+/// What a failed call does to the request that made it.
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnFailureSpec {
+    /// The request fails.
     #[default]
     Fail,
+    /// The request goes on, and its answer is `degraded`.
     Continue,
 }
 
@@ -570,29 +673,41 @@ pub enum StepSpec {
     Compute(Dist),
     /// A synchronous call; the worker waits for it.
     Call {
+        /// The node called.
         target: String,
+        /// Give up on an attempt not answered within this; never if absent.
         #[serde(default)]
         timeout: Option<Duration>,
+        /// Retries of failed attempts; none if absent.
         #[serde(default)]
         retry: Option<RetrySpec>,
+        /// Hedged copies of slow attempts; none if absent.
         #[serde(default)]
         hedge: Option<HedgeSpec>,
+        /// A circuit breaker on this call; none if absent.
         #[serde(default)]
         breaker: Option<BreakerSpec>,
+        /// One-way network latency to the target; none if absent.
         #[serde(default)]
         latency: Option<Dist>,
+        /// At most this many of these calls at once from one caller; beyond, a call fails at once.
         #[serde(default)]
         bulkhead: Option<u32>,
+        /// A connection pool per caller replica.
         #[serde(default)]
         pool: Option<PoolSpec>,
+        /// What a failed call does (`Fail` by default).
         #[serde(default)]
         on_failure: OnFailureSpec,
     },
     /// Calls in parallel; go on once `need` have succeeded (all by default).
     Parallel {
+        /// The calls, sent at once.
         calls: Vec<CallSpec>,
+        /// Successes needed to go on; all by default.
         #[serde(default)]
         need: Option<u16>,
+        /// What too few successes do (`Fail` by default).
         #[serde(default)]
         on_failure: OnFailureSpec,
     },
@@ -600,6 +715,7 @@ pub enum StepSpec {
     Optional(Box<StepSpec>),
 }
 
+/// When a client's requests arrive.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub enum Arrivals {
@@ -612,16 +728,24 @@ pub enum Arrivals {
     /// Bursts: Poisson at `base` per second, switching to `burst` per second; each state lasts
     /// an exponential time of mean `base_for` / `burst_for` (a two-state MMPP).
     Bursty {
+        /// Arrivals per second in the base state.
         base: f64,
+        /// Arrivals per second in the burst state.
         burst: f64,
+        /// Mean time in the base state.
         base_for: Duration,
+        /// Mean time in the burst state.
         burst_for: Duration,
     },
     /// A daily (or any) cycle: rate = mean × (1 + amplitude × sin(2π (t − phase) / period)).
     Diurnal {
+        /// Mean arrivals per second.
         mean: f64,
+        /// The swing, as a fraction of the mean.
         amplitude: f64,
+        /// The cycle's length.
         period: Duration,
+        /// The cycle's offset (0).
         #[serde(default)]
         phase: Duration,
     },
@@ -631,10 +755,13 @@ pub enum Arrivals {
     Closed { users: u32, think: Dist },
 }
 
+/// A step of a rate schedule.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// From this time…
     pub at: Duration,
+    /// …arrivals per second are this.
     pub rate: f64,
 }
 
@@ -645,9 +772,11 @@ fn one_f() -> f64 {
     1.0
 }
 
+/// A service: replicas of workers with queues, running a handler for each request.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
+    /// Replicas at the start (1).
     #[serde(default = "one")]
     pub replicas: u32,
     /// Workers (threads, processes) per replica; 1 unless a `size` gives it.
@@ -659,6 +788,7 @@ pub struct ServiceSpec {
     /// Waiting room per replica; arrivals to a full queue are rejected. Unbounded if absent.
     #[serde(default)]
     pub capacity: Option<u32>,
+    /// The work of a `Work` step, drawn per request at its arrival.
     pub service_time: Dist,
     /// What a request does: `[Work]` by default.
     #[serde(default)]
@@ -713,6 +843,7 @@ pub struct ServiceSpec {
     /// A new replica works slower for a while once ready (caches, JIT, connection pools).
     #[serde(default)]
     pub warm_up: Option<WarmUpSpec>,
+    /// Scales the replica count (or size) with the load; none if absent.
     #[serde(default)]
     pub autoscaler: Option<AutoscalerSpec>,
     /// Function-style (serverless): instances started per request on demand.
@@ -732,32 +863,43 @@ fn thousand() -> u32 {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionSpec {
+    /// Requests one instance serves at once (1).
     #[serde(default = "one")]
     pub concurrency: u32,
     /// Account-level cap on concurrent instances; requests beyond it are throttled.
     #[serde(default = "thousand")]
     pub cap: u32,
+    /// An instance idle this long is reclaimed (10 minutes).
     #[serde(default = "ten_minutes")]
     pub idle_timeout: Duration,
+    /// Price of each invocation, beside compute time (0).
     #[serde(default)]
     pub price_per_request: f64,
 }
 
+/// What an arrival to a full queue does.
 #[derive(Deserialize, Debug, Clone, Copy, Default)]
 #[serde(deny_unknown_fields)]
 pub enum WhenFullSpec {
+    /// It is refused (503).
     #[default]
     Reject,
+    /// The longest-waiting request is shed to make room.
     DropOldest,
+    /// The caller waits for a place, holding its worker.
     Block,
 }
 
+/// Which waiting request a free worker takes.
 #[derive(Deserialize, Debug, Clone, Copy, Default)]
 #[serde(deny_unknown_fields)]
 pub enum OrderSpec {
+    /// The oldest.
     #[default]
     Fifo,
+    /// The newest.
     Lifo,
+    /// The oldest, but the newest while CoDel reports overload.
     AdaptiveLifo,
 }
 
@@ -772,8 +914,10 @@ fn hundred_ms() -> Duration {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct CoDelSpec {
+    /// The queueing delay CoDel aims for (5 ms).
     #[serde(default = "five_ms")]
     pub target: Duration,
+    /// How often overload is judged (100 ms).
     #[serde(default = "hundred_ms")]
     pub interval: Duration,
 }
@@ -797,31 +941,42 @@ fn p99() -> f64 {
     0.99
 }
 
+/// How much optional work a service does.
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub enum DegradeSpec {
     /// A brownout dimmer keeping the worst response time of `window` near `setpoint`.
     Brownout {
+        /// The worst response time to aim for.
         setpoint: Duration,
+        /// Time between controller updates (1 s).
         #[serde(default = "s1")]
         period: Duration,
+        /// Response times of this window are watched (5 s).
         #[serde(default = "s5")]
         window: Duration,
+        /// The controller's pole, 0 to 1 (0.9).
         #[serde(default = "pole")]
         pole: f64,
+        /// The starting dimmer (0.5).
         #[serde(default = "half")]
         initial: f64,
     },
     /// Optional work off while the `quantile` of response times over `window` is above
     /// `above`, on again below `below` (`above` if absent).
     Switch {
+        /// The response-time quantile watched (0.99).
         #[serde(default = "p99")]
         quantile: f64,
+        /// Off while the quantile is above this.
         above: Duration,
+        /// On again below this (`above` if absent).
         #[serde(default)]
         below: Option<Duration>,
+        /// Response times of this window are watched (30 s).
         #[serde(default = "s30")]
         window: Duration,
+        /// Time between checks (1 s).
         #[serde(default = "s1")]
         period: Duration,
     },
@@ -853,34 +1008,47 @@ fn long_window() -> u32 {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub enum ConcurrencyLimitSpec {
+    /// A constant limit.
     Fixed(u32),
     /// +1 while busy, × `backoff` on a failure or an answer slower than `timeout`.
     Aimd {
+        /// The starting limit (20).
         #[serde(default = "limit_initial")]
         initial: u32,
+        /// The lowest limit (20).
         #[serde(default = "limit_initial")]
         min: u32,
+        /// The highest limit (200).
         #[serde(default = "limit_max")]
         max: u32,
+        /// The factor applied on a drop (0.9).
         #[serde(default = "backoff")]
         backoff: f64,
+        /// Answers slower than this count as drops (5 s).
         #[serde(default = "s5")]
         timeout: Duration,
     },
     /// Grows while response times stay near their long average, shrinks as they rise.
     Gradient2 {
+        /// The starting limit (20).
         #[serde(default = "limit_initial")]
         initial: u32,
+        /// The lowest limit (20).
         #[serde(default = "limit_initial")]
         min: u32,
+        /// The highest limit (200).
         #[serde(default = "limit_max")]
         max: u32,
+        /// Weight of a new sample (0.2).
         #[serde(default = "smoothing")]
         smoothing: f64,
+        /// Requests allowed to queue above the estimate (4).
         #[serde(default = "queue_size")]
         queue_size: u32,
+        /// How much slower than the long average counts as normal (1.5).
         #[serde(default = "tolerance")]
         tolerance: f64,
+        /// Samples in the long average (600).
         #[serde(default = "long_window")]
         long_window: u32,
     },
@@ -890,9 +1058,12 @@ pub enum ConcurrencyLimitSpec {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct SizeSpec {
+    /// Workers per replica.
     pub workers: u32,
+    /// Work is divided by this (1.0).
     #[serde(default = "one_f")]
     pub speed: f64,
+    /// Price per replica per hour (0).
     #[serde(default)]
     pub cost_per_hour: f64,
 }
@@ -901,7 +1072,9 @@ pub struct SizeSpec {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct WarmUpSpec {
+    /// How long the warm-up lasts.
     pub r#for: Duration,
+    /// The share of full speed meanwhile.
     pub speed: f64,
 }
 
@@ -928,6 +1101,7 @@ fn fifteen() -> u32 {
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct AutoscalerSpec {
+    /// The fewest replicas (1).
     #[serde(default = "one")]
     pub min: u32,
     /// Required by the horizontal policies.
@@ -941,6 +1115,7 @@ pub struct AutoscalerSpec {
     /// …ending this long before each decision (metrics pipelines lag).
     #[serde(default)]
     pub lag: Duration,
+    /// How it decides (the Kubernetes HPA by default).
     #[serde(default)]
     pub policy: ScalingPolicySpec,
     /// Changes of the bounds at given times (pre-scaling before a known peak).
@@ -948,6 +1123,7 @@ pub struct AutoscalerSpec {
     pub schedule: Vec<ScheduledSpec>,
 }
 
+/// What an autoscaler keeps near its target, per ready replica.
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub enum MetricSpec {
@@ -961,56 +1137,75 @@ pub enum MetricSpec {
     RequestsPerReplica(f64),
 }
 
+/// How an autoscaler decides.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub enum ScalingPolicySpec {
     /// The Kubernetes HPA.
     Hpa {
+        /// Time between decisions (15 s).
         #[serde(default = "s15")]
         sync_period: Duration,
+        /// No change while the metric is within this ratio of its target (0.1).
         #[serde(default = "tenth")]
         tolerance: f64,
         /// Kubernetes' defaults where absent.
         #[serde(default)]
         scale_up: BehaviorSpec,
+        /// Scale-down behavior; Kubernetes' defaults where absent.
         #[serde(default)]
         scale_down: BehaviorSpec,
     },
     /// AWS target tracking.
     TargetTracking {
+        /// The alarm period (60 s).
         #[serde(default = "s60")]
         period: Duration,
+        /// Periods above target before scaling out (3).
         #[serde(default = "three")]
         out_datapoints: u32,
+        /// Periods below target before scaling in (15).
         #[serde(default = "fifteen")]
         in_datapoints: u32,
+        /// Time after a scale-out before another (300 s).
         #[serde(default = "s300")]
         scale_out_cooldown: Duration,
+        /// Time after a scale-in before another (300 s).
         #[serde(default = "s300")]
         scale_in_cooldown: Duration,
+        /// Never scale in (false).
         #[serde(default)]
         disable_scale_in: bool,
     },
     /// Vertical scaling by rule: the smallest of `sizes` (names of the service's sizes,
     /// smallest capacity first) that holds utilization at or below the target.
     Vertical {
+        /// Sizes to choose from, smallest capacity first.
         sizes: Vec<String>,
+        /// Time between decisions (60 s).
         #[serde(default = "s60")]
         period: Duration,
+        /// A smaller size is chosen only if it held for this long (300 s).
         #[serde(default = "s300")]
         stabilization: Duration,
+        /// How replicas move to the new size (`Restart` by default).
         #[serde(default)]
         strategy: ResizeStrategy,
+        /// Startup time of a resized replica, instead of the service's `startup`.
         #[serde(default)]
         restart: Option<Duration>,
     },
     /// AWS step scaling: the metric's value is the alarm threshold.
     StepScaling {
+        /// The alarm period (60 s).
         #[serde(default = "s60")]
         period: Duration,
+        /// The adjustment per range of the metric's distance from the threshold.
         steps: Vec<ScalingStepSpec>,
+        /// Periods in alarm before acting (1).
         #[serde(default = "one")]
         datapoints: u32,
+        /// Time after an action before another (300 s).
         #[serde(default = "s300")]
         cooldown: Duration,
     },
@@ -1031,26 +1226,36 @@ impl Default for ScalingPolicySpec {
 #[derive(Deserialize, Debug, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct BehaviorSpec {
+    /// Recommendations over this window are combined (up: 0 s, down: 300 s).
     #[serde(default)]
     pub stabilization: Option<Duration>,
+    /// Rate limits on changes (up: 4 pods or 100% per 15 s; down: 100% per 15 s).
     #[serde(default)]
     pub policies: Option<Vec<RatePolicySpec>>,
+    /// Which policy applies when several do (`Max`).
     #[serde(default)]
     pub select: Option<SelectSpec>,
 }
 
+/// A limit on how fast an HPA changes the replica count.
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub enum RatePolicySpec {
+    /// At most `value` replicas per `period`.
     Pods { value: u32, period: Duration },
+    /// At most `value` percent of the replicas per `period`.
     Percent { value: u32, period: Duration },
 }
 
+/// Which of several rate policies applies.
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub enum SelectSpec {
+    /// The one allowing the largest change.
     Max,
+    /// The one allowing the smallest change.
     Min,
+    /// No change in this direction.
     Disabled,
 }
 
@@ -1058,27 +1263,38 @@ pub enum SelectSpec {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct ScalingStepSpec {
+    /// The step applies from this distance above the threshold; unbounded below if absent.
     #[serde(default)]
     pub lower: Option<f64>,
+    /// …up to this distance; unbounded above if absent.
     #[serde(default)]
     pub upper: Option<f64>,
+    /// What the step does to the replica count.
     pub adjust: AdjustSpec,
 }
 
+/// A step scaling adjustment.
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub enum AdjustSpec {
+    /// Add this many replicas (negative: remove).
     Change(i32),
+    /// Add this percent of the replicas.
     Percent(f64),
+    /// Set the count to this.
     Exact(u32),
 }
 
+/// A scheduled change of an autoscaler's bounds.
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledSpec {
+    /// When the change applies.
     pub at: Duration,
+    /// The new lower bound; unchanged if absent.
     #[serde(default)]
     pub min: Option<u32>,
+    /// The new upper bound; unchanged if absent.
     #[serde(default)]
     pub max: Option<u32>,
 }
@@ -1088,30 +1304,48 @@ pub struct ScheduledSpec {
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub enum LimiterSpec {
+    /// `burst` tokens, refilled at `rate` per second; a request takes one.
     TokenBucket {
+        /// Tokens per second.
         rate: f64,
+        /// Tokens the bucket holds.
         burst: u32,
+        /// Delay a non-conforming request up to this instead of refusing it; refuse if absent.
         #[serde(default)]
         max_delay: Option<Duration>,
     },
+    /// NGINX `limit_req`: requests drain at `rate` per second, `burst` may wait.
     LeakyBucket {
+        /// Requests per second.
         rate: f64,
+        /// Requests that may wait beyond the rate.
         burst: u32,
+        /// Delay a non-conforming request up to this instead of refusing it; refuse if absent.
         #[serde(default)]
         max_delay: Option<Duration>,
     },
+    /// The generic cell rate algorithm: `rate` per second with `burst` of slack.
     Gcra {
+        /// Requests per second.
         rate: f64,
+        /// Requests allowed at once beyond the rate.
         burst: u32,
+        /// Delay a non-conforming request up to this instead of refusing it; refuse if absent.
         #[serde(default)]
         max_delay: Option<Duration>,
     },
+    /// At most `limit` requests per `window`, counted from each window's start.
     FixedWindow {
+        /// Requests allowed per window.
         limit: u32,
+        /// The window's length.
         window: Duration,
     },
+    /// At most `limit` requests in any `window`, weighting the previous window.
     SlidingWindow {
+        /// Requests allowed per window.
         limit: u32,
+        /// The window's length.
         window: Duration,
     },
 }
@@ -1132,55 +1366,83 @@ impl LimiterSpec {
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub enum Dist {
+    /// Exponential, with this mean.
     Exponential {
+        /// The mean.
         mean: Duration,
     },
+    /// Always this value.
     Deterministic {
+        /// The value.
         value: Duration,
     },
+    /// Uniform between `min` and `max`.
     Uniform {
+        /// The smallest value.
         min: Duration,
+        /// The largest value.
         max: Duration,
     },
     /// Given by its mean and coefficient of variation (standard deviation / mean).
     LogNormal {
+        /// The mean.
         mean: Duration,
+        /// The coefficient of variation (standard deviation / mean).
         cv: f64,
     },
+    /// Given by its mean and coefficient of variation.
     Gamma {
+        /// The mean.
         mean: Duration,
+        /// The coefficient of variation (standard deviation / mean).
         cv: f64,
     },
+    /// The sum of `k` exponentials, with this mean in all.
     Erlang {
+        /// The number of phases.
         k: u32,
+        /// The mean.
         mean: Duration,
     },
     /// Minimum `scale`, tail index `shape` (the mean is finite only for shape > 1).
     Pareto {
+        /// The smallest value.
         scale: Duration,
+        /// The tail index.
         shape: f64,
     },
     /// Each draw picks one of `values` uniformly.
     Empirical {
+        /// The values to draw from.
         values: Vec<Duration>,
     },
 }
 
-/// The settings of an experiment other than its model and overrides.
+/// An experiment: `Experiment(...)`. Beside these fields it has `model` (a model file's name,
+/// or an embedded `Model(...)`), `set` (overrides by dotted path: `{ "app.replicas": 4 }`),
+/// `variants` (named override sets), `sweep` (a grid of values per path, or `Zip({...})`)
+/// and `plan` (see the README).
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// The experiment's name; the file's stem if absent.
     #[serde(default)]
     pub name: Option<String>,
+    /// What it shows, in a sentence (shown in reports).
     #[serde(default)]
     pub description: String,
+    /// Simulated time of each run.
     pub duration: Duration,
+    /// Time at the start of each run left out of the measurements (0).
     #[serde(default)]
     pub warmup: Duration,
+    /// The seed every random stream is derived from (1).
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// Independent runs per point (1).
     #[serde(default = "one")]
     pub replications: u32,
+    /// Safety caps on each run.
     #[serde(default)]
     pub limits: Limits,
     /// The variant others are compared with (paired differences); the first one by default.
@@ -1189,8 +1451,10 @@ pub struct Settings {
     /// Sequential stopping: add replications until a metric is known precisely enough.
     #[serde(default)]
     pub stop_when: Option<StopWhen>,
+    /// Faults and actions on the run's timeline.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// Expectations checked against the results (`scalesim check`).
     #[serde(default)]
     pub expect: Vec<String>,
     /// A shorter profile for `scalesim check --quick`.
@@ -1215,10 +1479,13 @@ impl Settings {
 #[derive(Deserialize, Debug, Clone, Copy, Default)]
 #[serde(deny_unknown_fields)]
 pub struct QuickSpec {
+    /// The run's duration in the quick profile.
     #[serde(default)]
     pub duration: Option<Duration>,
+    /// Its warm-up.
     #[serde(default)]
     pub warmup: Option<Duration>,
+    /// Its replications.
     #[serde(default)]
     pub replications: Option<u32>,
 }
@@ -1277,50 +1544,75 @@ impl FaultSpec {
 pub enum FaultSpec {
     /// Work on `node` (or one replica of it) takes `factor` times longer during the window.
     Slowdown {
+        /// The node it acts on.
         node: String,
+        /// Only this replica; all if absent.
         #[serde(default)]
         replica: Option<u32>,
+        /// When it starts.
         at: Duration,
+        /// How long it lasts.
         r#for: Duration,
+        /// How many times longer work takes.
         factor: f64,
     },
     /// Requests finishing on `node` (or one replica) fail with probability `rate` meanwhile.
     Errors {
+        /// The node it acts on.
         node: String,
+        /// Only this replica; all if absent.
         #[serde(default)]
         replica: Option<u32>,
+        /// When it starts.
         at: Duration,
+        /// How long it lasts.
         r#for: Duration,
+        /// The failure probability of each request.
         rate: f64,
     },
     /// Calls from `from` to `to` sent during the window take `add` longer each way.
     Latency {
+        /// The caller.
         from: String,
+        /// The callee.
         to: String,
+        /// When it starts.
         at: Duration,
+        /// How long it lasts.
         r#for: Duration,
+        /// Latency added each way.
         add: Duration,
     },
     /// Replica `replica` of `node` crashes at `at`, and recovers after `for` if given.
     Crash {
+        /// The node it acts on.
         node: String,
+        /// The replica that crashes (0).
         #[serde(default)]
         replica: u32,
+        /// When it starts.
         at: Duration,
+        /// Down this long; for the rest of the run if absent.
         #[serde(default)]
         r#for: Option<Duration>,
     },
     /// Set `node`'s desired replica count at `at` (a manual scaling action).
     Scale {
+        /// The node it acts on.
         node: String,
+        /// When it starts.
         at: Duration,
+        /// The desired replica count from then on.
         replicas: u32,
     },
     /// Roll `node` to a new version: a rolling update as Kubernetes' (25% surge and 25%
     /// unavailable by default), or blue-green.
     Deploy {
+        /// The node it acts on.
         node: String,
+        /// When it starts.
         at: Duration,
+        /// Rolling update or blue-green (`Rolling` by default).
         #[serde(default)]
         strategy: DeployStrategy,
         /// Startup time of each new replica, instead of the service's `startup`.
@@ -1331,24 +1623,35 @@ pub enum FaultSpec {
     /// failing with probability `rate`, take their share of traffic for `for`, then are
     /// rolled back.
     Canary {
+        /// The node it acts on.
         node: String,
+        /// When it starts.
         at: Duration,
+        /// How long it lasts.
         r#for: Duration,
+        /// Canary replicas (1).
         #[serde(default = "one")]
         replicas: u32,
+        /// How many times slower the new version works (1.0).
         #[serde(default = "one_f64")]
         factor: f64,
+        /// The new version's failure probability (0).
         #[serde(default)]
         rate: f64,
     },
     /// Move `node` to another of its sizes at `at`, replica by replica: `Restart` takes one
     /// down at a time, `Surge` starts the new one first.
     Resize {
+        /// The node it acts on.
         node: String,
+        /// When it starts.
         at: Duration,
+        /// The size to move to.
         size: String,
+        /// `Restart` (by default) or `Surge`.
         #[serde(default)]
         strategy: ResizeStrategy,
+        /// Startup time of each resized replica, instead of the service's `startup`.
         #[serde(default)]
         restart: Option<Duration>,
     },
@@ -1358,24 +1661,32 @@ fn one_f64() -> f64 {
     1.0
 }
 
+/// How a new version replaces the old.
 #[derive(Deserialize, Debug, Clone, Copy, Default)]
 #[serde(deny_unknown_fields)]
 pub enum DeployStrategy {
+    /// Kubernetes' rolling update: 25% surge, 25% unavailable.
     #[default]
     Rolling,
     /// Rolling with explicit bounds (replica counts).
     RollingUpdate {
+        /// Replicas above the desired count while rolling.
         max_surge: u32,
+        /// Replicas below the desired count that may be unavailable.
         max_unavailable: u32,
     },
+    /// Start every new replica, then switch all traffic at once.
     BlueGreen,
 }
 
+/// How replicas move to another size.
 #[derive(Deserialize, Debug, Clone, Copy, Default)]
 #[serde(deny_unknown_fields)]
 pub enum ResizeStrategy {
+    /// One at a time: down, then up on the new size.
     #[default]
     Restart,
+    /// Start the new one first, then drain the old.
     Surge,
 }
 
@@ -1386,7 +1697,9 @@ pub enum ResizeStrategy {
 pub struct StopWhen {
     /// An experiment metric (`latency_p99_s`) or a node's (`app.wait_mean_s`).
     pub metric: String,
+    /// Stop when the ci95 half-width is at most this fraction of |mean|.
     pub rel_ci95: f64,
+    /// The most runs per point.
     pub max_replications: u32,
 }
 
@@ -1398,7 +1711,9 @@ fn default_seed() -> u64 {
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
+    /// Events per run before it stops with a warning (2 × 10⁹).
     pub max_events: u64,
+    /// Requests in flight before the run stops as unstable (10⁶).
     pub max_in_flight: u32,
 }
 

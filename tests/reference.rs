@@ -1,0 +1,223 @@
+//! `docs/reference.md`, the RON reference, is generated from the doc comments of the file
+//! schema (`src/model/spec.rs`): this test renders it and fails when the committed file is
+//! stale. Regenerate it with
+//!
+//! ```sh
+//! SCALESIM_BLESS=1 cargo test --release --test reference
+//! ```
+//!
+//! Every `ron` example in it must also be RON to the `ron` crate.
+
+use std::path::Path;
+
+/// A documented item: its doc lines, and the code line that follows them.
+struct Item {
+    doc: Vec<String>,
+    code: String,
+    indent: usize,
+    optional: bool,
+}
+
+/// The schema's items in file order, up to its tests.
+fn items(text: &str) -> Vec<Item> {
+    let mut out = Vec::new();
+    let mut doc = Vec::new();
+    let mut optional = false;
+    for line in text.lines() {
+        if line.starts_with("#[cfg(test)]") {
+            break;
+        }
+        let t = line.trim();
+        if let Some(d) = t.strip_prefix("///") {
+            doc.push(d.trim().to_string());
+        } else if t.starts_with("#[") {
+            optional |= t.contains("serde(default") || t.starts_with("#[default]");
+        } else if t.starts_with("//") || t.is_empty() {
+            if t.is_empty() {
+                doc.clear();
+                optional = false;
+            }
+        } else {
+            if !doc.is_empty() {
+                out.push(Item {
+                    doc: std::mem::take(&mut doc),
+                    code: t.to_string(),
+                    indent: line.len() - line.trim_start().len(),
+                    optional,
+                });
+            }
+            doc.clear();
+            optional = false;
+        }
+    }
+    out
+}
+
+/// A type as users write it: `Spec` suffixes dropped, `Option<T>` as T.
+fn user_type(t: &str) -> String {
+    let t = t.trim().trim_end_matches(',').trim();
+    let t = t
+        .strip_prefix("Option<")
+        .and_then(|x| x.strip_suffix('>'))
+        .unwrap_or(t);
+    t.replace("Spec", "")
+        .replace("std::collections::BTreeMap<", "map of ")
+        .replace("BTreeMap<", "map of ")
+        .replace(", ", " to ")
+        .replace("Vec<", "list of ")
+        .replace("Box<", "")
+        .replace('>', "")
+        .replace("Duration", "duration")
+        .replace("String", "string")
+}
+
+fn render(spec: &str, example: &str) -> String {
+    let mut md = String::from(
+        "# RON reference\n\n\
+         Generated from the doc comments of `src/model/spec.rs` by `tests/reference.rs`; do not \
+         edit by hand. Durations are strings with a unit (`\"250ms\"`, `\"1.5s\"`, `\"1m30s\"`). \
+         Fields marked optional may be left out; their defaults are given in parentheses.\n\n\
+         A complete experiment (`experiments/quickstart.ron`):\n\n```ron\n",
+    );
+    md.push_str(example.trim_end());
+    md.push_str(
+        "\n```\n\nAn experiment's `plan:` block (`Plan(...)` or `Tipping(...)`) is described in \
+         the README, under \"Answers\".\n",
+    );
+    let mut header: Option<String> = None;
+    for item in items(spec) {
+        let doc = item.doc.join(" ");
+        let code = &item.code;
+        if code.starts_with("pub fn ") || code.starts_with("fn ") {
+            continue; // a method, not part of the file format
+        }
+        if item.indent == 0 {
+            let kind = if code.contains("pub struct ") {
+                "pub struct "
+            } else if code.contains("pub enum ") {
+                "pub enum "
+            } else {
+                continue; // a function or an impl
+            };
+            let name = code[code.find(kind).unwrap() + kind.len()..]
+                .split([' ', '{', '(', '<'])
+                .next()
+                .unwrap_or("")
+                .replace("Spec", "");
+            // The experiment's own fields are its settings.
+            let name = if name == "Settings" {
+                "Experiment".to_string()
+            } else {
+                name
+            };
+            let what = if kind.contains("enum") {
+                "One of"
+            } else {
+                "Fields"
+            };
+            md.push_str(&format!("\n## {name}\n\n{doc}\n"));
+            header = Some(format!("\n{what}:\n\n"));
+            continue;
+        }
+        if let Some(h) = header.take() {
+            md.push_str(&h);
+        }
+        let depth = if item.indent <= 4 { 0 } else { 1 };
+        let pad = "  ".repeat(depth);
+        let line = if let Some(rest) = code.strip_prefix("pub ") {
+            // A field: `pub name: Type,`
+            let (name, ty) = rest.split_once(':').unwrap_or((rest, ""));
+            let name = name.trim_start_matches("r#");
+            let opt = if item.optional || ty.contains("Option<") {
+                ", optional"
+            } else {
+                ""
+            };
+            format!("- `{name}` ({}{opt}): {doc}", user_type(ty))
+        } else if code.starts_with(|c: char| c.is_ascii_uppercase()) {
+            // A variant: `Name`, `Name(T)` or `Name {`.
+            let name: String = code.chars().take_while(|c| c.is_alphanumeric()).collect();
+            let inner = code[name.len()..].trim();
+            let shape = if let Some(t) = inner.strip_prefix('(') {
+                format!("`{name}({})`", user_type(t.trim_end_matches([',', ')'])))
+            } else if inner.starts_with('{') {
+                format!("`{name}(...)`")
+            } else {
+                format!("`{name}`")
+            };
+            format!("- {shape}: {doc}")
+        } else {
+            // A variant's field: `name: Type,`
+            let (name, ty) = code.split_once(':').unwrap_or((code, ""));
+            let name = name.trim_start_matches("r#");
+            let opt = if item.optional || ty.contains("Option<") {
+                ", optional"
+            } else {
+                ""
+            };
+            format!("- `{name}` ({}{opt}): {doc}", user_type(ty))
+        };
+        md.push_str(&format!("{pad}{line}\n"));
+    }
+    md
+}
+
+#[test]
+fn the_reference_is_generated_from_the_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spec = std::fs::read_to_string(root.join("src/model/spec.rs")).unwrap();
+    let example = std::fs::read_to_string(root.join("experiments/quickstart.ron")).unwrap();
+    let want = render(&spec, &example);
+    let path = root.join("docs/reference.md");
+    if std::env::var_os("SCALESIM_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/reference.md is stale: run `SCALESIM_BLESS=1 cargo test --release --test reference`"
+    );
+}
+
+#[test]
+fn every_ron_example_in_the_reference_is_ron() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("docs/reference.md")).unwrap();
+    let mut blocks = 0;
+    for block in text.split("```ron\n").skip(1) {
+        let code = block.split("\n```").next().unwrap();
+        if let Err(e) = ron::from_str::<ron::Value>(code) {
+            panic!("an example in docs/reference.md is not RON: {e}\n{code}");
+        }
+        blocks += 1;
+    }
+    assert!(blocks >= 1);
+}
+
+#[test]
+fn every_schema_type_and_field_is_documented() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spec = std::fs::read_to_string(root.join("src/model/spec.rs")).unwrap();
+    let mut undocumented = Vec::new();
+    let mut prev_doc = false;
+    for line in spec.lines() {
+        if line.starts_with("#[cfg(test)]") {
+            break;
+        }
+        let t = line.trim();
+        if t.starts_with("///") {
+            prev_doc = true;
+            continue;
+        }
+        if t.starts_with("#[") || (t.starts_with("//") && !t.starts_with("///")) {
+            continue;
+        }
+        let is_type = line.starts_with("pub struct ") || line.starts_with("pub enum ");
+        let is_field = line.starts_with("    pub ") && t.contains(':') && !t.contains("fn ");
+        if (is_type || is_field) && !prev_doc {
+            undocumented.push(t.to_string());
+        }
+        prev_doc = false;
+    }
+    assert!(undocumented.is_empty(), "undocumented: {undocumented:#?}");
+}
