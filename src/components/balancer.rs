@@ -10,8 +10,8 @@
 //! The replica set may change (autoscaling, rollouts): the service tells its balancers when a
 //! replica joins or leaves, as endpoint updates do, and only members get traffic.
 
+use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId};
-use super::{answer, Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::TimeWeighted;
 use rand::Rng;
@@ -398,7 +398,14 @@ impl Balancer {
                 }
                 let cid = ctx.requests.insert(p.on_behalf(self.id, parent.to_token()));
                 self.routes.insert(cid.to_token(), r);
-                ctx.cal.at(now, self.cfg.target, Msg::Route(cid, r));
+                ctx.cal.at(
+                    now,
+                    self.cfg.target,
+                    Msg::Route {
+                        request: cid,
+                        replica: r,
+                    },
+                );
             }
             Msg::Reply(child) => {
                 let c = ctx
@@ -429,16 +436,32 @@ impl Balancer {
                 }
                 b.probe_seq = b.probe_seq.wrapping_add(1);
                 b.probe_pending = true;
-                ctx.cal
-                    .at(now, self.cfg.target, Msg::Probe(r, self.id.0, b.probe_seq));
-                ctx.cal
-                    .after(hc.timeout, self.id, Msg::ProbeTimeout(r, b.probe_seq));
+                ctx.cal.at(
+                    now,
+                    self.cfg.target,
+                    Msg::Probe {
+                        replica: r,
+                        from: self.id.0,
+                        seq: b.probe_seq,
+                    },
+                );
+                ctx.cal.after(
+                    hc.timeout,
+                    self.id,
+                    Msg::ProbeTimeout {
+                        replica: r,
+                        seq: b.probe_seq,
+                    },
+                );
                 ctx.cal.after(hc.interval, self.id, Msg::ProbeDue(r));
             }
-            Msg::ProbeAck(r, seq) => self.probe_result(r, seq, true, now),
-            Msg::ProbeTimeout(r, seq) => self.probe_result(r, seq, false, now),
+            Msg::ProbeAck { replica: r, seq } => self.probe_result(r, seq, true, now),
+            Msg::ProbeTimeout { replica: r, seq } => self.probe_result(r, seq, false, now),
             Msg::Unejected(_) => self.maglev_dirty = true,
-            Msg::Members(r, member) => self.membership(r, member, now, ctx),
+            Msg::Members {
+                replica: r,
+                joins: member,
+            } => self.membership(r, member, now, ctx),
             _ => unreachable!("a balancer takes calls, replies and its own timers"),
         }
     }

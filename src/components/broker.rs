@@ -15,9 +15,9 @@
 //! with a `deadline`, those acknowledged later than that after publishing count as late.
 
 use super::dist::Sampler;
+use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId, Request};
 use super::slab::{Id, Slab};
-use super::{answer, Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::{Histogram, TimeWeighted};
 use std::collections::VecDeque;

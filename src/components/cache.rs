@@ -10,10 +10,10 @@
 //! refreshes its key in the background when `now − Δ·β·ln(U) ≥ expiry`.
 
 use super::dist::Sampler;
+use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId, Request};
 use super::slab::{Id, Slab};
 use super::store::{Eviction, Lookup, Store};
-use super::{answer, Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use rand::Rng;
 use std::collections::HashMap;

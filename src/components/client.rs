@@ -3,8 +3,8 @@
 //! and ask again); request classes and keys; timeouts and retries through [`Outbound`].
 
 use super::dist::{DistParams, Sampler};
+use super::kernel::{Ctx, Msg};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
-use super::{Ctx, Msg};
 use crate::engine::{round_ns, ActorId, Nanos, Stream};
 use crate::metrics::{Histogram, TimeWeighted};
 use rand::Rng;

@@ -9,9 +9,9 @@
 //! that write had committed when the read was sent.
 
 use super::dist::Sampler;
+use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
-use super::{answer, Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use std::collections::HashMap;
 

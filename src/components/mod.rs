@@ -14,6 +14,7 @@ pub mod concurrency;
 pub mod database;
 pub mod degrade;
 pub mod dist;
+pub mod kernel;
 pub mod limiter;
 pub mod outbound;
 pub mod pool;
@@ -28,6 +29,7 @@ pub mod store;
 pub use balancer::{Algorithm, Balancer, BalancerConfig, HealthCheck, Outlier};
 pub use client::{Arrivals, Class, Client, ClientConfig, ClientStreams, Keys, TraceEvent};
 pub use dist::{DistParams, Sampler};
+pub use kernel::{answer, Ctx, Msg};
 pub use outbound::CallSite;
 pub use request::{Outcome, ReqId, Request, Requests};
 pub use service::{
@@ -40,107 +42,6 @@ use crate::metrics::series::Series;
 use crate::metrics::{named, Histogram, RunMetrics};
 use service::SERIES_COLUMNS;
 
-/// Everything that can happen to an actor.
-#[derive(Clone, Copy, Debug)]
-pub enum Msg {
-    /// A client's next open-loop arrival is due.
-    Generate,
-    /// A closed-loop user finished thinking.
-    Think(u32),
-    /// Handle this request and reply to its `reply_to`.
-    Call(ReqId),
-    /// The answer to a call; the outcome is in the request.
-    Reply(ReqId),
-    /// A caller's timeout for this request.
-    Expire(ReqId),
-    /// A service finished the work of a handler step (the token names the job).
-    Finish(u64),
-    /// A caller's backoff ended: send the next attempt of this call.
-    RetryDue(u64),
-    /// A caller's hedging delay ended: send another copy if still unanswered.
-    HedgeDue(u64),
-    /// A caller's breaker refused this call's attempt.
-    Refused(u64),
-    /// A fault of the timeline begins (`true`) or ends.
-    Fault(u32, bool),
-    /// A balancer sends a call to replica `.1` of a service.
-    Route(ReqId, u32),
-    /// A health check of replica `.0`, from actor `.1`, probe number `.2`.
-    Probe(u32, u32, u32),
-    /// The replica answered probe `.1`.
-    ProbeAck(u32, u32),
-    /// Probe `.1` of replica `.0` got no answer in time.
-    ProbeTimeout(u32, u32),
-    /// Time to probe replica `.0` again.
-    ProbeDue(u32),
-    /// An outlier ejection of replica `.0` ended.
-    Unejected(u32),
-    /// Replica `.0` (in its incarnation `.1`) finished starting.
-    Ready(u32, u32),
-    /// Time for a service to sample its totals for its autoscaler.
-    Scrape,
-    /// Time for an autoscaler's decision.
-    Autoscale,
-    /// Scheduled scaling action `.0` is due.
-    Scheduled(u32),
-    /// Replica `.0` joins (`true`) or leaves a balancer's endpoints.
-    Members(u32, bool),
-    /// Check whether function instance `.0` (incarnation `.1`) has idled long enough.
-    Reap(u32, u32),
-    /// A service's degradation controller's period ended.
-    Dimmer,
-    /// A queue's delivery `.0` (a token) reached its visibility timeout.
-    Visibility(u64),
-    /// A queue's delivery window opens or closes.
-    Wake,
-    /// Job `.0` (a token) has waited its acquire timeout for a connection in step `.1`.
-    PoolTimeout(u64, u32),
-    /// A cache's write-behind delay for key `.0` ended: write it to the backend.
-    Flush(u64),
-    /// A rate limit's delay for this call ended: admit it (to replica `.1`, or `u32::MAX`
-    /// for the next in turn).
-    Paced(ReqId, u32),
-}
-
-// Every event in the calendar carries a message: keep it two words, so adding a kind does not
-// slow every heap operation.
-const _: () = assert!(std::mem::size_of::<Msg>() <= 16);
-
-impl Msg {
-    fn code(&self) -> u32 {
-        match self {
-            Msg::Generate => 1,
-            Msg::Think(_) => 2,
-            Msg::Call(_) => 3,
-            Msg::Reply(_) => 4,
-            Msg::Expire(_) => 5,
-            Msg::Finish(..) => 6,
-            Msg::RetryDue(_) => 7,
-            Msg::Fault(..) => 8,
-            Msg::Route(..) => 9,
-            Msg::Probe(..) => 10,
-            Msg::ProbeAck(..) => 11,
-            Msg::ProbeTimeout(..) => 12,
-            Msg::ProbeDue(_) => 13,
-            Msg::Unejected(_) => 14,
-            Msg::HedgeDue(_) => 15,
-            Msg::Refused(_) => 16,
-            Msg::Ready(..) => 17,
-            Msg::Scrape => 18,
-            Msg::Autoscale => 19,
-            Msg::Scheduled(_) => 20,
-            Msg::Members(..) => 21,
-            Msg::Reap(..) => 22,
-            Msg::Dimmer => 23,
-            Msg::Paced(..) => 24,
-            Msg::Flush(_) => 25,
-            Msg::PoolTimeout(..) => 26,
-            Msg::Visibility(_) => 27,
-            Msg::Wake => 28,
-        }
-    }
-}
-
 /// The calls an actor makes, if it makes any.
 fn outbound(a: &mut Actor) -> Option<&mut outbound::Outbound> {
     match a {
@@ -148,26 +49,6 @@ fn outbound(a: &mut Actor) -> Option<&mut outbound::Outbound> {
         Actor::Service(s) => Some(&mut s.out),
         Actor::Balancer(_) | Actor::Cache(_) | Actor::Database(_) | Actor::Broker(_) => None,
     }
-}
-
-/// Answers the caller of `id` with `outcome`, sent at `at`: it arrives after the edge's
-/// latency back.
-pub fn answer(ctx: &mut Ctx, id: ReqId, outcome: Outcome, at: Nanos) {
-    let r = ctx
-        .requests
-        .get_mut(id)
-        .expect("a caller's request lives until answered");
-    r.outcome = outcome;
-    let (to, net) = (r.reply_to, r.net);
-    ctx.cal.at(at + net, to, Msg::Reply(id));
-}
-
-/// What a handler may touch besides its own actor.
-pub struct Ctx<'a> {
-    pub cal: &'a mut Calendar<Msg>,
-    pub requests: &'a mut Requests,
-    /// Start of the measured window: requests born earlier are not counted.
-    pub warmup: Nanos,
 }
 
 pub enum Actor {

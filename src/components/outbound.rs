@@ -7,10 +7,10 @@
 
 use super::breaker::{Breaker, BreakerConfig};
 use super::dist::Sampler;
+use super::kernel::{Ctx, Msg};
 use super::request::{Outcome, ReqId, Request};
 use super::retry::{Quota, RetryPolicy};
 use super::slab::{Id, Slab};
-use super::{Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::TimeWeighted;
 

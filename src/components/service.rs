@@ -15,6 +15,7 @@ use super::autoscaler::{Autoscaler, AutoscalerConfig, PolicyConfig, Totals, SCRA
 use super::concurrency::{ConcurrencyLimit, LimitAlgorithm};
 use super::degrade::{DegradeConfig, Dimmer};
 use super::dist::{DistParams, Sampler};
+use super::kernel::{Ctx, Msg};
 use super::limiter::{Limiter, LimiterConfig, Verdict};
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use super::pool::Pool;
@@ -22,7 +23,6 @@ use super::queue::{CoDel, Order, QueuePolicy, WaitQueue, WhenFull};
 use super::request::{Outcome, ReqId};
 pub use super::size::Size;
 use super::slab::{Id, Slab};
-use super::{Ctx, Msg};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::{Moments, TimeWeighted};
 use rand::Rng;
@@ -624,9 +624,23 @@ impl Service {
     /// Schedules the fault timeline and the autoscaler's clocks.
     pub fn start(&mut self, ctx: &mut Ctx) {
         for (i, f) in self.cfg.faults.iter().enumerate() {
-            ctx.cal.at(f.at, self.id, Msg::Fault(i as u32, true));
+            ctx.cal.at(
+                f.at,
+                self.id,
+                Msg::Fault {
+                    fault: i as u32,
+                    begins: true,
+                },
+            );
             if let Some(end) = f.until {
-                ctx.cal.at(end, self.id, Msg::Fault(i as u32, false));
+                ctx.cal.at(
+                    end,
+                    self.id,
+                    Msg::Fault {
+                        fault: i as u32,
+                        begins: false,
+                    },
+                );
             }
         }
         for k in 0..self.replicas.len() {
@@ -647,9 +661,15 @@ impl Service {
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             Msg::Call(id) => self.arrive(id, None, ctx),
-            Msg::Route(id, replica) => self.arrive(id, Some(replica as usize), ctx),
-            Msg::PoolTimeout(job, step) => self.pool_timeout(Id::from_token(job), step, ctx),
-            Msg::Paced(id, replica) => {
+            Msg::Route {
+                request: id,
+                replica,
+            } => self.arrive(id, Some(replica as usize), ctx),
+            Msg::PoolTimeout { job, step } => self.pool_timeout(Id::from_token(job), step, ctx),
+            Msg::Paced {
+                request: id,
+                replica,
+            } => {
                 // Its time at this node starts now, as the limiter lets it in.
                 let r = ctx.requests.get_mut(id).expect("a paced request is live");
                 let counted = r.entered >= ctx.warmup;
@@ -658,12 +678,12 @@ impl Service {
                 let replica = (replica != u32::MAX).then_some(replica as usize);
                 self.admit(id, class, replica, counted, ctx);
             }
-            Msg::Probe(replica, from, seq) => {
+            Msg::Probe { replica, from, seq } => {
                 // A health check: answered at once by a replica that is up, never by one down.
                 let rep = &self.replicas[replica as usize];
                 if rep.up && matches!(rep.phase, Phase::Serving | Phase::Draining) {
                     ctx.cal
-                        .at(ctx.cal.now(), ActorId(from), Msg::ProbeAck(replica, seq));
+                        .at(ctx.cal.now(), ActorId(from), Msg::ProbeAck { replica, seq });
                 }
             }
             Msg::Finish(job) => self.finish_work(Id::from_token(job), ctx),
@@ -684,8 +704,11 @@ impl Service {
                     self.call_done(done, ctx);
                 }
             }
-            Msg::Fault(i, begin) => self.fault(i as usize, begin, ctx),
-            Msg::Ready(k, epoch) => {
+            Msg::Fault {
+                fault: i,
+                begins: begin,
+            } => self.fault(i as usize, begin, ctx),
+            Msg::Ready { replica: k, epoch } => {
                 let rep = &self.replicas[k as usize];
                 if rep.epoch == epoch && rep.phase == Phase::Starting {
                     self.ready(k as usize, ctx);
@@ -698,7 +721,7 @@ impl Service {
                 d.tick(now);
                 ctx.cal.after(d.period(), self.id, Msg::Dimmer);
             }
-            Msg::Reap(k, epoch) => {
+            Msg::Reap { instance: k, epoch } => {
                 let now = ctx.cal.now();
                 let f = self.cfg.function.expect("reaping only functions");
                 let rep = &mut self.replicas[k as usize];
@@ -714,7 +737,7 @@ impl Service {
                     self.remove(k as usize, ctx);
                 } else {
                     rep.reaping = true;
-                    ctx.cal.at(due, self.id, Msg::Reap(k, epoch));
+                    ctx.cal.at(due, self.id, Msg::Reap { instance: k, epoch });
                 }
             }
             Msg::Scrape => {
@@ -796,7 +819,7 @@ impl Service {
 
     fn reply(&mut self, id: ReqId, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        super::answer(ctx, id, outcome, now);
+        super::kernel::answer(ctx, id, outcome, now);
     }
 
     /// A call arrives, for a given replica (from a balancer) or spread round robin.
@@ -854,7 +877,14 @@ impl Service {
                     self.stats.pace_sum += wait as u128;
                 }
                 let to = replica.map_or(u32::MAX, |k| k as u32);
-                ctx.cal.at(now + wait, self.id, Msg::Paced(id, to));
+                ctx.cal.at(
+                    now + wait,
+                    self.id,
+                    Msg::Paced {
+                        request: id,
+                        replica: to,
+                    },
+                );
                 return;
             }
         }
@@ -1051,7 +1081,10 @@ impl Service {
             ctx.cal.at(
                 now + f.idle_timeout,
                 self.id,
-                Msg::Reap(k as u32, rep.epoch),
+                Msg::Reap {
+                    instance: k as u32,
+                    epoch: rep.epoch,
+                },
             );
         }
     }
@@ -1190,8 +1223,14 @@ impl Service {
                             .and_then(|p| p.acquire_timeout);
                         if let Some(t) = timeout {
                             let step = job.step as u32;
-                            ctx.cal
-                                .at(now + t, self.id, Msg::PoolTimeout(jid.to_token(), step));
+                            ctx.cal.at(
+                                now + t,
+                                self.id,
+                                Msg::PoolTimeout {
+                                    job: jid.to_token(),
+                                    step,
+                                },
+                            );
                         }
                         return;
                     }
@@ -1694,7 +1733,14 @@ impl Service {
         if delay == 0 {
             self.ready(k, ctx);
         } else {
-            ctx.cal.after(delay, self.id, Msg::Ready(k as u32, epoch));
+            ctx.cal.after(
+                delay,
+                self.id,
+                Msg::Ready {
+                    replica: k as u32,
+                    epoch,
+                },
+            );
         }
         k
     }
@@ -1778,7 +1824,14 @@ impl Service {
     fn tell_watchers(&self, k: usize, member: bool, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         for w in &self.cfg.watchers {
-            ctx.cal.at(now, *w, Msg::Members(k as u32, member));
+            ctx.cal.at(
+                now,
+                *w,
+                Msg::Members {
+                    replica: k as u32,
+                    joins: member,
+                },
+            );
         }
     }
 
