@@ -33,37 +33,69 @@ struct Cli {
     command: Command,
 }
 
+/// What `run` and `plan` share: the experiment, where results go, overrides, threads.
+#[derive(clap::Args)]
+struct Common {
+    /// The experiment file (RON).
+    experiment: PathBuf,
+    /// Result folder (default: results/<experiment file stem>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override a model field: PATH=VALUE, e.g. app.replicas=4 (any RON value).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Override the experiment's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Finish an interrupted run or search: keep the runs already saved in the result folder.
+    #[arg(long)]
+    resume: bool,
+    /// Print nothing but errors and warnings (and, for a plan, the answer's first line).
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl Common {
+    fn command_line(&self) -> CommandLine {
+        CommandLine {
+            set: self.set.clone(),
+            seed: self.seed,
+            ..CommandLine::default()
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| pipeline::default_dir(&self.experiment))
+    }
+
+    fn settings(&self, shard: Option<Shard>) -> pipeline::Settings {
+        pipeline::Settings {
+            threads: self.threads,
+            shard,
+            resume: self.resume,
+            progress: !self.quiet,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run an experiment and write its result folder.
     Run {
-        /// The experiment file (RON).
-        experiment: PathBuf,
-        /// Result folder (default: results/<experiment file stem>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Override a model field: PATH=VALUE, e.g. app.replicas=4 (any RON value).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        set: Vec<String>,
-        /// Override the experiment's seed.
-        #[arg(long)]
-        seed: Option<u64>,
+        #[command(flatten)]
+        common: Common,
         /// Override the number of replications.
         #[arg(long)]
         replications: Option<u32>,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
         /// Run only the I-th of N deterministic slices of the work (0-based); join the
         /// shard folders with `scalesim merge`.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
-        /// Finish an interrupted run: keep the runs already saved in the result folder.
-        #[arg(long)]
-        resume: bool,
-        /// Print nothing but errors and warnings.
-        #[arg(long)]
-        quiet: bool,
     },
     /// Compare two result folders: paired differences (B − A) with 95% confidence intervals.
     Compare {
@@ -103,26 +135,8 @@ enum Command {
     /// constraints (`Plan`), or the smallest trigger the system does not recover from
     /// (`Tipping`). Writes plan.json, runs.csv, plots and report.html.
     Plan {
-        /// The experiment file (RON), with a `plan:` block.
-        experiment: PathBuf,
-        /// Result folder (default: results/<experiment file stem>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Override a model field: PATH=VALUE (any RON value).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        set: Vec<String>,
-        /// Override the experiment's seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Finish an interrupted search: keep the runs already saved in the result folder.
-        #[arg(long)]
-        resume: bool,
-        /// Print nothing but errors, warnings and the answer's first line.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        common: Common,
     },
     /// Redraw the plots of a result folder from its data files.
     Plot { dir: PathBuf },
@@ -144,49 +158,18 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run {
-            experiment,
-            out,
-            set,
-            seed,
+            common,
             replications,
-            threads,
             shard,
-            resume,
-            quiet,
         } => {
             let cli = CommandLine {
-                set,
-                seed,
                 replications,
-                quick: false,
+                ..common.command_line()
             };
-            run(
-                &experiment,
-                out,
-                cli,
-                threads,
-                shard.as_deref(),
-                resume,
-                quiet,
-            )
+            run(&common, cli, shard.as_deref())
         }
         Command::Merge { dirs, out } => merge(&dirs, &out),
-        Command::Plan {
-            experiment,
-            out,
-            set,
-            seed,
-            threads,
-            resume,
-            quiet,
-        } => {
-            let cli = CommandLine {
-                set,
-                seed,
-                ..CommandLine::default()
-            };
-            plan(&experiment, out, &cli, threads, resume, quiet)
-        }
+        Command::Plan { common } => plan(&common),
         Command::Compare { a, b, metrics, out } => compare(&a, &b, metrics, out.as_deref()),
         Command::Validate { paths } => validate(&paths),
         Command::Plot { dir } => match report::plots::plot_folder(&dir) {
@@ -210,27 +193,13 @@ fn fail(p: &Problem) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run(
-    path: &Path,
-    out: Option<PathBuf>,
-    cli: CommandLine,
-    threads: Option<usize>,
-    shard: Option<&str>,
-    resume: bool,
-    quiet: bool,
-) -> ExitCode {
+fn run(common: &Common, cli: CommandLine, shard: Option<&str>) -> ExitCode {
     let shard = match shard.map(Shard::parse).transpose() {
         Ok(s) => s,
         Err(e) => return fail(&Problem::plain(e)),
     };
-    let dir = out.unwrap_or_else(|| pipeline::default_dir(path));
-    let how = pipeline::Settings {
-        threads,
-        shard,
-        resume,
-        progress: !quiet,
-    };
-    let ran = match pipeline::run(path, &cli, &dir, how) {
+    let (path, quiet) = (&common.experiment, common.quiet);
+    let ran = match pipeline::run(path, &cli, &common.dir(), common.settings(shard)) {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
@@ -275,21 +244,16 @@ fn print_verdicts(indent: &str, verdicts: &[check::Verdict]) {
     }
 }
 
-fn plan(
-    path: &Path,
-    out: Option<PathBuf>,
-    cli: &CommandLine,
-    threads: Option<usize>,
-    resume: bool,
-    quiet: bool,
-) -> ExitCode {
-    let dir = out.unwrap_or_else(|| pipeline::default_dir(path));
-    let how = pipeline::Settings {
-        threads,
-        resume,
-        ..Default::default()
-    };
-    let planned = match pipeline::search(path, cli, &dir, how) {
+fn plan(common: &Common) -> ExitCode {
+    let quiet = common.quiet;
+    let mut how = common.settings(None);
+    how.progress = false;
+    let planned = match pipeline::search(
+        &common.experiment,
+        &common.command_line(),
+        &common.dir(),
+        how,
+    ) {
         Ok(p) => p,
         Err(e) => return fail(&e),
     };

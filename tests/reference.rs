@@ -71,6 +71,18 @@ fn user_type(t: &str) -> String {
         .replace("String", "string")
 }
 
+/// A field's line: `name: Type,` as its name, type, whether it may be left out, and its doc.
+fn field(code: &str, optional: bool, doc: &str) -> String {
+    let (name, ty) = code.split_once(':').unwrap_or((code, ""));
+    let name = name.trim_start_matches("r#");
+    let opt = if optional || ty.contains("Option<") {
+        ", optional"
+    } else {
+        ""
+    };
+    format!("- `{name}` ({}{opt}): {doc}", user_type(ty))
+}
+
 fn render(spec: &str, example: &str) -> String {
     let mut md = String::from(
         "# RON reference\n\n\
@@ -125,15 +137,7 @@ fn render(spec: &str, example: &str) -> String {
         let depth = if item.indent <= 4 { 0 } else { 1 };
         let pad = "  ".repeat(depth);
         let line = if let Some(rest) = code.strip_prefix("pub ") {
-            // A field: `pub name: Type,`
-            let (name, ty) = rest.split_once(':').unwrap_or((rest, ""));
-            let name = name.trim_start_matches("r#");
-            let opt = if item.optional || ty.contains("Option<") {
-                ", optional"
-            } else {
-                ""
-            };
-            format!("- `{name}` ({}{opt}): {doc}", user_type(ty))
+            field(rest, item.optional, &doc) // a field: `pub name: Type,`
         } else if code.starts_with(|c: char| c.is_ascii_uppercase()) {
             // A variant: `Name`, `Name(T)` or `Name {`.
             let name: String = code.chars().take_while(|c| c.is_alphanumeric()).collect();
@@ -147,15 +151,7 @@ fn render(spec: &str, example: &str) -> String {
             };
             format!("- {shape}: {doc}")
         } else {
-            // A variant's field: `name: Type,`
-            let (name, ty) = code.split_once(':').unwrap_or((code, ""));
-            let name = name.trim_start_matches("r#");
-            let opt = if item.optional || ty.contains("Option<") {
-                ", optional"
-            } else {
-                ""
-            };
-            format!("- `{name}` ({}{opt}): {doc}", user_type(ty))
+            field(code, item.optional, &doc) // a variant's field: `name: Type,`
         };
         md.push_str(&format!("{pad}{line}\n"));
     }
