@@ -293,6 +293,12 @@ fn bad_plan_blocks_are_refused_with_their_location() {
             "`goodput` is not a time-series column",
         ),
         (
+            "best-not-a-metric",
+            r#"plan: Plan(vary: { "app.replicas": Range(1, 4) }, minimize: "cost"),
+    expect: ["plan.best.latency_p999 < 1"],"#,
+            "did you mean `plan.best.latency_p999_s`",
+        ),
+        (
             "varied-twice",
             r#"plan: Plan(vary: { "app.replicas": Range(1, 4), "app.replicas": [2] }, minimize: "cost"),"#,
             "varied twice",

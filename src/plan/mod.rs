@@ -57,8 +57,8 @@ pub fn load(path: &Path, cli: &CommandLine) -> Result<Loaded, Problem> {
         ));
     }
     let question = spec::parse(b, &node)?;
-    check_question(&plan, &question)?;
-    check_expect(&plan, &question)?;
+    let names = check_question(&plan, &question)?;
+    check_expect(&plan, &question, &names)?;
     Ok(Loaded {
         plan,
         question: Some(question),
@@ -68,7 +68,7 @@ pub fn load(path: &Path, cli: &CommandLine) -> Result<Loaded, Problem> {
 /// Builds the corner points of the search (every path at its first and last value, every
 /// list value once) so a bad path or value is refused now, and checks metric names against
 /// what those points report.
-fn check_question(plan: &Plan, q: &Question) -> Result<(), Problem> {
+fn check_question(plan: &Plan, q: &Question) -> Result<Vec<String>, Problem> {
     let b = &plan.builder;
     match q {
         Question::Cheapest(c) => {
@@ -124,7 +124,7 @@ fn check_question(plan: &Plan, q: &Question) -> Result<(), Problem> {
                     check(m, col, *at)?;
                 }
             }
-            Ok(())
+            Ok(names)
         }
         Question::Tipping(t) => {
             let mut columns = Vec::new();
@@ -153,7 +153,7 @@ fn check_question(plan: &Plan, q: &Question) -> Result<(), Problem> {
                     ));
                 }
             }
-            Ok(())
+            Ok(Vec::new())
         }
     }
 }
@@ -224,7 +224,8 @@ pub fn answer_metrics(q: &Question) -> &'static [&'static str] {
 
 /// Checks the `expect` lines of a plan experiment: they read the answer (`plan.…`), and
 /// `plan.best.…` names a varied path or a metric.
-fn check_expect(plan: &Plan, q: &Question) -> Result<(), Problem> {
+/// `names`: the metrics and numeric varied paths `plan.best.…` may read.
+fn check_expect(plan: &Plan, q: &Question, names: &[String]) -> Result<(), Problem> {
     let b = &plan.builder;
     let variants = b.variants();
     for (i, text) in plan.settings.expect.iter().enumerate() {
@@ -251,7 +252,22 @@ fn check_expect(plan: &Plan, q: &Question) -> Result<(), Problem> {
                 }
             };
             let known = match (q, rest) {
-                (Question::Cheapest(_), [b, _, ..]) if b == "best" => true,
+                (Question::Cheapest(c), [b, rest @ ..]) if b == "best" && !rest.is_empty() => {
+                    let name = rest.join(".");
+                    if !names.contains(&name) && !c.dims.iter().any(|d| d.path == name) {
+                        let try_ = nearest(&name, names)
+                            .iter()
+                            .take(4)
+                            .map(|n| format!("`plan.best.{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        return Err(at(
+                            col,
+                            format!("`{name}` is neither a varied path nor a metric; did you mean {try_}?"),
+                        ));
+                    }
+                    true
+                }
                 (_, [name]) => answer_metrics(q).contains(&name.as_str()),
                 _ => false,
             };
