@@ -38,7 +38,7 @@ pub use service::{
 };
 
 use crate::engine::{derive_stream, ActorId, Calendar, Nanos, World};
-use crate::metrics::series::Series;
+use crate::metrics::series::{Owner, Series};
 use crate::metrics::{named, Histogram, RunMetrics};
 use service::SERIES_COLUMNS;
 
@@ -229,26 +229,33 @@ impl Network {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        let mut owners = vec![Owner::Experiment; columns.len()];
+        let mut own = |columns: &mut Vec<String>, owner: Owner, metric: &str| {
+            columns.push(format!("{}.{metric}", owner.node().unwrap_or("")));
+            owners.push(owner);
+        };
         for (name, a) in self.names.iter().zip(&self.actors) {
             if let Actor::Service(_) = a {
-                columns.extend(SERIES_COLUMNS.iter().map(|c| format!("{name}.{c}")));
+                for c in SERIES_COLUMNS {
+                    own(&mut columns, Owner::Service(name.clone()), c);
+                }
             }
         }
         for (name, a) in self.names.iter().zip(&mut self.actors) {
             if outbound(a).is_some_and(|o| o.open_series.is_some()) {
-                columns.push(format!("{name}.breaker_open"));
+                own(&mut columns, Owner::Caller(name.clone()), "breaker_open");
             }
         }
         for (name, a) in self.names.iter().zip(&self.actors) {
             if let Actor::Cache(c) = a {
                 if c.series.is_some() {
-                    columns.push(format!("{name}.hit_ratio"));
+                    own(&mut columns, Owner::Cache(name.clone()), "hit_ratio");
                 }
             }
             if let Actor::Broker(b) = a {
                 if b.series.is_some() {
-                    columns.push(format!("{name}.depth"));
-                    columns.push(format!("{name}.oldest_age_s"));
+                    own(&mut columns, Owner::Queue(name.clone()), "depth");
+                    own(&mut columns, Owner::Queue(name.clone()), "oldest_age_s");
                 }
             }
         }
@@ -316,9 +323,11 @@ impl Network {
             }
             rows.push(row);
         }
+        debug_assert_eq!(columns.len(), owners.len());
         Some(Series {
             bucket_s: bucket as f64 / 1e9,
             columns,
+            owners,
             rows,
         })
     }

@@ -5,7 +5,7 @@
 use super::{Unit, UnitResult};
 use crate::engine::StopReason;
 use crate::files::write_atomic;
-use crate::metrics::series::Series;
+use crate::metrics::series::{Owner, Series};
 use crate::metrics::RunMetrics;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -189,6 +189,7 @@ fn unit_json(r: &UnitResult) -> String {
         "series": r.series.as_ref().map(|s| json!({
             "bucket_s": s.bucket_s,
             "columns": s.columns,
+            "owners": s.owners.iter().map(|o| json!([o.kind(), o.node()])).collect::<Vec<_>>(),
             "rows": s.rows.iter().map(|row| row.iter().map(|x| num(*x)).collect::<Vec<_>>()).collect::<Vec<_>>(),
         })),
     });
@@ -259,6 +260,15 @@ fn unit_from_json(text: &str) -> Option<UnitResult> {
                     .as_array()?
                     .iter()
                     .map(|c| c.as_str().map(String::from))
+                    .collect::<Option<_>>()?,
+                owners: s
+                    .get("owners")?
+                    .as_array()?
+                    .iter()
+                    .map(|o| {
+                        let o = o.as_array()?;
+                        Owner::from_parts(o.first()?.as_str()?, o.get(1)?.as_str())
+                    })
                     .collect::<Option<_>>()?,
                 rows: s
                     .get("rows")?

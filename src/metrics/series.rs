@@ -79,7 +79,57 @@ impl CoarseHistogram {
 pub struct Series {
     pub bucket_s: f64,
     pub columns: Vec<String>,
+    /// Whose each column is, as the run knew it, so readers (plots) need not guess a node's
+    /// kind from a column's name. One per column.
+    pub owners: Vec<Owner>,
     pub rows: Vec<Vec<f64>>,
+}
+
+/// The owner of a time-series column: the whole experiment, or a node of a kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Experiment,
+    /// A service (queue, utilization, replicas, cost).
+    Service(String),
+    /// A caller with circuit breakers (time open).
+    Caller(String),
+    Cache(String),
+    /// A message queue (depth, oldest message).
+    Queue(String),
+}
+
+impl Owner {
+    /// The kind's name in files: `experiment`, `service`, `caller`, `cache`, `queue`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Owner::Experiment => "experiment",
+            Owner::Service(_) => "service",
+            Owner::Caller(_) => "caller",
+            Owner::Cache(_) => "cache",
+            Owner::Queue(_) => "queue",
+        }
+    }
+
+    /// The node, if a node owns the column.
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            Owner::Experiment => None,
+            Owner::Service(n) | Owner::Caller(n) | Owner::Cache(n) | Owner::Queue(n) => Some(n),
+        }
+    }
+
+    /// Reads `kind` and `node` back.
+    pub fn from_parts(kind: &str, node: Option<&str>) -> Option<Owner> {
+        let n = || node.map(String::from);
+        Some(match kind {
+            "experiment" => Owner::Experiment,
+            "service" => Owner::Service(n()?),
+            "caller" => Owner::Caller(n()?),
+            "cache" => Owner::Cache(n()?),
+            "queue" => Owner::Queue(n()?),
+            _ => return None,
+        })
+    }
 }
 
 #[cfg(test)]

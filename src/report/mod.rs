@@ -41,6 +41,22 @@ fn faults_json(plan: &Plan) -> Value {
     Value::Array(items)
 }
 
+/// Every time-series column with its owner (`kind`, `node`), in first-seen order: what plots
+/// read instead of guessing a node's kind from a column's name.
+fn series_columns(results: &Results) -> Value {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for s in results.units.iter().filter_map(|u| u.series.as_ref()) {
+        for (c, o) in s.columns.iter().zip(&s.owners) {
+            if !seen.contains(&c.as_str()) {
+                seen.push(c);
+                out.push(json!({ "column": c, "kind": o.kind(), "node": o.node() }));
+            }
+        }
+    }
+    Value::Array(out)
+}
+
 /// The contents of `summary.json`.
 pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict]) -> String {
     let s = &plan.settings;
@@ -101,6 +117,7 @@ pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict]) -> Str
             .map(|v| json!({ "text": v.text, "passed": v.passed, "detail": v.detail }))
             .collect::<Vec<_>>(),
         "warnings": warnings(plan, results),
+        "series": series_columns(results),
         "engine": { "events": results.events() },
     });
     let mut out = serde_json::to_string_pretty(&doc).expect("JSON of plain values");

@@ -488,6 +488,22 @@ fn plan_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(written)
 }
 
+/// The nodes that own time-series columns of `kind` (`service`, `caller`, `cache`, `queue`),
+/// in column order, as `summary.json` records them.
+fn owners(f: &Folder, kind: &str) -> Vec<String> {
+    let mut nodes: Vec<String> = Vec::new();
+    for c in f.summary["series"].as_array().into_iter().flatten() {
+        if c["kind"].as_str() == Some(kind) {
+            if let Some(n) = c["node"].as_str() {
+                if !nodes.iter().any(|x| x == n) {
+                    nodes.push(n.to_string());
+                }
+            }
+        }
+    }
+    nodes
+}
+
 fn windows(f: &Folder) -> Vec<(f64, f64, String)> {
     let mut w = Vec::new();
     for fault in f
@@ -538,11 +554,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
             points.push(p);
         }
     }
-    let services: Vec<String> = s
-        .header
-        .iter()
-        .filter_map(|h| h.strip_suffix(".queue_len").map(String::from))
-        .collect();
+    let services = owners(f, "service");
     let num = |x: &str| x.parse::<f64>().unwrap_or(f64::NAN);
     let mut written = Vec::new();
     for p in &points {
@@ -642,11 +654,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
             });
         }
         // Message queues: messages stored (waiting or being processed).
-        let queues: Vec<&str> = s
-            .header
-            .iter()
-            .filter_map(|h| h.strip_suffix(".oldest_age_s"))
-            .collect();
+        let queues = owners(f, "queue");
         for q in queues.iter().take(2) {
             panels.push(Panel {
                 title: format!("Messages in queue {q}"),
@@ -657,11 +665,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
             });
         }
         // Caches: the share of reads each bucket answered from the cache.
-        let caches: Vec<&str> = s
-            .header
-            .iter()
-            .filter_map(|h| h.strip_suffix(".hit_ratio"))
-            .collect();
+        let caches = owners(f, "cache");
         for cache in caches.iter().take(2) {
             panels.push(Panel {
                 title: format!("Cache hit ratio of {cache}"),
@@ -672,11 +676,7 @@ fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, 
             });
         }
         // Circuit breakers: the share of each bucket a caller's breakers were open.
-        let callers: Vec<&str> = s
-            .header
-            .iter()
-            .filter_map(|h| h.strip_suffix(".breaker_open"))
-            .collect();
+        let callers = owners(f, "caller");
         for caller in callers.iter().take(2) {
             // Filled to the axis: open stretches read as coloured bands.
             let lines = line(&format!("{caller}.breaker_open"), 1.0)
