@@ -1,0 +1,286 @@
+//! Admission: an arrival's way in. Rate limits (per key, per class, shared), the concurrency
+//! limit, the queue and what a full one does, function-style instances started on demand.
+
+use super::*;
+
+impl Service {
+    /// A call arrives, for a given replica (from a balancer) or spread round robin.
+    pub(super) fn arrive(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let work = self.sampler.sample(&mut self.rng, self.cfg.speed);
+        self.stats.arrivals_total += 1;
+        let counted = now >= ctx.warmup;
+        if counted {
+            self.stats.arrivals += 1;
+            if let Some(last) = self.stats.last_arrival {
+                self.stats.gaps.add(now - last);
+            }
+        }
+        self.stats.last_arrival = Some(now);
+        let r = ctx
+            .requests
+            .get_mut(id)
+            .expect("a call for a freed request");
+        r.work = work;
+        r.entered = now;
+        let class = r.class;
+        if let Some(cfg) = self.cfg.key_limit {
+            let key = r.key;
+            let l = self
+                .key_limiters
+                .entry(key)
+                .or_insert_with(|| Limiter::new(cfg));
+            if !l.admit(now) {
+                if counted {
+                    self.stats.limited += 1;
+                }
+                self.reply(id, Outcome::Rejected, ctx);
+                return;
+            }
+        }
+        let limiter = match self.class_limiters.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, l)) => Some(l),
+            None => self.limiter.as_mut(),
+        };
+        match limiter.map_or(Verdict::Admit, |l| l.decide(now)) {
+            Verdict::Admit => {}
+            Verdict::Refuse => {
+                // Throttled (429): answered at once, never queued.
+                if counted {
+                    self.stats.limited += 1;
+                }
+                self.reply(id, Outcome::Rejected, ctx);
+                return;
+            }
+            Verdict::After(wait) => {
+                // Paced: held (without a worker or a place) until the limiter's time.
+                if counted {
+                    self.stats.paced += 1;
+                    self.stats.pace_sum += wait as u128;
+                }
+                let to = replica.map_or(u32::MAX, |k| k as u32);
+                ctx.cal.at(
+                    now + wait,
+                    self.id,
+                    Msg::Paced {
+                        request: id,
+                        replica: to,
+                    },
+                );
+                return;
+            }
+        }
+        self.admit(id, class, replica, counted, ctx);
+    }
+
+    /// A call the rate limits let in goes to a replica (or a function instance).
+    pub(super) fn admit(
+        &mut self,
+        id: ReqId,
+        class: u16,
+        replica: Option<usize>,
+        counted: bool,
+        ctx: &mut Ctx,
+    ) {
+        let now = ctx.cal.now();
+        if self.cfg.function.is_some() {
+            self.invoke(id, counted, ctx);
+            return;
+        }
+        // A replica chosen by a balancer takes the call unless it has gone (a route sent as
+        // it left): then, as without a balancer, the next serving replica in turn does.
+        let k = match replica {
+            Some(k) if matches!(self.replicas[k].phase, Phase::Serving | Phase::Draining) => {
+                Some(k)
+            }
+            _ => self.next_serving(),
+        };
+        let Some(k) = k else {
+            // No replica at all (all starting or gone): no healthy upstream.
+            if counted {
+                self.stats.failed += 1;
+            }
+            self.reply(id, Outcome::Error, ctx);
+            return;
+        };
+        let rep = &mut self.replicas[k];
+        if !rep.up {
+            // Connection refused: the caller sees an error at once.
+            if counted {
+                self.stats.failed += 1;
+            }
+            self.reply(id, Outcome::Error, ctx);
+            return;
+        }
+        if rep.limit.as_ref().is_some_and(|l| rep.n >= l.limit()) {
+            // Over the replica's concurrency limit: refused at once (503).
+            if counted {
+                self.stats.rejected += 1;
+                self.stats.concurrency_limited += 1;
+            }
+            self.reply(id, Outcome::Rejected, ctx);
+            return;
+        }
+        if rep.limit.is_some() {
+            let held = rep.n + 1;
+            ctx.requests
+                .get_mut(id)
+                .expect("a call for a freed request")
+                .inflight = held;
+        }
+        let rep = &mut self.replicas[k];
+        if rep.idle > 0 {
+            rep.idle -= 1;
+            if let Some(c) = &mut rep.codel {
+                // No wait: CoDel sees a zero delay (never a drop).
+                c.should_drop(now, 0);
+            }
+            self.occupancy(k, now, 1);
+            if !self.start_job(k as u32, id, ctx) {
+                self.next_from_queue(k as u32, ctx);
+            }
+        } else if self
+            .cfg
+            .capacity
+            .is_some_and(|c| rep.queue.len() >= c as usize)
+        {
+            self.full(k, id, class, counted, ctx);
+        } else {
+            let level = self.level(class);
+            self.replicas[k].queue.push(id, level);
+            self.occupancy(k, now, 1);
+            self.stats.queued.add(now, 1);
+        }
+    }
+
+    /// The priority level of a request class in this service's queues.
+    #[inline]
+    pub(super) fn level(&self, class: u16) -> usize {
+        if self.levels == 1 {
+            0
+        } else {
+            self.cfg
+                .class_levels
+                .get(class as usize)
+                .map_or(0, |l| *l as usize)
+        }
+    }
+
+    /// An arrival finds replica `k`'s queue full.
+    pub(super) fn full(&mut self, k: usize, id: ReqId, class: u16, counted: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let level = self.level(class);
+        let rep = &mut self.replicas[k];
+        let victim = match self.cfg.queue.when_full {
+            WhenFull::Block => {
+                rep.blocked.push_back(id);
+                self.occupancy(k, now, 1);
+                self.stats.queued.add(now, 1);
+                return;
+            }
+            // A less important request makes room, if there is one.
+            WhenFull::Reject if self.cfg.queue.by_priority => rep.queue.shed_below(level),
+            WhenFull::Reject => None,
+            WhenFull::DropOldest => rep.queue.pop_oldest_upto(level),
+        };
+        let Some(victim) = victim else {
+            if counted {
+                self.stats.rejected += 1;
+            }
+            self.reply(id, Outcome::Rejected, ctx);
+            return;
+        };
+        rep.queue.push(id, level);
+        self.shed(victim, ctx);
+    }
+
+    /// A queued request is dropped to protect the rest (CoDel, priority, drop-oldest); the
+    /// caller gets a rejection (503). The caller adjusts queue and occupancy counts.
+    pub(super) fn shed(&mut self, id: ReqId, ctx: &mut Ctx) {
+        if ctx
+            .requests
+            .get(id)
+            .is_some_and(|r| r.entered >= ctx.warmup)
+        {
+            self.stats.shed += 1;
+        }
+        self.reply(id, Outcome::Rejected, ctx);
+    }
+
+    /// A function call: a free slot on a running instance, else a place on one starting,
+    /// else a new instance (cold start), else throttled.
+    pub(super) fn invoke(&mut self, id: ReqId, counted: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let f = self.cfg.function.expect("function-style");
+        let free = |r: &Replica| r.phase == Phase::Serving && r.up && r.idle > 0;
+        let room =
+            |r: &Replica| r.phase == Phase::Starting && r.queue.len() < f.concurrency as usize;
+        let k = match self.replicas.iter().position(free) {
+            Some(k) => k,
+            None => match self.replicas.iter().position(room) {
+                Some(k) => k,
+                None => {
+                    let running = self.replicas.iter().filter(|r| r.active()).count() as u32;
+                    if running >= f.cap {
+                        if counted {
+                            self.stats.throttled += 1;
+                            self.stats.rejected += 1;
+                        }
+                        self.reply(id, Outcome::Rejected, ctx);
+                        return;
+                    }
+                    if counted {
+                        self.stats.cold_starts += 1;
+                    }
+                    self.launch(ctx)
+                }
+            },
+        };
+        if counted {
+            self.stats.invocations += 1;
+        }
+        let rep = &mut self.replicas[k];
+        if rep.phase == Phase::Serving && rep.idle > 0 {
+            rep.idle -= 1;
+            self.occupancy(k, now, 1);
+            if !self.start_job(k as u32, id, ctx) {
+                self.next_from_queue(k as u32, ctx);
+            }
+        } else {
+            rep.queue.push(id, 0);
+            self.occupancy(k, now, 1);
+            self.stats.queued.add(now, 1);
+        }
+    }
+
+    /// A function instance has nothing to do: reclaim it after the idle timeout.
+    pub(super) fn idle_instance(&mut self, k: usize, now: Nanos, ctx: &mut Ctx) {
+        let Some(f) = self.cfg.function else { return };
+        let rep = &mut self.replicas[k];
+        rep.idle_since = now;
+        if !rep.reaping {
+            rep.reaping = true;
+            ctx.cal.at(
+                now + f.idle_timeout,
+                self.id,
+                Msg::Reap {
+                    instance: k as u32,
+                    epoch: rep.epoch,
+                },
+            );
+        }
+    }
+
+    /// The next serving replica in turn (crashed ones included: callers see the refusal).
+    pub(super) fn next_serving(&mut self) -> Option<usize> {
+        let n = self.replicas.len();
+        for _ in 0..n {
+            let k = self.next_replica;
+            self.next_replica = (k + 1) % n;
+            if self.replicas[k].phase == Phase::Serving {
+                return Some(k);
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,384 @@
+//! The fleet: replica slots and their lifecycle (launch, ready, drain, gone), the reconcile
+//! step toward the desired count and version, faults and crashes, and billing.
+
+use super::*;
+
+impl Service {
+    pub(super) fn fault(&mut self, i: usize, begin: bool, ctx: &mut Ctx) {
+        self.active_faults[i] = begin;
+        match self.cfg.faults[i].kind {
+            FaultKind::Crash { replica } if begin => self.crash(replica, ctx),
+            FaultKind::Crash { replica } => self.recover(replica, ctx),
+            FaultKind::Scale { replicas } => self.set_desired(replicas, ctx),
+            FaultKind::Rollout(r) => self.roll_out(r, ctx),
+            FaultKind::Canary { replicas, .. } if begin => {
+                for _ in 0..replicas {
+                    let k = self.launch(ctx);
+                    self.replicas[k].canary = i as u32 + 1;
+                }
+            }
+            FaultKind::Canary { .. } => {
+                for k in 0..self.replicas.len() {
+                    let r = &self.replicas[k];
+                    if r.canary == i as u32 + 1 && r.active() {
+                        self.remove(k, ctx);
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.refresh_faults();
+    }
+
+    /// Starts replacing every replica with a new version (of a new size, perhaps).
+    pub(super) fn roll_out(&mut self, r: Rollout, ctx: &mut Ctx) {
+        self.version += 1;
+        self.rollout = Some(r);
+        if let Some(size) = r.size {
+            self.size = size;
+            if ctx.cal.now() >= ctx.warmup {
+                self.stats.resizes += 1;
+            }
+        }
+        self.reconcile(ctx);
+    }
+
+    /// Recomputes every replica's slowdown and error rate from the active faults.
+    pub(super) fn refresh_faults(&mut self) {
+        self.slow.iter_mut().for_each(|x| *x = 1.0);
+        self.error_rate.iter_mut().for_each(|x| *x = 0.0);
+        let n = self.replicas.len();
+        let which = |r: Option<u32>| r.map_or(0..n, |r| r as usize..r as usize + 1);
+        for (f, on) in self.cfg.faults.iter().zip(&self.active_faults) {
+            match (f.kind, on) {
+                (FaultKind::Slowdown { factor, replica }, true) => {
+                    which(replica).for_each(|r| self.slow[r] *= factor)
+                }
+                (FaultKind::Errors { rate, replica }, true) => {
+                    which(replica).for_each(|r| self.error_rate[r] = self.error_rate[r].max(rate))
+                }
+                _ => {}
+            }
+        }
+        // Canaries carry their version's flaws while they live.
+        for (k, r) in self.replicas.iter().enumerate() {
+            if r.canary == 0 || r.phase == Phase::Gone {
+                continue;
+            }
+            if let FaultKind::Canary { factor, rate, .. } =
+                self.cfg.faults[r.canary as usize - 1].kind
+            {
+                self.slow[k] *= factor;
+                self.error_rate[k] = self.error_rate[k].max(rate);
+            }
+        }
+    }
+
+    pub(super) fn crash(&mut self, k: u32, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let rep = &mut self.replicas[k as usize];
+        if !rep.up || !matches!(rep.phase, Phase::Serving | Phase::Draining) {
+            return;
+        }
+        rep.up = false;
+        let mut queued: Vec<ReqId> = rep.queue.drain();
+        queued.extend(rep.blocked.drain(..));
+        for id in queued {
+            self.stats.queued.add(now, -1);
+            self.occupancy(k as usize, now, -1);
+            self.reply(id, Outcome::Error, ctx);
+        }
+        for jid in self.jobs.ids() {
+            if self.jobs.get(jid).is_some_and(|j| j.replica == k) {
+                let job = self.jobs.remove(jid).expect("listed");
+                self.stats.busy.add(now, -1);
+                self.occupancy(k as usize, now, -1);
+                self.reply(job.req, Outcome::Error, ctx);
+            }
+        }
+        let rep = &mut self.replicas[k as usize];
+        rep.idle = 0;
+        // The process is gone, and its pools with it; in-flight calls end unheard.
+        rep.pools = pools(&self.cfg.calls);
+        self.stats.workers.add(now, -(rep.workers as i64));
+        if rep.phase == Phase::Serving {
+            self.stats.replicas.add(now, -1);
+        } else {
+            // A draining replica that crashes is gone.
+            self.gone(k as usize, now);
+        }
+    }
+
+    pub(super) fn recover(&mut self, k: u32, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let rep = &mut self.replicas[k as usize];
+        if rep.up || rep.phase != Phase::Serving {
+            return;
+        }
+        rep.up = true;
+        rep.idle = rep.workers;
+        self.stats.workers.add(now, rep.workers as i64);
+        self.stats.replicas.add(now, 1);
+        // A recovered replica may let a rollout go on.
+        self.reconcile(ctx);
+    }
+
+    /// The service's totals since time zero, for the autoscaler.
+    pub(super) fn totals(&self, now: Nanos) -> Totals {
+        let s = &self.stats;
+        let secs = |tw: &TimeWeighted| tw.total_area(now) as f64 / 1e9;
+        Totals {
+            busy: secs(&s.busy),
+            workers: secs(&s.workers),
+            in_system: secs(&s.in_system),
+            queued: secs(&s.queued),
+            serving: secs(&s.replicas),
+            arrivals: s.arrivals_total as f64,
+        }
+    }
+
+    /// Sets the desired replica count and works toward it.
+    pub(super) fn set_desired(&mut self, to: u32, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        if to != self.desired {
+            if let Some(a) = &mut self.autoscaler {
+                a.record(now, self.desired, to);
+            }
+            if now >= ctx.warmup {
+                self.stats.scale_events += 1;
+            }
+            self.stats.desired.set(now, to as i64);
+            let (lo, hi) = self.stats.desired_range;
+            self.stats.desired_range = (lo.min(to), hi.max(to));
+            self.desired = to;
+        }
+        self.reconcile(ctx);
+    }
+
+    /// Launches and removes replicas until the set matches the desired count and version,
+    /// within the rollout's surge and unavailability bounds (as a Deployment controller).
+    pub(super) fn reconcile(&mut self, ctx: &mut Ctx) {
+        if self.cfg.function.is_some() {
+            return; // instances follow demand, not a desired count
+        }
+        loop {
+            let v = self.version;
+            let n = self.desired;
+            let (mut old, mut new, mut available, mut new_ready) = (0u32, 0u32, 0u32, 0u32);
+            for r in self.replicas.iter().filter(|r| r.active() && r.canary == 0) {
+                let serving = r.phase == Phase::Serving && r.up;
+                if r.version == v {
+                    new += 1;
+                    new_ready += serving as u32;
+                } else {
+                    old += 1;
+                }
+                available += serving as u32;
+            }
+            if old == 0 {
+                self.rollout = None;
+            }
+            let ro = self.rollout;
+            let (surge, unavailable) = ro.map_or((0, 0), |r| r.bounds(n));
+            if new < n && (old == 0 || ro.is_some_and(|r| r.blue_green) || old + new < n + surge) {
+                self.launch(ctx);
+                continue;
+            }
+            if old > 0 {
+                let ro = ro.expect("old replicas only during a rollout");
+                // Old replicas that serve nothing cost no availability: they go first.
+                if let Some(k) =
+                    self.victim(|r| r.version != v && !(r.phase == Phase::Serving && r.up))
+                {
+                    self.remove(k, ctx);
+                    continue;
+                }
+                let may_go = if ro.blue_green {
+                    new_ready >= n
+                } else {
+                    available + unavailable > n || old + new > n + surge
+                };
+                if may_go {
+                    let k = self.victim(|r| r.version != v).expect("counted");
+                    self.remove(k, ctx);
+                    continue;
+                }
+            }
+            if new > n {
+                let k = self.victim(|r| r.version == v).expect("counted");
+                self.remove(k, ctx);
+                continue;
+            }
+            return;
+        }
+    }
+
+    /// Which active replica to remove among those matching: one still starting, else one
+    /// down, else the newest slot.
+    pub(super) fn victim(&self, matching: impl Fn(&Replica) -> bool) -> Option<usize> {
+        let rank = |r: &Replica| match (r.phase, r.up) {
+            (Phase::Starting, _) => 0,
+            (_, false) => 1,
+            _ => 2,
+        };
+        (0..self.replicas.len())
+            .rev()
+            .filter(|&k| {
+                let r = &self.replicas[k];
+                r.active() && r.canary == 0 && matching(r)
+            })
+            .min_by_key(|&k| rank(&self.replicas[k]))
+    }
+
+    /// A new replica of the current version and size starts (cold start), in a free slot.
+    pub(super) fn launch(&mut self, ctx: &mut Ctx) -> usize {
+        let now = ctx.cal.now();
+        let k = match self.replicas.iter().position(|r| r.phase == Phase::Gone) {
+            Some(k) => k,
+            None => {
+                let size = self.size;
+                self.replicas.push(Replica::new(
+                    Phase::Gone,
+                    size,
+                    self.cfg.speed,
+                    &self.cfg,
+                    self.levels,
+                ));
+                self.slow.push(1.0);
+                self.error_rate.push(0.0);
+                self.refresh_faults();
+                self.replicas.len() - 1
+            }
+        };
+        let (size, version, base) = (self.size, self.version, self.cfg.speed);
+        let rep = &mut self.replicas[k];
+        let epoch = rep.epoch.wrapping_add(1);
+        *rep = Replica::new(Phase::Starting, size, base, &self.cfg, self.levels);
+        rep.epoch = epoch;
+        rep.version = version;
+        rep.since = now;
+        self.stats.starting.add(now, 1);
+        self.stats.billed.add(now, rep.micro_cost);
+        let delay = match (self.rollout.and_then(|r| r.restart), &self.startup) {
+            (Some(d), _) => d,
+            (None, Some(s)) => s.sample(&mut self.provision_rng, 1.0),
+            (None, None) => 0,
+        };
+        if delay == 0 {
+            self.ready(k, ctx);
+        } else {
+            ctx.cal.after(
+                delay,
+                self.id,
+                Msg::Ready {
+                    replica: k as u32,
+                    epoch,
+                },
+            );
+        }
+        k
+    }
+
+    /// A starting replica is ready: it takes work and joins its balancers.
+    pub(super) fn ready(&mut self, k: usize, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let warm_for = self.cfg.provisioning.warm_for;
+        let rep = &mut self.replicas[k];
+        debug_assert_eq!(rep.phase, Phase::Starting);
+        rep.phase = Phase::Serving;
+        rep.idle = rep.workers;
+        rep.warm_until = now + warm_for;
+        self.stats.starting.add(now, -1);
+        self.stats.workers.add(now, rep.workers as i64);
+        self.stats.replicas.add(now, 1);
+        if let Some(l) = &self.replicas[k].limit {
+            self.stats.limits.add(now, l.limit() as i64);
+            self.stats.limit_holders.add(now, 1);
+        }
+        self.tell_watchers(k, true, ctx);
+        // Requests that waited for a function instance to start.
+        let waiting = self.replicas[k].queue.len();
+        for _ in 0..waiting.min(self.replicas[k].workers as usize) {
+            self.replicas[k].idle -= 1;
+            self.next_from_queue(k as u32, ctx);
+        }
+        if self.replicas[k].n == 0 {
+            self.idle_instance(k, now, ctx);
+        }
+    }
+
+    /// Takes replica `k` out: a starting one stops, a serving one drains.
+    pub(super) fn remove(&mut self, k: usize, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let rep = &mut self.replicas[k];
+        match rep.phase {
+            Phase::Starting => {
+                rep.phase = Phase::Gone;
+                self.stats.starting.add(now, -1);
+                self.stats.billed.add(now, -rep.micro_cost);
+            }
+            Phase::Serving => {
+                rep.phase = Phase::Draining;
+                let (up, idle) = (rep.up, rep.n == 0);
+                if up {
+                    self.stats.replicas.add(now, -1);
+                }
+                self.tell_watchers(k, false, ctx);
+                if !up || idle {
+                    self.gone(k, now);
+                }
+            }
+            Phase::Draining | Phase::Gone => unreachable!("removing an inactive replica"),
+        }
+    }
+
+    /// A draining replica has finished its work (or crashed): its slot is free.
+    pub(super) fn gone(&mut self, k: usize, now: Nanos) {
+        let rep = &mut self.replicas[k];
+        debug_assert!(rep.phase == Phase::Draining && rep.n == 0 && rep.queue.is_empty());
+        debug_assert!(rep.blocked.is_empty());
+        // Close its occupancy time: a free slot is not a replica at level 0.
+        let from = rep.since.max(self.stats.warmup);
+        if now > from {
+            self.stats.level_time[0] += (now - from) as u128;
+        }
+        rep.since = now;
+        rep.phase = Phase::Gone;
+        if rep.up {
+            self.stats.workers.add(now, -(rep.workers as i64));
+        }
+        rep.idle = 0;
+        self.stats.billed.add(now, -rep.micro_cost);
+        if let Some(l) = &rep.limit {
+            self.stats.limits.add(now, -(l.limit() as i64));
+            self.stats.limit_holders.add(now, -1);
+        }
+    }
+
+    pub(super) fn tell_watchers(&self, k: usize, member: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        for w in &self.cfg.watchers {
+            ctx.cal.at(
+                now,
+                *w,
+                Msg::Members {
+                    replica: k as u32,
+                    joins: member,
+                },
+            );
+        }
+    }
+
+    /// What this service cost over the measured window: per-second billing of every
+    /// replica from launch until it is gone, at its size's price.
+    pub fn cost(&self, end: Nanos) -> f64 {
+        match self.cfg.function {
+            None => self.stats.billed.area(end) / 1e9 / 3600.0 / 1e6,
+            // Functions: busy (invocation) time and a price per invocation.
+            Some(f) => {
+                self.stats.busy.area(end) / 1e9 / 3600.0 * self.cfg.cost_per_hour
+                    + self.stats.invocations as f64 * f.price_per_request
+            }
+        }
+    }
+}

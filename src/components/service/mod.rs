@@ -1,0 +1,573 @@
+//! Services: replicas × workers, each replica with a FIFO queue of optional capacity, and a
+//! handler of steps: compute, call a dependency, call several in parallel.
+//!
+//! A worker stays taken for the whole handler, waiting on downstream calls included: that is
+//! how thread-pool exhaustion and cascading failure arise. A request's first work is drawn
+//! when it arrives, from the service's own stream, so the n-th arrival gets the same work
+//! whatever the replicas or queue discipline (common random numbers across a sweep).
+//!
+//! Replicas have a lifecycle: launched (billed, cold-starting), serving (perhaps slower while
+//! warming up), draining (no new work; in-flight work finishes), gone. One reconcile step,
+//! like a Deployment controller, moves the set toward the desired count and version: the
+//! autoscaler, scaling actions and rollouts only change what is desired.
+
+mod admission;
+mod config;
+mod executor;
+mod fleet;
+mod stats;
+
+pub use config::*;
+pub use stats::{ServiceSeries, ServiceStats, SERIES_COLUMNS, SERIES_WIDTH};
+
+use super::autoscaler::{Autoscaler, AutoscalerConfig, PolicyConfig, Totals, SCRAPE};
+use super::concurrency::{ConcurrencyLimit, LimitAlgorithm};
+use super::degrade::{DegradeConfig, Dimmer};
+use super::dist::{DistParams, Sampler};
+use super::kernel::{Ctx, Msg};
+use super::limiter::{Limiter, LimiterConfig, Verdict};
+use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
+use super::pool::Pool;
+use super::queue::{CoDel, Order, QueuePolicy, WaitQueue, WhenFull};
+use super::request::{Outcome, ReqId};
+pub use super::size::Size;
+use super::slab::{Id, Slab};
+use crate::engine::{ActorId, Nanos, Stream};
+use crate::metrics::{Moments, TimeWeighted};
+use rand::Rng;
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Launched and billed, not ready yet.
+    Starting,
+    /// Takes work (unless crashed: `up` false).
+    Serving,
+    /// Takes no new work; finishes what it has, then goes.
+    Draining,
+    /// A free slot.
+    Gone,
+}
+
+struct Replica {
+    phase: Phase,
+    up: bool,
+    idle: u32,
+    queue: WaitQueue,
+    /// Callers waiting to get into a full queue (`WhenFull::Block`).
+    blocked: VecDeque<ReqId>,
+    codel: Option<CoDel>,
+    /// Requests in this replica (queued and in service), and since when.
+    n: u32,
+    since: Nanos,
+    workers: u32,
+    /// Work is multiplied by this: the base speed over this replica's size's speed.
+    pace: f64,
+    /// Price per hour in millionths.
+    micro_cost: i64,
+    /// Work started before this is slower (warm-up).
+    warm_until: Nanos,
+    /// Function instances: idle (no request) since, and whether a reclaim check is set.
+    idle_since: Nanos,
+    reaping: bool,
+    version: u32,
+    /// A canary of fault `canary − 1`, outside the desired count; 0 for none.
+    canary: u32,
+    /// Bumped when the slot is reused, so a stale readiness timer is ignored.
+    epoch: u32,
+    limit: Option<ConcurrencyLimit>,
+    /// Per call site: this replica's connection pool, if the site has one.
+    pools: Vec<Option<Pool>>,
+}
+
+impl Replica {
+    fn new(phase: Phase, size: Size, base_speed: f64, cfg: &ServiceConfig, levels: usize) -> Self {
+        Replica {
+            phase,
+            up: true,
+            idle: if phase == Phase::Serving {
+                size.workers
+            } else {
+                0
+            },
+            queue: WaitQueue::new(levels),
+            blocked: VecDeque::new(),
+            codel: cfg.queue.codel.map(CoDel::new),
+            n: 0,
+            since: 0,
+            workers: size.workers,
+            pace: base_speed / size.speed,
+            micro_cost: micro(size.cost_per_hour),
+            warm_until: 0,
+            idle_since: 0,
+            reaping: false,
+            version: 0,
+            canary: 0,
+            epoch: 0,
+            limit: cfg.concurrency_limit.map(ConcurrencyLimit::new),
+            pools: pools(&cfg.calls),
+        }
+    }
+
+    /// Counted toward the desired replicas.
+    fn active(&self) -> bool {
+        matches!(self.phase, Phase::Starting | Phase::Serving)
+    }
+}
+
+/// Fresh connection pools, one per call site that has one.
+fn pools(calls: &[CallSite]) -> Vec<Option<Pool>> {
+    calls.iter().map(|c| c.pool.map(Pool::new)).collect()
+}
+
+/// A price in millionths, so that billing sums exactly whatever the order of changes.
+fn micro(price: f64) -> i64 {
+    (price * 1e6).round() as i64
+}
+
+/// Occupancy levels tracked per replica: 0, 1, …, LEVELS − 1 or more.
+const LEVELS: usize = 9;
+
+struct Job {
+    req: ReqId,
+    replica: u32,
+    step: u16,
+    /// The arrival's work is used by the first service-time step only.
+    used_arrival_work: bool,
+    pending: u16,
+    ok: u16,
+    need: u16,
+    on_failure: OnFailure,
+    /// A step went on without its call's answer: the reply is `Degraded`.
+    degraded: bool,
+    /// Which handler runs this job (0: the default).
+    handler: u16,
+    /// The call site whose pool connection this job holds.
+    holds: Option<u16>,
+    /// Waiting for a connection of its current call step's pool.
+    waiting: bool,
+    /// When it took its worker: the service time runs from here to the reply.
+    started: Nanos,
+}
+
+pub struct Service {
+    pub id: ActorId,
+    cfg: ServiceConfig,
+    sampler: Sampler,
+    handlers: Vec<Vec<Step>>,
+    route_of: Vec<(u16, u16)>,
+    step_samplers: Vec<Vec<Option<Sampler>>>,
+    rng: Stream,
+    fault_rng: Stream,
+    provision_rng: Stream,
+    /// Priority levels of the queues (1 unless by priority).
+    levels: usize,
+    degrade_rng: Stream,
+    dimmer: Option<Dimmer>,
+    replicas: Vec<Replica>,
+    next_replica: usize,
+    /// The replica count and version the reconcile step works toward.
+    desired: u32,
+    version: u32,
+    /// The strategy of the rollout in progress.
+    rollout: Option<Rollout>,
+    /// The size of replicas launched from now on.
+    size: Size,
+    startup: Option<Sampler>,
+    autoscaler: Option<Autoscaler>,
+    jobs: Slab<Job>,
+    pub out: Outbound,
+    limiter: Option<Limiter>,
+    class_limiters: Vec<(u16, Limiter)>,
+    /// Per-key limiters, created at a key's first request (looked up, never iterated).
+    key_limiters: std::collections::HashMap<u64, Limiter>,
+    active_faults: Vec<bool>,
+    pub series: Option<ServiceSeries>,
+    /// Per replica: the slowdown factor and error probability of the active faults.
+    slow: Vec<f64>,
+    error_rate: Vec<f64>,
+    pub stats: ServiceStats,
+}
+
+/// A handler step's downstream call: owned by the job, tagged with the step.
+fn call_meta(job: Id, step: u16, now: Nanos, r: &super::request::Request) -> CallMeta {
+    CallMeta {
+        owner: job.to_token(),
+        tag: step as u32,
+        born: now,
+        class: r.class,
+        key: r.key,
+    }
+}
+
+/// Streams a service draws from.
+pub struct ServiceStreams {
+    pub work: Stream,
+    pub faults: Stream,
+    pub calls: Stream,
+    pub provision: Stream,
+    pub degrade: Stream,
+}
+
+impl Service {
+    pub fn new(
+        id: ActorId,
+        mut cfg: ServiceConfig,
+        s: ServiceStreams,
+        warmup: Nanos,
+    ) -> Result<Self, String> {
+        if cfg.handler.is_empty() {
+            cfg.handler.push(Step::Compute(None));
+        }
+        let sampler = Sampler::new(&cfg.service_time)?;
+        // Handler 0 is the default; routes add one each.
+        let handlers: Vec<Vec<Step>> = std::iter::once(cfg.handler.clone())
+            .chain(cfg.routes.iter().map(|(_, h)| h.clone()))
+            .collect();
+        let route_of: Vec<(u16, u16)> = cfg
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(i, (class, _))| (*class, i as u16 + 1))
+            .collect();
+        let step_samplers = handlers
+            .iter()
+            .map(|h| {
+                h.iter()
+                    .map(|st| match st {
+                        Step::Compute(Some(d)) => Sampler::new(d).map(Some),
+                        Step::Optional(inner) => match inner.as_ref() {
+                            Step::Compute(Some(d)) => Sampler::new(d).map(Some),
+                            _ => Ok(None),
+                        },
+                        _ => Ok(None),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<_, _>>()?;
+        let size = Size {
+            workers: cfg.workers,
+            speed: cfg.speed,
+            cost_per_hour: cfg.cost_per_hour,
+        };
+        // The initial replicas are ready at time zero, warm: the run starts from a steady
+        // deployment.
+        let mut size = size;
+        if cfg.function.is_some() {
+            // Functions bill busy time, not instance time (see `cost`).
+            size.cost_per_hour = 0.0;
+        }
+        let levels = if cfg.queue.by_priority {
+            cfg.class_levels.iter().max().map_or(1, |m| *m as usize + 1)
+        } else {
+            1
+        };
+        let replicas = (0..cfg.replicas)
+            .map(|_| Replica::new(Phase::Serving, size, cfg.speed, &cfg, levels))
+            .collect();
+        let startup = cfg
+            .provisioning
+            .startup
+            .as_ref()
+            .map(Sampler::new)
+            .transpose()?;
+        let tw = || TimeWeighted::new(warmup);
+        let mut stats = ServiceStats {
+            arrivals: 0,
+            rejected: 0,
+            limited: 0,
+            paced: 0,
+            pace_sum: 0,
+            pool_acquires: 0,
+            pool_wait_sum: 0,
+            pool_timeouts: 0,
+            concurrency_limited: 0,
+            limits: tw(),
+            limit_holders: tw(),
+            shed: 0,
+            dropped: 0,
+            failed: 0,
+            degraded: 0,
+            completions: 0,
+            wait_sum: 0,
+            waits: 0,
+            sojourn_sum: 0,
+            sojourns: 0,
+            service: Moments::default(),
+            gaps: Moments::default(),
+            last_arrival: None,
+            busy: tw(),
+            queued: tw(),
+            in_system: tw(),
+            workers: tw(),
+            replicas: tw(),
+            starting: tw(),
+            desired: tw(),
+            billed: tw(),
+            scale_events: 0,
+            cold_starts: 0,
+            resizes: 0,
+            optional_skipped: 0,
+            throttled: 0,
+            invocations: 0,
+            desired_range: (cfg.replicas, cfg.replicas),
+            level_time: [0; LEVELS],
+            warmup,
+            arrivals_total: 0,
+        };
+        stats.workers.set(0, (cfg.replicas * cfg.workers) as i64);
+        stats.replicas.set(0, cfg.replicas as i64);
+        if let Some(l) = cfg.concurrency_limit {
+            let initial = ConcurrencyLimit::new(l).limit() as i64;
+            stats.limits.set(0, cfg.replicas as i64 * initial);
+            stats.limit_holders.set(0, cfg.replicas as i64);
+        }
+        stats.desired.set(0, cfg.replicas as i64);
+        stats
+            .billed
+            .set(0, cfg.replicas as i64 * micro(size.cost_per_hour));
+        let out = Outbound::new(id, cfg.calls.clone(), s.calls, warmup);
+        let active_faults = vec![false; cfg.faults.len()];
+        let limiter = cfg.limit.map(Limiter::new);
+        let class_limiters = cfg
+            .class_limits
+            .iter()
+            .map(|(c, l)| (*c, Limiter::new(*l)))
+            .collect();
+        let n = cfg.replicas as usize;
+        let autoscaler = cfg.autoscaler.clone().map(Autoscaler::new);
+        Ok(Service {
+            provision_rng: s.provision,
+            degrade_rng: s.degrade,
+            dimmer: cfg.degrade.map(|d| Dimmer::new(d, warmup)),
+            levels,
+            desired: cfg.replicas,
+            version: 0,
+            rollout: None,
+            size,
+            startup,
+            autoscaler,
+            id,
+            cfg,
+            sampler,
+            handlers,
+            route_of,
+            step_samplers,
+            rng: s.work,
+            fault_rng: s.faults,
+            replicas,
+            next_replica: 0,
+            jobs: Slab::default(),
+            out,
+            limiter,
+            class_limiters,
+            key_limiters: Default::default(),
+            active_faults,
+            series: None,
+            slow: vec![1.0; n],
+            error_rate: vec![0.0; n],
+            stats,
+        })
+    }
+
+    /// Schedules the fault timeline and the autoscaler's clocks.
+    pub fn start(&mut self, ctx: &mut Ctx) {
+        for (i, f) in self.cfg.faults.iter().enumerate() {
+            ctx.cal.at(
+                f.at,
+                self.id,
+                Msg::Fault {
+                    fault: i as u32,
+                    begins: true,
+                },
+            );
+            if let Some(end) = f.until {
+                ctx.cal.at(
+                    end,
+                    self.id,
+                    Msg::Fault {
+                        fault: i as u32,
+                        begins: false,
+                    },
+                );
+            }
+        }
+        for k in 0..self.replicas.len() {
+            self.idle_instance(k, 0, ctx);
+        }
+        if let Some(d) = &self.dimmer {
+            ctx.cal.at(d.period(), self.id, Msg::Dimmer);
+        }
+        if let Some(a) = &self.autoscaler {
+            ctx.cal.at(0, self.id, Msg::Scrape);
+            ctx.cal.at(a.period(), self.id, Msg::Autoscale);
+            for (i, action) in a.cfg.schedule.iter().enumerate() {
+                ctx.cal.at(action.at, self.id, Msg::Scheduled(i as u32));
+            }
+        }
+    }
+
+    pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        match msg {
+            Msg::Call(id) => self.arrive(id, None, ctx),
+            Msg::Route {
+                request: id,
+                replica,
+            } => self.arrive(id, Some(replica as usize), ctx),
+            Msg::PoolTimeout { job, step } => self.pool_timeout(Id::from_token(job), step, ctx),
+            Msg::Paced {
+                request: id,
+                replica,
+            } => {
+                // Its time at this node starts now, as the limiter lets it in.
+                let r = ctx.requests.get_mut(id).expect("a paced request is live");
+                let counted = r.entered >= ctx.warmup;
+                r.entered = ctx.cal.now();
+                let class = r.class;
+                let replica = (replica != u32::MAX).then_some(replica as usize);
+                self.admit(id, class, replica, counted, ctx);
+            }
+            Msg::Probe { replica, from, seq } => {
+                // A health check: answered at once by a replica that is up, never by one down.
+                let rep = &self.replicas[replica as usize];
+                if rep.up && matches!(rep.phase, Phase::Serving | Phase::Draining) {
+                    ctx.cal
+                        .at(ctx.cal.now(), ActorId(from), Msg::ProbeAck { replica, seq });
+                }
+            }
+            Msg::Finish(job) => self.finish_work(Id::from_token(job), ctx),
+            Msg::Reply(id) => {
+                if let Some(done) = self.out.on_reply(id, ctx) {
+                    self.call_done(done, ctx);
+                }
+            }
+            Msg::Expire(id) => {
+                if let Some(done) = self.out.on_expire(id, ctx) {
+                    self.call_done(done, ctx);
+                }
+            }
+            Msg::RetryDue(token) => self.out.on_retry_due(token, ctx),
+            Msg::HedgeDue(token) => self.out.on_hedge_due(token, ctx),
+            Msg::Refused(token) => {
+                if let Some(done) = self.out.on_refused(token) {
+                    self.call_done(done, ctx);
+                }
+            }
+            Msg::Fault {
+                fault: i,
+                begins: begin,
+            } => self.fault(i as usize, begin, ctx),
+            Msg::Ready { replica: k, epoch } => {
+                let rep = &self.replicas[k as usize];
+                if rep.epoch == epoch && rep.phase == Phase::Starting {
+                    self.ready(k as usize, ctx);
+                    self.reconcile(ctx);
+                }
+            }
+            Msg::Dimmer => {
+                let now = ctx.cal.now();
+                let d = self.dimmer.as_mut().expect("ticks only with a dimmer");
+                d.tick(now);
+                ctx.cal.after(d.period(), self.id, Msg::Dimmer);
+            }
+            Msg::Reap { instance: k, epoch } => {
+                let now = ctx.cal.now();
+                let f = self.cfg.function.expect("reaping only functions");
+                let rep = &mut self.replicas[k as usize];
+                if rep.epoch != epoch || rep.phase != Phase::Serving {
+                    return;
+                }
+                rep.reaping = false;
+                if rep.n > 0 {
+                    return; // busy again: its next idle moment sets a new check
+                }
+                let due = rep.idle_since + f.idle_timeout;
+                if now >= due {
+                    self.remove(k as usize, ctx);
+                } else {
+                    rep.reaping = true;
+                    ctx.cal.at(due, self.id, Msg::Reap { instance: k, epoch });
+                }
+            }
+            Msg::Scrape => {
+                let now = ctx.cal.now();
+                let totals = self.totals(now);
+                let a = self
+                    .autoscaler
+                    .as_mut()
+                    .expect("scrapes only with an autoscaler");
+                a.sample(now, totals);
+                ctx.cal.after(SCRAPE, self.id, Msg::Scrape);
+            }
+            Msg::Autoscale => {
+                let now = ctx.cal.now();
+                let ready = self
+                    .replicas
+                    .iter()
+                    .filter(|r| r.phase == Phase::Serving && r.up)
+                    .count() as u32;
+                let starting = self
+                    .replicas
+                    .iter()
+                    .filter(|r| r.phase == Phase::Starting)
+                    .count() as u32;
+                let a = self
+                    .autoscaler
+                    .as_mut()
+                    .expect("decisions only with an autoscaler");
+                let to = a.decide(now, self.desired, ready, starting);
+                ctx.cal.after(a.period(), self.id, Msg::Autoscale);
+                let resize = a.resize(now, self.rollout.is_some());
+                let how = match &a.cfg.policy {
+                    PolicyConfig::Vertical(v) => Some((v.surge, v.restart)),
+                    _ => None,
+                };
+                self.set_desired(to, ctx);
+                if let (Some(size), Some((surge, restart))) = (resize, how) {
+                    let r = Rollout {
+                        max_surge: Bound::Count(surge as u32),
+                        max_unavailable: Bound::Count(!surge as u32),
+                        blue_green: false,
+                        size: Some(size),
+                        restart,
+                    };
+                    self.roll_out(r, ctx);
+                }
+            }
+            Msg::Scheduled(i) => {
+                let a = self
+                    .autoscaler
+                    .as_mut()
+                    .expect("schedules only with an autoscaler");
+                let action = a.cfg.schedule[i as usize];
+                if let Some(min) = action.min {
+                    a.min = min;
+                }
+                if let Some(max) = action.max {
+                    a.max = max;
+                }
+                let to = self.desired.clamp(a.min, a.max.max(a.min));
+                self.set_desired(to, ctx);
+            }
+            _ => unreachable!("not a message for a service: {msg:?}"),
+        }
+    }
+
+    /// Replica `k` gains (`delta` = 1) or loses (−1) a request.
+    #[inline]
+    fn occupancy(&mut self, k: usize, now: Nanos, delta: i64) {
+        self.stats.in_system.add(now, delta);
+        let rep = &mut self.replicas[k];
+        let from = rep.since.max(self.stats.warmup);
+        if now > from {
+            self.stats.level_time[(rep.n as usize).min(LEVELS - 1)] += (now - from) as u128;
+        }
+        rep.since = now;
+        rep.n = (rep.n as i64 + delta) as u32;
+    }
+
+    fn reply(&mut self, id: ReqId, outcome: Outcome, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        super::kernel::answer(ctx, id, outcome, now);
+    }
+}
