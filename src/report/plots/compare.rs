@@ -1,0 +1,83 @@
+//! `scalesim compare A B --out DIR`: two folders' time series overlaid.
+
+use super::*;
+
+/// `scalesim compare A B --out DIR`: the time series of two result folders overlaid (each
+/// variant found in both, the first sweep point), as `DIR/compare.svg` and `.png`.
+pub fn compare_plots(a: &Path, b: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
+    let (fa, fb) = (read_folder(a)?, read_folder(b)?);
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let shared: Vec<&String> = fa
+        .variants
+        .iter()
+        .filter(|v| fb.variants.contains(v))
+        .take(4)
+        .collect();
+    if shared.is_empty() {
+        return Err(format!(
+            "{} and {} have no variant in common to overlay",
+            a.display(),
+            b.display()
+        ));
+    }
+    // One side's line for `metric` of `variant` at its first sweep point.
+    let side = |f: &Folder, tag: &str, color: usize, variant: &str, metric: &str, scale: f64| {
+        let s = &f.series;
+        let col = |n: &str| s.header.iter().position(|h| h == n);
+        let (time, c) = (col("time_s")?, col(metric)?);
+        let n = f.sweep.len();
+        let first = s.rows.first()?.get(1..1 + n)?.to_vec();
+        let num = |x: &str| x.parse::<f64>().unwrap_or(f64::NAN);
+        let points: Vec<(f64, f64)> = s
+            .rows
+            .iter()
+            .filter(|r| r[0] == variant && r.get(1..1 + n) == Some(&first[..]))
+            .map(|r| (num(&r[time]), num(&r[c]) * scale))
+            .collect();
+        Some(Line {
+            label: format!("{tag}: {variant}"),
+            color,
+            points,
+            band: None,
+            dashed: false,
+        })
+    };
+    let lines = |metric: &str, scale: f64| -> Vec<Line> {
+        shared
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| {
+                [
+                    side(&fa, "A", 2 * i, v, metric, scale),
+                    side(&fb, "B", 2 * i + 1, v, metric, scale),
+                ]
+            })
+            .flatten()
+            .collect()
+    };
+    let panel = |title: &str, y: &str, metric: &str, scale: f64, log_y: bool| Panel {
+        title: title.into(),
+        y_label: y.into(),
+        lines: lines(metric, scale),
+        log_y,
+        legend_left: false,
+    };
+    let fig = Figure {
+        title: format!("A = {}, B = {}", a.display(), b.display()),
+        x_label: "time (s)".into(),
+        panels: vec![
+            panel("Goodput", "requests/s", "goodput_rps", 1.0, false),
+            panel("Latency p99", "ms (log scale)", "latency_p99_s", 1e3, true),
+            panel(
+                "Offered load: attempts sent",
+                "attempts/s",
+                "attempts_rps",
+                1.0,
+                false,
+            ),
+        ],
+        windows: windows(&fb),
+        legend_left: false,
+    };
+    render(out, "compare", (1400, 80 + 300 * 3), &fig)
+}

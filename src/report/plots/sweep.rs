@@ -1,0 +1,149 @@
+//! Metrics against a swept parameter with ci95 bands, and latency percentiles per variant.
+
+use super::*;
+
+pub(super) fn agg(point: &Value, metric: &str) -> Option<(f64, f64)> {
+    let m = point.get("metrics")?.get(metric)?;
+    Some((
+        m.get("mean")?.as_f64()?,
+        m.get("ci95").and_then(Value::as_f64).unwrap_or(0.0),
+    ))
+}
+
+pub(super) fn sweep_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, String> {
+    if f.sweep.len() != 1 {
+        return Ok(Vec::new());
+    }
+    let param = &f.sweep[0];
+    let points = f.summary["points"].as_array().expect("checked on read");
+    let x_of = |p: &Value| {
+        p.get("params")
+            .and_then(|ps| ps.get(param))
+            .and_then(Value::as_f64)
+    };
+    if points.iter().any(|p| x_of(p).is_none()) {
+        return Ok(Vec::new()); // a non-numeric sweep: no x axis
+    }
+    let metric_lines = |metric: &str, scale: f64| -> Vec<Line> {
+        f.variants
+            .iter()
+            .enumerate()
+            .map(|(vi, v)| {
+                let mut pts: Vec<(f64, f64, f64)> = points
+                    .iter()
+                    .filter(|p| p.get("variant").and_then(Value::as_str) == Some(v))
+                    .filter_map(|p| {
+                        let (m, ci) = agg(p, metric)?;
+                        Some((x_of(p)?, m * scale, ci * scale))
+                    })
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                Line {
+                    label: v.clone(),
+                    color: vi,
+                    points: pts.iter().map(|p| (p.0, p.1)).collect(),
+                    band: Some(
+                        pts.iter()
+                            .map(|p| (p.0, p.1 - nan0(p.2), p.1 + nan0(p.2)))
+                            .collect(),
+                    ),
+                    dashed: false,
+                }
+            })
+            .collect()
+    };
+    let mut panels = vec![
+        Panel {
+            title: "Goodput".into(),
+            y_label: "requests/s".into(),
+            lines: metric_lines("goodput_rps", 1.0),
+            log_y: false,
+            legend_left: false,
+        },
+        Panel {
+            title: "Latency p99".into(),
+            y_label: "ms".into(),
+            lines: metric_lines("latency_p99_s", 1e3),
+            log_y: false,
+            legend_left: false,
+        },
+        Panel {
+            title: "Latency mean".into(),
+            y_label: "ms".into(),
+            lines: metric_lines("latency_mean_s", 1e3),
+            log_y: false,
+            legend_left: false,
+        },
+    ];
+    // What each point cost, when anything is priced.
+    if points
+        .iter()
+        .any(|p| agg(p, "cost").is_some_and(|(c, _)| c > 0.0))
+    {
+        panels.push(Panel {
+            title: "Cost over the measured window".into(),
+            y_label: "$".into(),
+            lines: metric_lines("cost", 1.0),
+            log_y: false,
+            legend_left: false,
+        });
+    }
+    let height = 80 + 300 * panels.len() as u32;
+    let fig = Figure {
+        title: format!("{name}: against {param} (bands: 95% confidence)"),
+        x_label: param.clone(),
+        panels,
+        windows: Vec::new(),
+        legend_left: true,
+    };
+    render(out, "sweep", (1400, height), &fig)
+}
+
+pub(super) fn percentile_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, String> {
+    let points = f.summary["points"].as_array().expect("checked on read");
+    let first_params = points.first().and_then(|p| p.get("params")).cloned();
+    let qs = [
+        (50.0, "latency_p50_s"),
+        (90.0, "latency_p90_s"),
+        (99.0, "latency_p99_s"),
+        (99.9, "latency_p999_s"),
+    ];
+    let lines: Vec<Line> = f
+        .variants
+        .iter()
+        .enumerate()
+        .filter_map(|(vi, v)| {
+            let p = points.iter().find(|p| {
+                p.get("variant").and_then(Value::as_str) == Some(v)
+                    && p.get("params").cloned() == first_params
+            })?;
+            Some(Line {
+                label: v.clone(),
+                color: vi,
+                // x: the percentile on a "nines" scale, so the tail gets room.
+                points: qs
+                    .iter()
+                    .filter_map(|(q, m)| {
+                        agg(p, m).map(|(mean, _)| (-(1.0f64 - q / 100.0).log10(), mean * 1e3))
+                    })
+                    .collect(),
+                band: None,
+                dashed: false,
+            })
+        })
+        .collect();
+    let fig = Figure {
+        title: format!("{name}: latency percentiles (p50, p90, p99, p99.9)"),
+        x_label: "nines: 0.3 = p50, 1 = p90, 2 = p99, 3 = p99.9".into(),
+        panels: vec![Panel {
+            title: "End-to-end latency of successful requests".into(),
+            y_label: "ms (log scale)".into(),
+            lines,
+            log_y: true,
+            legend_left: false,
+        }],
+        windows: Vec::new(),
+        legend_left: true,
+    };
+    render(out, "latency-percentiles", (1400, 700), &fig)
+}
