@@ -1,0 +1,238 @@
+//! Faults and actions on the timeline, attached to the nodes they act on.
+
+use super::*;
+
+pub(super) fn attach_fault(
+    nodes: &mut [(String, ActorConfig)],
+    model: &Model,
+    f: &FaultSpec,
+) -> Result<(), String> {
+    if let FaultSpec::Latency {
+        from,
+        to,
+        at,
+        r#for,
+        add,
+    } = f
+    {
+        let Some(to_id) = nodes.iter().position(|(n, _)| n == to) else {
+            return Err(format!("latency fault toward `{to}`, which is not a node"));
+        };
+        let window = (at.0, at.0 + r#for.0, add.0);
+        let sites: Vec<&mut CallSite> = match nodes.iter_mut().find(|(n, _)| n == from) {
+            Some((_, ActorConfig::Client(c))) => vec![&mut c.call],
+            Some((_, ActorConfig::Service(s))) => s.calls.iter_mut().collect(),
+            Some(_) => return Err(format!("`{from}` makes no calls of its own")),
+            None => return Err(format!("latency fault from `{from}`, which is not a node")),
+        };
+        let mut found = false;
+        for site in sites {
+            if site.target.0 as usize == to_id {
+                site.extra_latency.push(window);
+                found = true;
+            }
+        }
+        if !found {
+            return Err(format!(
+                "`{from}` does not call `{to}`: no edge to slow down"
+            ));
+        }
+        return Ok(());
+    }
+    let (node, at, until, kind) = match f {
+        FaultSpec::Slowdown {
+            node,
+            replica,
+            at,
+            r#for,
+            factor,
+        } => {
+            if !(*factor > 0.0 && factor.is_finite()) {
+                return Err(format!("a slowdown factor must be positive, not {factor}"));
+            }
+            (
+                node,
+                at.0,
+                Some(at.0 + r#for.0),
+                FaultKind::Slowdown {
+                    factor: *factor,
+                    replica: *replica,
+                },
+            )
+        }
+        FaultSpec::Errors {
+            node,
+            replica,
+            at,
+            r#for,
+            rate,
+        } => {
+            if !(0.0..=1.0).contains(rate) {
+                return Err(format!(
+                    "an error rate is a probability in [0, 1], not {rate}"
+                ));
+            }
+            (
+                node,
+                at.0,
+                Some(at.0 + r#for.0),
+                FaultKind::Errors {
+                    rate: *rate,
+                    replica: *replica,
+                },
+            )
+        }
+        FaultSpec::Crash {
+            node,
+            replica,
+            at,
+            r#for,
+        } => (
+            node,
+            at.0,
+            r#for.map(|d| at.0 + d.0),
+            FaultKind::Crash { replica: *replica },
+        ),
+        FaultSpec::Scale { node, at, replicas } => {
+            if *replicas == 0 {
+                return Err("a scaling action needs at least 1 replica".into());
+            }
+            (
+                node,
+                at.0,
+                None,
+                FaultKind::Scale {
+                    replicas: *replicas,
+                },
+            )
+        }
+        FaultSpec::Deploy {
+            node,
+            at,
+            strategy,
+            restart,
+        } => {
+            let (max_surge, max_unavailable, blue_green) = match strategy {
+                spec::DeployStrategy::Rolling => (Bound::Percent(25), Bound::Percent(25), false),
+                spec::DeployStrategy::RollingUpdate {
+                    max_surge,
+                    max_unavailable,
+                } => {
+                    if *max_surge == 0 && *max_unavailable == 0 {
+                        return Err("max_surge and max_unavailable cannot both be 0: the rollout could never start".into());
+                    }
+                    (
+                        Bound::Count(*max_surge),
+                        Bound::Count(*max_unavailable),
+                        false,
+                    )
+                }
+                spec::DeployStrategy::BlueGreen => (Bound::Count(0), Bound::Count(0), true),
+            };
+            let rollout = Rollout {
+                max_surge,
+                max_unavailable,
+                blue_green,
+                size: None,
+                restart: restart.map(|d| d.0),
+            };
+            (node, at.0, None, FaultKind::Rollout(rollout))
+        }
+        FaultSpec::Resize {
+            node,
+            at,
+            size,
+            strategy,
+            restart,
+        } => {
+            let Some(spec::Node::Service(svc)) = model.nodes.get(node) else {
+                return Err(format!("resize of `{node}`, which is not a service"));
+            };
+            let Some(z) = svc.sizes.get(size) else {
+                return Err(format!("`{node}`: {}", unknown_size(size, &svc.sizes)));
+            };
+            let (max_surge, max_unavailable) = match strategy {
+                spec::ResizeStrategy::Restart => (0, 1),
+                spec::ResizeStrategy::Surge => (1, 0),
+            };
+            let rollout = Rollout {
+                max_surge: Bound::Count(max_surge),
+                max_unavailable: Bound::Count(max_unavailable),
+                blue_green: false,
+                size: Some(Size {
+                    workers: z.workers,
+                    speed: z.speed,
+                    cost_per_hour: z.cost_per_hour,
+                }),
+                restart: restart.map(|d| d.0),
+            };
+            (node, at.0, None, FaultKind::Rollout(rollout))
+        }
+        FaultSpec::Canary {
+            node,
+            at,
+            r#for,
+            replicas,
+            factor,
+            rate,
+        } => {
+            if *replicas == 0 {
+                return Err("a canary needs at least 1 replica".into());
+            }
+            if !(*factor > 0.0 && factor.is_finite()) {
+                return Err(format!(
+                    "a canary's slowdown factor must be positive, not {factor}"
+                ));
+            }
+            if !(0.0..=1.0).contains(rate) {
+                return Err(format!(
+                    "an error rate is a probability in [0, 1], not {rate}"
+                ));
+            }
+            (
+                node,
+                at.0,
+                Some(at.0 + r#for.0),
+                FaultKind::Canary {
+                    replicas: *replicas,
+                    factor: *factor,
+                    rate: *rate,
+                },
+            )
+        }
+        FaultSpec::Latency { .. } => unreachable!("handled above"),
+    };
+    let known: Vec<String> = nodes.iter().map(|(n, _)| format!("`{n}`")).collect();
+    let Some((_, cfg)) = nodes.iter_mut().find(|(n, _)| n == node) else {
+        return Err(format!(
+            "fault on `{node}`, which is not a node; nodes are {}",
+            known.join(", ")
+        ));
+    };
+    let ActorConfig::Service(s) = cfg else {
+        return Err(format!("fault on `{node}`, which is not a service"));
+    };
+    let replica = match kind {
+        FaultKind::Crash { replica } => Some(replica),
+        FaultKind::Slowdown { replica, .. } | FaultKind::Errors { replica, .. } => replica,
+        FaultKind::Scale { .. } | FaultKind::Rollout(_) | FaultKind::Canary { .. } => None,
+    };
+    if let Some(replica) = replica {
+        if replica >= s.replicas {
+            return Err(format!(
+                "`{node}` has {} replicas (numbered from 0); there is no replica {replica}",
+                s.replicas
+            ));
+        }
+    }
+    if s.function.is_some()
+        && matches!(
+            kind,
+            FaultKind::Scale { .. } | FaultKind::Rollout(_) | FaultKind::Canary { .. }
+        )
+    {
+        return Err(format!("`{node}` is function-style: its instances follow demand, so it cannot be scaled or rolled out"));
+    }
+    s.faults.push(Fault { at, until, kind });
+    Ok(())
+}

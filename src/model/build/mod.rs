@@ -1,0 +1,296 @@
+//! Checks a typed model for nonsense and turns it into actor configurations.
+//!
+//! Errors carry the location of the offending value, looked up in the syntax tree by path,
+//! so a zero worker count points at the line that says so (or at the node that left it out).
+
+use super::de::Error;
+use super::overrides::locate;
+use super::spec::{
+    self, AlgorithmSpec, Arrivals as ArrivalsSpec, BackoffSpec, CallSpec, ClassSpec, Dist,
+    FaultSpec, JitterSpec, KeysSpec, Model, OnFailureSpec, RetryOnSpec, RetrySpec, StepSpec,
+};
+use super::syntax::{Node, Span};
+use crate::components::autoscaler::AutoscalerConfig;
+use crate::components::broker::BrokerConfig;
+use crate::components::cache::{CacheConfig, WritePolicy};
+use crate::components::concurrency::LimitAlgorithm;
+use crate::components::database::DatabaseConfig;
+use crate::components::degrade::DegradeConfig;
+use crate::components::limiter::LimiterConfig;
+use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
+use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
+use crate::components::store::Eviction;
+use crate::components::{
+    ActorConfig, Algorithm, Arrivals, BalancerConfig, Bound, CallSite, Class, ClientConfig,
+    DistParams, Fault, FaultKind, FunctionConfig, HealthCheck, Keys, OnFailure, Outlier,
+    Provisioning, Rollout, Sampler, ServiceConfig, Size, Step,
+};
+use crate::engine::ActorId;
+use std::path::Path;
+
+mod balancer;
+mod cache;
+mod calls;
+mod client;
+mod database;
+mod dists;
+mod faults;
+mod queue;
+mod scaling;
+mod service;
+
+use calls::*;
+use dists::*;
+use faults::*;
+use scaling::*;
+
+/// A located error at `nodes.<path>` of the model tree.
+fn err_at(tree: &Node, path: &[&str], msg: String) -> Error {
+    let mut full = vec!["nodes"];
+    full.extend_from_slice(path);
+    Error::at(locate(tree, &full).span, msg)
+}
+
+/// What every node kind's builder reads: the model and where it was written, where trace
+/// files are found, and the request classes across the model.
+pub(super) struct Cx<'a> {
+    model: &'a Model,
+    tree: &'a Node,
+    base: &'a Path,
+    class_ids: std::collections::BTreeMap<String, u16>,
+    /// A class's priority as a level among the distinct priorities.
+    class_levels: Vec<u8>,
+    class_writes: Vec<bool>,
+}
+
+impl Cx<'_> {
+    /// A located error at `nodes.<path>`.
+    fn err(&self, path: &[&str], msg: String) -> Error {
+        err_at(self.tree, path, msg)
+    }
+
+    /// A distribution at `node.field`, its errors located there: "{kind} `node`: field: …".
+    fn field_dist(
+        &self,
+        d: &Dist,
+        kind: &str,
+        node: &str,
+        field: &str,
+    ) -> Result<DistParams, Error> {
+        dist(d).map_err(|(p, m)| {
+            let mut path = vec![node, field];
+            path.extend(p);
+            self.err(&path, format!("{kind} `{node}`: {field}: {m}"))
+        })
+    }
+
+    /// A call target: a service or a balancer; the error names the node list.
+    fn service_target(&self, from: &str, target: &str, path: &[&str]) -> Result<ActorId, Error> {
+        let Some(i) = self.model.nodes.keys().position(|k| k == target) else {
+            let known: Vec<_> = self.model.nodes.keys().map(|k| format!("`{k}`")).collect();
+            return Err(self.err(
+                path,
+                format!(
+                    "`{from}` calls `{target}`, which is not a node; nodes are {}",
+                    known.join(", ")
+                ),
+            ));
+        };
+        if matches!(self.model.nodes[target], spec::Node::Client(_)) {
+            return Err(self.err(
+                path,
+                format!("`{from}` calls `{target}`, a client: call a service or a balancer"),
+            ));
+        }
+        Ok(ActorId(i as u32))
+    }
+}
+
+/// Validates `model` (read from `tree`) and builds its actors, in node-name order. `faults`
+/// come from the experiment, with their locations; trace files are found relative to `base`.
+pub fn build(
+    model: &Model,
+    tree: &Node,
+    faults: &[(FaultSpec, Span)],
+    base: &Path,
+) -> Result<Vec<(String, ActorConfig)>, Error> {
+    let err = |path: &[&str], msg: String| err_at(tree, path, msg);
+    if model.nodes.is_empty() {
+        return Err(Error::at(
+            locate(tree, &["nodes"]).span,
+            "the model has no nodes: add a Client and a Service under `nodes`",
+        ));
+    }
+    // Request classes get one id across the model, so services can route on them.
+    let mut class_ids: std::collections::BTreeMap<String, u16> = std::collections::BTreeMap::new();
+    for node in model.nodes.values() {
+        if let spec::Node::Client(c) = node {
+            let names: Vec<String> = if c.classes.is_empty() {
+                vec!["default".into()]
+            } else {
+                c.classes.iter().map(|k| k.name.clone()).collect()
+            };
+            for n in names {
+                let next = class_ids.len() as u16;
+                class_ids.entry(n).or_insert(next);
+            }
+        }
+    }
+    // A class's priority (the highest any client gives it), as a level among the distinct
+    // priorities: what priority queues order by.
+    let mut priority = vec![0u8; class_ids.len()];
+    for node in model.nodes.values() {
+        if let spec::Node::Client(c) = node {
+            for k in &c.classes {
+                let p = &mut priority[class_ids[&k.name] as usize];
+                *p = (*p).max(k.priority);
+            }
+        }
+    }
+    let mut distinct = priority.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let class_levels: Vec<u8> = priority
+        .iter()
+        .map(|p| distinct.binary_search(p).expect("listed") as u8)
+        .collect();
+    // Which classes are writes; clients sending a class must agree.
+    let mut class_writes: Vec<Option<bool>> = vec![None; class_ids.len()];
+    for (name, node) in &model.nodes {
+        if let spec::Node::Client(c) = node {
+            for (i, k) in c.classes.iter().enumerate() {
+                let w = &mut class_writes[class_ids[&k.name] as usize];
+                if w.is_some_and(|w| w != k.write) {
+                    let idx = i.to_string();
+                    return Err(err(
+                        &[name, "classes", &idx, "write"],
+                        format!(
+                            "class `{}` is a write for one client and a read for another: give them different names",
+                            k.name
+                        ),
+                    ));
+                }
+                *w = Some(k.write);
+            }
+        }
+    }
+    let class_writes: Vec<bool> = class_writes.iter().map(|w| w.unwrap_or(false)).collect();
+    let cx = Cx {
+        model,
+        tree,
+        base,
+        class_ids,
+        class_levels,
+        class_writes,
+    };
+    let mut out = Vec::with_capacity(model.nodes.len());
+    for (name, node) in &model.nodes {
+        if name.is_empty() || name.contains(['.', ' ']) {
+            return Err(err(
+                &[name],
+                format!("node name `{name}` must be non-empty, without dots or spaces"),
+            ));
+        }
+        let cfg = match node {
+            spec::Node::Client(c) => client::build(&cx, name, c)?,
+            spec::Node::Service(s) => service::build(&cx, name, s)?,
+            spec::Node::Queue(q) => queue::build(&cx, name, q)?,
+            spec::Node::Database(d) => database::build(&cx, name, d)?,
+            spec::Node::Cache(c) => cache::build(&cx, name, c)?,
+            spec::Node::Balancer(b) => balancer::build(&cx, name, b)?,
+        };
+        out.push((name.clone(), cfg));
+    }
+    check_cycles(&out).map_err(|(node, cycle)| err(&[&node, "handler"], cycle))?;
+    // Balancers learn of replicas joining and leaving from their service.
+    let watchers: Vec<(usize, ActorId)> = out
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, c))| match c {
+            ActorConfig::Balancer(b) => Some((b.target.0 as usize, ActorId(i as u32))),
+            _ => None,
+        })
+        .collect();
+    for (target, balancer) in watchers {
+        if let ActorConfig::Service(s) = &mut out[target].1 {
+            s.watchers.push(balancer);
+        }
+    }
+    for (f, span) in faults {
+        attach_fault(&mut out, model, f).map_err(|m| Error::at(*span, m))?;
+    }
+    Ok(out)
+}
+
+fn is_prime(n: u32) -> bool {
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
+}
+
+fn on_fail(f: OnFailureSpec) -> OnFailure {
+    match f {
+        OnFailureSpec::Fail => OnFailure::Fail,
+        OnFailureSpec::Continue => OnFailure::Continue,
+    }
+}
+
+/// Synchronous calls must not loop: a request would wait on itself forever.
+fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)> {
+    let edges: Vec<Vec<usize>> = nodes
+        .iter()
+        .map(|(_, c)| match c {
+            ActorConfig::Service(s) => s.calls.iter().map(|c| c.target.0 as usize).collect(),
+            ActorConfig::Balancer(b) => vec![b.target.0 as usize],
+            ActorConfig::Cache(c) => vec![c.backend.0 as usize],
+            // Producers do not wait for the consumer: no synchronous edge.
+            ActorConfig::Broker(_) => Vec::new(),
+            ActorConfig::Database(d) => std::iter::once(d.primary.0 as usize)
+                .chain(d.replicas.map(|r| r.0 as usize))
+                .collect(),
+            ActorConfig::Client(_) => Vec::new(),
+        })
+        .collect();
+    // Depth-first search with colours: 0 unseen, 1 on the stack, 2 done.
+    fn visit(
+        v: usize,
+        edges: &[Vec<usize>],
+        colour: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        colour[v] = 1;
+        stack.push(v);
+        for &w in &edges[v] {
+            if colour[w] == 1 {
+                let from = stack.iter().position(|&x| x == w).expect("on the stack");
+                let mut cycle = stack[from..].to_vec();
+                cycle.push(w);
+                return Some(cycle);
+            }
+            if colour[w] == 0 {
+                if let Some(c) = visit(w, edges, colour, stack) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        colour[v] = 2;
+        None
+    }
+    let mut colour = vec![0u8; nodes.len()];
+    for v in 0..nodes.len() {
+        if colour[v] == 0 {
+            if let Some(cycle) = visit(v, &edges, &mut colour, &mut Vec::new()) {
+                let names: Vec<&str> = cycle.iter().map(|&i| nodes[i].0.as_str()).collect();
+                return Err((
+                    names[0].to_string(),
+                    format!("a cycle of synchronous calls: {}", names.join(" → ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+type Problem = (Vec<&'static str>, String);

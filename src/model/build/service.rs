@@ -1,0 +1,416 @@
+//! Validating a `Service` node and building its actor configuration.
+
+use super::*;
+
+pub(super) fn build(cx: &Cx, name: &str, s: &spec::ServiceSpec) -> Result<ActorConfig, Error> {
+    Ok({
+        let at = |field: &str, m: String| cx.err(&[name, field], format!("service `{name}`: {m}"));
+        if s.replicas == 0 && s.function.is_none() {
+            return Err(at(
+                "replicas",
+                "needs at least 1 replica (only a function-style service may start with none)"
+                    .into(),
+            ));
+        }
+        let function = match s.function {
+            None => None,
+            Some(f) => {
+                let bad = |field: &str, m: &str| {
+                    cx.err(
+                        &[name, "function", field],
+                        format!("service `{name}`: function: {m}"),
+                    )
+                };
+                if f.concurrency == 0 {
+                    return Err(bad("concurrency", "an instance takes at least 1 request"));
+                }
+                if f.cap == 0 || f.cap < s.replicas {
+                    return Err(bad("cap", "the cap must be at least 1 and at least the starting instances (`replicas`)"));
+                }
+                if !(f.price_per_request >= 0.0 && f.price_per_request.is_finite()) {
+                    return Err(bad("price_per_request", "a price is zero or more"));
+                }
+                if s.autoscaler.is_some() {
+                    return Err(at(
+                        "autoscaler",
+                        "a function-style service scales with its requests: drop the autoscaler"
+                            .into(),
+                    ));
+                }
+                Some(FunctionConfig {
+                    concurrency: f.concurrency,
+                    cap: f.cap,
+                    idle_timeout: f.idle_timeout.0,
+                    price_per_request: f.price_per_request,
+                })
+            }
+        };
+        for (size_name, z) in &s.sizes {
+            check_size(z.workers, z.speed, z.cost_per_hour).map_err(|(field, m)| {
+                cx.err(
+                    &[name, "sizes", size_name, field],
+                    format!("service `{name}`: size `{size_name}`: {m}"),
+                )
+            })?;
+        }
+        let mut size = match &s.size {
+            Some(size_name) => {
+                let Some(z) = s.sizes.get(size_name) else {
+                    return Err(at("size", unknown_size(size_name, &s.sizes)));
+                };
+                for (given, field) in [
+                    (s.workers.is_some(), "workers"),
+                    (s.speed.is_some(), "speed"),
+                    (s.cost_per_hour.is_some(), "cost_per_hour"),
+                ] {
+                    if given {
+                        return Err(at(
+                            field,
+                            format!(
+                                "`{field}` is given by size `{size_name}`: set one or the other"
+                            ),
+                        ));
+                    }
+                }
+                Size {
+                    workers: z.workers,
+                    speed: z.speed,
+                    cost_per_hour: z.cost_per_hour,
+                }
+            }
+            None => Size {
+                workers: s.workers.unwrap_or(1),
+                speed: s.speed.unwrap_or(1.0),
+                cost_per_hour: s.cost_per_hour.unwrap_or(0.0),
+            },
+        };
+        check_size(size.workers, size.speed, size.cost_per_hour)
+            .map_err(|(field, m)| at(field, m))?;
+        if let Some(f) = &function {
+            if s.workers.is_some() || s.size.is_some() {
+                return Err(at("function", "a function instance's workers are its `concurrency`: leave `workers` and `size` out".into()));
+            }
+            size.workers = f.concurrency;
+        }
+        let startup = s
+            .startup
+            .as_ref()
+            .map(|d| cx.field_dist(d, "service", name, "startup"))
+            .transpose()?;
+        let mut provisioning = Provisioning {
+            startup,
+            ..Provisioning::default()
+        };
+        if let Some(w) = s.warm_up {
+            if !(w.speed > 0.0 && w.speed <= 1.0) {
+                return Err(cx.err(
+                    &[name, "warm_up", "speed"],
+                    format!(
+                        "service `{name}`: a warm-up speed is a fraction in (0, 1], not {}",
+                        w.speed
+                    ),
+                ));
+            }
+            provisioning.warm_for = w.r#for.0;
+            provisioning.warm_speed = w.speed;
+        }
+        if matches!(s.order, spec::OrderSpec::AdaptiveLifo) && s.codel.is_none() {
+            return Err(at(
+                "order",
+                "adaptive LIFO switches to LIFO while CoDel reports overload: add `codel: CoDel()`"
+                    .into(),
+            ));
+        }
+        if !matches!(s.when_full, spec::WhenFullSpec::Reject) && s.capacity.is_none() {
+            return Err(at(
+                "when_full",
+                "a queue without `capacity` is never full: set a capacity".into(),
+            ));
+        }
+        let queue = QueuePolicy {
+            when_full: match s.when_full {
+                spec::WhenFullSpec::Reject => WhenFull::Reject,
+                spec::WhenFullSpec::DropOldest => WhenFull::DropOldest,
+                spec::WhenFullSpec::Block => WhenFull::Block,
+            },
+            order: match s.order {
+                spec::OrderSpec::Fifo => Order::Fifo,
+                spec::OrderSpec::Lifo => Order::Lifo,
+                spec::OrderSpec::AdaptiveLifo => Order::AdaptiveLifo,
+            },
+            codel: match s.codel {
+                None => None,
+                Some(c) if c.target.0 > 0 && c.interval.0 > 0 => Some(CoDelConfig {
+                    target: c.target.0,
+                    interval: c.interval.0,
+                }),
+                Some(_) => {
+                    return Err(at(
+                        "codel",
+                        "CoDel's target and interval must be longer than zero".into(),
+                    ))
+                }
+            },
+            by_priority: s.priority,
+        };
+        let concurrency_limit = match s.concurrency_limit {
+            None => None,
+            Some(l) => Some(
+                concurrency_limit(l, s.function.is_some())
+                    .map_err(|m| at("concurrency_limit", m))?,
+            ),
+        };
+        let degrade = match s.degrade {
+            None => None,
+            Some(spec::DegradeSpec::Brownout {
+                setpoint,
+                period,
+                window,
+                pole,
+                initial,
+            }) => {
+                if period.0 == 0 || window.0 < period.0 {
+                    return Err(cx.err(&[name, "degrade"], format!("service `{name}`: the period must be longer than zero and the window at least one period")));
+                }
+                if !(0.0..1.0).contains(&pole) || !(0.0..=1.0).contains(&initial) {
+                    return Err(cx.err(&[name, "degrade"], format!("service `{name}`: the pole is in [0, 1) and the initial dimmer in [0, 1]")));
+                }
+                Some(DegradeConfig::Brownout {
+                    setpoint: setpoint.0,
+                    period: period.0,
+                    window: window.0,
+                    pole,
+                    initial,
+                })
+            }
+            Some(spec::DegradeSpec::Switch {
+                quantile,
+                above,
+                below,
+                window,
+                period,
+            }) => {
+                let below = below.unwrap_or(above);
+                if period.0 == 0 || window.0 < period.0 {
+                    return Err(cx.err(&[name, "degrade"], format!("service `{name}`: the period must be longer than zero and the window at least one period")));
+                }
+                if !(quantile > 0.0 && quantile < 1.0) || below.0 > above.0 {
+                    return Err(cx.err(&[name, "degrade"], format!("service `{name}`: the quantile is in (0, 1) and `below` at most `above`")));
+                }
+                Some(DegradeConfig::Switch {
+                    quantile,
+                    above: above.0,
+                    below: below.0,
+                    window: window.0,
+                    period: period.0,
+                })
+            }
+        };
+        let autoscaler = match &s.autoscaler {
+            None => None,
+            Some(a) => Some(autoscaler(a, s, size).map_err(|(p, m)| {
+                let mut path = vec![name, "autoscaler"];
+                path.extend(p);
+                cx.err(&path, format!("service `{name}`: autoscaler: {m}"))
+            })?),
+        };
+        let service_time = dist(&s.service_time).map_err(|(p, m)| {
+            let mut path = vec![name, "service_time"];
+            path.extend(p);
+            cx.err(&path, format!("service `{name}`: service_time: {m}"))
+        })?;
+        let mut calls = Vec::new();
+        let mut build_steps = |steps: &[StepSpec], prefix: &[&str]| -> Result<Vec<Step>, Error> {
+            let mut handler = Vec::new();
+            for (i, st) in steps.iter().enumerate() {
+                let mut here: Vec<&str> = prefix.to_vec();
+                here.push(INDEX[i.min(INDEX.len() - 1)]);
+                let (st, optional) = match st {
+                    StepSpec::Optional(inner) => {
+                        here.push("0");
+                        if matches!(inner.as_ref(), StepSpec::Optional(_)) {
+                            return Err(cx.err(
+                                        &here,
+                                        format!("service `{name}`: an optional step is optional once: do not nest them"),
+                                    ));
+                        }
+                        (inner.as_ref(), true)
+                    }
+                    st => (st, false),
+                };
+                let mut site = |c: &CallSpec, path: &[&str]| -> Result<u16, Error> {
+                    let t = cx.service_target(name, &c.target, path)?;
+                    let cs = call_site(t, c).map_err(|(p, m)| {
+                        let mut full = path.to_vec();
+                        full.extend(p);
+                        cx.err(&full, format!("service `{name}`: {m}"))
+                    })?;
+                    calls.push(cs);
+                    Ok((calls.len() - 1) as u16)
+                };
+                let step = match st {
+                    StepSpec::Optional(_) => unreachable!("unwrapped above"),
+                    StepSpec::Work => Step::Compute(None),
+                    StepSpec::Compute(d) => Step::Compute(Some(dist(d).map_err(|(p, m)| {
+                        let mut path = here.to_vec();
+                        path.extend(p);
+                        cx.err(&path, format!("service `{name}`: {m}"))
+                    })?)),
+                    StepSpec::Call {
+                        target,
+                        timeout,
+                        retry,
+                        hedge,
+                        breaker,
+                        latency,
+                        bulkhead,
+                        pool,
+                        on_failure,
+                    } => {
+                        let c = CallSpec {
+                            target: target.clone(),
+                            timeout: *timeout,
+                            retry: retry.clone(),
+                            hedge: *hedge,
+                            breaker: *breaker,
+                            latency: latency.clone(),
+                            bulkhead: *bulkhead,
+                            pool: *pool,
+                        };
+                        Step::Call {
+                            site: site(&c, &here)?,
+                            on_failure: on_fail(*on_failure),
+                        }
+                    }
+                    StepSpec::Parallel {
+                        calls: cs,
+                        need,
+                        on_failure,
+                    } => {
+                        if cs.is_empty() {
+                            return Err(cx.err(
+                                &here,
+                                format!("service `{name}`: a Parallel step needs calls"),
+                            ));
+                        }
+                        let need = need.unwrap_or(cs.len() as u16);
+                        if need == 0 || need as usize > cs.len() {
+                            return Err(cx.err(
+                                &here,
+                                format!(
+                                    "service `{name}`: need must be between 1 and the {} calls",
+                                    cs.len()
+                                ),
+                            ));
+                        }
+                        let mut sites = Vec::new();
+                        for (j, c) in cs.iter().enumerate() {
+                            let mut path = here.to_vec();
+                            path.extend(["calls", INDEX[j.min(INDEX.len() - 1)]]);
+                            if c.pool.is_some() {
+                                path.push("pool");
+                                return Err(cx.err(&path, format!("service `{name}`: pools are on single calls: make this a `Call` step")));
+                            }
+                            sites.push(site(c, &path)?);
+                        }
+                        Step::Parallel {
+                            sites,
+                            need,
+                            on_failure: on_fail(*on_failure),
+                        }
+                    }
+                };
+                handler.push(if optional {
+                    Step::Optional(Box::new(step))
+                } else {
+                    step
+                });
+            }
+            Ok(handler)
+        };
+        let handler = build_steps(&s.handler, &[name, "handler"])?;
+        // A class named in `routes` or `class_limits` must be one some client sends.
+        let class_id = |field: &str, what: &str, class: &str| -> Result<u16, Error> {
+            cx.class_ids.get(class).copied().ok_or_else(|| {
+                        let known: Vec<String> = cx.class_ids.keys().map(|k| format!("`{k}`")).collect();
+                        cx.err(
+                            &[name, field, class],
+                            format!(
+                                "service `{name}`: {what} for class `{class}`, which no client sends; classes are {}",
+                                known.join(", ")
+                            ),
+                        )
+                    })
+        };
+        let mut routes = Vec::new();
+        for (class, steps) in &s.routes {
+            let id = class_id("routes", "a route", class)?;
+            routes.push((id, build_steps(steps, &[name, "routes", class.as_str()])?));
+        }
+        let limiter = |l: &spec::LimiterSpec, path: &[&str]| -> Result<LimiterConfig, Error> {
+            use spec::LimiterSpec as L;
+            let bad = |m: &str| Err(cx.err(path, format!("service `{name}`: {m}")));
+            Ok(match *l {
+                        L::TokenBucket { rate, burst, .. } | L::LeakyBucket { rate, burst, .. } | L::Gcra { rate, burst, .. }
+                            if !(rate > 0.0 && rate.is_finite()) || (burst == 0 && matches!(l, L::TokenBucket { .. })) =>
+                        {
+                            return bad("a limiter needs a positive rate (and a token bucket a burst of at least 1)")
+                        }
+                        L::TokenBucket { rate, burst, max_delay } => LimiterConfig::TokenBucket { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
+                        L::LeakyBucket { rate, burst, max_delay } => LimiterConfig::LeakyBucket { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
+                        L::Gcra { rate, burst, max_delay } => LimiterConfig::Gcra { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
+                        L::FixedWindow { limit, window } | L::SlidingWindow { limit, window }
+                            if limit == 0 || window.0 == 0 =>
+                        {
+                            return bad("a window limiter needs a limit and a window above zero")
+                        }
+                        L::FixedWindow { limit, window } => LimiterConfig::FixedWindow { limit, window: window.0 },
+                        L::SlidingWindow { limit, window } => LimiterConfig::SlidingWindow { limit, window: window.0 },
+                    })
+        };
+        let limit = s
+            .limit
+            .as_ref()
+            .map(|l| limiter(l, &[name, "limit"]))
+            .transpose()?;
+        let key_limit = match &s.key_limit {
+            None => None,
+            Some(l) if l.delays() => {
+                return Err(at(
+                    "key_limit",
+                    "a per-key limit refuses; it cannot delay (leave out `max_delay`)".into(),
+                ))
+            }
+            Some(l) => Some(limiter(l, &[name, "key_limit"])?),
+        };
+        let mut class_limits = Vec::new();
+        for (class, l) in &s.class_limits {
+            let id = class_id("class_limits", "a limit", class)?;
+            class_limits.push((id, limiter(l, &[name, "class_limits", class.as_str()])?));
+        }
+        ActorConfig::Service(ServiceConfig {
+            limit,
+            class_limits,
+            key_limit,
+            routes,
+            replicas: s.replicas,
+            workers: size.workers,
+            speed: size.speed,
+            capacity: s.capacity,
+            service_time,
+            handler,
+            calls,
+            drop_expired: s.drop_expired,
+            queue,
+            class_levels: cx.class_levels.clone(),
+            faults: Vec::new(),
+            cost_per_hour: size.cost_per_hour,
+            provisioning,
+            autoscaler,
+            function,
+            degrade,
+            concurrency_limit,
+            watchers: Vec::new(),
+        })
+    })
+}
