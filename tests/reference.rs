@@ -1,5 +1,5 @@
 //! `docs/reference.md`, the RON reference, is generated from the doc comments of the file
-//! schema (`src/model/spec.rs`): this test renders it and fails when the committed file is
+//! schema (`src/model/spec/`): this test renders it and fails when the committed file is
 //! stale. Regenerate it with
 //!
 //! ```sh
@@ -9,6 +9,34 @@
 //! Every `ron` example in it must also be RON to the `ron` crate.
 
 use std::path::Path;
+
+/// The schema's files, in the reference's order: the model and distributions, the
+/// experiment, clients and calls, services, balancers, the data tier.
+const SCHEMA: [&str; 6] = [
+    "src/model/spec/mod.rs",
+    "src/model/spec/experiment.rs",
+    "src/model/spec/calls.rs",
+    "src/model/spec/service.rs",
+    "src/model/spec/balancer.rs",
+    "src/model/spec/data.rs",
+];
+
+/// The schema's text, its files one after another (each file's tests left out).
+fn schema(root: &Path) -> String {
+    let mut all = String::new();
+    for f in SCHEMA {
+        let text = std::fs::read_to_string(root.join(f)).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        all.push_str(code);
+        all.push('\n');
+    }
+    // Every file of the schema is in the list.
+    let listed = std::fs::read_dir(root.join("src/model/spec"))
+        .unwrap()
+        .count();
+    assert_eq!(listed, SCHEMA.len(), "a schema file is missing from SCHEMA");
+    all
+}
 
 /// A documented item: its doc lines, and the code line that follows them.
 struct Item {
@@ -86,7 +114,7 @@ fn field(code: &str, optional: bool, doc: &str) -> String {
 fn render(spec: &str, example: &str) -> String {
     let mut md = String::from(
         "# RON reference\n\n\
-         Generated from the doc comments of `src/model/spec.rs` by `tests/reference.rs`; do not \
+         Generated from the doc comments of `src/model/spec/` by `tests/reference.rs`; do not \
          edit by hand. Durations are strings with a unit (`\"250ms\"`, `\"1.5s\"`, `\"1m30s\"`). \
          Fields marked optional may be left out; their defaults are given in parentheses.\n\n\
          A complete experiment (`experiments/quickstart.ron`):\n\n```ron\n",
@@ -161,7 +189,7 @@ fn render(spec: &str, example: &str) -> String {
 #[test]
 fn the_reference_is_generated_from_the_schema() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = std::fs::read_to_string(root.join("src/model/spec.rs")).unwrap();
+    let spec = schema(root);
     let example = std::fs::read_to_string(root.join("experiments/quickstart.ron")).unwrap();
     let want = render(&spec, &example);
     let path = root.join("docs/reference.md");
@@ -193,7 +221,7 @@ fn every_ron_example_in_the_reference_is_ron() {
 #[test]
 fn every_schema_type_and_field_is_documented() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spec = std::fs::read_to_string(root.join("src/model/spec.rs")).unwrap();
+    let spec = schema(root);
     let mut undocumented = Vec::new();
     let mut prev_doc = false;
     for line in spec.lines() {
