@@ -10,6 +10,7 @@ pub mod components;
 pub mod engine;
 pub mod experiment;
 pub mod files;
+mod kinds;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;

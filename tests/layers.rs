@@ -13,9 +13,11 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("engine", &[]),
     ("theory", &[]),
     ("files", &[]),
+    // The list of node kinds, a macro the schema and the network expand.
+    ("kinds", &[]),
     ("metrics", &["engine"]),
-    ("components", &["engine", "metrics"]),
-    ("model", &["components", "engine", "metrics"]),
+    ("components", &["engine", "metrics", "kinds"]),
+    ("model", &["components", "engine", "metrics", "kinds"]),
     (
         "experiment",
         &["model", "components", "engine", "metrics", "files"],

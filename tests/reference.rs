@@ -1,5 +1,6 @@
 //! `docs/reference.md`, the RON reference, is generated from the doc comments of the file
-//! schema (`src/model/spec/`): this test renders it and fails when the committed file is
+//! schema (`src/model/spec/`, the node kinds' modules in `src/model/nodes/`, and the list of
+//! kinds in `src/kinds.rs`): this test renders it and fails when the committed file is
 //! stale. Regenerate it with
 //!
 //! ```sh
@@ -10,31 +11,95 @@
 
 use std::path::Path;
 
-/// The schema's files, in the reference's order: the model and distributions, the
-/// experiment, clients and calls, services, balancers, the data tier.
-const SCHEMA: [&str; 6] = [
-    "src/model/spec/mod.rs",
-    "src/model/spec/experiment.rs",
-    "src/model/spec/calls.rs",
-    "src/model/spec/service.rs",
-    "src/model/spec/balancer.rs",
-    "src/model/spec/data.rs",
+/// The schema's files besides the node kinds': the model and distributions, the experiment.
+const SCHEMA: [&str; 2] = ["src/model/spec/mod.rs", "src/model/spec/experiment.rs"];
+
+/// Shared parts of the schema, each after the node kind that introduced them: calls after
+/// clients, a service's policies after services.
+const PARTS: [(&str, &str); 2] = [
+    ("client", "src/model/spec/calls.rs"),
+    ("service", "src/model/spec/policies.rs"),
 ];
 
-/// The schema's text, its files one after another (each file's tests left out).
-fn schema(root: &Path) -> String {
-    let mut all = String::new();
-    for f in SCHEMA {
-        let text = std::fs::read_to_string(root.join(f)).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap_or("");
-        all.push_str(code);
-        all.push('\n');
+/// The node kinds of `src/kinds.rs`, in its order: (doc lines, kind, schema module, schema
+/// type), from lines `/// doc` and `Kind: module::TypeSpec => actor_module::Actor,`.
+fn kinds(root: &Path) -> Vec<(Vec<String>, String, String, String)> {
+    let text = std::fs::read_to_string(root.join("src/kinds.rs")).unwrap();
+    let mut out = Vec::new();
+    let mut doc = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(d) = line.strip_prefix("///") {
+            doc.push(d.trim().to_string());
+            continue;
+        }
+        let entry = line.split_once(" => ").and_then(|(schema, _)| {
+            let (kind, path) = schema.split_once(": ")?;
+            let (module, ty) = path.split_once("::")?;
+            Some((kind.to_string(), module.to_string(), ty.to_string()))
+        });
+        match entry {
+            Some((kind, module, ty)) if !line.starts_with("//") => {
+                out.push((std::mem::take(&mut doc), kind, module, ty))
+            }
+            _ => doc.clear(),
+        }
     }
-    // Every file of the schema is in the list.
-    let listed = std::fs::read_dir(root.join("src/model/spec"))
-        .unwrap()
-        .count();
-    assert_eq!(listed, SCHEMA.len(), "a schema file is missing from SCHEMA");
+    assert!(!out.is_empty(), "no node kinds found in src/kinds.rs");
+    out
+}
+
+/// A file's code, without its tests.
+fn code_of(root: &Path, file: &str) -> String {
+    let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    text.split("#[cfg(test)]").next().unwrap_or("").to_string() + "\n"
+}
+
+/// The schema's text in the reference's order: the model, its `Node` enum (written out from
+/// `src/kinds.rs`, where the macro that defines it reads), the experiment, then each node
+/// kind's module followed by the shared parts it introduced.
+fn schema(root: &Path) -> String {
+    let kinds = kinds(root);
+    let mut node = String::from("\n/// A node of the model, by kind.\npub enum Node {\n");
+    for (doc, kind, _, ty) in &kinds {
+        for d in doc {
+            node.push_str(&format!("    /// {d}\n"));
+        }
+        node.push_str(&format!("    {kind}({ty}),\n"));
+    }
+    node.push_str("}\n");
+    // Right after the model, whose `nodes` it describes.
+    let model = code_of(root, SCHEMA[0]);
+    let at = model
+        .find("pub struct Model")
+        .and_then(|i| model[i..].find("\n}\n").map(|j| i + j + 3))
+        .expect("src/model/spec/mod.rs defines `pub struct Model`");
+    let mut all = format!("{}{node}{}", &model[..at], &model[at..]);
+    let mut files = vec![SCHEMA[0].to_string()];
+    for f in &SCHEMA[1..] {
+        all.push_str(&code_of(root, f));
+        files.push(f.to_string());
+    }
+    for (_, _, module, _) in &kinds {
+        let f = format!("src/model/nodes/{module}.rs");
+        all.push_str(&code_of(root, &f));
+        files.push(f);
+        for (after, part) in PARTS {
+            if after == module {
+                all.push_str(&code_of(root, part));
+                files.push(part.to_string());
+            }
+        }
+    }
+    // Every file of the schema is read.
+    for dir in ["src/model/spec", "src/model/nodes"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            let f = format!("{dir}/{name}");
+            if name != "mod.rs" || dir == "src/model/spec" {
+                assert!(files.contains(&f), "{f} is not read into the reference");
+            }
+        }
+    }
     all
 }
 
@@ -114,7 +179,7 @@ fn field(code: &str, optional: bool, doc: &str) -> String {
 fn render(spec: &str, example: &str) -> String {
     let mut md = String::from(
         "# RON reference\n\n\
-         Generated from the doc comments of `src/model/spec/` by `tests/reference.rs`; do not \
+         Generated from the doc comments of `src/model/spec/`, `src/model/nodes/` and `src/kinds.rs` by `tests/reference.rs`; do not \
          edit by hand. Durations are strings with a unit (`\"250ms\"`, `\"1.5s\"`, `\"1m30s\"`). \
          Fields marked optional may be left out; their defaults are given in parentheses.\n\n\
          A complete experiment (`experiments/quickstart.ron`):\n\n```ron\n",

@@ -585,6 +585,39 @@ fn maglev_table(m: usize, backends: &[u32]) -> Vec<u32> {
     table
 }
 
+
+impl super::node::NodeActor for Balancer {
+    fn start(&mut self, ctx: &mut Ctx) {
+        Balancer::start(self, ctx)
+    }
+
+    #[inline]
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        Balancer::handle(self, msg, ctx)
+    }
+
+    fn metrics(&self, _window_s: f64, end: Nanos) -> Vec<(String, f64)> {
+        self.node_metrics(end)
+    }
+}
+
+impl super::node::Build for Balancer {
+    type Config = BalancerConfig;
+
+    fn new(
+        id: ActorId,
+        cfg: BalancerConfig,
+        s: &super::node::Streams,
+        warmup: Nanos,
+    ) -> Result<Self, String> {
+        Ok(Balancer::new(id, cfg, s.get("balance"), warmup))
+    }
+
+    fn waits_on(cfg: &BalancerConfig) -> Vec<ActorId> {
+        vec![cfg.target]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -391,3 +391,66 @@ impl Broker {
         m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 }
+
+impl super::node::NodeActor for Broker {
+    fn start(&mut self, ctx: &mut Ctx) {
+        Broker::start(self, ctx)
+    }
+
+    #[inline]
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        Broker::handle(self, msg, ctx)
+    }
+
+    fn metrics(&self, _window_s: f64, end: Nanos) -> Vec<(String, f64)> {
+        self.node_metrics(end)
+    }
+
+    fn record_series(&mut self, _bucket: Nanos, _n: usize) {
+        Broker::record_series(self)
+    }
+
+    fn tick(&mut self, at: Nanos) {
+        Broker::tick(self, at)
+    }
+
+    fn close_series(&mut self, end: Nanos, n: usize) {
+        if self.series.as_ref().is_some_and(|x| x.2.len() < n) {
+            Broker::tick(self, end);
+        }
+    }
+
+    fn series_columns(
+        &self,
+        name: &str,
+        group: super::node::ColumnGroup,
+    ) -> Vec<(crate::metrics::series::Owner, &'static str)> {
+        if group != super::node::ColumnGroup::Data || self.series.is_none() {
+            return Vec::new();
+        }
+        let owner = || crate::metrics::series::Owner::Queue(name.into());
+        vec![(owner(), "depth"), (owner(), "oldest_age_s")]
+    }
+
+    fn series_row(&self, i: usize, group: super::node::ColumnGroup, row: &mut Vec<f64>) {
+        if group != super::node::ColumnGroup::Data {
+            return;
+        }
+        if let Some((_, _, rows)) = &self.series {
+            row.extend(rows.get(i).copied().unwrap_or([f64::NAN; 2]));
+        }
+    }
+}
+
+impl super::node::Build for Broker {
+    type Config = BrokerConfig;
+
+    fn new(
+        id: ActorId,
+        cfg: BrokerConfig,
+        s: &super::node::Streams,
+        warmup: Nanos,
+    ) -> Result<Self, String> {
+        Broker::new(id, cfg, s.get("publish"), warmup)
+    }
+}

@@ -357,3 +357,60 @@ impl Cache {
         m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 }
+
+impl super::node::NodeActor for Cache {
+    #[inline]
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        Cache::handle(self, msg, ctx)
+    }
+
+    fn metrics(&self, _window_s: f64, _end: Nanos) -> Vec<(String, f64)> {
+        self.node_metrics()
+    }
+
+    fn record_series(&mut self, bucket: Nanos, n: usize) {
+        Cache::record_series(self, bucket, n)
+    }
+
+    fn series_columns(
+        &self,
+        name: &str,
+        group: super::node::ColumnGroup,
+    ) -> Vec<(crate::metrics::series::Owner, &'static str)> {
+        if group != super::node::ColumnGroup::Data || self.series.is_none() {
+            return Vec::new();
+        }
+        vec![(crate::metrics::series::Owner::Cache(name.into()), "hit_ratio")]
+    }
+
+    fn series_row(&self, i: usize, group: super::node::ColumnGroup, row: &mut Vec<f64>) {
+        if group != super::node::ColumnGroup::Data {
+            return;
+        }
+        if let Some((_, buckets)) = &self.series {
+            let (hits, reads) = buckets.get(i).copied().unwrap_or((0, 0));
+            row.push(if reads > 0 {
+                hits as f64 / reads as f64
+            } else {
+                f64::NAN
+            });
+        }
+    }
+}
+
+impl super::node::Build for Cache {
+    type Config = CacheConfig;
+
+    fn new(
+        id: ActorId,
+        cfg: CacheConfig,
+        s: &super::node::Streams,
+        _warmup: Nanos,
+    ) -> Result<Self, String> {
+        Cache::new(id, cfg, s.get("cache"))
+    }
+
+    fn waits_on(cfg: &CacheConfig) -> Vec<ActorId> {
+        vec![cfg.backend]
+    }
+}

@@ -537,3 +537,84 @@ impl Client {
         m
     }
 }
+
+impl super::node::NodeActor for Client {
+    fn start(&mut self, ctx: &mut Ctx) {
+        Client::start(self, ctx)
+    }
+
+    #[inline]
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        Client::handle(self, msg, ctx)
+    }
+
+    fn metrics(&self, window_s: f64, end: Nanos) -> Vec<(String, f64)> {
+        self.node_metrics(window_s, end)
+    }
+
+    fn add_totals(&self, t: &mut super::node::Totals, _end: Nanos) {
+        for s in &self.classes {
+            t.requests += s.requests;
+            t.succeeded += s.succeeded;
+            t.good += s.good;
+            t.failed += s.failed;
+            t.rejected += s.rejected;
+            t.timed_out += s.timed_out;
+            t.degraded += s.degraded;
+            t.latency.merge(&s.latency);
+        }
+        t.retries += self.out.stats.retries;
+        t.attempts += self.out.stats.attempts;
+    }
+
+    fn outbound(&mut self) -> Option<&mut Outbound> {
+        Some(&mut self.out)
+    }
+
+    fn record_series(&mut self, bucket: Nanos, n: usize) {
+        Client::record_series(self, bucket, n)
+    }
+
+    fn add_bucket(&self, i: usize, t: &mut super::node::BucketTotals) {
+        let Some((_, buckets)) = &self.series else {
+            return;
+        };
+        let b = &buckets[i];
+        for (k, v) in [
+            b.requests,
+            b.succeeded,
+            b.good,
+            b.failed,
+            b.rejected,
+            b.timed_out,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            t.counts[k] += v;
+        }
+        t.latency.merge(&b.latency);
+        if let Some((_, attempts)) = &self.out.series {
+            t.counts[6] += attempts[i];
+        }
+    }
+}
+
+impl super::node::Build for Client {
+    type Config = ClientConfig;
+
+    fn new(
+        id: ActorId,
+        cfg: ClientConfig,
+        s: &super::node::Streams,
+        warmup: Nanos,
+    ) -> Result<Self, String> {
+        let streams = ClientStreams {
+            arrivals: s.get("arrivals"),
+            think: s.get("think"),
+            mix: s.get("mix"),
+            retry: s.get("retry"),
+        };
+        Client::new(id, cfg, streams, warmup)
+    }
+}

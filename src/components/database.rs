@@ -211,3 +211,31 @@ impl Database {
         ]
     }
 }
+
+impl super::node::NodeActor for Database {
+    #[inline]
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        Database::handle(self, msg, ctx)
+    }
+
+    fn metrics(&self, _window_s: f64, _end: Nanos) -> Vec<(String, f64)> {
+        self.node_metrics()
+    }
+}
+
+impl super::node::Build for Database {
+    type Config = DatabaseConfig;
+
+    fn new(
+        id: ActorId,
+        cfg: DatabaseConfig,
+        s: &super::node::Streams,
+        _warmup: Nanos,
+    ) -> Result<Self, String> {
+        Database::new(id, cfg, s.get("replication"))
+    }
+
+    fn waits_on(cfg: &DatabaseConfig) -> Vec<ActorId> {
+        std::iter::once(cfg.primary).chain(cfg.replicas).collect()
+    }
+}

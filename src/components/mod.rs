@@ -5,23 +5,18 @@
 //! request ids; the requests themselves live in one slab ([`Requests`]).
 
 pub mod autoscaler;
-pub mod balancer;
 pub mod breaker;
-pub mod broker;
-pub mod cache;
-pub mod client;
 pub mod concurrency;
-pub mod database;
 pub mod degrade;
 pub mod dist;
 pub mod kernel;
 pub mod limiter;
+pub mod node;
 pub mod outbound;
 pub mod pool;
 pub mod queue;
 pub mod request;
 pub mod retry;
-pub mod service;
 pub mod size;
 pub mod slab;
 pub mod store;
@@ -37,41 +32,69 @@ pub use service::{
     ServiceConfig, ServiceStreams, Size, Step, SERIES_WIDTH,
 };
 
-use crate::engine::{derive_stream, ActorId, Calendar, Nanos, World};
+use crate::engine::{ActorId, Calendar, Nanos, World};
 use crate::metrics::series::{Owner, Series};
-use crate::metrics::{named, Histogram, RunMetrics};
-use service::SERIES_COLUMNS;
+use crate::metrics::{named, RunMetrics};
+use node::{BucketTotals, Build, ColumnGroup, NodeActor, Streams, Totals};
 
-/// The calls an actor makes, if it makes any.
-fn outbound(a: &mut Actor) -> Option<&mut outbound::Outbound> {
-    match a {
-        Actor::Client(c) => Some(&mut c.out),
-        Actor::Service(s) => Some(&mut s.out),
-        Actor::Balancer(_) | Actor::Cache(_) | Actor::Database(_) | Actor::Broker(_) => None,
-    }
-}
+/// The actor and configuration enums, one variant per node kind of `kinds.rs`, and the
+/// forwarding that keeps an event's dispatch one `match`.
+macro_rules! actors {
+    ($( $(#[$doc:meta])* $kind:ident : $smod:ident :: $sty:ident => $amod:ident :: $aty:ident, )*) => {
+        $( pub mod $amod; )*
 
-pub enum Actor {
-    Client(Box<Client>),
-    Service(Box<Service>),
-    Balancer(Box<Balancer>),
-    Cache(Box<cache::Cache>),
-    Database(Box<database::Database>),
-    Broker(Box<broker::Broker>),
-}
+        /// An actor of a run, by node kind.
+        pub enum Actor {
+            $( $kind(Box<$amod::$aty>), )*
+        }
 
-/// The configuration of one actor, as the model builds it.
-#[derive(Clone, Debug)]
-// Built once per run: the size difference between variants costs nothing worth boxing for.
-#[allow(clippy::large_enum_variant)]
-pub enum ActorConfig {
-    Client(ClientConfig),
-    Service(ServiceConfig),
-    Balancer(BalancerConfig),
-    Cache(cache::CacheConfig),
-    Database(database::DatabaseConfig),
-    Broker(broker::BrokerConfig),
+        /// The configuration of one actor, as the model builds it.
+        #[derive(Clone, Debug)]
+        // Built once per run: the size difference between variants costs nothing worth boxing for.
+        #[allow(clippy::large_enum_variant)]
+        pub enum ActorConfig {
+            $( $kind(<$amod::$aty as Build>::Config), )*
+        }
+
+        impl ActorConfig {
+            /// The nodes a request waits on synchronously, for the model's cycle check.
+            pub fn waits_on(&self) -> Vec<ActorId> {
+                match self {
+                    $( ActorConfig::$kind(c) => <$amod::$aty as Build>::waits_on(c), )*
+                }
+            }
+        }
+
+        impl Actor {
+            fn new(id: ActorId, cfg: ActorConfig, streams: &Streams, warmup: Nanos) -> Result<Actor, String> {
+                Ok(match cfg {
+                    $( ActorConfig::$kind(c) => Actor::$kind(Box::new(<$amod::$aty as Build>::new(id, c, streams, warmup)?)), )*
+                })
+            }
+
+            #[inline]
+            fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+                match self {
+                    $( Actor::$kind(a) => a.handle(msg, ctx), )*
+                }
+            }
+
+            /// The actor, for what is not on the hot path.
+            fn node(&self) -> &dyn NodeActor {
+                match self {
+                    $( Actor::$kind(a) => &**a, )*
+                }
+            }
+
+            fn node_mut(&mut self) -> &mut dyn NodeActor {
+                match self {
+                    $( Actor::$kind(a) => &mut **a, )*
+                }
+            }
+        }
+    };
 }
+crate::kinds::node_kinds!(actors);
 
 /// A built model: the actors of one run, ready to start.
 pub struct Network {
@@ -96,50 +119,13 @@ impl Network {
         let mut names = Vec::with_capacity(nodes.len());
         let mut actors = Vec::with_capacity(nodes.len());
         for (i, (name, cfg)) in nodes.into_iter().enumerate() {
-            let id = ActorId(i as u32);
-            let stream = |purpose: &str| derive_stream(seed, replication, &name, purpose);
-            let actor = match cfg {
-                ActorConfig::Client(c) => {
-                    let streams = ClientStreams {
-                        arrivals: stream("arrivals"),
-                        think: stream("think"),
-                        mix: stream("mix"),
-                        retry: stream("retry"),
-                    };
-                    Actor::Client(Box::new(
-                        Client::new(id, c, streams, warmup)
-                            .map_err(|e| format!("node `{name}`: {e}"))?,
-                    ))
-                }
-                ActorConfig::Service(s) => {
-                    let streams = ServiceStreams {
-                        work: stream("service"),
-                        faults: stream("faults"),
-                        calls: stream("calls"),
-                        provision: stream("provision"),
-                        degrade: stream("degrade"),
-                    };
-                    Actor::Service(Box::new(
-                        Service::new(id, s, streams, warmup)
-                            .map_err(|e| format!("node `{name}`: {e}"))?,
-                    ))
-                }
-                ActorConfig::Balancer(b) => {
-                    Actor::Balancer(Box::new(Balancer::new(id, b, stream("balance"), warmup)))
-                }
-                ActorConfig::Broker(b) => Actor::Broker(Box::new(
-                    broker::Broker::new(id, b, stream("publish"), warmup)
-                        .map_err(|e| format!("node `{name}`: {e}"))?,
-                )),
-                ActorConfig::Database(d) => Actor::Database(Box::new(
-                    database::Database::new(id, d, stream("replication"))
-                        .map_err(|e| format!("node `{name}`: {e}"))?,
-                )),
-                ActorConfig::Cache(c) => Actor::Cache(Box::new(
-                    cache::Cache::new(id, c, stream("cache"))
-                        .map_err(|e| format!("node `{name}`: {e}"))?,
-                )),
+            let streams = Streams {
+                seed,
+                replication,
+                name: &name,
             };
+            let actor = Actor::new(ActorId(i as u32), cfg, &streams, warmup)
+                .map_err(|e| format!("node `{name}`: {e}"))?;
             names.push(name);
             actors.push(actor);
         }
@@ -161,13 +147,7 @@ impl Network {
             warmup: self.warmup,
         };
         for a in &mut self.actors {
-            match a {
-                Actor::Client(c) => c.start(&mut ctx),
-                Actor::Service(s) => s.start(&mut ctx),
-                Actor::Balancer(b) => b.start(&mut ctx),
-                Actor::Cache(_) | Actor::Database(_) => {}
-                Actor::Broker(b) => b.start(&mut ctx),
-            }
+            a.node_mut().start(&mut ctx);
         }
     }
 
@@ -176,19 +156,10 @@ impl Network {
         let n = duration.div_ceil(bucket).max(1) as usize;
         self.series_bucket = Some(bucket);
         for a in &mut self.actors {
-            match a {
-                Actor::Client(c) => {
-                    c.record_series(bucket, n);
-                    c.out.record_breakers();
-                }
-                Actor::Service(s) => {
-                    s.record_series();
-                    s.out.record_breakers();
-                }
-                Actor::Balancer(_) => {}
-                Actor::Cache(c) => c.record_series(bucket, n),
-                Actor::Database(_) => {}
-                Actor::Broker(b) => b.record_series(),
+            let a = a.node_mut();
+            a.record_series(bucket, n);
+            if let Some(out) = a.outbound() {
+                out.record_breakers();
             }
         }
     }
@@ -199,19 +170,11 @@ impl Network {
         let n = end.div_ceil(bucket).max(1) as usize;
         // Close the last, partial bucket.
         for a in &mut self.actors {
-            if let Actor::Service(s) = a {
-                if s.series.as_ref().is_some_and(|x| x.rows.len() < n) {
-                    s.tick(end);
-                }
-            }
-            if let Some(out) = outbound(a) {
+            let a = a.node_mut();
+            a.close_series(end, n);
+            if let Some(out) = a.outbound() {
                 if out.open_series.as_ref().is_some_and(|x| x.rows.len() < n) {
                     out.tick(end);
-                }
-            }
-            if let Actor::Broker(b) = a {
-                if b.series.as_ref().is_some_and(|x| x.2.len() < n) {
-                    b.tick(end);
                 }
             }
         }
@@ -230,96 +193,49 @@ impl Network {
         .map(|s| s.to_string())
         .collect();
         let mut owners = vec![Owner::Experiment; columns.len()];
-        let mut own = |columns: &mut Vec<String>, owner: Owner, metric: &str| {
+        let mut own = |owner: Owner, metric: &str| {
             columns.push(format!("{}.{metric}", owner.node().unwrap_or("")));
             owners.push(owner);
         };
         for (name, a) in self.names.iter().zip(&self.actors) {
-            if let Actor::Service(_) = a {
-                for c in SERIES_COLUMNS {
-                    own(&mut columns, Owner::Service(name.clone()), c);
-                }
+            for (owner, c) in a.node().series_columns(name, ColumnGroup::Service) {
+                own(owner, c);
             }
         }
         for (name, a) in self.names.iter().zip(&mut self.actors) {
-            if outbound(a).is_some_and(|o| o.open_series.is_some()) {
-                own(&mut columns, Owner::Caller(name.clone()), "breaker_open");
+            if a.node_mut()
+                .outbound()
+                .is_some_and(|o| o.open_series.is_some())
+            {
+                own(Owner::Caller(name.clone()), "breaker_open");
             }
         }
         for (name, a) in self.names.iter().zip(&self.actors) {
-            if let Actor::Cache(c) = a {
-                if c.series.is_some() {
-                    own(&mut columns, Owner::Cache(name.clone()), "hit_ratio");
-                }
-            }
-            if let Actor::Broker(b) = a {
-                if b.series.is_some() {
-                    own(&mut columns, Owner::Queue(name.clone()), "depth");
-                    own(&mut columns, Owner::Queue(name.clone()), "oldest_age_s");
-                }
+            for (owner, c) in a.node().series_columns(name, ColumnGroup::Data) {
+                own(owner, c);
             }
         }
         let mut rows = Vec::with_capacity(n);
         for i in 0..n {
             let start = i as u64 * bucket;
             let width_s = (end.min(start + bucket) - start) as f64 / 1e9;
-            let mut sums = [0u64; 7];
-            let mut latency = crate::metrics::series::CoarseHistogram::default();
+            let mut totals = BucketTotals::default();
             for a in &self.actors {
-                if let Actor::Client(c) = a {
-                    let Some((_, buckets)) = &c.series else {
-                        continue;
-                    };
-                    let b = &buckets[i];
-                    for (k, v) in [
-                        b.requests,
-                        b.succeeded,
-                        b.good,
-                        b.failed,
-                        b.rejected,
-                        b.timed_out,
-                    ]
-                    .into_iter()
-                    .enumerate()
-                    {
-                        sums[k] += v;
-                    }
-                    latency.merge(&b.latency);
-                    if let Some((_, attempts)) = &c.out.series {
-                        sums[6] += attempts[i];
-                    }
-                }
+                a.node().add_bucket(i, &mut totals);
             }
-            let mut row: Vec<f64> = sums.iter().map(|v| *v as f64 / width_s).collect();
-            row.push(latency.quantile(0.5));
-            row.push(latency.quantile(0.99));
+            let mut row: Vec<f64> = totals.counts.iter().map(|v| *v as f64 / width_s).collect();
+            row.push(totals.latency.quantile(0.5));
+            row.push(totals.latency.quantile(0.99));
             for a in &self.actors {
-                if let Actor::Service(s) = a {
-                    let r = s.series.as_ref().and_then(|x| x.rows.get(i));
-                    row.extend(r.map_or([f64::NAN; SERIES_WIDTH], |r| *r));
-                }
+                a.node().series_row(i, ColumnGroup::Service, &mut row);
             }
             for a in &mut self.actors {
-                if let Some(b) = outbound(a).and_then(|o| o.open_series.as_ref()) {
+                if let Some(b) = a.node_mut().outbound().and_then(|o| o.open_series.as_ref()) {
                     row.push(b.rows.get(i).copied().unwrap_or(f64::NAN));
                 }
             }
             for a in &self.actors {
-                if let Actor::Cache(c) = a {
-                    if let Some((_, buckets)) = &c.series {
-                        let (hits, reads) = buckets.get(i).copied().unwrap_or((0, 0));
-                        row.push(if reads > 0 {
-                            hits as f64 / reads as f64
-                        } else {
-                            f64::NAN
-                        });
-                    }
-                }
-                if let Actor::Broker(b) = a {
-                    if let Some((_, _, rows)) = &b.series {
-                        row.extend(rows.get(i).copied().unwrap_or([f64::NAN; 2]));
-                    }
-                }
+                a.node().series_row(i, ColumnGroup::Data, &mut row);
             }
             rows.push(row);
         }
@@ -340,39 +256,26 @@ impl Network {
     /// The metrics of the run that ended at `end`.
     pub fn metrics(&self, end: Nanos) -> RunMetrics {
         let window_s = (end.saturating_sub(self.warmup)) as f64 / 1e9;
-        let mut latency = Histogram::new();
-        let (mut requests, mut succeeded, mut good, mut failed, mut rejected) = (0, 0, 0, 0, 0);
-        let (mut timed_out, mut retries, mut degraded) = (0, 0, 0);
-        let mut cost = 0.0;
+        let mut totals = Totals::default();
         let mut nodes = Vec::with_capacity(self.actors.len());
-        let mut attempts = 0;
         for (name, a) in self.names.iter().zip(&self.actors) {
-            match a {
-                Actor::Client(c) => {
-                    for s in &c.classes {
-                        requests += s.requests;
-                        succeeded += s.succeeded;
-                        good += s.good;
-                        failed += s.failed;
-                        rejected += s.rejected;
-                        timed_out += s.timed_out;
-                        degraded += s.degraded;
-                        latency.merge(&s.latency);
-                    }
-                    retries += c.out.stats.retries;
-                    attempts += c.out.stats.attempts;
-                    nodes.push((name.clone(), c.node_metrics(window_s, end)));
-                }
-                Actor::Service(s) => {
-                    cost += s.cost(end);
-                    nodes.push((name.clone(), s.node_metrics(window_s, end)));
-                }
-                Actor::Balancer(b) => nodes.push((name.clone(), b.node_metrics(end))),
-                Actor::Cache(c) => nodes.push((name.clone(), c.node_metrics())),
-                Actor::Database(d) => nodes.push((name.clone(), d.node_metrics())),
-                Actor::Broker(b) => nodes.push((name.clone(), b.node_metrics(end))),
-            }
+            let a = a.node();
+            a.add_totals(&mut totals, end);
+            nodes.push((name.clone(), a.metrics(window_s, end)));
         }
+        let Totals {
+            requests,
+            succeeded,
+            good,
+            failed,
+            rejected,
+            timed_out,
+            degraded,
+            retries,
+            attempts,
+            latency,
+            cost,
+        } = totals;
         let completed = succeeded + failed + rejected + timed_out + degraded;
         let secs = |q: f64| latency.quantile(q).map_or(f64::NAN, |v| v / 1e9);
         let experiment = vec![
@@ -423,14 +326,7 @@ impl World for Network {
             requests: &mut self.requests,
             warmup: self.warmup,
         };
-        match &mut self.actors[target.0 as usize] {
-            Actor::Client(c) => c.handle(msg, &mut ctx),
-            Actor::Service(s) => s.handle(msg, &mut ctx),
-            Actor::Balancer(b) => b.handle(msg, &mut ctx),
-            Actor::Cache(c) => c.handle(msg, &mut ctx),
-            Actor::Database(d) => d.handle(msg, &mut ctx),
-            Actor::Broker(b) => b.handle(msg, &mut ctx),
-        }
+        self.actors[target.0 as usize].handle(msg, &mut ctx);
     }
 
     fn kind_code(msg: &Msg) -> u32 {
@@ -443,14 +339,10 @@ impl World for Network {
 
     fn tick(&mut self, at: Nanos) {
         for a in &mut self.actors {
-            if let Actor::Service(s) = a {
-                s.tick(at);
-            }
-            if let Some(out) = outbound(a) {
+            let a = a.node_mut();
+            a.tick(at);
+            if let Some(out) = a.outbound() {
                 out.tick(at);
-            }
-            if let Actor::Broker(b) = a {
-                b.tick(at);
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod build;
 pub mod de;
+pub mod nodes;
 pub mod overrides;
 pub mod spec;
 pub mod syntax;

@@ -571,3 +571,84 @@ impl Service {
         super::kernel::answer(ctx, id, outcome, now);
     }
 }
+
+impl super::node::NodeActor for Service {
+    fn start(&mut self, ctx: &mut Ctx) {
+        Service::start(self, ctx)
+    }
+
+    #[inline]
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
+        Service::handle(self, msg, ctx)
+    }
+
+    fn metrics(&self, window_s: f64, end: Nanos) -> Vec<(String, f64)> {
+        self.node_metrics(window_s, end)
+    }
+
+    fn add_totals(&self, t: &mut super::node::Totals, end: Nanos) {
+        t.cost += self.cost(end);
+    }
+
+    fn outbound(&mut self) -> Option<&mut Outbound> {
+        Some(&mut self.out)
+    }
+
+    fn record_series(&mut self, _bucket: Nanos, _n: usize) {
+        Service::record_series(self)
+    }
+
+    fn tick(&mut self, at: Nanos) {
+        Service::tick(self, at)
+    }
+
+    fn close_series(&mut self, end: Nanos, n: usize) {
+        if self.series.as_ref().is_some_and(|x| x.rows.len() < n) {
+            Service::tick(self, end);
+        }
+    }
+
+    fn series_columns(
+        &self,
+        name: &str,
+        group: super::node::ColumnGroup,
+    ) -> Vec<(crate::metrics::series::Owner, &'static str)> {
+        if group != super::node::ColumnGroup::Service {
+            return Vec::new();
+        }
+        let owner = crate::metrics::series::Owner::Service(name.into());
+        SERIES_COLUMNS.iter().map(|c| (owner.clone(), *c)).collect()
+    }
+
+    fn series_row(&self, i: usize, group: super::node::ColumnGroup, row: &mut Vec<f64>) {
+        if group != super::node::ColumnGroup::Service {
+            return;
+        }
+        let r = self.series.as_ref().and_then(|x| x.rows.get(i));
+        row.extend(r.map_or([f64::NAN; SERIES_WIDTH], |r| *r));
+    }
+}
+
+impl super::node::Build for Service {
+    type Config = ServiceConfig;
+
+    fn new(
+        id: ActorId,
+        cfg: ServiceConfig,
+        s: &super::node::Streams,
+        warmup: Nanos,
+    ) -> Result<Self, String> {
+        let streams = ServiceStreams {
+            work: s.get("service"),
+            faults: s.get("faults"),
+            calls: s.get("calls"),
+            provision: s.get("provision"),
+            degrade: s.get("degrade"),
+        };
+        Service::new(id, cfg, streams, warmup)
+    }
+
+    fn waits_on(cfg: &ServiceConfig) -> Vec<ActorId> {
+        cfg.calls.iter().map(|c| c.target).collect()
+    }
+}

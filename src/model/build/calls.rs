@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn classes(specs: &[ClassSpec]) -> Result<Vec<Class>, (usize, String)> {
+pub(in crate::model) fn classes(specs: &[ClassSpec]) -> Result<Vec<Class>, (usize, String)> {
     if specs.is_empty() {
         return Ok(vec![Class {
             name: "default".into(),
@@ -42,7 +42,7 @@ pub(super) fn classes(specs: &[ClassSpec]) -> Result<Vec<Class>, (usize, String)
     Ok(out)
 }
 
-pub(super) fn call_site(target: ActorId, c: &CallSpec) -> Result<CallSite, Problem> {
+pub(in crate::model) fn call_site(target: ActorId, c: &CallSpec) -> Result<CallSite, Problem> {
     let (timeout, retry, hedge, breaker, latency) = (
         c.timeout,
         c.retry.as_ref(),
@@ -148,7 +148,7 @@ pub(super) fn call_site(target: ActorId, c: &CallSpec) -> Result<CallSite, Probl
     })
 }
 
-pub(super) fn retry_policy(r: &RetrySpec) -> Result<RetryPolicy, Problem> {
+pub(in crate::model) fn retry_policy(r: &RetrySpec) -> Result<RetryPolicy, Problem> {
     if r.max_attempts == 0 {
         return Err((
             vec!["max_attempts"],

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn positive_rate(rate: f64) -> Result<(), Problem> {
+pub(in crate::model) fn positive_rate(rate: f64) -> Result<(), Problem> {
     if rate > 0.0 && rate.is_finite() {
         Ok(())
     } else {
@@ -13,7 +13,7 @@ pub(super) fn positive_rate(rate: f64) -> Result<(), Problem> {
     }
 }
 
-pub(super) fn arrivals(a: &ArrivalsSpec, base: &Path) -> Result<Arrivals, Problem> {
+pub(in crate::model) fn arrivals(a: &ArrivalsSpec, base: &Path) -> Result<Arrivals, Problem> {
     Ok(match a {
         ArrivalsSpec::Poisson { rate } => {
             positive_rate(*rate)?;
@@ -133,11 +133,11 @@ pub(super) fn arrivals(a: &ArrivalsSpec, base: &Path) -> Result<Arrivals, Proble
 }
 
 /// Path segments for list indices, so problems in a list point at the item.
-pub(super) const INDEX: [&str; 16] = [
+pub(in crate::model) const INDEX: [&str; 16] = [
     "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
 ];
 
-pub(super) fn dist(d: &Dist) -> Result<DistParams, Problem> {
+pub(in crate::model) fn dist(d: &Dist) -> Result<DistParams, Problem> {
     let positive = |field: &'static str, v: f64, what: &str| {
         if v > 0.0 && v.is_finite() {
             Ok(())

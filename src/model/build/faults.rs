@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn attach_fault(
+pub(in crate::model) fn attach_fault(
     nodes: &mut [(String, ActorConfig)],
     model: &Model,
     f: &FaultSpec,

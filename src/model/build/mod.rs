@@ -3,46 +3,42 @@
 //! Errors carry the location of the offending value, looked up in the syntax tree by path,
 //! so a zero worker count points at the line that says so (or at the node that left it out).
 
-use super::de::Error;
-use super::overrides::locate;
-use super::spec::{
-    self, AlgorithmSpec, Arrivals as ArrivalsSpec, BackoffSpec, CallSpec, ClassSpec, Dist,
-    FaultSpec, JitterSpec, KeysSpec, Model, OnFailureSpec, RetryOnSpec, RetrySpec, StepSpec,
+pub(in crate::model) use super::de::Error;
+pub(in crate::model) use super::overrides::locate;
+pub(in crate::model) use super::spec::{
+    self, ArrivalsSpec, BackoffSpec, CallSpec, ClassSpec, Dist, FaultSpec, JitterSpec, Model,
+    OnFailureSpec, RetryOnSpec, RetrySpec,
 };
 use super::syntax::{Node, Span};
-use crate::components::autoscaler::AutoscalerConfig;
-use crate::components::broker::BrokerConfig;
-use crate::components::cache::{CacheConfig, WritePolicy};
-use crate::components::concurrency::LimitAlgorithm;
-use crate::components::database::DatabaseConfig;
-use crate::components::degrade::DegradeConfig;
-use crate::components::limiter::LimiterConfig;
-use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
-use crate::components::retry::{Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy};
-use crate::components::store::Eviction;
-use crate::components::{
+pub(in crate::model) use crate::components::autoscaler::AutoscalerConfig;
+pub(in crate::model) use crate::components::broker::BrokerConfig;
+pub(in crate::model) use crate::components::cache::{CacheConfig, WritePolicy};
+pub(in crate::model) use crate::components::concurrency::LimitAlgorithm;
+pub(in crate::model) use crate::components::database::DatabaseConfig;
+pub(in crate::model) use crate::components::degrade::DegradeConfig;
+pub(in crate::model) use crate::components::limiter::LimiterConfig;
+pub(in crate::model) use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
+pub(in crate::model) use crate::components::retry::{
+    Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy,
+};
+pub(in crate::model) use crate::components::store::Eviction;
+pub(in crate::model) use crate::components::{
     ActorConfig, Algorithm, Arrivals, BalancerConfig, Bound, CallSite, Class, ClientConfig,
     DistParams, Fault, FaultKind, FunctionConfig, HealthCheck, Keys, OnFailure, Outlier,
-    Provisioning, Rollout, Sampler, ServiceConfig, Size, Step,
+    Provisioning, Rollout, Sampler, ServiceConfig, Size,
 };
-use crate::engine::ActorId;
-use std::path::Path;
+pub(in crate::model) use crate::engine::ActorId;
+pub(in crate::model) use std::path::Path;
 
-mod balancer;
-mod cache;
 mod calls;
-mod client;
-mod database;
 mod dists;
 mod faults;
-mod queue;
 mod scaling;
-mod service;
 
-use calls::*;
-use dists::*;
+pub(in crate::model) use calls::*;
+pub(in crate::model) use dists::*;
 use faults::*;
-use scaling::*;
+pub(in crate::model) use scaling::*;
 
 /// A located error at `nodes.<path>` of the model tree.
 fn err_at(tree: &Node, path: &[&str], msg: String) -> Error {
@@ -53,24 +49,24 @@ fn err_at(tree: &Node, path: &[&str], msg: String) -> Error {
 
 /// What every node kind's builder reads: the model and where it was written, where trace
 /// files are found, and the request classes across the model.
-pub(super) struct Cx<'a> {
-    model: &'a Model,
-    tree: &'a Node,
-    base: &'a Path,
-    class_ids: std::collections::BTreeMap<String, u16>,
+pub(in crate::model) struct Cx<'a> {
+    pub(in crate::model) model: &'a Model,
+    pub(in crate::model) tree: &'a Node,
+    pub(in crate::model) base: &'a Path,
+    pub(in crate::model) class_ids: std::collections::BTreeMap<String, u16>,
     /// A class's priority as a level among the distinct priorities.
-    class_levels: Vec<u8>,
-    class_writes: Vec<bool>,
+    pub(in crate::model) class_levels: Vec<u8>,
+    pub(in crate::model) class_writes: Vec<bool>,
 }
 
 impl Cx<'_> {
     /// A located error at `nodes.<path>`.
-    fn err(&self, path: &[&str], msg: String) -> Error {
+    pub(in crate::model) fn err(&self, path: &[&str], msg: String) -> Error {
         err_at(self.tree, path, msg)
     }
 
     /// A distribution at `node.field`, its errors located there: "{kind} `node`: field: …".
-    fn field_dist(
+    pub(in crate::model) fn field_dist(
         &self,
         d: &Dist,
         kind: &str,
@@ -85,7 +81,12 @@ impl Cx<'_> {
     }
 
     /// A call target: a service or a balancer; the error names the node list.
-    fn service_target(&self, from: &str, target: &str, path: &[&str]) -> Result<ActorId, Error> {
+    pub(in crate::model) fn service_target(
+        &self,
+        from: &str,
+        target: &str,
+        path: &[&str],
+    ) -> Result<ActorId, Error> {
         let Some(i) = self.model.nodes.keys().position(|k| k == target) else {
             let known: Vec<_> = self.model.nodes.keys().map(|k| format!("`{k}`")).collect();
             return Err(self.err(
@@ -191,15 +192,7 @@ pub fn build(
                 format!("node name `{name}` must be non-empty, without dots or spaces"),
             ));
         }
-        let cfg = match node {
-            spec::Node::Client(c) => client::build(&cx, name, c)?,
-            spec::Node::Service(s) => service::build(&cx, name, s)?,
-            spec::Node::Queue(q) => queue::build(&cx, name, q)?,
-            spec::Node::Database(d) => database::build(&cx, name, d)?,
-            spec::Node::Cache(c) => cache::build(&cx, name, c)?,
-            spec::Node::Balancer(b) => balancer::build(&cx, name, b)?,
-        };
-        out.push((name.clone(), cfg));
+        out.push((name.clone(), node.build(&cx, name)?));
     }
     check_cycles(&out).map_err(|(node, cycle)| err(&[&node, "handler"], cycle))?;
     // Balancers learn of replicas joining and leaving from their service.
@@ -222,14 +215,14 @@ pub fn build(
     Ok(out)
 }
 
-fn is_prime(n: u32) -> bool {
+pub(in crate::model) fn is_prime(n: u32) -> bool {
     n >= 2
         && (2..)
             .take_while(|d| d * d <= n)
             .all(|d| !n.is_multiple_of(d))
 }
 
-fn on_fail(f: OnFailureSpec) -> OnFailure {
+pub(in crate::model) fn on_fail(f: OnFailureSpec) -> OnFailure {
     match f {
         OnFailureSpec::Fail => OnFailure::Fail,
         OnFailureSpec::Continue => OnFailure::Continue,
@@ -240,17 +233,7 @@ fn on_fail(f: OnFailureSpec) -> OnFailure {
 fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)> {
     let edges: Vec<Vec<usize>> = nodes
         .iter()
-        .map(|(_, c)| match c {
-            ActorConfig::Service(s) => s.calls.iter().map(|c| c.target.0 as usize).collect(),
-            ActorConfig::Balancer(b) => vec![b.target.0 as usize],
-            ActorConfig::Cache(c) => vec![c.backend.0 as usize],
-            // Producers do not wait for the consumer: no synchronous edge.
-            ActorConfig::Broker(_) => Vec::new(),
-            ActorConfig::Database(d) => std::iter::once(d.primary.0 as usize)
-                .chain(d.replicas.map(|r| r.0 as usize))
-                .collect(),
-            ActorConfig::Client(_) => Vec::new(),
-        })
+        .map(|(_, c)| c.waits_on().iter().map(|t| t.0 as usize).collect())
         .collect();
     // Depth-first search with colours: 0 unseen, 1 on the stack, 2 done.
     fn visit(
@@ -293,4 +276,4 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
     Ok(())
 }
 
-type Problem = (Vec<&'static str>, String);
+pub(in crate::model) type Problem = (Vec<&'static str>, String);

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn check_size(
+pub(in crate::model) fn check_size(
     workers: u32,
     speed: f64,
     cost: f64,
@@ -22,7 +22,10 @@ pub(super) fn check_size(
     Ok(())
 }
 
-pub(super) fn unknown_size<V>(size: &str, sizes: &std::collections::BTreeMap<String, V>) -> String {
+pub(in crate::model) fn unknown_size<V>(
+    size: &str,
+    sizes: &std::collections::BTreeMap<String, V>,
+) -> String {
     if sizes.is_empty() {
         format!("no size `{size}`: the service has no `sizes`; add sizes: {{ \"{size}\": Size(workers: 4, speed: 1.0, cost_per_hour: 0.2) }}")
     } else {
@@ -31,7 +34,7 @@ pub(super) fn unknown_size<V>(size: &str, sizes: &std::collections::BTreeMap<Str
     }
 }
 
-pub(super) fn autoscaler(
+pub(in crate::model) fn autoscaler(
     a: &spec::AutoscalerSpec,
     svc: &spec::ServiceSpec,
     size: Size,
@@ -325,7 +328,7 @@ pub(super) fn autoscaler(
 }
 
 /// A concurrency limit from its spec, or what is wrong with it.
-pub(super) fn concurrency_limit(
+pub(in crate::model) fn concurrency_limit(
     l: spec::ConcurrencyLimitSpec,
     function: bool,
 ) -> Result<LimitAlgorithm, String> {

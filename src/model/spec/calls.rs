@@ -1,74 +1,7 @@
-//! Clients and calls: arrivals, request classes and keys, timeouts, retries, hedging,
-//! breakers, pools, and the handler steps that make calls.
+//! Calls: timeouts, retries, hedging, breakers, pools, and the handler steps that make
+//! calls.
 
 use super::*;
-
-/// A client: where its requests go, when they arrive, and how it waits and retries.
-#[derive(Deserialize, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct ClientSpec {
-    /// The node this client sends its requests to.
-    pub target: String,
-    /// When requests arrive.
-    pub arrivals: Arrivals,
-    /// Give up on an attempt not answered within this (counted `timed_out` if it was the last).
-    #[serde(default)]
-    pub timeout: Option<Duration>,
-    /// Retries of failed attempts; none if absent.
-    #[serde(default)]
-    pub retry: Option<RetrySpec>,
-    /// Hedged copies of slow attempts; none if absent.
-    #[serde(default)]
-    pub hedge: Option<HedgeSpec>,
-    /// A circuit breaker on the client's calls; none if absent.
-    #[serde(default)]
-    pub breaker: Option<BreakerSpec>,
-    /// One-way network latency to the target.
-    #[serde(default)]
-    pub latency: Option<Dist>,
-    /// At most this many requests in flight at once; beyond, a request fails at once.
-    #[serde(default)]
-    pub bulkhead: Option<u32>,
-    /// Successes slower than this do not count as goodput.
-    #[serde(default)]
-    pub deadline: Option<Duration>,
-    /// Request classes; one class, `default`, if none are given.
-    #[serde(default)]
-    pub classes: Vec<ClassSpec>,
-    /// Request keys (users, items), for caches, hashing balancers and per-key limits; none if absent.
-    #[serde(default)]
-    pub keys: Option<KeysSpec>,
-}
-
-/// A class of requests: a share of the traffic with its own priority and deadline.
-#[derive(Deserialize, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct ClassSpec {
-    /// The class's name (routes, limits and caches refer to it).
-    pub name: String,
-    /// Its share of the arrivals, relative to the other classes' (1.0).
-    #[serde(default = "one_f")]
-    pub weight: f64,
-    /// Higher is more important, for services with `priority: true` (0).
-    #[serde(default)]
-    pub priority: u8,
-    /// Successes slower than this are not goodput, instead of the client's `deadline`.
-    #[serde(default)]
-    pub deadline: Option<Duration>,
-    /// Requests of this class change their key (caches invalidate or update it).
-    #[serde(default)]
-    pub write: bool,
-}
-
-/// How requests draw their keys.
-#[derive(Deserialize, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-pub enum KeysSpec {
-    /// Keys 1..n, equally likely.
-    Uniform { n: u64 },
-    /// Keys 1..n with popularity ∝ 1/k^s.
-    Zipf { s: f64, n: u64 },
-}
 
 /// A retry policy.
 #[derive(Deserialize, Debug, Clone)]
@@ -90,11 +23,11 @@ pub struct RetrySpec {
     pub quota: Option<QuotaSpec>,
 }
 
-pub(super) fn no_backoff() -> BackoffSpec {
+pub(in crate::model) fn no_backoff() -> BackoffSpec {
     BackoffSpec::Fixed(Duration(0))
 }
 
-pub(super) fn retry_all() -> Vec<RetryOnSpec> {
+pub(in crate::model) fn retry_all() -> Vec<RetryOnSpec> {
     vec![
         RetryOnSpec::Timeout,
         RetryOnSpec::Error,
@@ -120,7 +53,7 @@ pub enum BackoffSpec {
     },
 }
 
-pub(super) fn full_jitter() -> JitterSpec {
+pub(in crate::model) fn full_jitter() -> JitterSpec {
     JitterSpec::Full
 }
 
@@ -160,10 +93,10 @@ pub struct BudgetSpec {
     pub min_concurrency: u32,
 }
 
-pub(super) fn twenty() -> f64 {
+pub(in crate::model) fn twenty() -> f64 {
     20.0
 }
-pub(super) fn three() -> u32 {
+pub(in crate::model) fn three() -> u32 {
     3
 }
 
@@ -359,59 +292,9 @@ pub enum StepSpec {
     Optional(Box<StepSpec>),
 }
 
-/// When a client's requests arrive.
-#[derive(Deserialize, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-pub enum Arrivals {
-    /// Poisson arrivals, `rate` per second.
-    Poisson { rate: f64 },
-    /// Evenly spaced arrivals, `rate` per second.
-    Constant { rate: f64 },
-    /// Poisson arrivals at a rate that changes in steps: `[(at: "0s", rate: 50.0), ...]`.
-    Schedule { steps: Vec<Step> },
-    /// Bursts: Poisson at `base` per second, switching to `burst` per second; each state lasts
-    /// an exponential time of mean `base_for` / `burst_for` (a two-state MMPP).
-    Bursty {
-        /// Arrivals per second in the base state.
-        base: f64,
-        /// Arrivals per second in the burst state.
-        burst: f64,
-        /// Mean time in the base state.
-        base_for: Duration,
-        /// Mean time in the burst state.
-        burst_for: Duration,
-    },
-    /// A daily (or any) cycle: rate = mean × (1 + amplitude × sin(2π (t − phase) / period)).
-    Diurnal {
-        /// Mean arrivals per second.
-        mean: f64,
-        /// The swing, as a fraction of the mean.
-        amplitude: f64,
-        /// The cycle's length.
-        period: Duration,
-        /// The cycle's offset (0).
-        #[serde(default)]
-        phase: Duration,
-    },
-    /// Replays a CSV trace (path relative to the experiment file): `time_s[,key[,class]]`.
-    Trace { file: String },
-    /// `users` users, each thinking for a `think` time between answer and next request.
-    Closed { users: u32, think: Dist },
-}
-
-/// A step of a rate schedule.
-#[derive(Deserialize, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    /// From this time…
-    pub at: Duration,
-    /// …arrivals per second are this.
-    pub rate: f64,
-}
-
-pub(super) fn one() -> u32 {
+pub(in crate::model) fn one() -> u32 {
     1
 }
-pub(super) fn one_f() -> f64 {
+pub(in crate::model) fn one_f() -> f64 {
     1.0
 }

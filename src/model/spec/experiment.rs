@@ -241,7 +241,7 @@ pub enum FaultSpec {
     },
 }
 
-pub(super) fn one_f64() -> f64 {
+pub(in crate::model) fn one_f64() -> f64 {
     1.0
 }
 
@@ -287,7 +287,7 @@ pub struct StopWhen {
     pub max_replications: u32,
 }
 
-pub(super) fn default_seed() -> u64 {
+pub(in crate::model) fn default_seed() -> u64 {
     1
 }
 

@@ -1,16 +1,13 @@
 //! The typed shape of model and experiment files. Unknown fields are errors.
 
-mod balancer;
 mod calls;
-mod data;
 mod experiment;
-mod service;
+mod policies;
 
-pub use balancer::*;
+pub use super::nodes::*;
 pub use calls::*;
-pub use data::*;
 pub use experiment::*;
-pub use service::*;
+pub use policies::*;
 
 use crate::engine::Nanos;
 use serde::de::{self, Deserializer};
@@ -106,26 +103,6 @@ pub struct Model {
     pub description: String,
     /// The nodes by name: clients, services, balancers, caches, databases, queues.
     pub nodes: BTreeMap<String, Node>,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-// Read once per file: the size difference between variants does not matter.
-/// A node of the model, by kind.
-#[allow(clippy::large_enum_variant)]
-pub enum Node {
-    /// Sends requests: open-loop arrivals or closed-loop users.
-    Client(ClientSpec),
-    /// Replicas of workers with queues, running a handler per request.
-    Service(ServiceSpec),
-    /// Spreads calls over a service's replicas.
-    Balancer(BalancerSpec),
-    /// Answers reads from memory, misses from its backend.
-    Cache(CacheSpec),
-    /// A primary for writes and replicas for reads, with replication lag.
-    Database(DatabaseSpec),
-    /// A message queue: producers go on, a consumer processes later.
-    Queue(QueueSpec),
 }
 
 /// A distribution of durations.

@@ -1,93 +1,7 @@
-//! Services: workers and queues, overload policies, limits, machine sizes, autoscalers,
-//! function-style instances.
+//! The parts of a service: queue policies and overload, degradation, concurrency limits,
+//! machine sizes, autoscalers, limiters, function-style instances.
 
 use super::*;
-
-/// A service: replicas of workers with queues, running a handler for each request.
-#[derive(Deserialize, Debug, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceSpec {
-    /// Replicas at the start (1).
-    #[serde(default = "one")]
-    pub replicas: u32,
-    /// Workers (threads, processes) per replica; 1 unless a `size` gives it.
-    #[serde(default)]
-    pub workers: Option<u32>,
-    /// Service times are divided by this; 1.0 unless a `size` gives it.
-    #[serde(default)]
-    pub speed: Option<f64>,
-    /// Waiting room per replica; arrivals to a full queue are rejected. Unbounded if absent.
-    #[serde(default)]
-    pub capacity: Option<u32>,
-    /// The work of a `Work` step, drawn per request at its arrival.
-    pub service_time: Dist,
-    /// What a request does: `[Work]` by default.
-    #[serde(default)]
-    pub handler: Vec<StepSpec>,
-    /// Handlers for particular request classes (by class name), instead of `handler`.
-    #[serde(default)]
-    pub routes: std::collections::BTreeMap<String, Vec<StepSpec>>,
-    /// Skip queued requests whose caller's timeout has passed.
-    #[serde(default)]
-    pub drop_expired: bool,
-    /// What an arrival to a full queue does.
-    #[serde(default)]
-    pub when_full: WhenFullSpec,
-    /// Which waiting request is served next.
-    #[serde(default)]
-    pub order: OrderSpec,
-    /// Facebook's server CoDel on the queue.
-    #[serde(default)]
-    pub codel: Option<CoDelSpec>,
-    /// Serve higher-priority classes first and, when full, shed lower ones first.
-    #[serde(default)]
-    pub priority: bool,
-    /// How much `Optional` work to do: a brownout dimmer or a feature switch.
-    #[serde(default)]
-    pub degrade: Option<DegradeSpec>,
-    /// Each replica lets in at most this many requests at once, queued or in service; the
-    /// rest are `rejected` (503) at once.
-    #[serde(default)]
-    pub concurrency_limit: Option<ConcurrencyLimitSpec>,
-    /// A rate limit on all arrivals; refused ones are `rejected` (429) at once.
-    #[serde(default)]
-    pub limit: Option<LimiterSpec>,
-    /// Limits per request class (tier), each with its own state, instead of `limit`.
-    #[serde(default)]
-    pub class_limits: std::collections::BTreeMap<String, LimiterSpec>,
-    /// A limit per request key (user, API key), checked before the others; requests from
-    /// clients without `keys` share one.
-    #[serde(default)]
-    pub key_limit: Option<LimiterSpec>,
-    /// Price of one replica per hour; 0 unless a `size` gives it.
-    #[serde(default)]
-    pub cost_per_hour: Option<f64>,
-    /// Named machine sizes this service can run on.
-    #[serde(default)]
-    pub sizes: std::collections::BTreeMap<String, SizeSpec>,
-    /// The size of the replicas: its workers, speed and price, instead of those fields.
-    #[serde(default)]
-    pub size: Option<String>,
-    /// Cold start: time from a replica's launch to ready. At once if absent.
-    #[serde(default)]
-    pub startup: Option<Dist>,
-    /// A new replica works slower for a while once ready (caches, JIT, connection pools).
-    #[serde(default)]
-    pub warm_up: Option<WarmUpSpec>,
-    /// Scales the replica count (or size) with the load; none if absent.
-    #[serde(default)]
-    pub autoscaler: Option<AutoscalerSpec>,
-    /// Function-style (serverless): instances started per request on demand.
-    #[serde(default)]
-    pub function: Option<FunctionSpec>,
-}
-
-pub(super) fn ten_minutes() -> Duration {
-    secs(600)
-}
-pub(super) fn thousand() -> u32 {
-    1000
-}
 
 /// A function-style service: AWS Lambda's defaults (one request per instance, 1,000
 /// concurrent instances per account, reclaimed after some idle minutes).
@@ -134,10 +48,10 @@ pub enum OrderSpec {
     AdaptiveLifo,
 }
 
-pub(super) fn five_ms() -> Duration {
+pub(in crate::model) fn five_ms() -> Duration {
     Duration(5_000_000)
 }
-pub(super) fn hundred_ms() -> Duration {
+pub(in crate::model) fn hundred_ms() -> Duration {
     Duration(100_000_000)
 }
 
@@ -153,22 +67,22 @@ pub struct CoDelSpec {
     pub interval: Duration,
 }
 
-pub(super) fn s1() -> Duration {
+pub(in crate::model) fn s1() -> Duration {
     secs(1)
 }
-pub(super) fn s5() -> Duration {
+pub(in crate::model) fn s5() -> Duration {
     secs(5)
 }
-pub(super) fn s30() -> Duration {
+pub(in crate::model) fn s30() -> Duration {
     secs(30)
 }
-pub(super) fn pole() -> f64 {
+pub(in crate::model) fn pole() -> f64 {
     0.9
 }
-pub(super) fn half() -> f64 {
+pub(in crate::model) fn half() -> f64 {
     0.5
 }
-pub(super) fn p99() -> f64 {
+pub(in crate::model) fn p99() -> f64 {
     0.99
 }
 
@@ -213,25 +127,25 @@ pub enum DegradeSpec {
     },
 }
 
-pub(super) fn limit_initial() -> u32 {
+pub(in crate::model) fn limit_initial() -> u32 {
     20
 }
-pub(super) fn limit_max() -> u32 {
+pub(in crate::model) fn limit_max() -> u32 {
     200
 }
-pub(super) fn backoff() -> f64 {
+pub(in crate::model) fn backoff() -> f64 {
     0.9
 }
-pub(super) fn smoothing() -> f64 {
+pub(in crate::model) fn smoothing() -> f64 {
     0.2
 }
-pub(super) fn queue_size() -> u32 {
+pub(in crate::model) fn queue_size() -> u32 {
     4
 }
-pub(super) fn tolerance() -> f64 {
+pub(in crate::model) fn tolerance() -> f64 {
     1.5
 }
-pub(super) fn long_window() -> u32 {
+pub(in crate::model) fn long_window() -> u32 {
     600
 }
 
@@ -309,22 +223,22 @@ pub struct WarmUpSpec {
     pub speed: f64,
 }
 
-pub(super) fn secs(s: u64) -> Duration {
+pub(in crate::model) fn secs(s: u64) -> Duration {
     Duration(s * 1_000_000_000)
 }
-pub(super) fn s15() -> Duration {
+pub(in crate::model) fn s15() -> Duration {
     secs(15)
 }
-pub(super) fn s60() -> Duration {
+pub(in crate::model) fn s60() -> Duration {
     secs(60)
 }
-pub(super) fn s300() -> Duration {
+pub(in crate::model) fn s300() -> Duration {
     secs(300)
 }
-pub(super) fn tenth() -> f64 {
+pub(in crate::model) fn tenth() -> f64 {
     0.1
 }
-pub(super) fn fifteen() -> u32 {
+pub(in crate::model) fn fifteen() -> u32 {
     15
 }
 

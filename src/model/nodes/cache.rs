@@ -1,8 +1,74 @@
-//! Validating a `Cache` node and building its actor configuration.
+//! A cache node: capacity, eviction, TTL, coalescing, write policy; validated into the
+//! cache actor's configuration.
 
 use super::*;
 
-pub(super) fn build(cx: &Cx, name: &str, c: &spec::CacheSpec) -> Result<ActorConfig, Error> {
+/// A cache in front of a backend.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    /// What answers misses and takes writes: a service, a balancer or another cache.
+    pub backend: String,
+    /// Entries it holds.
+    pub capacity: u64,
+    /// Which entry makes room when the cache is full (`Lru` by default).
+    #[serde(default)]
+    pub eviction: EvictionSpec,
+    /// Entries expire this long after they are filled; never if absent.
+    #[serde(default)]
+    pub ttl: Option<Duration>,
+    /// Time to look a key up (on hits and misses); none if absent.
+    #[serde(default)]
+    pub lookup: Option<Dist>,
+    /// One backend read per key in flight; other misses wait for it.
+    #[serde(default)]
+    pub coalesce: bool,
+    /// XFetch: refresh a hot key before it expires, with this β (1.0 is the usual).
+    #[serde(default)]
+    pub early_refresh: Option<f64>,
+    /// What a write does to the cache (`Invalidate` by default).
+    #[serde(default)]
+    pub writes: WritesSpec,
+    /// The request classes it caches; the others pass through. All if empty.
+    #[serde(default)]
+    pub classes: Vec<String>,
+}
+
+/// Which entry a full cache evicts.
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields)]
+pub enum EvictionSpec {
+    /// The least recently used.
+    #[default]
+    Lru,
+    /// The least frequently used.
+    Lfu,
+    /// The oldest filled.
+    Fifo,
+}
+
+/// What a write (a class with `write: true`) does to the cache.
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields)]
+pub enum WritesSpec {
+    /// Write to the backend, then drop the key (cache-aside).
+    #[default]
+    Invalidate,
+    /// Write to the backend, then store the value.
+    WriteThrough,
+    /// Store and answer at once; write to the backend after this delay, once per key.
+    WriteBehind(Duration),
+}
+
+impl Schema for CacheSpec {
+    type Config = CacheConfig;
+
+    fn build(&self, cx: &Cx, name: &str) -> Result<CacheConfig, Error> {
+        build(cx, name, self)
+    }
+}
+
+fn build(cx: &Cx, name: &str, c: &CacheSpec) -> Result<CacheConfig, Error> {
     Ok({
         let at = |field: &str, m: String| cx.err(&[name, field], format!("cache `{name}`: {m}"));
         let backend = cx.service_target(name, &c.backend, &[name, "backend"])?;
@@ -47,7 +113,7 @@ pub(super) fn build(cx: &Cx, name: &str, c: &spec::CacheSpec) -> Result<ActorCon
             };
             cacheable[*id as usize] = true;
         }
-        ActorConfig::Cache(CacheConfig {
+        CacheConfig {
             backend,
             capacity: c.capacity.min(usize::MAX as u64) as usize,
             eviction: match c.eviction {
@@ -66,6 +132,6 @@ pub(super) fn build(cx: &Cx, name: &str, c: &spec::CacheSpec) -> Result<ActorCon
             },
             cacheable,
             write_class: cx.class_writes.clone(),
-        })
+        }
     })
 }

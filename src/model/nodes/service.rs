@@ -1,8 +1,104 @@
-//! Validating a `Service` node and building its actor configuration.
+//! A service node: replicas of workers with queues running a handler; validated into the
+//! service actor's configuration (its parts' schemas are in `spec/service.rs`).
 
 use super::*;
+use crate::components::Step;
 
-pub(super) fn build(cx: &Cx, name: &str, s: &spec::ServiceSpec) -> Result<ActorConfig, Error> {
+/// A service: replicas of workers with queues, running a handler for each request.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// Replicas at the start (1).
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// Workers (threads, processes) per replica; 1 unless a `size` gives it.
+    #[serde(default)]
+    pub workers: Option<u32>,
+    /// Service times are divided by this; 1.0 unless a `size` gives it.
+    #[serde(default)]
+    pub speed: Option<f64>,
+    /// Waiting room per replica; arrivals to a full queue are rejected. Unbounded if absent.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    /// The work of a `Work` step, drawn per request at its arrival.
+    pub service_time: Dist,
+    /// What a request does: `[Work]` by default.
+    #[serde(default)]
+    pub handler: Vec<StepSpec>,
+    /// Handlers for particular request classes (by class name), instead of `handler`.
+    #[serde(default)]
+    pub routes: std::collections::BTreeMap<String, Vec<StepSpec>>,
+    /// Skip queued requests whose caller's timeout has passed.
+    #[serde(default)]
+    pub drop_expired: bool,
+    /// What an arrival to a full queue does.
+    #[serde(default)]
+    pub when_full: WhenFullSpec,
+    /// Which waiting request is served next.
+    #[serde(default)]
+    pub order: OrderSpec,
+    /// Facebook's server CoDel on the queue.
+    #[serde(default)]
+    pub codel: Option<CoDelSpec>,
+    /// Serve higher-priority classes first and, when full, shed lower ones first.
+    #[serde(default)]
+    pub priority: bool,
+    /// How much `Optional` work to do: a brownout dimmer or a feature switch.
+    #[serde(default)]
+    pub degrade: Option<DegradeSpec>,
+    /// Each replica lets in at most this many requests at once, queued or in service; the
+    /// rest are `rejected` (503) at once.
+    #[serde(default)]
+    pub concurrency_limit: Option<ConcurrencyLimitSpec>,
+    /// A rate limit on all arrivals; refused ones are `rejected` (429) at once.
+    #[serde(default)]
+    pub limit: Option<LimiterSpec>,
+    /// Limits per request class (tier), each with its own state, instead of `limit`.
+    #[serde(default)]
+    pub class_limits: std::collections::BTreeMap<String, LimiterSpec>,
+    /// A limit per request key (user, API key), checked before the others; requests from
+    /// clients without `keys` share one.
+    #[serde(default)]
+    pub key_limit: Option<LimiterSpec>,
+    /// Price of one replica per hour; 0 unless a `size` gives it.
+    #[serde(default)]
+    pub cost_per_hour: Option<f64>,
+    /// Named machine sizes this service can run on.
+    #[serde(default)]
+    pub sizes: std::collections::BTreeMap<String, SizeSpec>,
+    /// The size of the replicas: its workers, speed and price, instead of those fields.
+    #[serde(default)]
+    pub size: Option<String>,
+    /// Cold start: time from a replica's launch to ready. At once if absent.
+    #[serde(default)]
+    pub startup: Option<Dist>,
+    /// A new replica works slower for a while once ready (caches, JIT, connection pools).
+    #[serde(default)]
+    pub warm_up: Option<WarmUpSpec>,
+    /// Scales the replica count (or size) with the load; none if absent.
+    #[serde(default)]
+    pub autoscaler: Option<AutoscalerSpec>,
+    /// Function-style (serverless): instances started per request on demand.
+    #[serde(default)]
+    pub function: Option<FunctionSpec>,
+}
+
+pub(in crate::model) fn ten_minutes() -> Duration {
+    secs(600)
+}
+pub(in crate::model) fn thousand() -> u32 {
+    1000
+}
+
+impl Schema for ServiceSpec {
+    type Config = ServiceConfig;
+
+    fn build(&self, cx: &Cx, name: &str) -> Result<ServiceConfig, Error> {
+        build(cx, name, self)
+    }
+}
+
+fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
     Ok({
         let at = |field: &str, m: String| cx.err(&[name, field], format!("service `{name}`: {m}"));
         if s.replicas == 0 && s.function.is_none() {
@@ -388,7 +484,7 @@ pub(super) fn build(cx: &Cx, name: &str, s: &spec::ServiceSpec) -> Result<ActorC
             let id = class_id("class_limits", "a limit", class)?;
             class_limits.push((id, limiter(l, &[name, "class_limits", class.as_str()])?));
         }
-        ActorConfig::Service(ServiceConfig {
+        ServiceConfig {
             limit,
             class_limits,
             key_limit,
@@ -411,6 +507,6 @@ pub(super) fn build(cx: &Cx, name: &str, s: &spec::ServiceSpec) -> Result<ActorC
             degrade,
             concurrency_limit,
             watchers: Vec::new(),
-        })
+        }
     })
 }
