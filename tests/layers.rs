@@ -275,3 +275,39 @@ fn the_scanner_reads_groups_and_paths() {
     assert_eq!(got, want);
     assert_eq!(code("a // crate::x"), "a ");
 }
+
+/// A node kind is registered once, in `src/kinds.rs`: no other file lists every kind (as an
+/// exhaustive `match` or a hand-written enum would), so adding a kind needs no arm elsewhere.
+#[test]
+fn node_kinds_are_listed_only_in_kinds_rs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let kinds_rs = std::fs::read_to_string(root.join("src/kinds.rs")).unwrap();
+    let kinds: Vec<String> = kinds_rs
+        .lines()
+        .filter_map(|l| l.trim().split_once(" => ")?.0.split_once(": ").map(|x| x.0))
+        .filter(|k| k.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(String::from)
+        .collect();
+    assert!(kinds.len() >= 6, "kinds read from src/kinds.rs: {kinds:?}");
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut listing = Vec::new();
+    for f in files {
+        let text = code(&std::fs::read_to_string(&f).unwrap());
+        let names_all = |prefix: &str| {
+            kinds
+                .iter()
+                .all(|k| text.contains(&format!("{prefix}::{k}(")))
+        };
+        if ["Node", "Actor", "ActorConfig"]
+            .iter()
+            .any(|p| names_all(p))
+        {
+            listing.push(f.display().to_string());
+        }
+    }
+    assert!(
+        listing.is_empty(),
+        "these files list every node kind; expand `kinds::node_kinds!` instead: {listing:?}"
+    );
+}

@@ -428,7 +428,7 @@ impl super::node::NodeActor for Broker {
         if group != super::node::ColumnGroup::Data || self.series.is_none() {
             return Vec::new();
         }
-        let owner = || crate::metrics::series::Owner::Queue(name.into());
+        let owner = || crate::metrics::series::Owner::node_in("queue", name);
         vec![(owner(), "depth"), (owner(), "oldest_age_s")]
     }
 

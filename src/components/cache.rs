@@ -380,7 +380,7 @@ impl super::node::NodeActor for Cache {
         if group != super::node::ColumnGroup::Data || self.series.is_none() {
             return Vec::new();
         }
-        vec![(crate::metrics::series::Owner::Cache(name.into()), "hit_ratio")]
+        vec![(crate::metrics::series::Owner::node_in("cache", name), "hit_ratio")]
     }
 
     fn series_row(&self, i: usize, group: super::node::ColumnGroup, row: &mut Vec<f64>) {

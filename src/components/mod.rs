@@ -207,7 +207,7 @@ impl Network {
                 .outbound()
                 .is_some_and(|o| o.open_series.is_some())
             {
-                own(Owner::Caller(name.clone()), "breaker_open");
+                own(Owner::node_in("caller", name), "breaker_open");
             }
         }
         for (name, a) in self.names.iter().zip(&self.actors) {

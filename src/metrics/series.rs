@@ -85,28 +85,30 @@ pub struct Series {
     pub rows: Vec<Vec<f64>>,
 }
 
-/// The owner of a time-series column: the whole experiment, or a node of a kind.
+/// The owner of a time-series column: the whole experiment, or a node in some role — a
+/// `service` (queue, utilization, replicas, cost), a `caller` with circuit breakers (time
+/// open), a `cache` (hit ratio), a `queue` (depth, oldest message). Plots choose panels by
+/// role; a new node kind names its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Owner {
     Experiment,
-    /// A service (queue, utilization, replicas, cost).
-    Service(String),
-    /// A caller with circuit breakers (time open).
-    Caller(String),
-    Cache(String),
-    /// A message queue (depth, oldest message).
-    Queue(String),
+    Node { role: String, name: String },
 }
 
 impl Owner {
-    /// The kind's name in files: `experiment`, `service`, `caller`, `cache`, `queue`.
-    pub fn kind(&self) -> &'static str {
+    /// A column of node `name` in `role`.
+    pub fn node_in(role: &str, name: &str) -> Owner {
+        Owner::Node {
+            role: role.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The role's name in files: `experiment`, or a node's role.
+    pub fn kind(&self) -> &str {
         match self {
             Owner::Experiment => "experiment",
-            Owner::Service(_) => "service",
-            Owner::Caller(_) => "caller",
-            Owner::Cache(_) => "cache",
-            Owner::Queue(_) => "queue",
+            Owner::Node { role, .. } => role,
         }
     }
 
@@ -114,21 +116,17 @@ impl Owner {
     pub fn node(&self) -> Option<&str> {
         match self {
             Owner::Experiment => None,
-            Owner::Service(n) | Owner::Caller(n) | Owner::Cache(n) | Owner::Queue(n) => Some(n),
+            Owner::Node { name, .. } => Some(name),
         }
     }
 
     /// Reads `kind` and `node` back.
     pub fn from_parts(kind: &str, node: Option<&str>) -> Option<Owner> {
-        let n = || node.map(String::from);
-        Some(match kind {
-            "experiment" => Owner::Experiment,
-            "service" => Owner::Service(n()?),
-            "caller" => Owner::Caller(n()?),
-            "cache" => Owner::Cache(n()?),
-            "queue" => Owner::Queue(n()?),
-            _ => return None,
-        })
+        match (kind, node) {
+            ("experiment", _) => Some(Owner::Experiment),
+            (role, Some(name)) if !role.is_empty() => Some(Owner::node_in(role, name)),
+            _ => None,
+        }
     }
 }
 

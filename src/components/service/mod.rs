@@ -616,7 +616,7 @@ impl super::node::NodeActor for Service {
         if group != super::node::ColumnGroup::Service {
             return Vec::new();
         }
-        let owner = crate::metrics::series::Owner::Service(name.into());
+        let owner = crate::metrics::series::Owner::node_in("service", name);
         SERIES_COLUMNS.iter().map(|c| (owner.clone(), *c)).collect()
     }
 
