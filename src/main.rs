@@ -189,8 +189,15 @@ fn main() -> ExitCode {
 }
 
 fn fail(p: &Problem) -> ExitCode {
-    eprintln!("error: {p}");
+    print_error(p);
     ExitCode::from(2)
+}
+
+/// Prints an error, each of its problems on a line of its own.
+fn print_error(e: &dyn std::fmt::Display) {
+    for line in e.to_string().lines() {
+        eprintln!("error: {line}");
+    }
 }
 
 fn run(common: &Common, cli: CommandLine, shard: Option<&str>) -> ExitCode {
@@ -402,13 +409,13 @@ fn check(paths: &[PathBuf], junit: Option<&Path>, quick: bool, threads: Option<u
             Ok(Some(c)) => c,
             Ok(None) => continue,
             Err(e) => {
-                eprintln!("error: {e}");
+                print_error(&e);
                 bad = true;
                 continue;
             }
         };
         for e in &checked.errors {
-            eprintln!("error: {e}");
+            print_error(&e);
             bad = true;
         }
         if checked.verdicts.is_empty() && !checked.errors.is_empty() {
@@ -448,7 +455,7 @@ fn validate(paths: &[PathBuf]) -> ExitCode {
             Ok(l) if l.question.is_some() => say!("ok: {} (a plan)", p.display()),
             Ok(l) => say!("ok: {} ({} points)", p.display(), l.plan.points.len()),
             Err(e) => {
-                eprintln!("error: {e}");
+                print_error(&e);
                 bad = true;
             }
         }

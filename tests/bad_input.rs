@@ -478,3 +478,33 @@ fn cache_configuration_errors() {
         );
     }
 }
+
+/// Validation reports every node's error at once, each on its own line with its location,
+/// in the order they are written (not the first only, and not in node-name order).
+#[test]
+fn every_bad_node_is_reported_with_its_location() {
+    let text = experiment(
+        r#"        "zeta": Client(target: "app", arrivals: Poisson(rate: 10.0)),
+        "app": Service(workers: 0, service_time: Exponential(mean: "10ms")),
+        "cache": Cache(backend: "app", capacity: 0),
+        "db": Database(primary: "nowhere", lag: Exponential(mean: "1ms")),
+        "alpha": Client(target: "app", arrivals: Poisson(rate: -1.0)),"#,
+        r#"    duration: "1s","#,
+    );
+    let (code, stderr, path) = run("every_bad_node", &text, &[]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let want = [
+        (4, "worker"),
+        (5, "at least 1 entry"),
+        (6, "`nowhere`"),
+        (7, "rate"),
+    ];
+    assert_eq!(lines.len(), want.len(), "one line per error: {stderr}");
+    for (l, (line, needle)) in lines.iter().zip(want) {
+        assert!(
+            l.starts_with(&format!("error: {path}:{line}:")) && l.contains(needle),
+            "expected line {line} with `{needle}`, got `{l}` in: {stderr}"
+        );
+    }
+}

@@ -12,6 +12,8 @@ use std::fmt;
 pub struct Error {
     pub span: Option<Span>,
     pub message: String,
+    /// Further errors found in the same pass (validation reports every node's).
+    pub also: Vec<Error>,
 }
 
 impl Error {
@@ -19,7 +21,21 @@ impl Error {
         Error {
             span,
             message: message.into(),
+            also: Vec::new(),
         }
+    }
+
+    /// One error for all of `errors` (at least one), in the order they were written.
+    pub fn all(mut errors: Vec<Error>) -> Option<Error> {
+        let key = |e: &Error| {
+            e.span
+                .map_or((u32::MAX, 0, 0), |s| (s.source, s.line, s.col))
+        };
+        errors.sort_by_key(key);
+        let mut errors = errors.into_iter();
+        let mut first = errors.next()?;
+        first.also.extend(errors);
+        Some(first)
     }
 
     pub fn at(span: Span, message: impl Into<String>) -> Self {

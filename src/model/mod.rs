@@ -22,14 +22,20 @@ pub use spec::{Limits, Settings, StopWhen};
 pub struct Problem {
     pub location: Option<String>,
     pub message: String,
+    /// Further problems found in the same pass, each printed on its own line.
+    pub also: Vec<Problem>,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {
-            Some(l) => write!(f, "{l}: {}", self.message),
-            None => f.write_str(&self.message),
+            Some(l) => write!(f, "{l}: {}", self.message)?,
+            None => f.write_str(&self.message)?,
         }
+        for p in &self.also {
+            write!(f, "\n{p}")?;
+        }
+        Ok(())
     }
 }
 
@@ -40,6 +46,7 @@ impl Problem {
         Problem {
             location: None,
             message: message.into(),
+            also: Vec::new(),
         }
     }
 }
@@ -68,6 +75,7 @@ impl Sources {
         Problem {
             location: e.span.map(|s| self.locate(s)),
             message: e.message,
+            also: e.also.into_iter().map(|e| self.problem(e)).collect(),
         }
     }
 

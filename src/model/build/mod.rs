@@ -155,6 +155,9 @@ pub fn build(
         .iter()
         .map(|p| distinct.binary_search(p).expect("listed") as u8)
         .collect();
+    // Every error of the model is reported, not just the first: each class conflict, the
+    // first of each node, each fault's.
+    let mut errors = Vec::new();
     // Which classes are writes; clients sending a class must agree.
     let mut class_writes: Vec<Option<bool>> = vec![None; class_ids.len()];
     for (name, node) in &model.nodes {
@@ -163,7 +166,7 @@ pub fn build(
                 let w = &mut class_writes[class_ids[&k.name] as usize];
                 if w.is_some_and(|w| w != k.write) {
                     let idx = i.to_string();
-                    return Err(err(
+                    errors.push(err(
                         &[name, "classes", &idx, "write"],
                         format!(
                             "class `{}` is a write for one client and a read for another: give them different names",
@@ -171,7 +174,7 @@ pub fn build(
                         ),
                     ));
                 }
-                *w = Some(k.write);
+                w.get_or_insert(k.write);
             }
         }
     }
@@ -187,12 +190,19 @@ pub fn build(
     let mut out = Vec::with_capacity(model.nodes.len());
     for (name, node) in &model.nodes {
         if name.is_empty() || name.contains(['.', ' ']) {
-            return Err(err(
+            errors.push(err(
                 &[name],
                 format!("node name `{name}` must be non-empty, without dots or spaces"),
             ));
+            continue;
         }
-        out.push((name.clone(), node.build(&cx, name)?));
+        match node.build(&cx, name) {
+            Ok(cfg) => out.push((name.clone(), cfg)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(e) = Error::all(errors) {
+        return Err(e);
     }
     check_cycles(&out).map_err(|(node, cycle)| err(&[&node, "handler"], cycle))?;
     // Balancers learn of replicas joining and leaving from their service.
@@ -209,10 +219,18 @@ pub fn build(
             s.watchers.push(balancer);
         }
     }
-    for (f, span) in faults {
-        attach_fault(&mut out, model, f).map_err(|m| Error::at(*span, m))?;
+    let errors = faults
+        .iter()
+        .filter_map(|(f, span)| {
+            attach_fault(&mut out, model, f)
+                .err()
+                .map(|m| Error::at(*span, m))
+        })
+        .collect();
+    match Error::all(errors) {
+        Some(e) => Err(e),
+        None => Ok(out),
     }
-    Ok(out)
 }
 
 pub(in crate::model) fn is_prime(n: u32) -> bool {
