@@ -3,6 +3,48 @@
 
 use super::*;
 
+/// A service's rate limits, checked on arrival: a key's own (NGINX's `limit_req_zone`
+/// keyed by client), then its class's, else the shared one.
+pub(super) struct RateLimits {
+    shared: Option<Limiter>,
+    by_class: Vec<(u16, Limiter)>,
+    /// Per-key limiters, created at a key's first request (looked up, never iterated).
+    by_key: std::collections::HashMap<u64, Limiter>,
+    key_limit: Option<LimiterConfig>,
+}
+
+impl RateLimits {
+    pub(super) fn new(cfg: &ServiceConfig) -> Self {
+        RateLimits {
+            shared: cfg.limit.map(Limiter::new),
+            by_class: cfg
+                .class_limits
+                .iter()
+                .map(|(c, l)| (*c, Limiter::new(*l)))
+                .collect(),
+            by_key: Default::default(),
+            key_limit: cfg.key_limit,
+        }
+    }
+
+    /// What the limits say of a request of `class` and `key` arriving `now`. A key's
+    /// refusal uses no class or shared token.
+    #[inline]
+    fn decide(&mut self, class: u16, key: u64, now: Nanos) -> Verdict {
+        if let Some(cfg) = self.key_limit {
+            let l = self.by_key.entry(key).or_insert_with(|| Limiter::new(cfg));
+            if !l.admit(now) {
+                return Verdict::Refuse;
+            }
+        }
+        let limiter = match self.by_class.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, l)) => Some(l),
+            None => self.shared.as_mut(),
+        };
+        limiter.map_or(Verdict::Admit, |l| l.decide(now))
+    }
+}
+
 impl Service {
     /// A call arrives, for a given replica (from a balancer) or spread round robin.
     pub(super) fn arrive(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
@@ -24,25 +66,8 @@ impl Service {
         r.work = work;
         r.entered = now;
         let class = r.class;
-        if let Some(cfg) = self.cfg.key_limit {
-            let key = r.key;
-            let l = self
-                .key_limiters
-                .entry(key)
-                .or_insert_with(|| Limiter::new(cfg));
-            if !l.admit(now) {
-                if counted {
-                    self.stats.limited += 1;
-                }
-                self.reply(id, Outcome::Rejected, ctx);
-                return;
-            }
-        }
-        let limiter = match self.class_limiters.iter_mut().find(|(c, _)| *c == class) {
-            Some((_, l)) => Some(l),
-            None => self.limiter.as_mut(),
-        };
-        match limiter.map_or(Verdict::Admit, |l| l.decide(now)) {
+        let key = r.key;
+        match self.limits.decide(class, key, now) {
             Verdict::Admit => {}
             Verdict::Refuse => {
                 // Throttled (429): answered at once, never queued.
@@ -70,6 +95,16 @@ impl Service {
                 return;
             }
         }
+        self.admit(id, class, replica, counted, ctx);
+    }
+
+    /// A paced call's wait is over: its time at this node starts now.
+    pub(super) fn paced(&mut self, id: ReqId, replica: u32, ctx: &mut Ctx) {
+        let r = ctx.requests.get_mut(id).expect("a paced request is live");
+        let counted = r.entered >= ctx.warmup;
+        r.entered = ctx.cal.now();
+        let class = r.class;
+        let replica = (replica != u32::MAX).then_some(replica as usize);
         self.admit(id, class, replica, counted, ctx);
     }
 

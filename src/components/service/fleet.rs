@@ -381,4 +381,43 @@ impl Service {
             }
         }
     }
+
+    /// A health check: answered at once by a replica that is up, never by one down.
+    pub(super) fn probe(&mut self, replica: u32, from: u32, seq: u32, ctx: &mut Ctx) {
+        let rep = &self.replicas[replica as usize];
+        if rep.up && matches!(rep.phase, Phase::Serving | Phase::Draining) {
+            ctx.cal
+                .at(ctx.cal.now(), ActorId(from), Msg::ProbeAck { replica, seq });
+        }
+    }
+
+    /// Replica `k`'s start-up is over, unless the slot moved on since.
+    pub(super) fn ready_due(&mut self, k: usize, epoch: u32, ctx: &mut Ctx) {
+        let rep = &self.replicas[k];
+        if rep.epoch == epoch && rep.phase == Phase::Starting {
+            self.ready(k, ctx);
+            self.reconcile(ctx);
+        }
+    }
+
+    /// A function instance's idle check: reclaimed if idle for `idle_timeout`.
+    pub(super) fn reap(&mut self, k: u32, epoch: u32, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let f = self.cfg.function.expect("reaping only functions");
+        let rep = &mut self.replicas[k as usize];
+        if rep.epoch != epoch || rep.phase != Phase::Serving {
+            return;
+        }
+        rep.reaping = false;
+        if rep.n > 0 {
+            return; // busy again: its next idle moment sets a new check
+        }
+        let due = rep.idle_since + f.idle_timeout;
+        if now >= due {
+            self.remove(k as usize, ctx);
+        } else {
+            rep.reaping = true;
+            ctx.cal.at(due, self.id, Msg::Reap { instance: k, epoch });
+        }
+    }
 }

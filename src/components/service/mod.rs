@@ -13,6 +13,7 @@
 
 mod admission;
 mod config;
+mod control;
 mod executor;
 mod fleet;
 mod stats;
@@ -177,10 +178,7 @@ pub struct Service {
     autoscaler: Option<Autoscaler>,
     jobs: Slab<Job>,
     pub out: Outbound,
-    limiter: Option<Limiter>,
-    class_limiters: Vec<(u16, Limiter)>,
-    /// Per-key limiters, created at a key's first request (looked up, never iterated).
-    key_limiters: std::collections::HashMap<u64, Limiter>,
+    limits: admission::RateLimits,
     active_faults: Vec<bool>,
     pub series: Option<ServiceSeries>,
     /// Per replica: the slowdown factor and error probability of the active faults.
@@ -198,6 +196,40 @@ fn call_meta(job: Id, step: u16, now: Nanos, r: &super::request::Request) -> Cal
         class: r.class,
         key: r.key,
     }
+}
+
+/// The handlers of a service, indexed: handler 0 is the default and each route adds one;
+/// which handler a class's route runs; each step's own work distribution, if it has one.
+#[allow(clippy::type_complexity)]
+fn compile_handlers(
+    cfg: &ServiceConfig,
+) -> Result<(Vec<Vec<Step>>, Vec<(u16, u16)>, Vec<Vec<Option<Sampler>>>), String> {
+        // Handler 0 is the default; routes add one each.
+        let handlers: Vec<Vec<Step>> = std::iter::once(cfg.handler.clone())
+            .chain(cfg.routes.iter().map(|(_, h)| h.clone()))
+            .collect();
+        let route_of: Vec<(u16, u16)> = cfg
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(i, (class, _))| (*class, i as u16 + 1))
+            .collect();
+        let step_samplers: Vec<Vec<Option<Sampler>>> = handlers
+            .iter()
+            .map(|h| {
+                h.iter()
+                    .map(|st| match st {
+                        Step::Compute(Some(d)) => Sampler::new(d).map(Some),
+                        Step::Optional(inner) => match inner.as_ref() {
+                            Step::Compute(Some(d)) => Sampler::new(d).map(Some),
+                            _ => Ok(None),
+                        },
+                        _ => Ok(None),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<_, _>>()?;
+    Ok((handlers, route_of, step_samplers))
 }
 
 /// Streams a service draws from.
@@ -220,31 +252,7 @@ impl Service {
             cfg.handler.push(Step::Compute(None));
         }
         let sampler = Sampler::new(&cfg.service_time)?;
-        // Handler 0 is the default; routes add one each.
-        let handlers: Vec<Vec<Step>> = std::iter::once(cfg.handler.clone())
-            .chain(cfg.routes.iter().map(|(_, h)| h.clone()))
-            .collect();
-        let route_of: Vec<(u16, u16)> = cfg
-            .routes
-            .iter()
-            .enumerate()
-            .map(|(i, (class, _))| (*class, i as u16 + 1))
-            .collect();
-        let step_samplers = handlers
-            .iter()
-            .map(|h| {
-                h.iter()
-                    .map(|st| match st {
-                        Step::Compute(Some(d)) => Sampler::new(d).map(Some),
-                        Step::Optional(inner) => match inner.as_ref() {
-                            Step::Compute(Some(d)) => Sampler::new(d).map(Some),
-                            _ => Ok(None),
-                        },
-                        _ => Ok(None),
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<_, _>>()?;
+        let (handlers, route_of, step_samplers) = compile_handlers(&cfg)?;
         let size = Size {
             workers: cfg.workers,
             speed: cfg.speed,
@@ -271,69 +279,10 @@ impl Service {
             .as_ref()
             .map(Sampler::new)
             .transpose()?;
-        let tw = || TimeWeighted::new(warmup);
-        let mut stats = ServiceStats {
-            arrivals: 0,
-            rejected: 0,
-            limited: 0,
-            paced: 0,
-            pace_sum: 0,
-            pool_acquires: 0,
-            pool_wait_sum: 0,
-            pool_timeouts: 0,
-            concurrency_limited: 0,
-            limits: tw(),
-            limit_holders: tw(),
-            shed: 0,
-            dropped: 0,
-            failed: 0,
-            degraded: 0,
-            completions: 0,
-            wait_sum: 0,
-            waits: 0,
-            sojourn_sum: 0,
-            sojourns: 0,
-            service: Moments::default(),
-            gaps: Moments::default(),
-            last_arrival: None,
-            busy: tw(),
-            queued: tw(),
-            in_system: tw(),
-            workers: tw(),
-            replicas: tw(),
-            starting: tw(),
-            desired: tw(),
-            billed: tw(),
-            scale_events: 0,
-            cold_starts: 0,
-            resizes: 0,
-            optional_skipped: 0,
-            throttled: 0,
-            invocations: 0,
-            desired_range: (cfg.replicas, cfg.replicas),
-            level_time: [0; LEVELS],
-            warmup,
-            arrivals_total: 0,
-        };
-        stats.workers.set(0, (cfg.replicas * cfg.workers) as i64);
-        stats.replicas.set(0, cfg.replicas as i64);
-        if let Some(l) = cfg.concurrency_limit {
-            let initial = ConcurrencyLimit::new(l).limit() as i64;
-            stats.limits.set(0, cfg.replicas as i64 * initial);
-            stats.limit_holders.set(0, cfg.replicas as i64);
-        }
-        stats.desired.set(0, cfg.replicas as i64);
-        stats
-            .billed
-            .set(0, cfg.replicas as i64 * micro(size.cost_per_hour));
+        let stats = ServiceStats::new(&cfg, size, warmup);
         let out = Outbound::new(id, cfg.calls.clone(), s.calls, warmup);
         let active_faults = vec![false; cfg.faults.len()];
-        let limiter = cfg.limit.map(Limiter::new);
-        let class_limiters = cfg
-            .class_limits
-            .iter()
-            .map(|(c, l)| (*c, Limiter::new(*l)))
-            .collect();
+        let limits = admission::RateLimits::new(&cfg);
         let n = cfg.replicas as usize;
         let autoscaler = cfg.autoscaler.clone().map(Autoscaler::new);
         Ok(Service {
@@ -359,9 +308,7 @@ impl Service {
             next_replica: 0,
             jobs: Slab::default(),
             out,
-            limiter,
-            class_limiters,
-            key_limiters: Default::default(),
+            limits,
             active_faults,
             series: None,
             slow: vec![1.0; n],
@@ -409,33 +356,19 @@ impl Service {
 
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
+            // Admission and execution.
             Msg::Call(id) => self.arrive(id, None, ctx),
             Msg::Route {
                 request: id,
                 replica,
             } => self.arrive(id, Some(replica as usize), ctx),
-            Msg::PoolTimeout { job, step } => self.pool_timeout(Id::from_token(job), step, ctx),
             Msg::Paced {
                 request: id,
                 replica,
-            } => {
-                // Its time at this node starts now, as the limiter lets it in.
-                let r = ctx.requests.get_mut(id).expect("a paced request is live");
-                let counted = r.entered >= ctx.warmup;
-                r.entered = ctx.cal.now();
-                let class = r.class;
-                let replica = (replica != u32::MAX).then_some(replica as usize);
-                self.admit(id, class, replica, counted, ctx);
-            }
-            Msg::Probe { replica, from, seq } => {
-                // A health check: answered at once by a replica that is up, never by one down.
-                let rep = &self.replicas[replica as usize];
-                if rep.up && matches!(rep.phase, Phase::Serving | Phase::Draining) {
-                    ctx.cal
-                        .at(ctx.cal.now(), ActorId(from), Msg::ProbeAck { replica, seq });
-                }
-            }
+            } => self.paced(id, replica, ctx),
             Msg::Finish(job) => self.finish_work(Id::from_token(job), ctx),
+            Msg::PoolTimeout { job, step } => self.pool_timeout(Id::from_token(job), step, ctx),
+            // Its own calls.
             Msg::Reply(id) => {
                 if let Some(done) = self.out.on_reply(id, ctx) {
                     self.call_done(done, ctx);
@@ -453,102 +386,16 @@ impl Service {
                     self.call_done(done, ctx);
                 }
             }
-            Msg::Fault {
-                fault: i,
-                begins: begin,
-            } => self.fault(i as usize, begin, ctx),
-            Msg::Ready { replica: k, epoch } => {
-                let rep = &self.replicas[k as usize];
-                if rep.epoch == epoch && rep.phase == Phase::Starting {
-                    self.ready(k as usize, ctx);
-                    self.reconcile(ctx);
-                }
-            }
-            Msg::Dimmer => {
-                let now = ctx.cal.now();
-                let d = self.dimmer.as_mut().expect("ticks only with a dimmer");
-                d.tick(now);
-                ctx.cal.after(d.period(), self.id, Msg::Dimmer);
-            }
-            Msg::Reap { instance: k, epoch } => {
-                let now = ctx.cal.now();
-                let f = self.cfg.function.expect("reaping only functions");
-                let rep = &mut self.replicas[k as usize];
-                if rep.epoch != epoch || rep.phase != Phase::Serving {
-                    return;
-                }
-                rep.reaping = false;
-                if rep.n > 0 {
-                    return; // busy again: its next idle moment sets a new check
-                }
-                let due = rep.idle_since + f.idle_timeout;
-                if now >= due {
-                    self.remove(k as usize, ctx);
-                } else {
-                    rep.reaping = true;
-                    ctx.cal.at(due, self.id, Msg::Reap { instance: k, epoch });
-                }
-            }
-            Msg::Scrape => {
-                let now = ctx.cal.now();
-                let totals = self.totals(now);
-                let a = self
-                    .autoscaler
-                    .as_mut()
-                    .expect("scrapes only with an autoscaler");
-                a.sample(now, totals);
-                ctx.cal.after(SCRAPE, self.id, Msg::Scrape);
-            }
-            Msg::Autoscale => {
-                let now = ctx.cal.now();
-                let ready = self
-                    .replicas
-                    .iter()
-                    .filter(|r| r.phase == Phase::Serving && r.up)
-                    .count() as u32;
-                let starting = self
-                    .replicas
-                    .iter()
-                    .filter(|r| r.phase == Phase::Starting)
-                    .count() as u32;
-                let a = self
-                    .autoscaler
-                    .as_mut()
-                    .expect("decisions only with an autoscaler");
-                let to = a.decide(now, self.desired, ready, starting);
-                ctx.cal.after(a.period(), self.id, Msg::Autoscale);
-                let resize = a.resize(now, self.rollout.is_some());
-                let how = match &a.cfg.policy {
-                    PolicyConfig::Vertical(v) => Some((v.surge, v.restart)),
-                    _ => None,
-                };
-                self.set_desired(to, ctx);
-                if let (Some(size), Some((surge, restart))) = (resize, how) {
-                    let r = Rollout {
-                        max_surge: Bound::Count(surge as u32),
-                        max_unavailable: Bound::Count(!surge as u32),
-                        blue_green: false,
-                        size: Some(size),
-                        restart,
-                    };
-                    self.roll_out(r, ctx);
-                }
-            }
-            Msg::Scheduled(i) => {
-                let a = self
-                    .autoscaler
-                    .as_mut()
-                    .expect("schedules only with an autoscaler");
-                let action = a.cfg.schedule[i as usize];
-                if let Some(min) = action.min {
-                    a.min = min;
-                }
-                if let Some(max) = action.max {
-                    a.max = max;
-                }
-                let to = self.desired.clamp(a.min, a.max.max(a.min));
-                self.set_desired(to, ctx);
-            }
+            // The fleet.
+            Msg::Probe { replica, from, seq } => self.probe(replica, from, seq, ctx),
+            Msg::Ready { replica, epoch } => self.ready_due(replica as usize, epoch, ctx),
+            Msg::Reap { instance, epoch } => self.reap(instance, epoch, ctx),
+            Msg::Fault { fault, begins } => self.fault(fault as usize, begins, ctx),
+            // Control loops.
+            Msg::Dimmer => self.dim(ctx),
+            Msg::Scrape => self.scrape(ctx),
+            Msg::Autoscale => self.autoscale(ctx),
+            Msg::Scheduled(i) => self.scheduled(i as usize, ctx),
             _ => unreachable!("not a message for a service: {msg:?}"),
         }
     }

@@ -246,3 +246,65 @@ impl Service {
         m
     }
 }
+
+impl ServiceStats {
+    /// The counters of a service starting with its initial replicas of `size`.
+    pub(super) fn new(cfg: &ServiceConfig, size: Size, warmup: Nanos) -> Self {
+        let tw = || TimeWeighted::new(warmup);
+        let mut stats = ServiceStats {
+            arrivals: 0,
+            rejected: 0,
+            limited: 0,
+            paced: 0,
+            pace_sum: 0,
+            pool_acquires: 0,
+            pool_wait_sum: 0,
+            pool_timeouts: 0,
+            concurrency_limited: 0,
+            limits: tw(),
+            limit_holders: tw(),
+            shed: 0,
+            dropped: 0,
+            failed: 0,
+            degraded: 0,
+            completions: 0,
+            wait_sum: 0,
+            waits: 0,
+            sojourn_sum: 0,
+            sojourns: 0,
+            service: Moments::default(),
+            gaps: Moments::default(),
+            last_arrival: None,
+            busy: tw(),
+            queued: tw(),
+            in_system: tw(),
+            workers: tw(),
+            replicas: tw(),
+            starting: tw(),
+            desired: tw(),
+            billed: tw(),
+            scale_events: 0,
+            cold_starts: 0,
+            resizes: 0,
+            optional_skipped: 0,
+            throttled: 0,
+            invocations: 0,
+            desired_range: (cfg.replicas, cfg.replicas),
+            level_time: [0; LEVELS],
+            warmup,
+            arrivals_total: 0,
+        };
+        stats.workers.set(0, (cfg.replicas * cfg.workers) as i64);
+        stats.replicas.set(0, cfg.replicas as i64);
+        if let Some(l) = cfg.concurrency_limit {
+            let initial = ConcurrencyLimit::new(l).limit() as i64;
+            stats.limits.set(0, cfg.replicas as i64 * initial);
+            stats.limit_holders.set(0, cfg.replicas as i64);
+        }
+        stats.desired.set(0, cfg.replicas as i64);
+        stats
+            .billed
+            .set(0, cfg.replicas as i64 * micro(size.cost_per_hour));
+        stats
+    }
+}
