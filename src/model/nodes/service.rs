@@ -99,15 +99,69 @@ impl Schema for ServiceSpec {
 }
 
 fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
-    Ok({
+    let at = |field: &str, m: String| cx.err(&[name, field], format!("service `{name}`: {m}"));
+    if s.replicas == 0 && s.function.is_none() {
+        return Err(at(
+            "replicas",
+            "needs at least 1 replica (only a function-style service may start with none)".into(),
+        ));
+    }
+    // In the order a reader meets the fields: the first error of each part is reported.
+    let function = function(cx, name, s)?;
+    let size = size(cx, name, s, function.as_ref())?;
+    let provisioning = provisioning(cx, name, s)?;
+    let queue = queue_policy(cx, name, s)?;
+    let concurrency_limit = match s.concurrency_limit {
+        None => None,
+        Some(l) => Some(
+            concurrency_limit(l, s.function.is_some()).map_err(|m| at("concurrency_limit", m))?,
+        ),
+    };
+    let degrade = degrade(cx, name, s)?;
+    let autoscaler = match &s.autoscaler {
+        None => None,
+        Some(a) => Some(autoscaler(a, s, size).map_err(|(p, m)| {
+            let mut path = vec![name, "autoscaler"];
+            path.extend(p);
+            cx.err(&path, format!("service `{name}`: autoscaler: {m}"))
+        })?),
+    };
+    let service_time = dist(&s.service_time).map_err(|(p, m)| {
+        let mut path = vec![name, "service_time"];
+        path.extend(p);
+        cx.err(&path, format!("service `{name}`: service_time: {m}"))
+    })?;
+    let (handler, routes, calls) = handlers(cx, name, s)?;
+    let (limit, key_limit, class_limits) = limits(cx, name, s)?;
+    Ok(ServiceConfig {
+        limit,
+        class_limits,
+        key_limit,
+        routes,
+        replicas: s.replicas,
+        workers: size.workers,
+        speed: size.speed,
+        capacity: s.capacity,
+        service_time,
+        handler,
+        calls,
+        drop_expired: s.drop_expired,
+        queue,
+        class_levels: cx.class_levels.clone(),
+        faults: Vec::new(),
+        cost_per_hour: size.cost_per_hour,
+        provisioning,
+        autoscaler,
+        function,
+        degrade,
+        concurrency_limit,
+        watchers: Vec::new(),
+    })
+}
+
+/// A function-style service's instances, checked against the rest of the service.
+fn function(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<Option<FunctionConfig>, Error> {
         let at = |field: &str, m: String| cx.err(&[name, field], format!("service `{name}`: {m}"));
-        if s.replicas == 0 && s.function.is_none() {
-            return Err(at(
-                "replicas",
-                "needs at least 1 replica (only a function-style service may start with none)"
-                    .into(),
-            ));
-        }
         let function = match s.function {
             None => None,
             Some(f) => {
@@ -141,6 +195,17 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
                 })
             }
         };
+    Ok(function)
+}
+
+/// The size replicas start with: a named size, or the service's own fields.
+fn size(
+    cx: &Cx,
+    name: &str,
+    s: &ServiceSpec,
+    function: Option<&FunctionConfig>,
+) -> Result<Size, Error> {
+        let at = |field: &str, m: String| cx.err(&[name, field], format!("service `{name}`: {m}"));
         for (size_name, z) in &s.sizes {
             check_size(z.workers, z.speed, z.cost_per_hour).map_err(|(field, m)| {
                 cx.err(
@@ -182,12 +247,17 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
         };
         check_size(size.workers, size.speed, size.cost_per_hour)
             .map_err(|(field, m)| at(field, m))?;
-        if let Some(f) = &function {
+        if let Some(f) = function {
             if s.workers.is_some() || s.size.is_some() {
                 return Err(at("function", "a function instance's workers are its `concurrency`: leave `workers` and `size` out".into()));
             }
             size.workers = f.concurrency;
         }
+    Ok(size)
+}
+
+/// Start-up time and warm-up of new replicas.
+fn provisioning(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<Provisioning, Error> {
         let startup = s
             .startup
             .as_ref()
@@ -210,6 +280,12 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
             provisioning.warm_for = w.r#for.0;
             provisioning.warm_speed = w.speed;
         }
+    Ok(provisioning)
+}
+
+/// The queue's order, what a full one does, CoDel, priorities.
+fn queue_policy(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<QueuePolicy, Error> {
+        let at = |field: &str, m: String| cx.err(&[name, field], format!("service `{name}`: {m}"));
         if matches!(s.order, spec::OrderSpec::AdaptiveLifo) && s.codel.is_none() {
             return Err(at(
                 "order",
@@ -249,13 +325,11 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
             },
             by_priority: s.priority,
         };
-        let concurrency_limit = match s.concurrency_limit {
-            None => None,
-            Some(l) => Some(
-                concurrency_limit(l, s.function.is_some())
-                    .map_err(|m| at("concurrency_limit", m))?,
-            ),
-        };
+    Ok(queue)
+}
+
+/// The degradation controller, if any.
+fn degrade(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<Option<DegradeConfig>, Error> {
         let degrade = match s.degrade {
             None => None,
             Some(spec::DegradeSpec::Brownout {
@@ -302,19 +376,30 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
                 })
             }
         };
-        let autoscaler = match &s.autoscaler {
-            None => None,
-            Some(a) => Some(autoscaler(a, s, size).map_err(|(p, m)| {
-                let mut path = vec![name, "autoscaler"];
-                path.extend(p);
-                cx.err(&path, format!("service `{name}`: autoscaler: {m}"))
-            })?),
-        };
-        let service_time = dist(&s.service_time).map_err(|(p, m)| {
-            let mut path = vec![name, "service_time"];
-            path.extend(p);
-            cx.err(&path, format!("service `{name}`: service_time: {m}"))
-        })?;
+    Ok(degrade)
+}
+
+/// A class named in `routes` or `class_limits` must be one some client sends.
+fn class_id(cx: &Cx, name: &str, field: &str, what: &str, class: &str) -> Result<u16, Error> {
+    cx.class_ids.get(class).copied().ok_or_else(|| {
+        let known: Vec<String> = cx.class_ids.keys().map(|k| format!("`{k}`")).collect();
+        cx.err(
+            &[name, field, class],
+            format!(
+                "service `{name}`: {what} for class `{class}`, which no client sends; classes are {}",
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+/// The default handler and each class's route, as steps; the call sites they use.
+#[allow(clippy::type_complexity)]
+fn handlers(
+    cx: &Cx,
+    name: &str,
+    s: &ServiceSpec,
+) -> Result<(Vec<Step>, Vec<(u16, Vec<Step>)>, Vec<CallSite>), Error> {
         let mut calls = Vec::new();
         let mut build_steps = |steps: &[StepSpec], prefix: &[&str]| -> Result<Vec<Step>, Error> {
             let mut handler = Vec::new();
@@ -425,24 +510,29 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
             Ok(handler)
         };
         let handler = build_steps(&s.handler, &[name, "handler"])?;
-        // A class named in `routes` or `class_limits` must be one some client sends.
-        let class_id = |field: &str, what: &str, class: &str| -> Result<u16, Error> {
-            cx.class_ids.get(class).copied().ok_or_else(|| {
-                        let known: Vec<String> = cx.class_ids.keys().map(|k| format!("`{k}`")).collect();
-                        cx.err(
-                            &[name, field, class],
-                            format!(
-                                "service `{name}`: {what} for class `{class}`, which no client sends; classes are {}",
-                                known.join(", ")
-                            ),
-                        )
-                    })
-        };
         let mut routes = Vec::new();
         for (class, steps) in &s.routes {
-            let id = class_id("routes", "a route", class)?;
+            let id = class_id(cx, name, "routes", "a route", class)?;
             routes.push((id, build_steps(steps, &[name, "routes", class.as_str()])?));
         }
+    Ok((handler, routes, calls))
+}
+
+/// The shared, per-key and per-class rate limits.
+#[allow(clippy::type_complexity)]
+fn limits(
+    cx: &Cx,
+    name: &str,
+    s: &ServiceSpec,
+) -> Result<
+    (
+        Option<LimiterConfig>,
+        Option<LimiterConfig>,
+        Vec<(u16, LimiterConfig)>,
+    ),
+    Error,
+> {
+        let at = |field: &str, m: String| cx.err(&[name, field], format!("service `{name}`: {m}"));
         let limiter = |l: &spec::LimiterSpec, path: &[&str]| -> Result<LimiterConfig, Error> {
             use spec::LimiterSpec as L;
             let bad = |m: &str| Err(cx.err(path, format!("service `{name}`: {m}")));
@@ -481,32 +571,8 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
         };
         let mut class_limits = Vec::new();
         for (class, l) in &s.class_limits {
-            let id = class_id("class_limits", "a limit", class)?;
+            let id = class_id(cx, name, "class_limits", "a limit", class)?;
             class_limits.push((id, limiter(l, &[name, "class_limits", class.as_str()])?));
         }
-        ServiceConfig {
-            limit,
-            class_limits,
-            key_limit,
-            routes,
-            replicas: s.replicas,
-            workers: size.workers,
-            speed: size.speed,
-            capacity: s.capacity,
-            service_time,
-            handler,
-            calls,
-            drop_expired: s.drop_expired,
-            queue,
-            class_levels: cx.class_levels.clone(),
-            faults: Vec::new(),
-            cost_per_hour: size.cost_per_hour,
-            provisioning,
-            autoscaler,
-            function,
-            degrade,
-            concurrency_limit,
-            watchers: Vec::new(),
-        }
-    })
+    Ok((limit, key_limit, class_limits))
 }
