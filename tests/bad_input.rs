@@ -508,3 +508,30 @@ fn every_bad_node_is_reported_with_its_location() {
         );
     }
 }
+
+/// Within a service, each part's error is reported (the size, the queue, the handler),
+/// not only the first.
+#[test]
+fn every_bad_part_of_a_service_is_reported() {
+    let text = experiment(
+        r#"        "users": Client(target: "app", arrivals: Poisson(rate: 10.0)),
+        "app": Service(
+            workers: 0,
+            order: AdaptiveLifo,
+            handler: [Call(target: "nowhere")],
+            service_time: Exponential(mean: "10ms"),
+        ),"#,
+        r#"    duration: "1s","#,
+    );
+    let (code, stderr, path) = run("every_bad_part", &text, &[]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let want = [(5, "worker"), (6, "CoDel"), (7, "`nowhere`")];
+    assert_eq!(lines.len(), want.len(), "one line per error: {stderr}");
+    for (l, (line, needle)) in lines.iter().zip(want) {
+        assert!(
+            l.starts_with(&format!("error: {path}:{line}:")) && l.contains(needle),
+            "expected line {line} with `{needle}`, got `{l}` in: {stderr}"
+        );
+    }
+}

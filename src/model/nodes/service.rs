@@ -100,39 +100,62 @@ impl Schema for ServiceSpec {
 
 fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
     let at = |field: &str, m: String| cx.err(&[name, field], format!("service `{name}`: {m}"));
+    // Each part is checked whatever the others say, so every part's first error is
+    // reported; parts that read another (the autoscaler reads the size) wait for it.
+    let mut errors = Vec::new();
     if s.replicas == 0 && s.function.is_none() {
-        return Err(at(
+        errors.push(at(
             "replicas",
             "needs at least 1 replica (only a function-style service may start with none)".into(),
         ));
     }
-    // In the order a reader meets the fields: the first error of each part is reported.
-    let function = function(cx, name, s)?;
-    let size = size(cx, name, s, function.as_ref())?;
-    let provisioning = provisioning(cx, name, s)?;
-    let queue = queue_policy(cx, name, s)?;
+    let e = &mut errors;
+    let function = keep(e, function(cx, name, s)).flatten();
+    let size = keep(e, size(cx, name, s, function.as_ref()));
+    let provisioning = keep(e, provisioning(cx, name, s));
+    let queue = keep(e, queue_policy(cx, name, s));
     let concurrency_limit = match s.concurrency_limit {
         None => None,
-        Some(l) => Some(
-            concurrency_limit(l, s.function.is_some()).map_err(|m| at("concurrency_limit", m))?,
+        Some(l) => keep(
+            e,
+            concurrency_limit(l, s.function.is_some()).map_err(|m| at("concurrency_limit", m)),
         ),
     };
-    let degrade = degrade(cx, name, s)?;
-    let autoscaler = match &s.autoscaler {
-        None => None,
-        Some(a) => Some(autoscaler(a, s, size).map_err(|(p, m)| {
-            let mut path = vec![name, "autoscaler"];
-            path.extend(p);
-            cx.err(&path, format!("service `{name}`: autoscaler: {m}"))
-        })?),
+    let degrade = keep(e, degrade(cx, name, s)).flatten();
+    let autoscaler = match (&s.autoscaler, size) {
+        (Some(a), Some(size)) => keep(
+            e,
+            autoscaler(a, s, size).map_err(|(p, m)| {
+                let mut path = vec![name, "autoscaler"];
+                path.extend(p);
+                cx.err(&path, format!("service `{name}`: autoscaler: {m}"))
+            }),
+        ),
+        _ => None,
     };
-    let service_time = dist(&s.service_time).map_err(|(p, m)| {
-        let mut path = vec![name, "service_time"];
-        path.extend(p);
-        cx.err(&path, format!("service `{name}`: service_time: {m}"))
-    })?;
-    let (handler, routes, calls) = handlers(cx, name, s)?;
-    let (limit, key_limit, class_limits) = limits(cx, name, s)?;
+    let service_time = keep(
+        e,
+        dist(&s.service_time).map_err(|(p, m)| {
+            let mut path = vec![name, "service_time"];
+            path.extend(p);
+            cx.err(&path, format!("service `{name}`: service_time: {m}"))
+        }),
+    );
+    let handlers = keep(e, handlers(cx, name, s));
+    let limits = keep(e, limits(cx, name, s));
+    if let Some(e) = Error::all(errors) {
+        return Err(e);
+    }
+    let (Some(size), Some(provisioning), Some(queue), Some(service_time)) =
+        (size, provisioning, queue, service_time)
+    else {
+        unreachable!("a part without a value reported its error");
+    };
+    let (Some((handler, routes, calls)), Some((limit, key_limit, class_limits))) =
+        (handlers, limits)
+    else {
+        unreachable!("a part without a value reported its error");
+    };
     Ok(ServiceConfig {
         limit,
         class_limits,
@@ -157,6 +180,11 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
         concurrency_limit,
         watchers: Vec::new(),
     })
+}
+
+/// The value of a part that checked out; else its error joins `errors`.
+fn keep<T>(errors: &mut Vec<Error>, part: Result<T, Error>) -> Option<T> {
+    part.map_err(|e| errors.push(e)).ok()
 }
 
 /// A function-style service's instances, checked against the rest of the service.
