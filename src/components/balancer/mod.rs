@@ -10,12 +10,16 @@
 //! The replica set may change (autoscaling, rollouts): the service tells its balancers when a
 //! replica joins or leaves, as endpoint updates do, and only members get traffic.
 
+mod rotation;
+
 use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::TimeWeighted;
 use rand::Rng;
-use std::collections::HashMap;
+use rotation::Rotation;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Algorithm {
@@ -112,8 +116,12 @@ pub struct Balancer {
     sticky: HashMap<u64, u32>,
     /// The replica each routed call went to (lookups only: order never reaches output).
     routes: HashMap<u64, u32>,
-    scratch: Vec<usize>,
-    available: Vec<u32>,
+    /// The replicas picks choose among, kept current as their state changes.
+    rotation: Rotation,
+    /// Ejections by their end, to put replicas back when the time comes.
+    expiries: BinaryHeap<Reverse<(Nanos, u32)>>,
+    /// Replicas ejected now.
+    ejected: usize,
     pub stats: BalancerStats,
 }
 
@@ -127,6 +135,7 @@ pub(super) fn mix(mut x: u64) -> u64 {
 impl Balancer {
     pub fn new(id: ActorId, cfg: BalancerConfig, rng: Stream, warmup: Nanos) -> Self {
         let n = cfg.replicas as usize;
+        let cfg_least = cfg.algorithm.clone();
         let backends = (0..n)
             .map(|_| Backend {
                 member: true,
@@ -156,8 +165,9 @@ impl Balancer {
             maglev_dirty: true,
             sticky: HashMap::new(),
             routes: HashMap::new(),
-            scratch: Vec::with_capacity(n),
-            available: Vec::with_capacity(n),
+            rotation: Rotation::new(matches!(cfg_least, Algorithm::LeastOutstanding)),
+            expiries: BinaryHeap::new(),
+            ejected: 0,
             stats: BalancerStats {
                 ejections: 0,
                 hc_failures: 0,
@@ -165,6 +175,9 @@ impl Balancer {
             },
         };
         b.add_ring_points(0..b.cfg.replicas);
+        for r in 0..b.cfg.replicas {
+            b.refresh(r, 0);
+        }
         b
     }
 
@@ -213,14 +226,15 @@ impl Balancer {
             b.hc_ok = 0;
             b.hc_fail = 0;
             b.consecutive_errors = 0;
-            b.ejected_until = None;
             b.times_ejected = 0;
             b.wrr_current = 0;
             if self.cfg.health_check.is_some() && !b.probing {
                 b.probing = true;
                 ctx.cal.at(now, self.id, Msg::ProbeDue(r));
             }
+            self.set_ejected_until(r, None, now);
         }
+        self.refresh(r, now);
     }
 
     pub fn start(&mut self, ctx: &mut Ctx) {
@@ -233,27 +247,41 @@ impl Balancer {
         }
     }
 
-    fn is_available(&self, r: usize, now: Nanos) -> bool {
-        let b = &self.backends[r];
-        b.member && b.healthy && b.ejected_until.is_none_or(|t| now >= t)
+    /// Puts replica `r` in or out of rotation after its state changed.
+    fn refresh(&mut self, r: u32, now: Nanos) {
+        let b = &self.backends[r as usize];
+        let available = b.member && b.healthy && b.ejected_until.is_none_or(|t| now >= t);
+        self.rotation.set(r, b.member, available, b.outstanding);
     }
 
-    /// The replicas to balance over: available members, or all members when fewer than half
-    /// are available (Envoy's panic threshold).
-    fn refresh_available(&mut self, now: Nanos) {
-        self.available.clear();
-        let mut members = 0;
-        for r in 0..self.backends.len() {
-            members += self.backends[r].member as usize;
-            if self.is_available(r, now) {
-                self.available.push(r as u32);
+    /// Sets when replica `r`'s ejection ends (`None`: not ejected), counting the ejected.
+    fn set_ejected_until(&mut self, r: u32, until: Option<Nanos>, now: Nanos) {
+        let b = &mut self.backends[r as usize];
+        let was = b.ejected_until.is_some_and(|t| now < t);
+        b.ejected_until = until;
+        match until {
+            Some(t) if now < t => {
+                self.expiries.push(Reverse((t, r)));
+                self.ejected += 1;
             }
+            _ => {}
         }
-        if self.available.len() * 2 < members {
-            self.stats.panics += 1;
-            self.available.clear();
-            let all = (0..self.backends.len() as u32).filter(|&r| self.backends[r as usize].member);
-            self.available.extend(all);
+        self.ejected -= usize::from(was);
+        self.refresh(r, now);
+    }
+
+    /// Ejections that ended by `now` put their replicas back in rotation.
+    fn expire(&mut self, now: Nanos) {
+        while let Some(&Reverse((t, r))) = self.expiries.peek() {
+            if t > now {
+                break;
+            }
+            self.expiries.pop();
+            // Stale if the ejection was lifted or replaced since.
+            if self.backends[r as usize].ejected_until == Some(t) {
+                self.ejected -= 1;
+                self.refresh(r, now);
+            }
         }
     }
 
@@ -269,30 +297,30 @@ impl Balancer {
             }
             _ => {}
         }
-        self.refresh_available(now);
-        if self.available.is_empty() {
+        self.expire(now);
+        let (avail, panic) = self.rotation.eligible();
+        if avail.is_empty() {
             return None;
+        }
+        if panic {
+            self.stats.panics += 1;
         }
         if self.cfg.affinity {
             if let Some(&r) = self.sticky.get(&key) {
-                if self.available.contains(&r) {
+                if self.rotation.contains(r, panic) {
                     return Some(r);
                 }
             }
         }
-        let avail = &self.available;
         let r = match &self.cfg.algorithm {
             Algorithm::RoundRobin => {
-                let n = self.backends.len();
-                let mut r = self.rr_next % n;
-                for _ in 0..n {
-                    if avail.contains(&(r as u32)) {
-                        break;
-                    }
-                    r = (r + 1) % n;
-                }
-                self.rr_next = r + 1;
-                r as u32
+                // The first eligible replica at or after the next in turn, wrapping.
+                let n = self.backends.len() as u32;
+                let next = (self.rr_next % n as usize) as u32;
+                let at = avail.partition_point(|&x| x < next);
+                let r = avail.get(at).copied().unwrap_or(avail[0]);
+                self.rr_next = r as usize + 1;
+                r
             }
             Algorithm::WeightedRoundRobin(weights) => {
                 // Replicas beyond the configured weights (added by scaling) weigh 1.
@@ -315,33 +343,39 @@ impl Balancer {
             }
             Algorithm::Random => avail[self.rng.random_range(0..avail.len())],
             Algorithm::LeastOutstanding => {
+                // The fewest outstanding, ties going to the first in turn after a rotating
+                // start.
                 let n = avail.len();
-                let start = self.rr_next % n;
+                let start = avail[self.rr_next % n];
                 self.rr_next = self.rr_next.wrapping_add(1);
-                let mut best = avail[start];
-                for i in 1..n {
-                    let r = avail[(start + i) % n];
-                    if self.backends[r as usize].outstanding
-                        < self.backends[best as usize].outstanding
-                    {
-                        best = r;
-                    }
-                }
-                best
+                self.rotation.least_from(start, panic)
             }
             Algorithm::PowerOfChoices(d) => {
                 let n = avail.len();
                 let d = (*d as usize).min(n);
-                // d distinct random picks (a partial Fisher–Yates over indices, in a buffer
-                // kept between calls: no allocation per request).
-                let idx = &mut self.scratch;
-                idx.clear();
-                idx.extend(0..n);
+                // d distinct random picks: a partial Fisher–Yates over the indices 0..n,
+                // its few swaps kept aside instead of the whole permutation.
+                let mut swapped: [(usize, usize); 8] = [(usize::MAX, 0); 8];
+                let mut extra: Vec<(usize, usize)> = Vec::new();
+                let at = |i: usize, swapped: &[(usize, usize)], extra: &[(usize, usize)]| {
+                    swapped
+                        .iter()
+                        .chain(extra)
+                        .rev()
+                        .find(|(k, _)| *k == i)
+                        .map_or(i, |(_, v)| *v)
+                };
                 let mut best: Option<u32> = None;
                 for i in 0..d {
                     let j = self.rng.random_range(i..n);
-                    idx.swap(i, j);
-                    let r = avail[idx[i]];
+                    let (vi, vj) = (at(i, &swapped, &extra), at(j, &swapped, &extra));
+                    for (k, v) in [(i, vj), (j, vi)] {
+                        match swapped.iter_mut().find(|(x, _)| *x == usize::MAX) {
+                            Some(slot) => *slot = (k, v),
+                            None => extra.push((k, v)),
+                        }
+                    }
+                    let r = avail[vj];
                     if best.is_none_or(|b| {
                         self.backends[r as usize].outstanding
                             < self.backends[b as usize].outstanding
@@ -357,7 +391,7 @@ impl Balancer {
                 let len = self.ring.len();
                 (0..len)
                     .map(|i| self.ring[(start + i) % len].1)
-                    .find(|r| avail.contains(r))
+                    .find(|&r| self.rotation.contains(r, panic))
                     .unwrap_or(self.ring[start % len].1)
             }
             Algorithm::ShardByHash | Algorithm::ShardByRange { .. } => {
@@ -393,6 +427,9 @@ impl Balancer {
                 let b = &mut self.backends[r as usize];
                 b.outstanding += 1;
                 b.load.add(now, 1);
+                let outstanding = b.outstanding;
+                self.rotation.outstanding(r, outstanding);
+                let b = &mut self.backends[r as usize];
                 if now >= ctx.warmup {
                     b.requests += 1;
                 }
@@ -419,6 +456,8 @@ impl Balancer {
                 let b = &mut self.backends[r as usize];
                 b.outstanding -= 1;
                 b.load.add(now, -1);
+                let outstanding = b.outstanding;
+                self.rotation.outstanding(r, outstanding);
                 let failed = matches!(c.outcome, Outcome::Error | Outcome::Rejected);
                 self.passive_result(r, failed, now, ctx);
                 answer(ctx, ReqId::from_token(c.token), c.outcome, now);
@@ -485,7 +524,7 @@ impl Balancer {
             }
             // A successful active check lifts an ejection (Envoy does the same).
             if b.ejected_until.is_some_and(|t| now < t) {
-                b.ejected_until = Some(now);
+                self.set_ejected_until(r, Some(now), now);
                 self.maglev_dirty = true;
             }
         } else {
@@ -497,14 +536,14 @@ impl Balancer {
                 self.maglev_dirty = true;
             }
         }
+        self.refresh(r, now);
     }
 
     fn passive_result(&mut self, r: u32, failed: bool, now: Nanos, ctx: &mut Ctx) {
         let Some(o) = self.cfg.outlier else { return };
         let n = self.backends.len();
-        let ejected_now = (0..n)
-            .filter(|&i| self.backends[i].ejected_until.is_some_and(|t| now < t))
-            .count();
+        self.expire(now);
+        let ejected_now = self.ejected;
         let b = &mut self.backends[r as usize];
         if !failed {
             b.consecutive_errors = 0;
@@ -524,8 +563,8 @@ impl Balancer {
             .base_ejection
             .saturating_mul(b.times_ejected as u64)
             .min(o.max_ejection.max(o.base_ejection));
-        b.ejected_until = Some(now + duration);
         b.consecutive_errors = 0;
+        self.set_ejected_until(r, Some(now + duration), now);
         self.maglev_dirty = true;
         if now >= ctx.warmup {
             self.stats.ejections += 1;
@@ -668,6 +707,7 @@ mod picking {
         let again: Vec<u32> = (0..6).map(|k| b.pick(k, 0).unwrap()).collect();
         assert_eq!(again, first, "sticky");
         b.backends[1].healthy = false;
+        b.refresh(1, 0);
         assert_ne!(
             b.pick(1, 0).unwrap(),
             1,
@@ -725,6 +765,7 @@ mod picking {
         let before: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0).unwrap()).collect();
         // Take replica 3 out of rotation: only its keys move.
         four.backends[3].healthy = false;
+        four.refresh(3, 0);
         let after: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0).unwrap()).collect();
         let moved = before.iter().zip(&after).filter(|(a, b)| a != b).count();
         let owned_by_3 = before.iter().filter(|&&r| r == 3).count();
