@@ -161,55 +161,47 @@ impl Service {
         if self.cfg.function.is_some() {
             return; // instances follow demand, not a desired count
         }
+        // Counted once, then kept current by what each step changes (a launch or a removal
+        // touches only its own slot): O(fleet) per reconcile, not per replica changed.
+        let v = self.version;
+        let mut tally = [0u32; 4];
+        for r in &self.replicas {
+            add(&mut tally, counted(r, v));
+        }
         loop {
-            let v = self.version;
+            let [old, new, available, new_ready] = tally;
             let n = self.desired;
-            let (mut old, mut new, mut available, mut new_ready) = (0u32, 0u32, 0u32, 0u32);
-            for r in self.replicas.iter().filter(|r| r.active() && r.canary == 0) {
-                let serving = r.phase == Phase::Serving && r.up;
-                if r.version == v {
-                    new += 1;
-                    new_ready += serving as u32;
-                } else {
-                    old += 1;
-                }
-                available += serving as u32;
-            }
             if old == 0 {
                 self.rollout = None;
             }
             let ro = self.rollout;
             let (surge, unavailable) = ro.map_or((0, 0), |r| r.bounds(n));
-            if new < n && (old == 0 || ro.is_some_and(|r| r.blue_green) || old + new < n + surge) {
-                self.launch(ctx);
+            let k = if new < n
+                && (old == 0 || ro.is_some_and(|r| r.blue_green) || old + new < n + surge)
+            {
+                let k = self.launch(ctx);
+                add(&mut tally, counted(&self.replicas[k], v));
                 continue;
-            }
-            if old > 0 {
+            } else if old > 0 {
                 let ro = ro.expect("old replicas only during a rollout");
+                let may_go = ro.blue_green && new_ready >= n
+                    || !ro.blue_green && (available + unavailable > n || old + new > n + surge);
                 // Old replicas that serve nothing cost no availability: they go first.
-                if let Some(k) =
-                    self.victim(|r| r.version != v && !(r.phase == Phase::Serving && r.up))
-                {
-                    self.remove(k, ctx);
-                    continue;
+                match self.victim(|r| r.version != v && !(r.phase == Phase::Serving && r.up)) {
+                    Some(k) => k,
+                    None if may_go => self.victim(|r| r.version != v).expect("counted"),
+                    None if new > n => self.victim(|r| r.version == v).expect("counted"),
+                    None => return,
                 }
-                let may_go = if ro.blue_green {
-                    new_ready >= n
-                } else {
-                    available + unavailable > n || old + new > n + surge
-                };
-                if may_go {
-                    let k = self.victim(|r| r.version != v).expect("counted");
-                    self.remove(k, ctx);
-                    continue;
-                }
-            }
-            if new > n {
-                let k = self.victim(|r| r.version == v).expect("counted");
-                self.remove(k, ctx);
-                continue;
-            }
-            return;
+            } else if new > n {
+                self.victim(|r| r.version == v).expect("counted")
+            } else {
+                return;
+            };
+            let before = counted(&self.replicas[k], v);
+            self.remove(k, ctx);
+            sub(&mut tally, before);
+            add(&mut tally, counted(&self.replicas[k], v));
         }
     }
 
@@ -233,8 +225,11 @@ impl Service {
     /// A new replica of the current version and size starts (cold start), in a free slot.
     pub(super) fn launch(&mut self, ctx: &mut Ctx) -> usize {
         let now = ctx.cal.now();
-        let k = match self.replicas.iter().position(|r| r.phase == Phase::Gone) {
-            Some(k) => k,
+        let k = match self.free_slots.pop() {
+            Some(std::cmp::Reverse(k)) => {
+                debug_assert_eq!(self.replicas[k].phase, Phase::Gone);
+                k
+            }
             None => {
                 let size = self.size;
                 self.replicas.push(Replica::new(
@@ -314,6 +309,7 @@ impl Service {
         match rep.phase {
             Phase::Starting => {
                 rep.phase = Phase::Gone;
+                self.free_slots.push(std::cmp::Reverse(k));
                 self.stats.starting.add(now, -1);
                 self.stats.billed.add(now, -rep.micro_cost);
             }
@@ -344,6 +340,7 @@ impl Service {
         }
         rep.since = now;
         rep.phase = Phase::Gone;
+        self.free_slots.push(std::cmp::Reverse(k));
         if rep.up {
             self.stats.workers.add(now, -(rep.workers as i64));
         }
@@ -419,5 +416,30 @@ impl Service {
             rep.reaping = true;
             ctx.cal.at(due, self.id, Msg::Reap { instance: k, epoch });
         }
+    }
+}
+
+/// What reconcile counts of a replica toward version `v`: [old, new, available, new ready].
+fn counted(r: &Replica, v: u32) -> [u32; 4] {
+    if !r.active() || r.canary != 0 {
+        return [0; 4];
+    }
+    let serving = (r.phase == Phase::Serving && r.up) as u32;
+    if r.version == v {
+        [0, 1, serving, serving]
+    } else {
+        [1, 0, serving, 0]
+    }
+}
+
+fn add(tally: &mut [u32; 4], c: [u32; 4]) {
+    for (t, c) in tally.iter_mut().zip(c) {
+        *t += c;
+    }
+}
+
+fn sub(tally: &mut [u32; 4], c: [u32; 4]) {
+    for (t, c) in tally.iter_mut().zip(c) {
+        *t -= c;
     }
 }

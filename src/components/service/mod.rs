@@ -166,6 +166,8 @@ pub struct Service {
     degrade_rng: Stream,
     dimmer: Option<Dimmer>,
     replicas: Vec<Replica>,
+    /// Gone slots, the lowest reused first (as a scan for the first free slot would).
+    free_slots: std::collections::BinaryHeap<std::cmp::Reverse<usize>>,
     next_replica: usize,
     /// The replica count and version the reconcile step works toward.
     desired: u32,
@@ -305,6 +307,7 @@ impl Service {
             rng: s.work,
             fault_rng: s.faults,
             replicas,
+            free_slots: Default::default(),
             next_replica: 0,
             jobs: Slab::default(),
             out,
