@@ -16,7 +16,7 @@ use super::slab::{Id, Slab};
 use super::store::{Eviction, Lookup, Store};
 use crate::engine::{ActorId, Nanos, Stream};
 use rand::Rng;
-use std::collections::HashMap;
+use super::keymap::KeyMap;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum WritePolicy {
@@ -87,9 +87,9 @@ pub struct Cache {
     rng: Stream,
     pending: Slab<Pending>,
     /// Reads of a key in flight to the backend (a fill's id when coalescing).
-    filling: HashMap<u64, (u32, Option<Id>)>,
+    filling: KeyMap<(u32, Option<Id>)>,
     /// Keys written behind and not yet flushed, with the class to flush them as.
-    unflushed: HashMap<u64, u16>,
+    unflushed: KeyMap<u16>,
     pub stats: CacheStats,
     /// Per time bucket, when recording: (bucket, (hits, reads)).
     pub series: Option<(Nanos, Vec<(u64, u64)>)>,
@@ -104,8 +104,8 @@ impl Cache {
             lookup,
             rng,
             pending: Slab::default(),
-            filling: HashMap::new(),
-            unflushed: HashMap::new(),
+            filling: KeyMap::default(),
+            unflushed: KeyMap::default(),
             stats: CacheStats::default(),
             series: None,
             cfg,

@@ -13,7 +13,7 @@ use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream};
-use std::collections::HashMap;
+use super::keymap::KeyMap;
 
 #[derive(Clone, Debug)]
 pub struct DatabaseConfig {
@@ -63,7 +63,7 @@ pub struct Database {
     lag: Sampler,
     rng: Stream,
     pending: Slab<Pending>,
-    written: HashMap<u64, Written>,
+    written: KeyMap<Written>,
     /// When the replicas will have applied every write committed so far (replication is
     /// in commit order).
     applied: Nanos,
@@ -77,7 +77,7 @@ impl Database {
             lag: Sampler::new(&cfg.lag)?,
             rng,
             pending: Slab::default(),
-            written: HashMap::new(),
+            written: KeyMap::default(),
             applied: 0,
             stats: DatabaseStats::default(),
             cfg,

@@ -10,6 +10,7 @@ pub mod concurrency;
 pub mod degrade;
 pub mod dist;
 pub mod kernel;
+pub mod keymap;
 pub mod limiter;
 pub mod node;
 pub mod outbound;

@@ -19,7 +19,8 @@ use crate::metrics::TimeWeighted;
 use rand::Rng;
 use rotation::Rotation;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use super::keymap::KeyMap;
+use std::collections::BinaryHeap;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Algorithm {
@@ -113,9 +114,9 @@ pub struct Balancer {
     ring: Vec<(u64, u32)>,
     maglev: Vec<u32>,
     maglev_dirty: bool,
-    sticky: HashMap<u64, u32>,
+    sticky: KeyMap<u32>,
     /// The replica each routed call went to (lookups only: order never reaches output).
-    routes: HashMap<u64, u32>,
+    routes: KeyMap<u32>,
     /// The replicas picks choose among, kept current as their state changes.
     rotation: Rotation,
     /// Ejections by their end, to put replicas back when the time comes.
@@ -163,8 +164,8 @@ impl Balancer {
             ring: Vec::new(),
             maglev: Vec::new(),
             maglev_dirty: true,
-            sticky: HashMap::new(),
-            routes: HashMap::new(),
+            sticky: KeyMap::default(),
+            routes: KeyMap::default(),
             rotation: Rotation::new(matches!(cfg_least, Algorithm::LeastOutstanding)),
             expiries: BinaryHeap::new(),
             ejected: 0,

@@ -9,7 +9,7 @@ pub(super) struct RateLimits {
     shared: Option<Limiter>,
     by_class: Vec<(u16, Limiter)>,
     /// Per-key limiters, created at a key's first request (looked up, never iterated).
-    by_key: std::collections::HashMap<u64, Limiter>,
+    by_key: super::super::keymap::KeyMap<Limiter>,
     key_limit: Option<LimiterConfig>,
 }
 
