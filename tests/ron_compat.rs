@@ -23,10 +23,10 @@ fn ron_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_shipped_file_parses_with_the_ron_crate() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["experiments", "models"] {
+    for dir in ["experiments", "models", "benches"] {
         ron_files(&root.join(dir), &mut files);
     }
-    assert!(files.len() >= 27, "{} files", files.len());
+    assert!(files.len() >= 30, "{} files", files.len());
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         if let Err(e) = ron::from_str::<ron::Value>(&text) {
