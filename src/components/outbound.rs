@@ -280,7 +280,11 @@ impl Outbound {
         let rid = ctx.requests.insert(req);
         ctx.cal.at(now + net, site.target, Msg::Call(rid));
         if let Some(t) = site.timeout {
-            ctx.cal.after(t, self.me, Msg::Expire(rid));
+            // Usually answered in time: a timer the reply cancels, not an event to skip.
+            let timer = ctx
+                .cal
+                .timer(now.saturating_add(t), self.me, Msg::Expire(rid));
+            ctx.requests.get_mut(rid).expect("just inserted").timer = timer;
         }
     }
 
@@ -290,6 +294,7 @@ impl Outbound {
         if r.abandoned {
             return None; // already settled as a timeout
         }
+        ctx.cal.cancel(r.timer);
         let outcome = match r.outcome {
             Outcome::Ok => Final::Ok,
             Outcome::Error => Final::Error,

@@ -5,7 +5,7 @@
 //! latency covers every attempt.
 
 use super::slab::{Id, Slab};
-use crate::engine::{ActorId, Nanos};
+use crate::engine::{ActorId, Nanos, TimerId};
 
 pub type ReqId = Id;
 
@@ -46,6 +46,8 @@ pub struct Request {
     /// Requests the callee's replica held when it let this one in, itself included (a
     /// concurrency limiter's sample).
     pub inflight: u32,
+    /// The caller's timeout for this attempt, cancelled when the reply comes in time.
+    pub timer: TimerId,
 }
 
 impl Request {
@@ -74,6 +76,7 @@ impl Request {
             outcome: Outcome::Pending,
             abandoned: false,
             inflight: 0,
+            timer: TimerId::NONE,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The event calendar: a binary heap ordered by (time, insertion sequence).
 
+use super::timers::{TimerId, Timers};
 use super::{ActorId, Nanos};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
@@ -44,17 +45,53 @@ impl<M> Ord for Scheduled<M> {
 pub struct Calendar<M> {
     heap: BinaryHeap<Scheduled<M>>,
     immediate: VecDeque<Scheduled<M>>,
+    /// Cancellable timers, beside the heap; ordered with it by (time, sequence).
+    timers: Timers<M>,
+    /// Cancelled timers still fire (as no-op events): only to show that cancelling
+    /// changes nothing but the events counted.
+    keep_cancelled: bool,
     next_seq: u64,
     now: Nanos,
 }
 
-impl<M> Calendar<M> {
+impl<M: Copy> Calendar<M> {
     pub fn new() -> Self {
         Calendar {
             heap: BinaryHeap::with_capacity(1024),
             immediate: VecDeque::with_capacity(64),
+            timers: Timers::new(),
+            keep_cancelled: false,
             next_seq: 0,
             now: 0,
+        }
+    }
+
+    /// Keeps cancelled timers firing, as if nothing were ever cancelled. Results must not
+    /// change, only the count of (no-op) events: `tests/timers.rs` checks it.
+    pub fn keep_cancelled_timers(&mut self, keep: bool) {
+        self.keep_cancelled = keep;
+    }
+
+    /// Schedules a timer that may be cancelled before it fires: `msg` to `target` at
+    /// `time`, ordered with every other event by (time, scheduling order).
+    #[inline]
+    pub fn timer(&mut self, time: Nanos, target: ActorId, msg: M) -> TimerId {
+        assert!(time >= self.now, "event scheduled in the past");
+        if time == self.now {
+            // Due at once: an ordinary event, which nothing can overtake.
+            self.at(time, target, msg);
+            return TimerId::NONE;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.timers.push(time, seq, target, msg)
+    }
+
+    /// Cancels a timer that has not fired: it never will.
+    #[inline]
+    pub fn cancel(&mut self, id: TimerId) {
+        if id != TimerId::NONE && !self.keep_cancelled {
+            self.timers.cancel(id);
         }
     }
 
@@ -92,6 +129,11 @@ impl<M> Calendar<M> {
     /// Takes the earliest event if it is due strictly before `until`, advancing `now` to it.
     #[inline]
     pub fn pop_before(&mut self, until: Nanos) -> Option<Scheduled<M>> {
+        if self.timers.len() != 0 && self.timer_first() {
+            return self.pop_timer_before(until);
+        }
+        // Events due now that were scheduled before now come before those scheduled at
+        // now (the immediate queue).
         let heap_first = self.heap.peek().is_some_and(|h| h.time == self.now);
         if !heap_first && self.now < until {
             if let Some(ev) = self.immediate.pop_front() {
@@ -108,16 +150,44 @@ impl<M> Calendar<M> {
         Some(ev)
     }
 
+    /// Whether the earliest timer comes before the heap's first event.
+    #[inline]
+    fn timer_first(&self) -> bool {
+        let t = self.timers.first();
+        match self.heap.peek() {
+            Some(h) => t < Some((h.time, h.seq)),
+            None => true,
+        }
+    }
+
+    /// `pop_before` when a timer is the earliest of the heap and the timers.
+    #[inline(never)]
+    fn pop_timer_before(&mut self, until: Nanos) -> Option<Scheduled<M>> {
+        let (time, _) = self.timers.first().expect("a timer is pending");
+        if time != self.now && self.now < until {
+            if let Some(ev) = self.immediate.pop_front() {
+                return Some(ev);
+            }
+        }
+        if time >= until {
+            return None;
+        }
+        let ev = self.timers.pop()?;
+        debug_assert!(ev.time >= self.now, "time went backwards");
+        self.now = ev.time;
+        Some(ev)
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty() && self.immediate.is_empty()
+        self.heap.is_empty() && self.immediate.is_empty() && self.timers.len() == 0
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len() + self.immediate.len()
+        self.heap.len() + self.immediate.len() + self.timers.len()
     }
 }
 
-impl<M> Default for Calendar<M> {
+impl<M: Copy> Default for Calendar<M> {
     fn default() -> Self {
         Self::new()
     }

@@ -6,9 +6,11 @@
 
 mod calendar;
 mod rng;
+mod timers;
 
 pub use calendar::{Calendar, Scheduled};
 pub use rng::{derive_stream, Stream};
+pub use timers::TimerId;
 
 /// Simulated time: an integer count of nanoseconds since the start of the run.
 pub type Nanos = u64;

@@ -1,0 +1,65 @@
+//! Cancelled timers are events that would have done nothing: an attempt's timeout after its
+//! reply came in time. The calendar drops them instead of dispatching them, and this must
+//! change nothing but the count of events. Each point of experiments with timeouts, retries,
+//! hedges and pools runs twice — cancelled timers dropped, and kept firing as no-ops — and
+//! every metric and every time-series value must be the same, with fewer events.
+
+use scalesim::components::Network;
+use scalesim::engine::{self, Calendar};
+use scalesim::model::{self, CommandLine};
+use std::path::Path;
+
+/// (metrics as text, series as text, events) of point `p` of `plan`, replication `rep`.
+fn run(plan: &model::Plan, p: usize, rep: u64, keep_cancelled: bool) -> (String, String, u64) {
+    let s = &plan.settings;
+    let mut net = Network::build(
+        plan.points[p].actors.clone(),
+        s.seed,
+        rep,
+        s.warmup.0,
+        s.limits.max_in_flight as usize,
+    )
+    .unwrap();
+    net.record_series(s.bucket(), s.duration.0);
+    let mut cal = Calendar::new();
+    cal.keep_cancelled_timers(keep_cancelled);
+    net.start(&mut cal);
+    let out = engine::run_ticking(
+        &mut net,
+        &mut cal,
+        s.duration.0,
+        s.limits.max_events,
+        Some(s.bucket()),
+    );
+    let series = net.series(out.end).map(|x| format!("{:?}", x.rows));
+    let metrics = format!("{:?}", net.metrics(out.end).columns().collect::<Vec<_>>());
+    (metrics, series.unwrap_or_default(), out.events)
+}
+
+#[test]
+fn cancelling_timers_changes_nothing_but_the_events() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut fewer = 0;
+    for file in [
+        "benches/web-tier.ron",
+        "experiments/retry-storm.ron",
+        "experiments/circuit-breaker.ron",
+        "experiments/connection-pool.ron",
+        "experiments/cache-stampede.ron",
+        "experiments/quickstart.ron",
+        "experiments/autoscaler-spike.ron",
+    ] {
+        let path = root.join(file);
+        let cli = CommandLine::default();
+        let plan = model::load_experiment(&path, &cli).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for p in 0..plan.points.len().min(6) {
+            let (m_drop, s_drop, e_drop) = run(&plan, p, 0, false);
+            let (m_keep, s_keep, e_keep) = run(&plan, p, 0, true);
+            assert_eq!(m_drop, m_keep, "{file} point {p}: metrics differ");
+            assert_eq!(s_drop, s_keep, "{file} point {p}: time series differ");
+            assert!(e_drop <= e_keep, "{file} point {p}: more events");
+            fewer += (e_drop < e_keep) as usize;
+        }
+    }
+    assert!(fewer >= 4, "timers were cancelled in only {fewer} points");
+}
