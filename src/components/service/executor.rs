@@ -46,8 +46,32 @@ impl Service {
             waiting: false,
             started: now,
         });
-        self.advance(job, ctx);
+        if self.plain {
+            // What `advance` does for the one step of the arrival's work.
+            let work = ctx.requests.get(id).expect("a job's request is live").work;
+            self.jobs.get_mut(job).expect("just started").used_arrival_work = true;
+            self.work_done_at(k as usize, work, job, now, ctx);
+        } else {
+            self.advance(job, ctx);
+        }
         true
+    }
+
+    /// Schedules the end of `work` for job `jid` on replica `k`, slowed by faults and
+    /// warm-up.
+    #[inline]
+    fn work_done_at(&mut self, k: usize, work: Nanos, jid: Id, now: Nanos, ctx: &mut Ctx) {
+        let rep = &self.replicas[k];
+        let mut slow = self.slow[k] * rep.pace;
+        if now < rep.warm_until {
+            slow /= self.cfg.provisioning.warm_speed;
+        }
+        let work = if slow == 1.0 {
+            work
+        } else {
+            (work as f64 * slow).round() as Nanos
+        };
+        ctx.cal.at(now + work, self.id, Msg::Finish(jid.to_token()));
     }
 
     /// Runs the job's current step, or completes it after the last.
@@ -96,17 +120,7 @@ impl Service {
                         .sample(&mut self.rng, self.cfg.speed),
                 };
                 let k = job.replica as usize;
-                let rep = &self.replicas[k];
-                let mut slow = self.slow[k] * rep.pace;
-                if now < rep.warm_until {
-                    slow /= self.cfg.provisioning.warm_speed;
-                }
-                let work = if slow == 1.0 {
-                    work
-                } else {
-                    (work as f64 * slow).round() as Nanos
-                };
-                ctx.cal.at(now + work, self.id, Msg::Finish(jid.to_token()));
+                self.work_done_at(k, work, jid, now, ctx);
             }
             Step::Call { site, on_failure } => {
                 let meta = call_meta(jid, job.step, now, r);
@@ -167,6 +181,11 @@ impl Service {
         let p = self.error_rate[self.jobs.get(jid).expect("checked").replica as usize];
         if p > 0.0 && self.fault_rng.random::<f64>() < p {
             self.complete(jid, Outcome::Error, ctx);
+            return;
+        }
+        if self.plain {
+            // Its one step is done: what `advance` does after the last step.
+            self.complete(jid, Outcome::Ok, ctx);
             return;
         }
         self.jobs.get_mut(jid).expect("checked").step += 1;

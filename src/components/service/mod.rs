@@ -156,6 +156,9 @@ pub struct Service {
     cfg: ServiceConfig,
     sampler: Sampler,
     handlers: Vec<Vec<Step>>,
+    /// The only handler is one step of the arrival's work (the default): jobs skip the
+    /// step interpreter, with the same events.
+    plain: bool,
     route_of: Vec<(u16, u16)>,
     step_samplers: Vec<Vec<Option<Sampler>>>,
     rng: Stream,
@@ -301,6 +304,7 @@ impl Service {
             id,
             cfg,
             sampler,
+            plain: handlers.len() == 1 && matches!(handlers[0][..], [Step::Compute(None)]),
             handlers,
             route_of,
             step_samplers,
