@@ -25,7 +25,7 @@ fn model(c: u32, rho: f64) -> Vec<(String, ActorConfig)> {
     plan.points[0].actors.clone()
 }
 
-/// Runs the model until `events` events have been handled; returns (events, seconds).
+/// Runs the model until `events` events have been handled; returns (requests, seconds).
 fn run_model(c: u32, events: u64) -> (u64, f64) {
     let mut net = Network::build(model(c, 0.8), 1, 0, 0, usize::MAX).unwrap();
     let mut cal = Calendar::new();
@@ -33,8 +33,8 @@ fn run_model(c: u32, events: u64) -> (u64, f64) {
     let t = Instant::now();
     let out = engine::run(&mut net, &mut cal, u64::MAX, events);
     let secs = t.elapsed().as_secs_f64();
-    std::hint::black_box(net.metrics(out.end));
-    (out.events, secs)
+    let requests = net.metrics(out.end).get("requests").unwrap_or(0.0) as u64;
+    (requests, secs)
 }
 
 /// A hard-coded M/M/1 simulation: a binary-heap calendar of arrivals and departures, the
@@ -89,8 +89,8 @@ fn baseline_mm1(events: u64) -> (u64, f64) {
         }
     }
     let secs = t.elapsed().as_secs_f64();
-    std::hint::black_box((wait_sum, served, rng.random::<u8>()));
-    (n, secs)
+    std::hint::black_box((wait_sum, rng.random::<u8>()));
+    (served, secs)
 }
 
 fn peak_rss_kib() -> u64 {
@@ -113,13 +113,6 @@ fn memory_in_child(events: u64) -> Option<u64> {
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
-fn best_of<F: FnMut() -> (u64, f64)>(n: usize, mut f: F) -> (u64, f64) {
-    (0..n)
-        .map(|_| f())
-        .min_by(|a, b| (a.1 / a.0 as f64).total_cmp(&(b.1 / b.0 as f64)))
-        .unwrap()
-}
-
 fn main() {
     if let Ok(v) = std::env::var("SCALESIM_BENCH_MEMORY_EVENTS") {
         let events: u64 = v.parse().expect("event count");
@@ -127,15 +120,30 @@ fn main() {
         println!("{}", peak_rss_kib());
         return;
     }
-    const EVENTS: u64 = 20_000_000;
+    // Customers (requests) per second, in interleaved rounds so that the machine's load
+    // changes hit every contender alike; the ratios are taken within each round.
+    const EVENTS: u64 = 10_000_000;
+    const ROUNDS: usize = 5;
     let rate = |(n, s): (u64, f64)| n as f64 / s / 1e6;
-    let base = rate(best_of(3, || baseline_mm1(EVENTS)));
-    let mm1 = rate(best_of(3, || run_model(1, EVENTS)));
-    let mm16 = rate(best_of(3, || run_model(16, EVENTS)));
-    println!("events per second, best of 3 runs of {EVENTS} events each:");
-    println!("  hard-coded M/M/1 loop (2 events per request)   {base:7.1} M/s");
-    println!("  scalesim M/M/1        (4 events per request)   {mm1:7.1} M/s  ({:.2}× the loop's event rate, {:.2}× its request rate)", mm1 / base, mm1 / base / 2.0);
-    println!("  scalesim M/M/16       (4 events per request)   {mm16:7.1} M/s");
+    let mut rounds = Vec::new();
+    for _ in 0..ROUNDS {
+        let base = rate(baseline_mm1(EVENTS / 2));
+        let mm1 = rate(run_model(1, EVENTS));
+        let mm16 = rate(run_model(16, EVENTS));
+        rounds.push((base, mm1, mm16));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let base = median(rounds.iter().map(|r| r.0).collect());
+    let mm1 = median(rounds.iter().map(|r| r.1).collect());
+    let mm16 = median(rounds.iter().map(|r| r.2).collect());
+    let ratio = median(rounds.iter().map(|r| r.1 / r.0).collect());
+    println!("customers (requests) per second, median of {ROUNDS} interleaved rounds:");
+    println!("  hard-coded M/M/1 loop   {base:7.2} M/s");
+    println!("  scalesim M/M/1          {mm1:7.2} M/s  ({ratio:.2}× the loop, median of the rounds' ratios)");
+    println!("  scalesim M/M/16         {mm16:7.2} M/s");
     match (memory_in_child(1_000_000), memory_in_child(100_000_000)) {
         (Some(small), Some(large)) => {
             println!("peak resident memory (whole process):");
