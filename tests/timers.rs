@@ -36,11 +36,34 @@ fn run(plan: &model::Plan, p: usize, rep: u64, keep_cancelled: bool) -> (String,
     (metrics, series.unwrap_or_default(), out.events)
 }
 
+/// Hedged calls with timeouts and retries, over a balancer to a replica slowed by a fault:
+/// hedge timers and timeouts both fire and are cancelled.
+const HEDGED: &str = r#"Experiment(
+    model: Model(nodes: {
+        "users": Client(
+            target: "lb",
+            arrivals: Poisson(rate: 200.0),
+            timeout: "80ms",
+            retry: Retry(max_attempts: 3),
+            hedge: Hedge(after: "20ms", max: 2),
+        ),
+        "lb": Balancer(target: "app", algorithm: Random),
+        "app": Service(replicas: 3, workers: 8, service_time: Exponential(mean: "10ms")),
+    }),
+    duration: "120s",
+    warmup: "5s",
+    faults: [Slowdown(node: "app", replica: 0, at: "20s", for: "60s", factor: 10.0)],
+)"#;
+
 #[test]
 fn cancelling_timers_changes_nothing_but_the_events() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let hedged = Path::new(env!("CARGO_TARGET_TMPDIR")).join("timers-hedged.ron");
+    std::fs::write(&hedged, HEDGED).unwrap();
+    let hedged = hedged.display().to_string();
     let mut fewer = 0;
     for file in [
+        hedged.as_str(),
         "benches/web-tier.ron",
         "experiments/retry-storm.ron",
         "experiments/circuit-breaker.ron",
@@ -49,7 +72,7 @@ fn cancelling_timers_changes_nothing_but_the_events() {
         "experiments/quickstart.ron",
         "experiments/autoscaler-spike.ron",
     ] {
-        let path = root.join(file);
+        let path = root.join(file); // an absolute path stays as it is
         let cli = CommandLine::default();
         let plan = model::load_experiment(&path, &cli).unwrap_or_else(|e| panic!("{file}: {e}"));
         for p in 0..plan.points.len().min(6) {

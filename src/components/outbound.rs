@@ -11,7 +11,7 @@ use super::kernel::{Ctx, Msg};
 use super::request::{Outcome, ReqId, Request};
 use super::retry::{Quota, RetryPolicy};
 use super::slab::{Id, Slab};
-use crate::engine::{ActorId, Nanos, Stream};
+use crate::engine::{ActorId, Nanos, Stream, TimerId};
 use crate::metrics::TimeWeighted;
 
 /// Where and how one call site calls.
@@ -71,6 +71,8 @@ struct OutCall {
     hedges: u32,
     /// Holds one of its site's bulkhead places.
     in_bulkhead: bool,
+    /// The latest hedge timer, cancelled when the call ends (then it would do nothing).
+    hedge_timer: TimerId,
 }
 
 /// What should be sent with a new logical call.
@@ -201,6 +203,7 @@ impl Outbound {
             outstanding: 0,
             hedges: 0,
             in_bulkhead: holds,
+            hedge_timer: TimerId::NONE,
         });
         self.active += 1;
         if full {
@@ -274,7 +277,8 @@ impl Outbound {
         }
         if let Some((after, max)) = site.hedge {
             if c.hedges < max {
-                ctx.cal.after(after, self.me, Msg::HedgeDue(id.to_token()));
+                let due = now.saturating_add(after);
+                c.hedge_timer = ctx.cal.timer(due, self.me, Msg::HedgeDue(id.to_token()));
             }
         }
         let rid = ctx.requests.insert(req);
@@ -457,6 +461,7 @@ impl Outbound {
                 }
             }
         }
+        ctx.cal.cancel(c.hedge_timer);
         Some(self.finish(id, outcome))
     }
 }
