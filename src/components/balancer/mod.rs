@@ -99,6 +99,28 @@ struct Backend {
     load: TimeWeighted,
 }
 
+impl Backend {
+    /// A slot with a clean record: healthy, nothing outstanding.
+    fn new(member: bool, probing: bool, warmup: Nanos) -> Self {
+        Backend {
+            member,
+            probing,
+            outstanding: 0,
+            healthy: true,
+            hc_ok: 0,
+            hc_fail: 0,
+            probe_seq: 0,
+            probe_pending: false,
+            consecutive_errors: 0,
+            ejected_until: None,
+            times_ejected: 0,
+            wrr_current: 0,
+            requests: 0,
+            load: TimeWeighted::new(warmup),
+        }
+    }
+}
+
 pub struct BalancerStats {
     pub ejections: u64,
     pub hc_failures: u64,
@@ -138,22 +160,7 @@ impl Balancer {
         let n = cfg.replicas as usize;
         let cfg_least = cfg.algorithm.clone();
         let backends = (0..n)
-            .map(|_| Backend {
-                member: true,
-                probing: cfg.health_check.is_some(),
-                outstanding: 0,
-                healthy: true,
-                hc_ok: 0,
-                hc_fail: 0,
-                probe_seq: 0,
-                probe_pending: false,
-                consecutive_errors: 0,
-                ejected_until: None,
-                times_ejected: 0,
-                wrr_current: 0,
-                requests: 0,
-                load: TimeWeighted::new(warmup),
-            })
+            .map(|_| Backend::new(true, cfg.health_check.is_some(), warmup))
             .collect();
         let mut b = Balancer {
             id,
@@ -200,22 +207,8 @@ impl Balancer {
         let n = self.backends.len() as u32;
         if r >= n {
             let warmup = ctx.warmup;
-            self.backends.extend((n..=r).map(|_| Backend {
-                member: false,
-                probing: false,
-                outstanding: 0,
-                healthy: true,
-                hc_ok: 0,
-                hc_fail: 0,
-                probe_seq: 0,
-                probe_pending: false,
-                consecutive_errors: 0,
-                ejected_until: None,
-                times_ejected: 0,
-                wrr_current: 0,
-                requests: 0,
-                load: TimeWeighted::new(warmup),
-            }));
+            self.backends
+                .extend((n..=r).map(|_| Backend::new(false, false, warmup)));
             self.add_ring_points(n..r + 1);
         }
         let b = &mut self.backends[r as usize];
