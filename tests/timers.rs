@@ -71,6 +71,7 @@ fn cancelling_timers_changes_nothing_but_the_events() {
         "experiments/cache-stampede.ron",
         "experiments/quickstart.ron",
         "experiments/autoscaler-spike.ron",
+        "experiments/load-balancing.ron",
     ] {
         let path = root.join(file); // an absolute path stays as it is
         let cli = CommandLine::default();

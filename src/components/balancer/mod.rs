@@ -14,7 +14,7 @@ mod rotation;
 
 use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId};
-use crate::engine::{ActorId, Nanos, Stream};
+use crate::engine::{ActorId, Nanos, Stream, TimerId};
 use crate::metrics::TimeWeighted;
 use rand::Rng;
 use rotation::Rotation;
@@ -91,6 +91,8 @@ struct Backend {
     hc_fail: u32,
     probe_seq: u32,
     probe_pending: bool,
+    /// The pending probe's timeout.
+    probe_timer: TimerId,
     consecutive_errors: u32,
     ejected_until: Option<Nanos>,
     times_ejected: u32,
@@ -111,6 +113,7 @@ impl Backend {
             hc_fail: 0,
             probe_seq: 0,
             probe_pending: false,
+            probe_timer: TimerId::NONE,
             consecutive_errors: 0,
             ejected_until: None,
             times_ejected: 0,
@@ -478,17 +481,22 @@ impl Balancer {
                         seq: b.probe_seq,
                     },
                 );
-                ctx.cal.after(
-                    hc.timeout,
+                // Usually acknowledged in time: a timer the acknowledgement cancels.
+                let seq = b.probe_seq;
+                b.probe_timer = ctx.cal.timer(
+                    now.saturating_add(hc.timeout),
                     self.id,
-                    Msg::ProbeTimeout {
-                        replica: r,
-                        seq: b.probe_seq,
-                    },
+                    Msg::ProbeTimeout { replica: r, seq },
                 );
                 ctx.cal.after(hc.interval, self.id, Msg::ProbeDue(r));
             }
-            Msg::ProbeAck { replica: r, seq } => self.probe_result(r, seq, true, now),
+            Msg::ProbeAck { replica: r, seq } => {
+                let b = &self.backends[r as usize];
+                if b.probe_pending && b.probe_seq == seq {
+                    ctx.cal.cancel(b.probe_timer);
+                }
+                self.probe_result(r, seq, true, now)
+            }
             Msg::ProbeTimeout { replica: r, seq } => self.probe_result(r, seq, false, now),
             Msg::Unejected(_) => self.maglev_dirty = true,
             Msg::Members {
