@@ -100,6 +100,9 @@ pub struct OutboundStats {
 pub struct Outbound {
     me: ActorId,
     sites: Vec<CallSite>,
+    /// Per site: nothing to do between sending and the reply (no retry, hedge, timeout,
+    /// breaker or bulkhead), so a call needs no record of its own.
+    plain: Vec<bool>,
     /// Calls holding a bulkhead place, per site.
     in_bulkhead: Vec<u32>,
     calls: Slab<OutCall>,
@@ -137,8 +140,19 @@ impl Outbound {
             .iter()
             .map(|s| s.retry.as_ref().and_then(|r| r.quota).map(Quota::new))
             .collect();
+        let plain = sites
+            .iter()
+            .map(|s| {
+                s.retry.is_none()
+                    && s.hedge.is_none()
+                    && s.timeout.is_none()
+                    && s.breaker.is_none()
+                    && s.bulkhead.is_none()
+            })
+            .collect();
         Outbound {
             me,
+            plain,
             in_bulkhead: vec![0; sites.len()],
             sites,
             calls: Slab::default(),
@@ -187,6 +201,10 @@ impl Outbound {
 
     /// Starts a logical call from `site` and sends its first attempt.
     pub fn start(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {
+        if self.plain[site as usize] {
+            self.send_plain(site, meta, ctx);
+            return;
+        }
         let bulkhead = self.sites[site as usize].bulkhead;
         let full = bulkhead.is_some_and(|n| self.in_bulkhead[site as usize] >= n);
         let holds = bulkhead.is_some() && !full;
@@ -220,15 +238,35 @@ impl Outbound {
         self.attempt(id, false, ctx);
     }
 
-    /// Sends an attempt: a first try or retry, or (`hedge`) an extra copy of one in flight.
-    fn attempt(&mut self, id: Id, hedge: bool, ctx: &mut Ctx) {
+    /// A plain site's call: its one attempt carries the owner's token and label, and the
+    /// reply ends the call. What `attempt` does for such a site, in the same order (the
+    /// same draws), without a logical-call record.
+    fn send_plain(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        let c = self.calls.get_mut(id).expect("attempt of a finished call");
-        if !hedge {
-            c.attempts += 1;
+        self.active += 1;
+        let net = self.edge_latency(site, now);
+        let site = &self.sites[site as usize];
+        let mut req = Request::new(meta.born, self.me, meta.owner);
+        req.sent = now;
+        req.net = net;
+        req.class = meta.class;
+        req.key = meta.key;
+        req.direct_tag = Some(meta.tag);
+        if let Some((bucket, counts)) = &mut self.series {
+            let i = ((now / *bucket) as usize).min(counts.len() - 1);
+            counts[i] += 1;
         }
-        c.outstanding += 1;
-        let site = &self.sites[c.site as usize];
+        if meta.born >= self.warmup {
+            self.stats.attempts += 1;
+        }
+        let rid = ctx.requests.insert(req);
+        ctx.cal.at(now + net, site.target, Msg::Call(rid));
+    }
+
+    /// The one-way latency of an attempt sent now from `site`.
+    #[inline]
+    fn edge_latency(&mut self, site: u16, now: Nanos) -> Nanos {
+        let site = &self.sites[site as usize];
         let mut net = site
             .latency
             .as_ref()
@@ -238,6 +276,21 @@ impl Outbound {
                 net += add;
             }
         }
+        net
+    }
+
+    /// Sends an attempt: a first try or retry, or (`hedge`) an extra copy of one in flight.
+    fn attempt(&mut self, id: Id, hedge: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let c = self.calls.get_mut(id).expect("attempt of a finished call");
+        if !hedge {
+            c.attempts += 1;
+        }
+        c.outstanding += 1;
+        let site_index = c.site;
+        let net = self.edge_latency(site_index, now);
+        let c = self.calls.get_mut(id).expect("attempt of a finished call");
+        let site = &self.sites[c.site as usize];
         if let Some((b, open)) = &mut self.breakers[c.site as usize] {
             let was_open = b.is_open();
             let auto_at = b.auto_transition_at();
@@ -306,6 +359,16 @@ impl Outbound {
             Outcome::Degraded => Final::Degraded,
             Outcome::Pending => unreachable!("a reply without an outcome"),
         };
+        if let Some(tag) = r.direct_tag {
+            // A plain site's call ends with its one attempt.
+            self.active -= 1;
+            return Some(Done {
+                owner: r.token,
+                tag,
+                outcome,
+                born: r.born,
+            });
+        }
         self.answered(Id::from_token(r.token), outcome, r.sent, ctx)
     }
 

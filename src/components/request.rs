@@ -48,6 +48,9 @@ pub struct Request {
     pub inflight: u32,
     /// The caller's timeout for this attempt, cancelled when the reply comes in time.
     pub timer: TimerId,
+    /// The caller's label for a call sent without a logical-call record (a plain call
+    /// site: no retry, hedge, timeout, breaker or bulkhead), `None` otherwise.
+    pub direct_tag: Option<u32>,
 }
 
 impl Request {
@@ -77,6 +80,7 @@ impl Request {
             abandoned: false,
             inflight: 0,
             timer: TimerId::NONE,
+            direct_tag: None,
         }
     }
 }
