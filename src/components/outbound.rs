@@ -244,8 +244,8 @@ impl Outbound {
     fn send_plain(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         self.active += 1;
-        let net = self.edge_latency(site, now);
         let site = &self.sites[site as usize];
+        let net = edge_latency(site, &mut self.rng, now);
         let mut req = Request::new(meta.born, self.me, meta.owner);
         req.sent = now;
         req.net = net;
@@ -263,22 +263,6 @@ impl Outbound {
         ctx.cal.at(now + net, site.target, Msg::Call(rid));
     }
 
-    /// The one-way latency of an attempt sent now from `site`.
-    #[inline]
-    fn edge_latency(&mut self, site: u16, now: Nanos) -> Nanos {
-        let site = &self.sites[site as usize];
-        let mut net = site
-            .latency
-            .as_ref()
-            .map_or(0, |l| l.sample(&mut self.rng, 1.0));
-        for &(from, until, add) in &site.extra_latency {
-            if (from..until).contains(&now) {
-                net += add;
-            }
-        }
-        net
-    }
-
     /// Sends an attempt: a first try or retry, or (`hedge`) an extra copy of one in flight.
     fn attempt(&mut self, id: Id, hedge: bool, ctx: &mut Ctx) {
         let now = ctx.cal.now();
@@ -287,10 +271,8 @@ impl Outbound {
             c.attempts += 1;
         }
         c.outstanding += 1;
-        let site_index = c.site;
-        let net = self.edge_latency(site_index, now);
-        let c = self.calls.get_mut(id).expect("attempt of a finished call");
         let site = &self.sites[c.site as usize];
+        let net = edge_latency(site, &mut self.rng, now);
         if let Some((b, open)) = &mut self.breakers[c.site as usize] {
             let was_open = b.is_open();
             let auto_at = b.auto_transition_at();
@@ -527,4 +509,16 @@ impl Outbound {
         ctx.cal.cancel(c.hedge_timer);
         Some(self.finish(id, outcome))
     }
+}
+
+/// The one-way latency of an attempt sent at `now` from `site`.
+#[inline]
+fn edge_latency(site: &CallSite, rng: &mut Stream, now: Nanos) -> Nanos {
+    let mut net = site.latency.as_ref().map_or(0, |l| l.sample(rng, 1.0));
+    for &(from, until, add) in &site.extra_latency {
+        if (from..until).contains(&now) {
+            net += add;
+        }
+    }
+    net
 }

@@ -103,7 +103,6 @@ impl Store {
             Eviction::Lru => {
                 self.unlink(slot);
                 self.link_newest(slot);
-                self.slots[slot as usize].uses += 1;
             }
             Eviction::Lfu => {
                 self.tick += 1;

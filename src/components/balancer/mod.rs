@@ -144,6 +144,8 @@ pub struct Balancer {
     routes: KeyMap<u32>,
     /// The replicas picks choose among, kept current as their state changes.
     rotation: Rotation,
+    /// P2C's swaps of one pick (a buffer kept between picks: no allocation per call).
+    swaps: Vec<(usize, usize)>,
     /// Ejections by their end, to put replicas back when the time comes.
     expiries: BinaryHeap<Reverse<(Nanos, u32)>>,
     /// Replicas ejected now.
@@ -161,7 +163,7 @@ pub(super) fn mix(mut x: u64) -> u64 {
 impl Balancer {
     pub fn new(id: ActorId, cfg: BalancerConfig, rng: Stream, warmup: Nanos) -> Self {
         let n = cfg.replicas as usize;
-        let cfg_least = cfg.algorithm.clone();
+        let least = matches!(cfg.algorithm, Algorithm::LeastOutstanding);
         let backends = (0..n)
             .map(|_| Backend::new(true, cfg.health_check.is_some(), warmup))
             .collect();
@@ -176,7 +178,8 @@ impl Balancer {
             maglev_dirty: true,
             sticky: KeyMap::default(),
             routes: KeyMap::default(),
-            rotation: Rotation::new(matches!(cfg_least, Algorithm::LeastOutstanding)),
+            rotation: Rotation::new(least),
+            swaps: Vec::new(),
             expiries: BinaryHeap::new(),
             ejected: 0,
             stats: BalancerStats {
@@ -351,27 +354,17 @@ impl Balancer {
                 let n = avail.len();
                 let d = (*d as usize).min(n);
                 // d distinct random picks: a partial Fisher–Yates over the indices 0..n,
-                // its few swaps kept aside instead of the whole permutation.
-                let mut swapped: [(usize, usize); 8] = [(usize::MAX, 0); 8];
-                let mut extra: Vec<(usize, usize)> = Vec::new();
-                let at = |i: usize, swapped: &[(usize, usize)], extra: &[(usize, usize)]| {
-                    swapped
-                        .iter()
-                        .chain(extra)
-                        .rev()
-                        .find(|(k, _)| *k == i)
-                        .map_or(i, |(_, v)| *v)
+                // its few swaps kept aside (latest last) instead of the whole permutation.
+                let swaps = &mut self.swaps;
+                swaps.clear();
+                let at = |i: usize, swaps: &[(usize, usize)]| {
+                    swaps.iter().rev().find(|(k, _)| *k == i).map_or(i, |(_, v)| *v)
                 };
                 let mut best: Option<u32> = None;
                 for i in 0..d {
                     let j = self.rng.random_range(i..n);
-                    let (vi, vj) = (at(i, &swapped, &extra), at(j, &swapped, &extra));
-                    for (k, v) in [(i, vj), (j, vi)] {
-                        match swapped.iter_mut().find(|(x, _)| *x == usize::MAX) {
-                            Some(slot) => *slot = (k, v),
-                            None => extra.push((k, v)),
-                        }
-                    }
+                    let (vi, vj) = (at(i, swaps), at(j, swaps));
+                    swaps.extend([(i, vj), (j, vi)]);
                     let r = avail[vj];
                     if best.is_none_or(|b| {
                         self.backends[r as usize].outstanding

@@ -25,7 +25,7 @@ impl Service {
             self.stats.waits += 1;
         }
         self.stats.busy.add(now, 1);
-        let class = r.class;
+        let (class, work) = (r.class, r.work);
         let handler = self
             .route_of
             .iter()
@@ -48,7 +48,6 @@ impl Service {
         });
         if self.plain {
             // What `advance` does for the one step of the arrival's work.
-            let work = ctx.requests.get(id).expect("a job's request is live").work;
             self.jobs.get_mut(job).expect("just started").used_arrival_work = true;
             self.work_done_at(k as usize, work, job, now, ctx);
         } else {
