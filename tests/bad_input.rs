@@ -14,8 +14,13 @@ fn dir() -> PathBuf {
 /// Writes `text` as an experiment file and runs `scalesim run` on it with `extra` arguments.
 /// Returns (exit code, stderr, the file's path as printed).
 fn run(name: &str, text: &str, extra: &[&str]) -> (i32, String, String) {
+    run_bytes(name, text.as_bytes(), extra)
+}
+
+/// [`run`] on a file of any bytes (encodings, byte-order marks).
+fn run_bytes(name: &str, bytes: &[u8], extra: &[&str]) -> (i32, String, String) {
     let path = dir().join(format!("{name}.ron"));
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, bytes).unwrap();
     let mut args = vec!["run", path.to_str().unwrap(), "--quiet", "--out"];
     let out_dir = dir().join(format!("{name}-out"));
     args.push(out_dir.to_str().unwrap());
@@ -26,15 +31,12 @@ fn run(name: &str, text: &str, extra: &[&str]) -> (i32, String, String) {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{name}: panicked: {stderr}");
+    let code = out.status.code().unwrap_or(-1);
     assert!(
-        !out_dir.exists(),
+        code == 0 || !out_dir.exists(),
         "{name}: a result folder was written for bad input"
     );
-    (
-        out.status.code().unwrap_or(-1),
-        stderr,
-        path.display().to_string(),
-    )
+    (code, stderr, path.display().to_string())
 }
 
 /// Asserts exit code 2 and an `error: FILE:LINE:COL: ...` message mentioning `needle`.
@@ -534,4 +536,92 @@ fn every_bad_part_of_a_service_is_reported() {
             "expected line {line} with `{needle}`, got `{l}` in: {stderr}"
         );
     }
+}
+
+#[test]
+fn a_key_given_twice_is_refused_with_both_places() {
+    // Two nodes of one name: the last would silently win.
+    let nodes = format!("{USERS}\n{APP}\n{APP}");
+    let text = experiment(&nodes, "    duration: \"10s\",");
+    assert_error_at("dup-node", &text, &[], 5, "first at line 4, column 9");
+    // The same `set` path twice.
+    let settings =
+        "    duration: \"10s\",\n    set: {\n \"app.replicas\": 2,\n \"app.replicas\": 3 },";
+    let text = experiment(&format!("{USERS}\n{APP}"), settings);
+    assert_error_at("dup-set", &text, &[], 9, "\"app.replicas\" is given twice");
+    // Two variants of one name.
+    let settings =
+        "    duration: \"10s\",\n    variants: {\n \"a\": {},\n \"b\": {},\n \"a\": {} },";
+    let text = experiment(&format!("{USERS}\n{APP}"), settings);
+    assert_error_at("dup-variant", &text, &[], 10, "first at line 8, column 2");
+    // A struct field twice says where the first one is.
+    let nodes = format!(
+        "{USERS}\n        \"app\": Service(workers: 2,\n workers: 3, service_time: Exponential(mean: \"10ms\")),"
+    );
+    let text = experiment(&nodes, "    duration: \"10s\",");
+    assert_error_at("dup-field", &text, &[], 5, "first at line 4, column 24");
+}
+
+#[test]
+fn encodings_other_than_utf8_are_located() {
+    let text = experiment(&format!("{USERS}\n{APP}"), "    duration: \"10s\",");
+    // A UTF-8 byte-order mark is accepted (editors on Windows write one).
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(text.as_bytes());
+    let (code, stderr, _) = run_bytes("bom", &bom, &["--set", "duration=1s"]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::remove_dir_all(dir().join("bom-out")).unwrap();
+    // Latin-1: the first byte that is not UTF-8, by line and column.
+    let latin = text.replace("\"10s\"", "\"10s\", description: \"d\u{e9}j\u{e0}\"");
+    let latin: Vec<u8> = latin.chars().map(|c| c as u32 as u8).collect();
+    let (code, stderr, path) = run_bytes("latin1", &latin, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.starts_with(&format!("error: {path}:6:")), "{stderr}");
+    assert!(
+        stderr.contains("0xe9") && stderr.contains("UTF-8"),
+        "{stderr}"
+    );
+    // UTF-16 (with its byte-order mark), as some Windows editors save.
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    let (code, stderr, path) = run_bytes("utf16", &utf16, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: {path}:1:1: ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("UTF-16"), "{stderr}");
+    // NUL bytes: not a text file at all.
+    let (code, stderr, path) = run_bytes("nul", b"(model: \0\0\0)", &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: {path}:1:9: ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("binary"), "{stderr}");
+}
+
+#[test]
+fn a_model_path_that_is_not_a_text_file_is_located() {
+    let settings = "    duration: \"10s\",";
+    let model_at = |name: &str, model: &str| {
+        format!("Experiment(\n    model: {model},\n{settings}\n)\n").replace("NAME", name)
+    };
+    let cases = [
+        ("model-empty", "\"\"", "`model` is empty"),
+        ("model-blank", "\"  \"", "`model` is empty"),
+        ("model-dir", "\".\"", "is a folder"),
+    ];
+    for (name, model, needle) in cases {
+        assert_error_at(name, &model_at(name, model), &[], 2, needle);
+    }
+    // A binary file named as the model: located in that file.
+    let bin = dir().join("model-binary.bin");
+    std::fs::write(&bin, b"\x7fELF\x02\x01\x01\0\0\0").unwrap();
+    let (code, stderr, _) = run("model-binary", &model_at("", "\"model-binary.bin\""), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("model-binary.bin:1:8: ") && stderr.contains("binary"),
+        "{stderr}"
+    );
 }

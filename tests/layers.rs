@@ -17,7 +17,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("kinds", &[]),
     ("metrics", &["engine"]),
     ("components", &["engine", "metrics", "kinds"]),
-    ("model", &["components", "engine", "metrics", "kinds"]),
+    (
+        "model",
+        &["components", "engine", "metrics", "kinds", "files"],
+    ),
     (
         "experiment",
         &["model", "components", "engine", "metrics", "files"],

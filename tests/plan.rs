@@ -301,7 +301,7 @@ fn bad_plan_blocks_are_refused_with_their_location() {
         (
             "varied-twice",
             r#"plan: Plan(vary: { "app.replicas": Range(1, 4), "app.replicas": [2] }, minimize: "cost"),"#,
-            "varied twice",
+            "\"app.replicas\" is given twice in this map (first at line 7, column 24)",
         ),
         (
             "no-such-fault",

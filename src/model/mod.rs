@@ -84,10 +84,23 @@ impl Sources {
         syntax::parse(text, id).map_err(|e| self.problem(Error::at(e.span, e.message)))
     }
 
-    fn read(&mut self, path: &Path) -> Result<Node, Problem> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Problem::plain(format!("cannot read {}: {e}", path.display())))?;
-        self.parse(&text, path.display().to_string(), true)
+    /// Reads and parses a file; `named_at` is where another file names it, for errors that
+    /// have no place inside it (a folder, an unreadable file).
+    fn read(&mut self, path: &Path, named_at: Option<Span>) -> Result<Node, Problem> {
+        let name = path.display().to_string();
+        let text = crate::files::read_text(path).map_err(|e| match (e.at, named_at) {
+            (Some((line, col)), _) => Problem {
+                location: Some(format!("{name}:{line}:{col}")),
+                message: e
+                    .message
+                    .trim_start_matches(&format!("{name}: "))
+                    .to_string(),
+                also: Vec::new(),
+            },
+            (None, Some(span)) => self.problem(Error::at(span, e.message)),
+            (None, None) => Problem::plain(e.message),
+        })?;
+        self.parse(&text, name, true)
     }
 }
 
@@ -196,7 +209,7 @@ struct Override {
 /// Loads, overrides and validates an experiment file.
 pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> {
     let mut sources = Sources::default();
-    let mut root = sources.read(path)?;
+    let mut root = sources.read(path, None)?;
     let fail = |sources: &Sources, e: Error| sources.problem(e);
     match &root.kind {
         Kind::Struct(Some(n), _) if n == "Model" => {
@@ -298,6 +311,15 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
         ));
     };
     let model_tree = match &model_field.value.kind {
+        Kind::Str(rel) if rel.trim().is_empty() => {
+            return Err(fail(
+                &sources,
+                Error::at(
+                    model_field.value.span,
+                    "`model` is empty: name a model file (`model: \"../models/x.ron\"`) or embed `Model(...)`",
+                ),
+            ))
+        }
         Kind::Str(rel) => {
             let base = path.parent().unwrap_or(Path::new("."));
             let file = base.join(rel);
@@ -310,7 +332,7 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
                     ),
                 ));
             }
-            sources.read(&file)?
+            sources.read(&file, Some(model_field.value.span))?
         }
         Kind::Struct(..) => model_field.value.clone(),
         _ => {

@@ -300,6 +300,9 @@ impl Parser<'_> {
             Some(b'{') => {
                 self.bump();
                 let mut entries = Vec::new();
+                // Each key's text and where it was first written: a key given twice is a
+                // mistake (the last would silently win), refused with both places.
+                let mut seen: std::collections::HashMap<String, Span> = Default::default();
                 loop {
                     self.skip_ws()?;
                     if self.peek() == Some(b'}') {
@@ -307,6 +310,15 @@ impl Parser<'_> {
                         break;
                     }
                     let k = self.value()?;
+                    if let Some(first) = seen.insert(k.to_string(), k.span) {
+                        return Err(SyntaxError {
+                            span: k.span,
+                            message: format!(
+                                "key {k} is given twice in this map (first at line {}, column {})",
+                                first.line, first.col
+                            ),
+                        });
+                    }
                     self.expect(b':', "`:` after a map key")?;
                     let v = self.value()?;
                     entries.push((k, v));
@@ -361,6 +373,7 @@ impl Parser<'_> {
         }
         if self.at_field_name() {
             let mut fields: Vec<Field> = Vec::new();
+            let mut seen: std::collections::HashMap<String, Span> = Default::default();
             loop {
                 self.skip_ws()?;
                 if self.peek() == Some(b')') {
@@ -377,10 +390,13 @@ impl Parser<'_> {
                     );
                 }
                 let fname = self.ident();
-                if fields.iter().any(|f| f.name == fname) {
+                if let Some(first) = seen.insert(fname.clone(), name_span) {
                     return Err(SyntaxError {
                         span: name_span,
-                        message: format!("field `{fname}` is given twice"),
+                        message: format!(
+                            "field `{fname}` is given twice (first at line {}, column {})",
+                            first.line, first.col
+                        ),
                     });
                 }
                 self.expect(b':', &format!("`:` after field name `{fname}`"))?;

@@ -9,8 +9,17 @@ use crate::components::TraceEvent;
 use std::path::Path;
 
 pub fn load(path: &Path) -> Result<Vec<TraceEvent>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+    let text = crate::files::read_text(path).map_err(|e| match e.at {
+        Some((line, col)) => {
+            let name = path.display().to_string();
+            let what = e
+                .message
+                .trim_start_matches(&format!("{name}: "))
+                .to_string();
+            format!("trace {name}:{line}:{col}: {what}")
+        }
+        None => format!("trace: {}", e.message),
+    })?;
     let mut out: Vec<TraceEvent> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let at = |m: String| format!("{}:{}: {m}", path.display(), i + 1);
