@@ -625,3 +625,146 @@ fn a_model_path_that_is_not_a_text_file_is_located() {
         "{stderr}"
     );
 }
+
+#[test]
+fn sizes_over_their_bounds_are_refused_with_the_bound() {
+    // (name, nodes, settings, line of the error): one node per line from line 3.
+    let lb = |algorithm: &str| {
+        format!(
+            "        \"users\": Client(target: \"lb\", arrivals: Poisson(rate: 10.0)),\n        \"lb\": Balancer(target: \"app\", algorithm: {algorithm}),\n{APP}"
+        )
+    };
+    let app = |fields: &str| {
+        format!(
+            "{USERS}\n        \"app\": Service({fields}service_time: Exponential(mean: \"10ms\")),"
+        )
+    };
+    let d = "    duration: \"10s\",";
+    let cases: Vec<(&str, String, String, u32)> = vec![
+        ("b-replicas", app("replicas: 200000, "), d.into(), 4),
+        ("b-workers", app("workers: 1000000, "), d.into(), 4),
+        ("b-capacity", app("capacity: 100000000, "), d.into(), 4),
+        (
+            "b-function-cap",
+            app("replicas: 0, function: Some(Function(concurrency: 1, cap: 1000000, idle_timeout: \"1m\")), "),
+            d.into(),
+            4,
+        ),
+        (
+            "b-autoscaler-max",
+            app("autoscaler: Some(Autoscaler(min: 1, max: 500000, metric: Utilization(0.6))), "),
+            d.into(),
+            4,
+        ),
+        (
+            "b-users",
+            format!("        \"users\": Client(target: \"app\", arrivals: Closed(users: 2000000, think: Exponential(mean: \"1s\"))),\n{APP}"),
+            d.into(),
+            3,
+        ),
+        (
+            "b-pool",
+            format!("{USERS}\n        \"app\": Service(handler: [Work, Call(target: \"db\", pool: Pool(size: 50000000))], service_time: Exponential(mean: \"10ms\")),\n        \"db\": Service(service_time: Exponential(mean: \"1ms\")),"),
+            d.into(),
+            4,
+        ),
+        (
+            "b-bulkhead",
+            format!("        \"users\": Client(target: \"app\", bulkhead: Some(20000000), arrivals: Poisson(rate: 10.0)),\n{APP}"),
+            d.into(),
+            3,
+        ),
+        (
+            "b-breaker-calls",
+            format!("        \"users\": Client(target: \"app\", breaker: Some(Breaker(window: Count(100000000))), arrivals: Poisson(rate: 10.0)),\n{APP}"),
+            d.into(),
+            3,
+        ),
+        ("b-vnodes", lb("RingHash(vnodes: 20000)"), d.into(), 4),
+        ("b-maglev", lb("Maglev(table: 5000077)"), d.into(), 4),
+        (
+            "b-partitions",
+            format!("        \"users\": Client(target: \"q\", arrivals: Poisson(rate: 10.0)),\n        \"q\": Queue(consumer: \"app\", partitions: Some(1000000)),\n{APP}"),
+            d.into(),
+            4,
+        ),
+        (
+            "b-cache",
+            format!("        \"users\": Client(target: \"c\", keys: Some(Uniform(n: 100)), arrivals: Poisson(rate: 10.0)),\n        \"c\": Cache(backend: \"app\", capacity: 1000000000),\n{APP}"),
+            d.into(),
+            4,
+        ),
+        (
+            "b-scale",
+            format!("{USERS}\n{APP}"),
+            format!("{d}\n    faults: [Scale(node: \"app\", at: \"1s\", replicas: 300000)],"),
+            7,
+        ),
+        (
+            "b-replications",
+            format!("{USERS}\n{APP}"),
+            format!("{d}\n    replications: 1000000,"),
+            7,
+        ),
+        (
+            "b-grid",
+            format!("{USERS}\n{APP}"),
+            format!("{d}\n    sweep: {{ \"app.workers\": [{0}], \"app.replicas\": [{0}], \"users.arrivals.rate\": [{1}] }},",
+                (1..=200).map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+                (1..=200).map(|i| format!("{i}.0")).collect::<Vec<_>>().join(", ")),
+            7,
+        ),
+    ];
+    for (name, nodes, settings, line) in cases {
+        let text = experiment(&nodes, &settings);
+        assert_error_at(name, &text, &[], line, "over the bound: at most");
+    }
+    // The same bounds hold for values set from the command line.
+    let text = experiment(&format!("{USERS}\n{APP}"), d);
+    let (code, stderr, _) = run("b-cli", &text, &["--set", "app.replicas=4000000"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("at most 100,000"), "{stderr}");
+    // Speeds and coefficients of variation that would make every sample round to nothing.
+    assert_error_at(
+        "b-speed",
+        &experiment(&app("speed: 1e9, "), d),
+        &[],
+        4,
+        "out of bounds",
+    );
+    let lognormal = format!(
+        "{USERS}\n        \"app\": Service(service_time: LogNormal(mean: \"10ms\", cv: 1000.0)),"
+    );
+    assert_error_at("b-cv", &experiment(&lognormal, d), &[], 4, "at most 100.0");
+    let gamma =
+        format!("{USERS}\n        \"app\": Service(service_time: Gamma(mean: \"10ms\", cv: 5e5)),");
+    assert_error_at(
+        "b-cv-gamma",
+        &experiment(&gamma, d),
+        &[],
+        4,
+        "at most 100.0",
+    );
+}
+
+#[test]
+fn seeds_up_to_two_to_the_64_are_read_from_files() {
+    let text = experiment(
+        &format!("{USERS}\n{APP}"),
+        "    duration: \"2s\",\n    seed: 18446744073709551615,",
+    );
+    let (code, stderr, _) = run_bytes("seed-max", text.as_bytes(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary = std::fs::read_to_string(dir().join("seed-max-out/summary.json")).unwrap();
+    assert!(
+        summary.contains("\"seed\": 18446744073709551615"),
+        "{}",
+        &summary[..400.min(summary.len())]
+    );
+    std::fs::remove_dir_all(dir().join("seed-max-out")).unwrap();
+    let text = experiment(
+        &format!("{USERS}\n{APP}"),
+        "    duration: \"2s\",\n    seed: 18446744073709551616,",
+    );
+    assert_error_at("seed-over", &text, &[], 7, "expected u64");
+}

@@ -248,6 +248,19 @@ fn render(spec: &str, example: &str) -> String {
         };
         md.push_str(&format!("{pad}{line}\n"));
     }
+    md.push_str(&bounds());
+    md
+}
+
+/// The bounds on sizes and counts, from `src/model/bounds.rs`.
+fn bounds() -> String {
+    let mut md = String::from(
+        "\n## Bounds\n\nSizes and counts over these are refused at validation, with their \
+         location (`src/model/bounds.rs`):\n\n| what | at most | why |\n|---|---|---|\n",
+    );
+    for b in scalesim::model::bounds::ALL {
+        md.push_str(&format!("| {} | {} | {} |\n", b.what, b.max, b.why));
+    }
     md
 }
 

@@ -78,6 +78,7 @@ impl<'de> de::Deserializer<'de> for &'de Node {
         match &self.kind {
             Kind::Bool(b) => v.visit_bool(*b),
             Kind::Int(i) => v.visit_i64(*i),
+            Kind::UInt(u) => v.visit_u64(*u),
             Kind::Float(x) => v.visit_f64(*x),
             Kind::Str(s) => v.visit_borrowed_str(s),
             Kind::Ident(s) if s == "None" => v.visit_none(),
@@ -97,6 +98,7 @@ impl<'de> de::Deserializer<'de> for &'de Node {
     fn deserialize_f64<V: Visitor<'de>>(self, v: V) -> R<V::Value> {
         match &self.kind {
             Kind::Int(i) => v.visit_f64(*i as f64),
+            Kind::UInt(u) => v.visit_f64(*u as f64),
             _ => self.deserialize_any(v),
         }
         .map_err(|e| e.or_at(self.span))

@@ -1,6 +1,7 @@
 //! From files to runnable plans: RON reading with locations, overrides, validation, and the
 //! list of parameter points (variants × sweep grid) an experiment asks for.
 
+pub mod bounds;
 mod build;
 pub mod de;
 pub mod nodes;
@@ -374,6 +375,14 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
         faults,
         base_dir: base_dir.to_path_buf(),
     };
+    crate::model::bounds::UNITS
+        .check((variants.len() as u64).saturating_mul(sweep.points.len() as u64))
+        .map_err(|m| {
+            fail(
+                &sources,
+                Error::at(root.span, format!("variants × sweep points: {m}")),
+            )
+        })?;
     let mut points = Vec::new();
     for variant in 0..variants.len() {
         for combo in &sweep.points {
@@ -381,6 +390,20 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
         }
     }
 
+    let most = settings
+        .stop_when
+        .as_ref()
+        .map_or(settings.replications, |r| {
+            r.max_replications.max(settings.replications)
+        });
+    crate::model::bounds::UNITS
+        .check(points.len() as u64 * most as u64)
+        .map_err(|m| {
+            fail(
+                &sources,
+                Error::at(overrides::locate(&root, &["replications"]).span, m),
+            )
+        })?;
     if let Some(b) = &settings.baseline {
         if !variants.iter().any(|(n, _)| n == b) {
             let names: Vec<String> = variants.iter().map(|(n, _)| format!("`{n}`")).collect();
@@ -609,6 +632,19 @@ fn check_settings(s: &Settings, root: &Node) -> Result<(), Error> {
             "replications must be at least 1",
         ));
     }
+    crate::model::bounds::REPLICATIONS
+        .check(s.replications as u64)
+        .map_err(|m| Error::at(at("replications"), m))?;
+    if let Some(rule) = &s.stop_when {
+        crate::model::bounds::REPLICATIONS
+            .check(rule.max_replications as u64)
+            .map_err(|m| {
+                Error::at(
+                    overrides::locate(root, &["stop_when", "max_replications"]).span,
+                    format!("stop_when.max_replications: {m}"),
+                )
+            })?;
+    }
     if let Some(b) = s.bucket {
         if b.0 == 0 || s.duration.0 / b.0 > 100_000 {
             return Err(Error::at(
@@ -750,6 +786,14 @@ fn sweep_of(node: Option<&Node>) -> Result<Sweep, Error> {
         lists.push((path.clone(), values));
     }
     let paths = lists.iter().map(|(p, _)| p.clone()).collect();
+    if !zip {
+        let grid = lists
+            .iter()
+            .fold(1u64, |n, (_, vs)| n.saturating_mul(vs.len() as u64));
+        crate::model::bounds::UNITS
+            .check(grid)
+            .map_err(|m| Error::at(node.span, format!("the sweep's grid: {m}")))?;
+    }
     let points = if zip {
         let n = lists.first().map_or(1, |l| l.1.len());
         (0..n)

@@ -26,6 +26,8 @@ pub struct Node {
 pub enum Kind {
     Bool(bool),
     Int(i64),
+    /// An integer above `i64::MAX` (a seed up to 2^64 − 1).
+    UInt(u64),
     Float(f64),
     Str(String),
     /// A bare identifier: a unit enum variant, `None`, or a unit struct name.
@@ -61,7 +63,7 @@ impl Node {
     pub fn describe(&self) -> &'static str {
         match &self.kind {
             Kind::Bool(_) => "a boolean",
-            Kind::Int(_) => "an integer",
+            Kind::Int(_) | Kind::UInt(_) => "an integer",
             Kind::Float(_) => "a number",
             Kind::Str(_) => "a string",
             Kind::Ident(_) => "an identifier",
@@ -99,6 +101,7 @@ impl fmt::Display for Node {
         match &self.kind {
             Kind::Bool(b) => write!(f, "{b}"),
             Kind::Int(i) => write!(f, "{i}"),
+            Kind::UInt(u) => write!(f, "{u}"),
             Kind::Float(x) => write!(f, "{x:?}"),
             Kind::Str(s) => write!(f, "{s:?}"),
             Kind::Ident(s) => write!(f, "{s}"),
@@ -513,6 +516,9 @@ impl Parser<'_> {
         if !is_float {
             if let Ok(i) = raw.parse::<i64>() {
                 return Ok(Node::new(span, Kind::Int(i)));
+            }
+            if let Ok(u) = raw.trim_start_matches('+').parse::<u64>() {
+                return Ok(Node::new(span, Kind::UInt(u)));
             }
         }
         match raw.parse::<f64>() {

@@ -50,6 +50,22 @@ pub(in crate::model) fn call_site(target: ActorId, c: &CallSpec) -> Result<CallS
         c.breaker,
         c.latency.as_ref(),
     );
+    use crate::model::bounds;
+    if let Some(Err(m)) = c.pool.map(|p| bounds::CONCURRENCY.check(p.size as u64)) {
+        return Err((vec!["pool", "size"], format!("connections: {m}")));
+    }
+    if let Some(Err(m)) = c.bulkhead.map(|b| bounds::CONCURRENCY.check(b as u64)) {
+        return Err((vec!["bulkhead"], m));
+    }
+    if let Some(b) = &breaker {
+        let (bound, n) = match b.window {
+            spec::WindowSpec::Count(n) => (bounds::BREAKER_CALLS, n),
+            spec::WindowSpec::Time(n) => (bounds::BREAKER_SECONDS, n),
+        };
+        bound
+            .check(n as u64)
+            .map_err(|m| (vec!["breaker", "window"], m))?;
+    }
     let pool = match c.pool {
         None => None,
         Some(p) if p.size == 0 => {

@@ -120,6 +120,9 @@ pub(in crate::model) fn arrivals(a: &ArrivalsSpec, base: &Path) -> Result<Arriva
                     "a closed-loop client needs at least 1 user".into(),
                 ));
             }
+            crate::model::bounds::USERS
+                .check(*users as u64)
+                .map_err(|m| (vec!["users"], m))?;
             let think = dist(think).map_err(|(mut p, m)| {
                 p.insert(0, "think");
                 (p, format!("think: {m}"))
@@ -136,6 +139,21 @@ pub(in crate::model) fn arrivals(a: &ArrivalsSpec, base: &Path) -> Result<Arriva
 pub(in crate::model) const INDEX: [&str; 16] = [
     "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
 ];
+
+/// The largest coefficient of variation of a lognormal or gamma distribution. Far above it,
+/// nearly every sample rounds to 0 ns and the mean rests on samples rarer than any run draws
+/// (a run would report a mean latency of zero for a distribution whose mean is not).
+const MAX_CV: f64 = 100.0;
+
+fn cv_in_bounds(cv: f64) -> Result<(), Problem> {
+    if cv <= MAX_CV {
+        return Ok(());
+    }
+    Err((
+        vec!["cv"],
+        format!("a coefficient of variation of {cv:?} is over the bound: at most {MAX_CV:?} (beyond it nearly every sample rounds to 0 ns and the mean rests on samples no run draws; measured service times have cv in single digits)"),
+    ))
+}
 
 pub(in crate::model) fn dist(d: &Dist) -> Result<DistParams, Problem> {
     let positive = |field: &'static str, v: f64, what: &str| {
@@ -167,6 +185,7 @@ pub(in crate::model) fn dist(d: &Dist) -> Result<DistParams, Problem> {
         Dist::LogNormal { mean, cv } => {
             positive("mean", mean.secs(), "the mean")?;
             positive("cv", *cv, "the coefficient of variation")?;
+            cv_in_bounds(*cv)?;
             DistParams::LogNormal {
                 mean_s: mean.secs(),
                 cv: *cv,
@@ -175,6 +194,7 @@ pub(in crate::model) fn dist(d: &Dist) -> Result<DistParams, Problem> {
         Dist::Gamma { mean, cv } => {
             positive("mean", mean.secs(), "the mean")?;
             positive("cv", *cv, "the coefficient of variation")?;
+            cv_in_bounds(*cv)?;
             DistParams::Gamma {
                 mean_s: mean.secs(),
                 cv: *cv,

@@ -97,6 +97,7 @@ pub(in crate::model) fn attach_fault(
             if *replicas == 0 {
                 return Err("a scaling action needs at least 1 replica".into());
             }
+            crate::model::bounds::REPLICAS.check(*replicas as u64)?;
             (
                 node,
                 at.0,
@@ -179,6 +180,7 @@ pub(in crate::model) fn attach_fault(
             if *replicas == 0 {
                 return Err("a canary needs at least 1 replica".into());
             }
+            crate::model::bounds::REPLICAS.check(*replicas as u64)?;
             if !(*factor > 0.0 && factor.is_finite()) {
                 return Err(format!(
                     "a canary's slowdown factor must be positive, not {factor}"

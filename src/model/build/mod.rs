@@ -234,8 +234,10 @@ pub fn build(
 }
 
 pub(in crate::model) fn is_prime(n: u32) -> bool {
+    // In u64: `d * d` of a divisor candidate near 2^16 overflows u32.
+    let n = n as u64;
     n >= 2
-        && (2..)
+        && (2u64..)
             .take_while(|d| d * d <= n)
             .all(|d| !n.is_multiple_of(d))
 }
@@ -295,3 +297,13 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
 }
 
 pub(in crate::model) type Problem = (Vec<&'static str>, String);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn primes_up_to_u32_max() {
+        assert!(super::is_prime(65537) && super::is_prime(5_000_011));
+        assert!(super::is_prime(4_294_967_291)); // the largest prime below 2^32
+        assert!(!super::is_prime(4_294_967_295) && !super::is_prime(1) && !super::is_prime(65535));
+    }
+}

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The slowest speed a replica may have (and the inverse, the fastest).
+const MIN_SPEED: f64 = 1e-6;
+
 pub(in crate::model) fn check_size(
     workers: u32,
     speed: f64,
@@ -10,10 +13,19 @@ pub(in crate::model) fn check_size(
     if workers == 0 {
         return Err(("workers", "needs at least 1 worker per replica".into()));
     }
+    crate::model::bounds::WORKERS
+        .check(workers as u64)
+        .map_err(|m| ("workers", m))?;
     if !(speed > 0.0 && speed.is_finite()) {
         return Err((
             "speed",
             format!("speed must be a positive number, not {speed}"),
+        ));
+    }
+    if !(MIN_SPEED..=1.0 / MIN_SPEED).contains(&speed) {
+        return Err((
+            "speed",
+            format!("speed {speed:?} is out of bounds: between {MIN_SPEED:?} and {:?} (a speed is relative to 1.0; beyond these a request's work rounds to nothing or outlasts any run)", 1.0 / MIN_SPEED),
         ));
     }
     if !(cost >= 0.0 && cost.is_finite()) {
@@ -66,6 +78,9 @@ pub(in crate::model) fn autoscaler(
     if max < a.min {
         return Err((vec!["max"], format!("max ({max}) is below min ({})", a.min)));
     }
+    crate::model::bounds::REPLICAS
+        .check(max as u64)
+        .map_err(|m| (vec!["max"], m))?;
     if !(a.min..=max).contains(&replicas) {
         return Err((
             vec!["min"],

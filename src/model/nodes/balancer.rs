@@ -196,9 +196,15 @@ fn build(cx: &Cx, name: &str, b: &BalancerSpec) -> Result<BalancerConfig, Error>
                         "a hash ring needs at least 1 point per replica".into(),
                     ));
                 }
+                crate::model::bounds::VNODES
+                    .check(*vnodes as u64)
+                    .map_err(|m| at("algorithm", m))?;
                 Algorithm::RingHash { vnodes: *vnodes }
             }
             AlgorithmSpec::Maglev { table } => {
+                crate::model::bounds::MAGLEV_TABLE
+                    .check(*table as u64)
+                    .map_err(|m| at("algorithm", m))?;
                 if *table < replicas.max(2) || !is_prime(*table) {
                     return Err(at("algorithm", format!("a Maglev table size must be a prime at least the replica count (65537 is usual), not {table}")));
                 }

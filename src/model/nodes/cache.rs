@@ -75,6 +75,9 @@ fn build(cx: &Cx, name: &str, c: &CacheSpec) -> Result<CacheConfig, Error> {
         if c.capacity == 0 {
             return Err(at("capacity", "a cache holds at least 1 entry".into()));
         }
+        crate::model::bounds::CACHE_ENTRIES
+            .check(c.capacity)
+            .map_err(|m| at("capacity", m))?;
         if c.ttl.is_some_and(|t| t.0 == 0) {
             return Err(at(
                 "ttl",

@@ -65,6 +65,15 @@ fn build(cx: &Cx, name: &str, q: &QueueSpec) -> Result<BrokerConfig, Error> {
                 "must be at least 1".into(),
             ));
         }
+        use crate::model::bounds;
+        for (field, value, bound) in [
+            ("concurrency", q.concurrency, bounds::CONCURRENCY),
+            ("partitions", q.partitions, bounds::PARTITIONS),
+        ] {
+            if let Some(Err(m)) = value.map(|v| bound.check(v as u64)) {
+                return Err(at(field, m));
+            }
+        }
         if q.visibility_timeout.0 == 0 {
             return Err(at("visibility_timeout", "must be longer than zero".into()));
         }

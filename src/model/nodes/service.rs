@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::components::Step;
+use crate::model::bounds;
 
 /// A service: replicas of workers with queues, running a handler for each request.
 #[derive(Deserialize, Debug, Clone)]
@@ -109,6 +110,12 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
             "needs at least 1 replica (only a function-style service may start with none)".into(),
         ));
     }
+    if let Err(m) = bounds::REPLICAS.check(s.replicas as u64) {
+        errors.push(at("replicas", m));
+    }
+    if let Some(Err(m)) = s.capacity.map(|c| bounds::QUEUE_CAPACITY.check(c as u64)) {
+        errors.push(at("capacity", m));
+    }
     let e = &mut errors;
     let function = keep(e, function(cx, name, s)).flatten();
     let size = keep(e, size(cx, name, s, function.as_ref()));
@@ -205,6 +212,12 @@ fn function(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<Option<FunctionConfi
                 if f.cap == 0 || f.cap < s.replicas {
                     return Err(bad("cap", "the cap must be at least 1 and at least the starting instances (`replicas`)"));
                 }
+                bounds::CONCURRENCY
+                    .check(f.concurrency as u64)
+                    .map_err(|m| bad("concurrency", &m))?;
+                bounds::REPLICAS
+                    .check(f.cap as u64)
+                    .map_err(|m| bad("cap", &format!("instances: {m}")))?;
                 if !(f.price_per_request >= 0.0 && f.price_per_request.is_finite()) {
                     return Err(bad("price_per_request", "a price is zero or more"));
                 }
