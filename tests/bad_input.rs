@@ -768,3 +768,78 @@ fn seeds_up_to_two_to_the_64_are_read_from_files() {
     );
     assert_error_at("seed-over", &text, &[], 7, "expected u64");
 }
+
+#[test]
+fn expectations_and_the_quick_profile_are_checked_before_anything_runs() {
+    let nodes = format!("{USERS}\n{APP}");
+    // (name, settings, line, message): expect lines on line 7, the quick profile on line 7.
+    let cases = [
+        (
+            "x-syntax",
+            "    expect: [\"latency_p99_s <\"],",
+            "expected a number",
+        ),
+        ("x-op", "    expect: [\"latency_p99_s => 1\"],", ""),
+        (
+            "x-metric",
+            "    expect: [\"app.latency_p95 < 1\"],",
+            "`app.latency_p95` is not a metric",
+        ),
+        (
+            "x-node",
+            "    expect: [\"ap.utilization < 1\"],",
+            "`ap.utilization` is not a metric",
+        ),
+        (
+            "x-variant",
+            "    expect: [\"big.app.utilization < big.app.nonsense\"],
+    variants: { \"big\": { \"app.workers\": 2 } },",
+            "`app.nonsense` is not a metric of variant `big`",
+        ),
+        (
+            "x-quantifier",
+            "    expect: [\"app.utilization < 1\"],\n    sweep: { \"app.workers\": [1, 2] },",
+            "write all(...) or any(...)",
+        ),
+        (
+            "q-zero",
+            "    quick: (duration: \"0s\"),",
+            "the quick profile: duration must be longer",
+        ),
+        (
+            "q-warmup",
+            "    quick: (duration: \"5s\", warmup: \"10s\"),",
+            "the quick profile: warmup",
+        ),
+        (
+            "q-replications",
+            "    quick: (replications: 0),",
+            "the quick profile: replications",
+        ),
+        (
+            "q-many",
+            "    quick: (replications: 5000000),",
+            "the quick profile: replications 5,000,000",
+        ),
+    ];
+    for (name, settings, needle) in cases {
+        let text = experiment(&nodes, &format!("    duration: \"10s\",\n{settings}"));
+        assert_error_at(name, &text, &[], 7, needle);
+        // `validate` refuses it too, at the same place.
+        let path = dir().join(format!("{name}.ron"));
+        let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+            .args(["validate", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{name}.ron:7:")), "{name}: {err}");
+    }
+    // Every bad expect line is reported, each on its own line.
+    let settings = "    duration: \"10s\",\n    expect: [\n \"app.nope < 1\",\n \"latency_p99_s < 1\",\n \"users.nope > 0\"],";
+    let (code, stderr, path) = run("x-several", &experiment(&nodes, settings), &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains(&format!("error: {path}:8:")), "{stderr}");
+    assert!(stderr.contains(&format!("error: {path}:10:")), "{stderr}");
+    assert!(!stderr.contains(&format!("{path}:9:")), "{stderr}");
+}

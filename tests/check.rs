@@ -70,15 +70,21 @@ fn verdicts_and_exit_codes() {
     let out = check(&[&syntax]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
+    // Located in the file: the string's column plus the expression's.
     assert!(
-        err.contains("column 17: expected a number, a metric or `(`"),
+        err.contains("syntax.ron:7:31: expected a number, a metric or `(`"),
         "{err}"
     );
 
     let unknown = small("unknown.ron", r#"["app.latency < 1"]"#);
     let out = check(&[&unknown]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no metric `app.latency`"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown.ron:7:")
+            && err.contains("`app.latency` is not a metric of variant `base`; did you mean"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -217,7 +223,7 @@ fn model_files_in_folders_are_skipped() {
 }
 
 #[test]
-fn a_bad_expectation_does_not_cost_the_results() {
+fn a_bad_expectation_is_refused_before_the_run() {
     let f = small("bad-metric.ron", r#"["app.nonsense < 1"]"#);
     let out_dir = dir().join("bad-metric-out");
     let _ = std::fs::remove_dir_all(&out_dir);
@@ -226,7 +232,15 @@ fn a_bad_expectation_does_not_cost_the_results() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no metric `app.nonsense`"));
-    assert!(out_dir.join("summary.json").exists(), "the runs are kept");
-    assert!(!out_dir.join("units").exists());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad-metric.ron:7:"), "{err}");
+    assert!(err.contains("`app.nonsense` is not a metric"), "{err}");
+    assert!(!out_dir.exists(), "nothing ran, nothing was written");
+    // `validate` says the same.
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["validate", &f])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`app.nonsense` is not a metric"));
 }

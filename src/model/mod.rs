@@ -289,10 +289,25 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     }
 
     let mut settings: Settings = de::from_node(&root).map_err(|e| fail(&sources, e))?;
-    if let (true, Some(q)) = (cli.quick, settings.quick) {
-        settings.duration = q.duration.unwrap_or(settings.duration);
-        settings.warmup = q.warmup.unwrap_or(settings.warmup);
-        settings.replications = q.replications.unwrap_or(settings.replications);
+    if let Some(q) = settings.quick {
+        // The quick profile is checked whether or not this load uses it: `validate` and
+        // `run` refuse what `check --quick` would.
+        let mut quick = settings.clone();
+        quick.duration = q.duration.unwrap_or(settings.duration);
+        quick.warmup = q.warmup.unwrap_or(settings.warmup);
+        quick.replications = q.replications.unwrap_or(settings.replications);
+        check_settings(&quick, &root).map_err(|e| {
+            fail(
+                &sources,
+                Error::at(
+                    overrides::locate(&root, &["quick"]).span,
+                    format!("the quick profile: {}", e.message),
+                ),
+            )
+        })?;
+        if cli.quick {
+            settings = quick;
+        }
     }
     if let Some(seed) = cli.seed {
         settings.seed = seed;

@@ -38,6 +38,7 @@ pub struct Loaded {
 pub fn load(path: &Path, cli: &CommandLine) -> Result<Loaded, Problem> {
     let plan = model::load_experiment(path, cli)?;
     let Some(node) = plan.question.clone() else {
+        check_expect_lines(&plan)?;
         return Ok(Loaded {
             plan,
             question: None,
@@ -154,6 +155,82 @@ fn check_question(plan: &Plan, q: &Question) -> Result<Vec<String>, Problem> {
                 }
             }
             Ok(Vec::new())
+        }
+    }
+}
+
+/// The `expect` lines of an experiment without a plan, checked before anything runs: each
+/// parses, names a metric the model reports (in the variant it names, if any), and has a
+/// quantifier when the experiment sweeps. Every bad line is reported, each at its column.
+fn check_expect_lines(plan: &Plan) -> Result<(), Problem> {
+    if plan.settings.expect.is_empty() {
+        return Ok(());
+    }
+    let b = &plan.builder;
+    let variants = b.variants();
+    let per_variant = plan.points.len() / variants.len().max(1);
+    // A variant's names: those of its first and last points (a sweep may add a class).
+    let names: Vec<Vec<String>> = (0..variants.len())
+        .map(|v| {
+            let mut n = metric_names(plan, &plan.points[v * per_variant].actors);
+            n.extend(metric_names(
+                plan,
+                &plan.points[(v + 1) * per_variant - 1].actors,
+            ));
+            n
+        })
+        .collect();
+    let baseline = crate::analysis::baseline(plan);
+    let baseline = variants.iter().position(|v| v == baseline).unwrap_or(0);
+    let mut problems = Vec::new();
+    for (i, text) in plan.settings.expect.iter().enumerate() {
+        let span = b.span_of(&["expect", &i.to_string()]);
+        let at = |col: usize, m: String| spec::in_string(b, span, col, m);
+        let e = match check::expr::parse(text) {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(at(e.col, e.message));
+                continue;
+            }
+        };
+        if e.quantifier == check::expr::Quantifier::One && per_variant != 1 {
+            problems.push(at(
+                0,
+                format!("the experiment has {per_variant} sweep points: write all(...) or any(...) around the comparison"),
+            ));
+            continue;
+        }
+        for (m, col) in e.metrics() {
+            let (v, rest) = match variants.iter().position(|v| *v == m[0]) {
+                Some(v) if m.len() > 1 => (v, &m[1..]),
+                _ => (baseline, m),
+            };
+            let name = rest.join(".");
+            if names[v].contains(&name) {
+                continue;
+            }
+            let try_ = nearest(&name, &names[v])
+                .iter()
+                .take(4)
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            problems.push(at(
+                col,
+                format!(
+                    "`{name}` is not a metric of variant `{}`; did you mean {try_}?",
+                    variants[v]
+                ),
+            ));
+            break;
+        }
+    }
+    let mut problems = problems.into_iter();
+    match problems.next() {
+        None => Ok(()),
+        Some(mut first) => {
+            first.also.extend(problems);
+            Err(first)
         }
     }
 }
