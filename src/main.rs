@@ -453,7 +453,12 @@ fn validate(paths: &[PathBuf]) -> ExitCode {
     for p in paths {
         match scalesim::plan::load(p, &CommandLine::default()) {
             Ok(l) if l.question.is_some() => say!("ok: {} (a plan)", p.display()),
-            Ok(l) => say!("ok: {} ({} points)", p.display(), l.plan.points.len()),
+            Ok(l) => {
+                say!("ok: {} ({} points)", p.display(), l.plan.points.len());
+                for w in &l.plan.warnings {
+                    say!("warning: {w}");
+                }
+            }
             Err(e) => {
                 print_error(&e);
                 bad = true;

@@ -843,3 +843,137 @@ fn expectations_and_the_quick_profile_are_checked_before_anything_runs() {
     assert!(stderr.contains(&format!("error: {path}:10:")), "{stderr}");
     assert!(!stderr.contains(&format!("{path}:9:")), "{stderr}");
 }
+
+#[test]
+fn cycles_through_queues_are_refused() {
+    let d = "    duration: \"10s\",";
+    let users = |to: &str| {
+        format!("        \"users\": Client(target: \"{to}\", arrivals: Poisson(rate: 10.0)),")
+    };
+    let cases = [
+        // A queue that consumes itself.
+        ("cy-self", format!("{}\n        \"q\": Queue(consumer: \"q\"),", users("q")), 4, "q → q"),
+        // Two queues feeding each other.
+        (
+            "cy-two",
+            format!("{}\n        \"q\": Queue(consumer: \"r\"),\n        \"r\": Queue(consumer: \"q\"),", users("q")),
+            4,
+            "q → r → q",
+        ),
+        // Through a service that publishes to the queue it consumes.
+        (
+            "cy-service",
+            format!("{}\n        \"app\": Service(handler: [Work, Call(target: \"q\")], service_time: Exponential(mean: \"1ms\")),\n        \"q\": Queue(consumer: \"app\"),", users("q")),
+            4,
+            "app → q → app",
+        ),
+        // Through a cache whose backend is the queue.
+        (
+            "cy-cache",
+            format!("{}\n        \"c\": Cache(backend: \"q\", capacity: 10),\n        \"q\": Queue(consumer: \"c\"),", users("q")),
+            4,
+            "c → q → c",
+        ),
+    ];
+    for (name, nodes, line, needle) in cases {
+        let text = experiment(&nodes, d);
+        assert_error_at(name, &text, &[], line, needle);
+        let (_, stderr, _) = run(name, &text, &[]);
+        assert!(
+            stderr.contains("a cycle through a queue"),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+/// Runs `text` and returns (exit code, stdout, summary.json's text).
+fn run_warned(name: &str, text: &str, extra: &[&str]) -> (i32, String, String) {
+    let path = dir().join(format!("{name}.ron"));
+    std::fs::write(&path, text).unwrap();
+    let out_dir = dir().join(format!("{name}-out"));
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let mut args = vec!["run", path.to_str().unwrap(), "--quiet", "--out"];
+    args.push(out_dir.to_str().unwrap());
+    args.extend_from_slice(extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let summary = std::fs::read_to_string(out_dir.join("summary.json")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&out_dir);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        summary,
+    )
+}
+
+#[test]
+fn models_that_run_but_mean_nothing_are_warned_about() {
+    let d = "    duration: \"10s\",";
+    let cases: Vec<(&str, String, &str)> = vec![
+        // No client at all.
+        ("w-no-client", experiment(APP, d), "has no client"),
+        // A variant that removes the only client's traffic source by replacing the node.
+        (
+            "w-variant-no-client",
+            experiment(
+                &format!("{USERS}\n{APP}"),
+                &format!("{d}\n    variants: {{ \"base\": {{}}, \"nobody\": {{ \"nodes.users\": Service(service_time: Exponential(mean: \"1ms\")) }} }},"),
+            ),
+            "variant `nobody` has no client",
+        ),
+        // Faults that begin at or after the end of the run.
+        (
+            "w-fault-late",
+            experiment(&format!("{USERS}\n{APP}"), &format!("{d}\n    faults: [Crash(node: \"app\", at: \"30s\")],")),
+            "fault 0 (crash of `app`) begins at 30s",
+        ),
+        (
+            "w-fault-at-end",
+            experiment(&format!("{USERS}\n{APP}"), &format!("{d}\n    faults: [Slowdown(node: \"app\", factor: 2.0, at: \"10s\", for: \"1s\")],")),
+            "at or after the end of the run",
+        ),
+        // Nothing completes in the measured window.
+        (
+            "w-nothing-done",
+            experiment(
+                "        \"users\": Client(target: \"app\", arrivals: Poisson(rate: 0.001)),\n        \"app\": Service(service_time: Exponential(mean: \"10ms\")),",
+                d,
+            ),
+            "no request completed",
+        ),
+        (
+            "w-too-slow",
+            experiment(
+                &format!("{USERS}\n        \"app\": Service(speed: 0.000001, service_time: Deterministic(value: \"1s\")),"),
+                d,
+            ),
+            "no request completed",
+        ),
+        // Offered load the event cap will cut short.
+        (
+            "w-event-cap",
+            experiment(&format!("{USERS}\n{APP}"), "    duration: \"10s\",\n    limits: (max_events: 100),"),
+            "limits.max_events (100) will stop each run",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        let (code, stdout, summary) = run_warned(name, &text, &[]);
+        assert_eq!(code, 0, "{name}: {stdout}");
+        assert!(
+            stdout.contains("warning: ") && stdout.contains(needle),
+            "{name}: {stdout}"
+        );
+        assert!(summary.contains(needle), "{name}: not in summary.json");
+    }
+    // A wall-clock cap stops a long run with a warning.
+    let text = experiment(
+        &format!("{USERS}\n{APP}"),
+        "    duration: \"100000000s\",\n    limits: (max_wall: \"200ms\"),",
+    );
+    let (code, stdout, summary) = run_warned("w-wall", &text, &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("limits.max_wall"), "{stdout}");
+    assert!(summary.contains("limits.max_wall"));
+}

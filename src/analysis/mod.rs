@@ -143,11 +143,24 @@ pub fn paired(results: &Results, point: usize, base: usize) -> Vec<(String, Aggr
 
 /// Every warning the runs raised, in work-list order.
 pub fn warnings(plan: &Plan, results: &Results) -> Vec<String> {
-    results
-        .units
-        .iter()
-        .filter_map(|u| u.warning(plan))
-        .collect()
+    let mut out = plan.warnings.clone();
+    out.extend(results.units.iter().filter_map(|u| u.warning(plan)));
+    // A point whose runs completed nothing measures nothing (a model with no client is
+    // already said).
+    let has_clients = plan.warnings.iter().all(|w| !w.contains("has no client"));
+    for (k, p) in plan.points.iter().enumerate() {
+        let mut runs = results.of_point(k).peekable();
+        if has_clients
+            && runs.peek().is_some()
+            && runs.all(|u| u.metrics.get("completed").is_some_and(|c| c == 0.0))
+        {
+            out.push(format!(
+                "variant `{}` point {k}: no request completed in the measured window; its latency metrics are undefined",
+                p.variant
+            ));
+        }
+    }
+    out
 }
 
 /// Variant names in file order.

@@ -453,4 +453,9 @@ impl super::node::Build for Broker {
     ) -> Result<Self, String> {
         Broker::new(id, cfg, s.get("publish"), warmup)
     }
+
+    /// A delivery waits on the consumer's answer; the producer waits only for the store.
+    fn waits_on(cfg: &BrokerConfig) -> Vec<ActorId> {
+        vec![cfg.consumer]
+    }
 }

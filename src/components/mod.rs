@@ -105,9 +105,16 @@ pub struct Network {
     warmup: Nanos,
     max_in_flight: usize,
     series_bucket: Option<Nanos>,
+    /// When the run's wall-clock budget ends (`limits.max_wall`), if it has one.
+    deadline: Option<std::time::Instant>,
 }
 
 impl Network {
+    /// Stops the run (with a warning) once the wall clock reaches `deadline`.
+    pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
+        self.deadline = deadline;
+    }
+
     /// Builds the actors of one replication. Random streams come from (seed, replication,
     /// actor name, purpose) only.
     pub fn build(
@@ -136,6 +143,7 @@ impl Network {
             requests: Requests::default(),
             warmup,
             max_in_flight,
+            deadline: None,
             series_bucket: None,
         })
     }
@@ -336,6 +344,11 @@ impl World for Network {
 
     fn should_stop(&self) -> bool {
         self.requests.len() > self.max_in_flight
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
     }
 
     fn tick(&mut self, at: Nanos) {

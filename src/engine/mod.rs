@@ -60,6 +60,11 @@ pub trait World {
         false
     }
 
+    /// Whether the run's wall-clock budget is spent. Checked as often as `should_stop`.
+    fn past_deadline(&self) -> bool {
+        false
+    }
+
     /// A time-series bucket boundary: called once for each boundary `at`, after every event
     /// before it and before any event at or after it. Not an event: it does not count in
     /// the event total or the fingerprint, so recording a time series changes nothing else.
@@ -77,7 +82,16 @@ pub enum StopReason {
     MaxEvents,
     /// The world asked to stop (for example, too many requests in flight).
     WorldLimit,
+    /// Simulated time stood still for [`NO_PROGRESS_EVENTS`] events: a loop at one instant.
+    NoProgress,
+    /// The world's wall-clock budget ran out.
+    WallClock,
 }
+
+/// Events at one simulated instant before a run is stopped as a loop that makes no progress.
+/// Far more than any model's burst at one instant (a fleet's scrapes, a closed loop's start),
+/// and counted in events, so the stop is as deterministic as the run.
+pub const NO_PROGRESS_EVENTS: u64 = 1 << 24;
 
 /// What the engine saw of a run.
 #[derive(Clone, Copy, Debug)]
@@ -116,6 +130,7 @@ pub fn run_ticking<W: World>(
     // Check the world's limits every so often rather than per event: they guard memory, not
     // correctness, and a branch on every event would cost more than it is worth.
     const CHECK_EVERY: u64 = 4096;
+    let (mut checked_at, mut still) = (calendar.now(), 0u64);
     let stop = loop {
         let Some(ev) = calendar.pop_before(until) else {
             break if calendar.is_empty() {
@@ -137,8 +152,21 @@ pub fn run_ticking<W: World>(
         if events >= max_events {
             break StopReason::MaxEvents;
         }
-        if events.is_multiple_of(CHECK_EVERY) && world.should_stop() {
-            break StopReason::WorldLimit;
+        if events.is_multiple_of(CHECK_EVERY) {
+            if world.should_stop() {
+                break StopReason::WorldLimit;
+            }
+            if world.past_deadline() {
+                break StopReason::WallClock;
+            }
+            if calendar.now() == checked_at {
+                still += CHECK_EVERY;
+                if still >= NO_PROGRESS_EVENTS {
+                    break StopReason::NoProgress;
+                }
+            } else {
+                (checked_at, still) = (calendar.now(), 0);
+            }
         }
     };
     let end = match stop {
@@ -187,5 +215,40 @@ impl Fingerprint {
 impl Default for Fingerprint {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each event schedules another `gap` later: with no gap, time stands still.
+    struct Echo {
+        gap: Nanos,
+    }
+
+    impl World for Echo {
+        type Msg = ();
+        fn handle(&mut self, target: ActorId, _: (), calendar: &mut Calendar<()>) {
+            calendar.after(self.gap, target, ());
+        }
+        fn kind_code(_: &()) -> u32 {
+            0
+        }
+    }
+
+    #[test]
+    fn a_loop_at_one_instant_stops_without_progress() {
+        let mut cal = Calendar::new();
+        cal.at(5, ActorId(0), ());
+        let out = run(&mut Echo { gap: 0 }, &mut cal, 1_000, u64::MAX);
+        assert_eq!(out.stop, StopReason::NoProgress);
+        assert_eq!(out.end, 5);
+        assert!(out.events >= NO_PROGRESS_EVENTS && out.events <= NO_PROGRESS_EVENTS + 8192);
+        // Time moving by one nanosecond per event is progress: the run reaches its end.
+        let mut cal = Calendar::new();
+        cal.at(0, ActorId(0), ());
+        let out = run(&mut Echo { gap: 1 }, &mut cal, 20_000_000, u64::MAX);
+        assert_eq!(out.stop, StopReason::Duration);
     }
 }

@@ -202,6 +202,8 @@ pub fn stop_name(s: StopReason) -> &'static str {
         StopReason::Idle => "idle",
         StopReason::MaxEvents => "max_events",
         StopReason::WorldLimit => "max_in_flight",
+        StopReason::NoProgress => "no_progress",
+        StopReason::WallClock => "max_wall",
     }
 }
 
@@ -226,6 +228,8 @@ fn unit_from_json(text: &str) -> Option<UnitResult> {
         "idle" => StopReason::Idle,
         "max_events" => StopReason::MaxEvents,
         "max_in_flight" => StopReason::WorldLimit,
+        "no_progress" => StopReason::NoProgress,
+        "max_wall" => StopReason::WallClock,
         _ => return None,
     };
     let nodes = v

@@ -57,6 +57,16 @@ impl UnitResult {
                  probably unstable (offered load above capacity with unbounded queues)",
                 plan.settings.limits.max_in_flight
             ),
+            StopReason::NoProgress => format!(
+                "simulated time stood still for {} events: something in the model loops at \
+                 one instant",
+                crate::engine::NO_PROGRESS_EVENTS
+            ),
+            StopReason::WallClock => format!(
+                "the run took limits.max_wall ({:.3}s of wall-clock time): its results depend \
+                 on this machine's speed",
+                plan.settings.limits.max_wall.map_or(0.0, |d| d.secs())
+            ),
         };
         Some(format!(
             "variant `{}` point {} replication {} stopped at {:.3}s of {:.3}s: {what}",
@@ -177,6 +187,11 @@ pub fn run_unit(plan: &Plan, unit: Unit) -> UnitResult {
         s.limits.max_in_flight as usize,
     )
     .expect("the model was validated when the plan was loaded");
+    net.set_deadline(
+        s.limits
+            .max_wall
+            .map(|d| start + std::time::Duration::from_nanos(d.0)),
+    );
     let record = unit.replication == 0 || plan.series_for_every_run;
     if record {
         net.record_series(s.bucket(), s.duration.0);

@@ -183,6 +183,9 @@ pub struct Plan {
     /// The experiment's `plan:` block, unread: `scalesim plan` searches it.
     pub question: Option<Node>,
     pub builder: Builder,
+    /// What makes the model run but mean little (no client, a fault after the end), found
+    /// at load: reported with the run's own warnings, on stdout and in summary.json.
+    pub warnings: Vec<String>,
 }
 
 /// Experiment settings that `--set` may change; every other path names a model field.
@@ -444,6 +447,7 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     }
 
     let name = settings.name.clone().unwrap_or_else(|| stem(path));
+    let warnings = warnings_of(&settings, &points);
     Ok(Plan {
         name,
         file: path.to_path_buf(),
@@ -453,7 +457,67 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
         series_for_every_run: false,
         question: plan_field.map(|f| f.value),
         builder,
+        warnings,
     })
+}
+
+/// Models that run but cannot mean much: no client in a variant, faults outside the run,
+/// open arrivals that the event cap will cut short.
+fn warnings_of(s: &Settings, points: &[Point]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for p in points {
+        if seen.contains(&p.variant.as_str()) {
+            continue;
+        }
+        seen.push(&p.variant);
+        let clients: Vec<&crate::components::ClientConfig> = p
+            .actors
+            .iter()
+            .filter_map(|(_, c)| match c {
+                ActorConfig::Client(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if clients.is_empty() {
+            out.push(format!(
+                "variant `{}` has no client: nothing sends requests, so every request metric is empty",
+                p.variant
+            ));
+        }
+        // Open arrivals at a known rate: about four events per request at the least.
+        let rate: f64 = clients
+            .iter()
+            .map(|c| match c.arrivals {
+                crate::components::Arrivals::Poisson { rate }
+                | crate::components::Arrivals::Constant { rate } => rate,
+                crate::components::Arrivals::Diurnal { mean, .. } => mean,
+                _ => 0.0,
+            })
+            .sum();
+        let events = 4.0 * rate * s.duration.secs();
+        if events > s.limits.max_events as f64 {
+            out.push(format!(
+                "variant `{}` offers about {:.3e} requests per run ({:.3e} events at the least): limits.max_events ({}) will stop each run at about {:.0}s of {:.0}s; shorten `duration` or raise the limit",
+                p.variant,
+                rate * s.duration.secs(),
+                events,
+                s.limits.max_events,
+                s.limits.max_events as f64 / (4.0 * rate),
+                s.duration.secs()
+            ));
+        }
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        let (kind, node, at, _) = f.timeline();
+        if at >= s.duration.secs() {
+            out.push(format!(
+                "fault {i} ({kind} of `{node}`) begins at {at}s, at or after the end of the run ({}s): it never happens",
+                s.duration.secs()
+            ));
+        }
+    }
+    out
 }
 
 /// Builds points from overrides: the experiment after `set`, its variants, its fault

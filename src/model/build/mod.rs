@@ -249,7 +249,8 @@ pub(in crate::model) fn on_fail(f: OnFailureSpec) -> OnFailure {
     }
 }
 
-/// Synchronous calls must not loop: a request would wait on itself forever.
+/// Synchronous calls must not loop: a request would wait on itself forever. Nor may a queue's
+/// deliveries lead back to it, whatever kinds of node they pass through.
 fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)> {
     let edges: Vec<Vec<usize>> = nodes
         .iter()
@@ -286,9 +287,19 @@ fn check_cycles(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)>
         if colour[v] == 0 {
             if let Some(cycle) = visit(v, &edges, &mut colour, &mut Vec::new()) {
                 let names: Vec<&str> = cycle.iter().map(|&i| nodes[i].0.as_str()).collect();
+                let queue = cycle
+                    .iter()
+                    .any(|&i| matches!(nodes[i].1, ActorConfig::Queue(_)));
+                let what = if queue {
+                    // Not a wait on itself, but each delivery sends another message: the
+                    // flow never drains, and with no work on the way it loops at one instant.
+                    "a cycle through a queue (every delivery would send another message, forever)"
+                } else {
+                    "a cycle of synchronous calls"
+                };
                 return Err((
                     names[0].to_string(),
-                    format!("a cycle of synchronous calls: {}", names.join(" → ")),
+                    format!("{what}: {}", names.join(" → ")),
                 ));
             }
         }

@@ -299,6 +299,9 @@ pub struct Limits {
     pub max_events: u64,
     /// Requests in flight before the run stops as unstable (10⁶).
     pub max_in_flight: u32,
+    /// Wall-clock time one run may take before it stops with a warning (no limit). A run
+    /// cut short this way depends on the machine's speed; the warning says so.
+    pub max_wall: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -306,6 +309,7 @@ impl Default for Limits {
         Limits {
             max_events: 2_000_000_000,
             max_in_flight: 1_000_000,
+            max_wall: None,
         }
     }
 }
