@@ -21,6 +21,103 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// What scalesim writes in a result folder: its outputs and the journal of unfinished runs.
+/// A folder holding anything else is not replaced (it may be the user's own).
+pub const RESULT_ENTRIES: [&str; 7] = [
+    "summary.json",
+    "runs.csv",
+    "timeseries.csv",
+    "report.html",
+    "plots",
+    "plan.json",
+    "units",
+];
+
+/// The staging folder beside `dir` where its next version is written, and the name its old
+/// version takes while the new one is swapped in.
+fn siblings(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "results".into());
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    (
+        parent.join(format!(".{name}.staging")),
+        parent.join(format!(".{name}.old")),
+    )
+}
+
+/// Gets `dir` ready to be a result folder: finishes or undoes a swap a killed process left
+/// half done, removes its staging folder, and refuses a folder holding files scalesim did
+/// not write.
+pub fn prepare_result_folder(dir: &Path) -> Result<(), String> {
+    let (staging, old) = siblings(dir);
+    let fail =
+        |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
+    if old.exists() {
+        if dir.exists() {
+            // Killed after the new folder was in place: the old one is garbage.
+            std::fs::remove_dir_all(&old).map_err(|e| fail("remove", &old, e))?;
+        } else {
+            // Killed between the two renames: the old folder (and its journal) comes back.
+            std::fs::rename(&old, dir).map_err(|e| fail("restore", dir, e))?;
+        }
+    }
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| fail("remove", &staging, e))?;
+    }
+    if dir.is_file() {
+        return Err(format!("{} is a file, not a result folder", dir.display()));
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(()); // not there yet
+    };
+    let foreign: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !RESULT_ENTRIES.contains(&n.as_str()) && !is_temporary(n))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    let mut foreign = foreign;
+    foreign.sort();
+    Err(format!(
+        "{} holds files scalesim did not write ({}): it would replace them; choose another --out, or empty it",
+        dir.display(),
+        foreign.iter().take(5).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// A temporary file of [`write_atomic`] that a killed process left.
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// Writes a result folder whole or not at all: `write` fills a staging folder beside `dir`,
+/// which then replaces `dir` (files of an earlier run included) in two renames. A process
+/// killed on the way leaves `dir` as it was (or already new); [`prepare_result_folder`]
+/// tidies what is left.
+pub fn write_whole(
+    dir: &Path,
+    write: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    prepare_result_folder(dir)?;
+    let (staging, old) = siblings(dir);
+    let fail =
+        |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
+    std::fs::create_dir_all(&staging).map_err(|e| fail("create", &staging, e))?;
+    write(&staging)?;
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(|e| fail("move aside", dir, e))?;
+    }
+    std::fs::rename(&staging, dir).map_err(|e| fail("move into place", dir, e))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| fail("remove", &old, e))?;
+    }
+    Ok(())
+}
+
 /// Why a file could not be read as text, and where in it (1-based line and column) when the
 /// trouble is in its bytes.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,6 +184,64 @@ fn line_col(before: &str) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("scalesim-files-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_folder_is_replaced_whole() {
+        let root = scratch("whole");
+        let dir = root.join("out");
+        std::fs::create_dir_all(dir.join("plots")).unwrap();
+        std::fs::write(dir.join("plots/old.svg"), "old").unwrap();
+        std::fs::write(dir.join("runs.csv"), "old").unwrap();
+        write_whole(&dir, |d| {
+            std::fs::write(d.join("runs.csv"), "new").map_err(|e| e.to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("runs.csv")).unwrap(),
+            "new"
+        );
+        assert!(
+            !dir.join("plots").exists(),
+            "an earlier run's plots are gone"
+        );
+        let left: Vec<_> = std::fs::read_dir(&root).unwrap().collect();
+        assert_eq!(left.len(), 1, "no staging or old folder is left");
+        // A failed write leaves the folder as it was.
+        let e = write_whole(&dir, |_| Err("killed".into())).unwrap_err();
+        assert_eq!(e, "killed");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("runs.csv")).unwrap(),
+            "new"
+        );
+    }
+
+    #[test]
+    fn a_half_done_swap_is_undone_or_finished() {
+        let root = scratch("swap");
+        let dir = root.join("out");
+        let (staging, old) = siblings(&dir);
+        // Killed between the renames: the old folder comes back, the staging goes.
+        std::fs::create_dir_all(old.join("units")).unwrap();
+        std::fs::create_dir_all(&staging).unwrap();
+        prepare_result_folder(&dir).unwrap();
+        assert!(dir.join("units").exists() && !old.exists() && !staging.exists());
+        // Killed after: the old one is removed.
+        std::fs::create_dir_all(&old).unwrap();
+        prepare_result_folder(&dir).unwrap();
+        assert!(dir.exists() && !old.exists());
+        // A folder of someone else's files is never replaced.
+        std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let e = prepare_result_folder(&dir).unwrap_err();
+        assert!(e.contains("`notes.txt`"), "{e}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn text_skips_a_bom_and_locates_bad_bytes() {

@@ -69,6 +69,7 @@ pub fn run(path: &Path, cli: &CommandLine, dir: &Path, how: Settings) -> Result<
         plan_id: plan.id(),
         shard: how.shard.map(|s| (s.index, s.count)),
     };
+    crate::files::prepare_result_folder(dir).map_err(Problem::plain)?;
     let (journal, known) = Journal::open(dir, &record, how.resume).map_err(Problem::plain)?;
     let resumed = known.len();
     let opts = Options {
@@ -252,6 +253,7 @@ pub fn search(
         plan_id: plan::search_id(&loaded.plan),
         shard: None,
     };
+    crate::files::prepare_result_folder(dir).map_err(Problem::plain)?;
     let (journal, known) = Journal::open(dir, &record, how.resume).map_err(Problem::plain)?;
     let resumed = known.len();
     let start = Instant::now();

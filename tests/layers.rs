@@ -64,7 +64,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "pipeline",
-        &["plan", "check", "report", "analysis", "experiment", "model"],
+        &[
+            "plan",
+            "check",
+            "report",
+            "analysis",
+            "experiment",
+            "model",
+            "files",
+        ],
     ),
 ];
 

@@ -109,9 +109,13 @@ impl Journal {
         write_atomic(&self.dir.join(name), unit_json(r).as_bytes())
     }
 
-    /// Removes the journal once the final files are written.
+    /// Removes the journal once the final files are written (replacing the folder whole
+    /// may have removed it already).
     pub fn finish(self) -> std::io::Result<()> {
-        std::fs::remove_dir_all(&self.dir)
+        match std::fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
     }
 }
 

@@ -202,6 +202,10 @@ pub fn write_folder(
     outcome: &super::Outcome,
     verdicts: &[Verdict],
 ) -> Result<(), String> {
+    crate::files::write_whole(dir, |staging| write_files(staging, outcome, verdicts))
+}
+
+fn write_files(dir: &Path, outcome: &super::Outcome, verdicts: &[Verdict]) -> Result<(), String> {
     let io =
         |name: &str, e: std::io::Error| format!("cannot write {}: {e}", dir.join(name).display());
     let mut doc = answer_json(&outcome.answer, &outcome.work, &outcome.units);
@@ -211,17 +215,6 @@ pub fn write_folder(
         .collect();
     let mut text = serde_json::to_string_pretty(&doc).expect("JSON of plain values");
     text.push('\n');
-    for stale in ["summary.json", "timeseries.csv", "report.html"] {
-        let p = dir.join(stale);
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| format!("cannot remove {}: {e}", p.display()))?;
-        }
-    }
-    let plots = dir.join("plots");
-    if plots.exists() {
-        std::fs::remove_dir_all(&plots)
-            .map_err(|e| format!("cannot remove {}: {e}", plots.display()))?;
-    }
     let results = Results {
         units: outcome.units.clone(),
         wall_s: 0.0,

@@ -246,14 +246,19 @@ pub fn write_folder(
     results: &Results,
     verdicts: &[Verdict],
 ) -> Result<(), String> {
+    // Whole or not at all: nothing of an earlier run (a search's plan.json, plots of other
+    // variants) survives, and a kill leaves the folder as it was.
+    crate::files::write_whole(dir, |staging| write_files(staging, plan, results, verdicts))
+}
+
+fn write_files(
+    dir: &Path,
+    plan: &Plan,
+    results: &Results,
+    verdicts: &[Verdict],
+) -> Result<(), String> {
     let io =
         |name: &str, e: std::io::Error| format!("cannot write {}: {e}", dir.join(name).display());
-    // A search's answer in the same folder would describe other runs than these.
-    let stale = dir.join("plan.json");
-    if stale.exists() {
-        std::fs::remove_file(&stale)
-            .map_err(|e| format!("cannot remove {}: {e}", stale.display()))?;
-    }
     write_atomic(&dir.join("runs.csv"), runs_csv(plan, results).as_bytes())
         .map_err(|e| io("runs.csv", e))?;
     write_atomic(
