@@ -977,3 +977,20 @@ fn models_that_run_but_mean_nothing_are_warned_about() {
     assert!(stdout.contains("limits.max_wall"), "{stdout}");
     assert!(summary.contains("limits.max_wall"));
 }
+
+#[test]
+fn the_largest_fleets_run_with_result_files_of_bounded_size() {
+    // At the bounds: 100,000 replicas behind a balancer. The run is short and its files do
+    // not grow with the fleet (no column per replica beyond a few dozen).
+    let nodes = "        \"users\": Client(target: \"lb\", arrivals: Poisson(rate: 1000.0)),\n        \"lb\": Balancer(target: \"app\", algorithm: PowerOfChoices(d: 2)),\n        \"app\": Service(replicas: 100000, workers: 4, service_time: Exponential(mean: \"10ms\")),";
+    let text = experiment(nodes, "    duration: \"2s\",\n    replications: 2,");
+    let (code, stdout, summary) = run_warned("big-fleet", &text, &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(summary.contains("requests_max_over_mean"));
+    assert!(!summary.contains("replica99999"));
+    assert!(
+        summary.len() < 400_000,
+        "summary.json of {} bytes",
+        summary.len()
+    );
+}

@@ -120,22 +120,22 @@ pub fn paired(results: &Results, point: usize, base: usize) -> Vec<(String, Aggr
         return Vec::new();
     };
     let names: Vec<String> = first.metrics.columns().map(|(n, _)| n).collect();
+    // By name: the baseline may report a different set of metrics. Looked up in maps, so a
+    // model with many columns costs in proportion to them, not to their square.
+    let by_name = |r: &UnitResult| -> std::collections::HashMap<String, f64> {
+        r.metrics.columns().collect()
+    };
+    let maps: Vec<_> = pairs
+        .iter()
+        .map(|(u, b)| (by_name(u), by_name(b)))
+        .collect();
     names
         .into_iter()
         .map(|name| {
-            // By name: the baseline may report a different set of metrics.
-            let diffs: Vec<f64> = pairs
-                .iter()
-                .map(|(u, b)| {
-                    let get = |r: &UnitResult| {
-                        r.metrics
-                            .columns()
-                            .find(|(n, _)| *n == name)
-                            .map_or(f64::NAN, |(_, v)| v)
-                    };
-                    get(u) - get(b)
-                })
-                .collect();
+            let get = |m: &std::collections::HashMap<String, f64>| {
+                m.get(&name).copied().unwrap_or(f64::NAN)
+            };
+            let diffs: Vec<f64> = maps.iter().map(|(u, b)| get(u) - get(b)).collect();
             (name, Aggregate::of(&diffs))
         })
         .collect()

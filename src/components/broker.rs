@@ -187,7 +187,7 @@ impl Broker {
             Some(s) => s.sample(&mut self.rng, 1.0),
             None => 0,
         };
-        answer(ctx, id, Outcome::Ok, now + store);
+        answer(ctx, id, Outcome::Ok, now.saturating_add(store));
         self.pump(ctx);
     }
 
@@ -252,7 +252,7 @@ impl Broker {
             let cid = ctx.requests.insert(child);
             ctx.cal.at(now, self.cfg.consumer, Msg::Call(cid));
             ctx.cal.at(
-                now + self.cfg.visibility_timeout,
+                now.saturating_add(self.cfg.visibility_timeout),
                 self.id,
                 Msg::Visibility(d.to_token()),
             );

@@ -168,7 +168,7 @@ impl Cache {
             let _ = self.send(&p, Pending::Pass { parent }, now, ctx);
             return;
         }
-        let t = now + self.lookup_time();
+        let t = now.saturating_add(self.lookup_time());
         if self.cfg.write_class.get(class).copied().unwrap_or(false) {
             if counted {
                 self.stats.writes += 1;
@@ -178,7 +178,7 @@ impl Cache {
                     let expiry = self.expiry(now);
                     self.store.put(p.key, expiry, 0);
                     if self.unflushed.insert(p.key, p.class).is_none() {
-                        ctx.cal.at(now + delay, self.id, Msg::Flush(p.key));
+                        ctx.cal.at(now.saturating_add(delay), self.id, Msg::Flush(p.key));
                     }
                     answer(ctx, parent, Outcome::Ok, t);
                 }

@@ -281,10 +281,10 @@ impl Client {
             round_ns(e * mean_s * 1e9)
         };
         match &mut self.source {
-            Source::Poisson { gap_s } => Some(now + exp(rng, *gap_s)),
+            Source::Poisson { gap_s } => Some(now.saturating_add(exp(rng, *gap_s))),
             Source::Constant { period_s, first, k } => {
                 // From the index, not by adding periods, so rounding never accumulates.
-                let t = *first + (*k as f64 * *period_s * 1e9).round() as Nanos;
+                let t = first.saturating_add((*k as f64 * *period_s * 1e9).round() as Nanos);
                 *k += 1;
                 Some(t)
             }
@@ -296,7 +296,7 @@ impl Client {
                     let t0 = t.max(from);
                     let end = steps.get(*step + 1).map(|s| s.0);
                     if rate > 0.0 {
-                        let cand = t0 + exp(rng, 1.0 / rate);
+                        let cand = t0.saturating_add(exp(rng, 1.0 / rate));
                         if end.is_none_or(|end| cand < end) {
                             return Some(cand);
                         }
@@ -315,14 +315,18 @@ impl Client {
                 loop {
                     let rate = rates[*state];
                     if rate > 0.0 {
-                        let cand = t + exp(rng, 1.0 / rate);
+                        let cand = t.saturating_add(exp(rng, 1.0 / rate));
                         if cand < *state_end {
                             return Some(cand);
                         }
                     }
+                    // Past the end of simulated time (a rate or dwell near zero): none.
+                    if *state_end == Nanos::MAX {
+                        return None;
+                    }
                     t = *state_end;
                     *state ^= 1;
-                    *state_end = t + exp(rng, dwell_s[*state]);
+                    *state_end = t.saturating_add(exp(rng, dwell_s[*state]));
                 }
             }
             Source::Diurnal {
@@ -335,7 +339,10 @@ impl Client {
                 let peak = *mean * (1.0 + amplitude.abs());
                 let mut t = now;
                 loop {
-                    t += exp(rng, 1.0 / peak);
+                    if t == Nanos::MAX {
+                        return None;
+                    }
+                    t = t.saturating_add(exp(rng, 1.0 / peak));
                     let x = (t as f64 / 1e9 - *phase_s) / *period_s;
                     let rate = *mean * (1.0 + *amplitude * (std::f64::consts::TAU * x).sin());
                     if rng.random::<f64>() * peak < rate {

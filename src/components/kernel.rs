@@ -115,7 +115,7 @@ pub fn answer(ctx: &mut Ctx, id: ReqId, outcome: Outcome, at: Nanos) {
         .expect("a caller's request lives until answered");
     r.outcome = outcome;
     let (to, net) = (r.reply_to, r.net);
-    ctx.cal.at(at + net, to, Msg::Reply(id));
+    ctx.cal.at(at.saturating_add(net), to, Msg::Reply(id));
 }
 
 /// What a handler may touch besides its own actor.

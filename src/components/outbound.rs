@@ -260,7 +260,8 @@ impl Outbound {
             self.stats.attempts += 1;
         }
         let rid = ctx.requests.insert(req);
-        ctx.cal.at(now + net, site.target, Msg::Call(rid));
+        ctx.cal
+            .at(now.saturating_add(net), site.target, Msg::Call(rid));
     }
 
     /// Sends an attempt: a first try or retry, or (`hedge`) an extra copy of one in flight.
@@ -317,7 +318,8 @@ impl Outbound {
             }
         }
         let rid = ctx.requests.insert(req);
-        ctx.cal.at(now + net, site.target, Msg::Call(rid));
+        ctx.cal
+            .at(now.saturating_add(net), site.target, Msg::Call(rid));
         if let Some(t) = site.timeout {
             // Usually answered in time: a timer the reply cancels, not an event to skip.
             let timer = ctx

@@ -143,7 +143,7 @@ impl CoDel {
     pub fn should_drop(&mut self, now: Nanos, delay: Nanos) -> bool {
         if now > self.interval_end && !self.reset {
             self.reset = true;
-            self.interval_end = now + self.cfg.interval;
+            self.interval_end = now.saturating_add(self.cfg.interval);
             self.overloaded = self.min_delay > self.cfg.target;
         }
         if self.reset {

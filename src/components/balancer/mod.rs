@@ -559,7 +559,7 @@ impl Balancer {
             .saturating_mul(b.times_ejected as u64)
             .min(o.max_ejection.max(o.base_ejection));
         b.consecutive_errors = 0;
-        self.set_ejected_until(r, Some(now + duration), now);
+        self.set_ejected_until(r, Some(now.saturating_add(duration)), now);
         self.maglev_dirty = true;
         if now >= ctx.warmup {
             self.stats.ejections += 1;
@@ -576,6 +576,18 @@ impl Balancer {
                 self.stats.hc_failures as f64,
             ),
         ];
+        if self.backends.len() > PER_REPLICA_COLUMNS {
+            // A column per replica of a large fleet would be most of the result files: say
+            // how uneven the spread was instead.
+            let n: Vec<f64> = self.backends.iter().map(|b| b.requests as f64).collect();
+            let mean = n.iter().sum::<f64>() / n.len() as f64;
+            let (lo, hi) = n
+                .iter()
+                .fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            m.push(("requests_max_over_mean".into(), hi / mean));
+            m.push(("requests_min_over_mean".into(), lo / mean));
+            return m;
+        }
         for (i, b) in self.backends.iter().enumerate() {
             m.push((format!("replica{i}.requests"), b.requests as f64));
             m.push((
@@ -586,6 +598,9 @@ impl Balancer {
         m
     }
 }
+
+/// Replica slots up to which a balancer reports each one's load in its own columns.
+const PER_REPLICA_COLUMNS: usize = 64;
 
 /// Maglev's lookup table (Eisenbud et al., NSDI 2016): each backend fills its preferred
 /// slots in turn, following its own permutation of the table.

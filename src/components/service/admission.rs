@@ -85,7 +85,7 @@ impl Service {
                 }
                 let to = replica.map_or(u32::MAX, |k| k as u32);
                 ctx.cal.at(
-                    now + wait,
+                    now.saturating_add(wait),
                     self.id,
                     Msg::Paced {
                         request: id,
@@ -296,7 +296,7 @@ impl Service {
         if !rep.reaping {
             rep.reaping = true;
             ctx.cal.at(
-                now + f.idle_timeout,
+                now.saturating_add(f.idle_timeout),
                 self.id,
                 Msg::Reap {
                     instance: k as u32,

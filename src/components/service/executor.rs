@@ -70,7 +70,7 @@ impl Service {
         } else {
             (work as f64 * slow).round() as Nanos
         };
-        ctx.cal.at(now + work, self.id, Msg::Finish(jid.to_token()));
+        ctx.cal.at(now.saturating_add(work), self.id, Msg::Finish(jid.to_token()));
     }
 
     /// Runs the job's current step, or completes it after the last.
@@ -139,7 +139,7 @@ impl Service {
                         if let Some(t) = timeout {
                             let step = job.step as u32;
                             ctx.cal.at(
-                                now + t,
+                                now.saturating_add(t),
                                 self.id,
                                 Msg::PoolTimeout {
                                     job: jid.to_token(),

@@ -282,7 +282,7 @@ impl Service {
         debug_assert_eq!(rep.phase, Phase::Starting);
         rep.phase = Phase::Serving;
         rep.idle = rep.workers;
-        rep.warm_until = now + warm_for;
+        rep.warm_until = now.saturating_add(warm_for);
         self.stats.starting.add(now, -1);
         self.stats.workers.add(now, rep.workers as i64);
         self.stats.replicas.add(now, 1);
@@ -409,7 +409,7 @@ impl Service {
         if rep.n > 0 {
             return; // busy again: its next idle moment sets a new check
         }
-        let due = rep.idle_since + f.idle_timeout;
+        let due = rep.idle_since.saturating_add(f.idle_timeout);
         if now >= due {
             self.remove(k as usize, ctx);
         } else {

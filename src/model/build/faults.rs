@@ -18,7 +18,7 @@ pub(in crate::model) fn attach_fault(
         let Some(to_id) = nodes.iter().position(|(n, _)| n == to) else {
             return Err(format!("latency fault toward `{to}`, which is not a node"));
         };
-        let window = (at.0, at.0 + r#for.0, add.0);
+        let window = (at.0, at.0.saturating_add(r#for.0), add.0);
         let sites: Vec<&mut CallSite> = match nodes.iter_mut().find(|(n, _)| n == from) {
             Some((_, ActorConfig::Client(c))) => vec![&mut c.call],
             Some((_, ActorConfig::Service(s))) => s.calls.iter_mut().collect(),
@@ -50,10 +50,11 @@ pub(in crate::model) fn attach_fault(
             if !(*factor > 0.0 && factor.is_finite()) {
                 return Err(format!("a slowdown factor must be positive, not {factor}"));
             }
+            factor_in_bounds(*factor)?;
             (
                 node,
                 at.0,
-                Some(at.0 + r#for.0),
+                Some(at.0.saturating_add(r#for.0)),
                 FaultKind::Slowdown {
                     factor: *factor,
                     replica: *replica,
@@ -75,7 +76,7 @@ pub(in crate::model) fn attach_fault(
             (
                 node,
                 at.0,
-                Some(at.0 + r#for.0),
+                Some(at.0.saturating_add(r#for.0)),
                 FaultKind::Errors {
                     rate: *rate,
                     replica: *replica,
@@ -90,7 +91,7 @@ pub(in crate::model) fn attach_fault(
         } => (
             node,
             at.0,
-            r#for.map(|d| at.0 + d.0),
+            r#for.map(|d| at.0.saturating_add(d.0)),
             FaultKind::Crash { replica: *replica },
         ),
         FaultSpec::Scale { node, at, replicas } => {
@@ -186,6 +187,7 @@ pub(in crate::model) fn attach_fault(
                     "a canary's slowdown factor must be positive, not {factor}"
                 ));
             }
+            factor_in_bounds(*factor)?;
             if !(0.0..=1.0).contains(rate) {
                 return Err(format!(
                     "an error rate is a probability in [0, 1], not {rate}"
@@ -194,7 +196,7 @@ pub(in crate::model) fn attach_fault(
             (
                 node,
                 at.0,
-                Some(at.0 + r#for.0),
+                Some(at.0.saturating_add(r#for.0)),
                 FaultKind::Canary {
                     replicas: *replicas,
                     factor: *factor,
@@ -237,4 +239,15 @@ pub(in crate::model) fn attach_fault(
     }
     s.faults.push(Fault { at, until, kind });
     Ok(())
+}
+
+/// A slowdown factor within the bounds of a replica's speed (1e-6 to 1e6): beyond them work
+/// rounds to nothing or outlasts any run.
+fn factor_in_bounds(factor: f64) -> Result<(), String> {
+    if (1e-6..=1e6).contains(&factor) {
+        return Ok(());
+    }
+    Err(format!(
+        "a slowdown factor of {factor:?} is out of bounds: between 1e-6 and 1e6 (beyond them work rounds to nothing or outlasts any run)"
+    ))
 }
