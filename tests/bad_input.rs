@@ -681,6 +681,12 @@ fn sizes_over_their_bounds_are_refused_with_the_bound() {
             3,
         ),
         ("b-vnodes", lb("RingHash(vnodes: 20000)"), d.into(), 4),
+        (
+            "b-ring",
+            "        \"users\": Client(target: \"lb\", arrivals: Poisson(rate: 10.0)),\n        \"lb\": Balancer(target: \"app\", algorithm: RingHash(vnodes: 5000)),\n        \"app\": Service(replicas: 2000, service_time: Exponential(mean: \"10ms\")),".to_string(),
+            d.into(),
+            4,
+        ),
         ("b-maglev", lb("Maglev(table: 5000077)"), d.into(), 4),
         (
             "b-partitions",
@@ -736,6 +742,14 @@ fn sizes_over_their_bounds_are_refused_with_the_bound() {
         "{USERS}\n        \"app\": Service(service_time: LogNormal(mean: \"10ms\", cv: 1000.0)),"
     );
     assert_error_at("b-cv", &experiment(&lognormal, d), &[], 4, "at most 100.0");
+    let limited = format!("{USERS}\n        \"app\": Service(limit: Some(TokenBucket(rate: 1e-300, burst: 100)), service_time: Exponential(mean: \"10ms\")),");
+    assert_error_at(
+        "b-limit-rate",
+        &experiment(&limited, d),
+        &[],
+        4,
+        "out of bounds: between 0.001",
+    );
     let gamma =
         format!("{USERS}\n        \"app\": Service(service_time: Gamma(mean: \"10ms\", cv: 5e5)),");
     assert_error_at(
@@ -950,6 +964,15 @@ fn models_that_run_but_mean_nothing_are_warned_about() {
                 d,
             ),
             "no request completed",
+        ),
+        // Memory the sizes may need, estimated before the run.
+        (
+            "w-memory",
+            experiment(
+                &format!("        \"users\": Client(target: \"c\", keys: Some(Uniform(n: 100)), arrivals: Poisson(rate: 10.0)),\n        \"c\": Cache(backend: \"app\", capacity: 50000000),\n{APP}"),
+                "    duration: \"2s\",",
+            ),
+            "may need about 4.5 GiB per run (the most for cache `c`",
         ),
         // Offered load the event cap will cut short.
         (

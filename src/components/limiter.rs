@@ -46,7 +46,8 @@ const UNIT: i128 = 1_000_000_000_000; // one token
 /// Credit gained per nanosecond at a rate given in thousandths per second: Δt·r_milli units
 /// = Δt[ns]·r[1/s]·10^-9 tokens · 10^12 units/token / 10^3 (milli) — exactly Δt·r_milli.
 fn milli(rate: f64) -> i128 {
-    (rate * 1000.0).round() as i128
+    // At least one: validation keeps rates at 0.001/s or more, and a wait divides by this.
+    ((rate * 1000.0).round() as i128).max(1)
 }
 
 /// What a limiter says to a request.

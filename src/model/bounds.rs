@@ -94,6 +94,11 @@ pub const VNODES: Bound = Bound {
     max: 10_000,
     why: "the ring holds vnodes × replicas entries; Envoy caps its whole ring at 8,388,608",
 };
+pub const RING_POINTS: Bound = Bound {
+    what: "hash ring points (vnodes × replicas)",
+    max: 8_388_608,
+    why: "Envoy's largest ring (`maximum_ring_size`, 8M entries)",
+};
 pub const MAGLEV_TABLE: Bound = Bound {
     what: "a Maglev table size",
     max: 5_000_011,
@@ -117,7 +122,7 @@ pub const UNITS: Bound = Bound {
 };
 
 /// Every bound, for the reference.
-pub const ALL: [Bound; 13] = [
+pub const ALL: [Bound; 14] = [
     REPLICAS,
     WORKERS,
     QUEUE_CAPACITY,
@@ -127,6 +132,7 @@ pub const ALL: [Bound; 13] = [
     BREAKER_CALLS,
     BREAKER_SECONDS,
     VNODES,
+    RING_POINTS,
     MAGLEV_TABLE,
     CACHE_ENTRIES,
     REPLICATIONS,

@@ -199,6 +199,21 @@ fn build(cx: &Cx, name: &str, b: &BalancerSpec) -> Result<BalancerConfig, Error>
                 crate::model::bounds::VNODES
                     .check(*vnodes as u64)
                     .map_err(|m| at("algorithm", m))?;
+                // The ring holds a point per vnode of every replica the service may run.
+                let most = svc
+                    .autoscaler
+                    .as_ref()
+                    .and_then(|a| a.max)
+                    .unwrap_or(0)
+                    .max(replicas);
+                crate::model::bounds::RING_POINTS
+                    .check(*vnodes as u64 * most as u64)
+                    .map_err(|m| {
+                        at(
+                            "algorithm",
+                            format!("{m}: {vnodes} vnodes × up to {most} replicas"),
+                        )
+                    })?;
                 Algorithm::RingHash { vnodes: *vnodes }
             }
             AlgorithmSpec::Maglev { table } => {

@@ -583,6 +583,11 @@ fn limits(
                         {
                             return bad("a limiter needs a positive rate (and a token bucket a burst of at least 1)")
                         }
+                        L::TokenBucket { rate, .. } | L::LeakyBucket { rate, .. } | L::Gcra { rate, .. }
+                            if !(0.001..=1e9).contains(&rate) =>
+                        {
+                            return bad(&format!("a limiter's rate of {rate:?} per second is out of bounds: between 0.001 (its resolution, a thousandth of a request) and 1e9"))
+                        }
                         L::TokenBucket { rate, burst, max_delay } => LimiterConfig::TokenBucket { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
                         L::LeakyBucket { rate, burst, max_delay } => LimiterConfig::LeakyBucket { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
                         L::Gcra { rate, burst, max_delay } => LimiterConfig::Gcra { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
