@@ -173,3 +173,15 @@ fn a_folder_of_other_files_is_not_replaced() {
     );
     assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
 }
+
+#[test]
+fn a_redraw_removes_what_a_killed_one_left() {
+    let d = dir("redraw");
+    assert!(run_into(&d, &[]).status.success());
+    let want = tree(&d);
+    std::fs::write(d.join("plots/.sweep.svg.4242.tmp"), "half a plot").unwrap();
+    let o = d.display().to_string();
+    assert!(scalesim(&["plot", &o]).output().unwrap().status.success());
+    let diff = differ(&tree(&d), &want);
+    assert!(diff.is_empty(), "{diff:?}");
+}

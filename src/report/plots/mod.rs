@@ -424,6 +424,17 @@ pub fn plot_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let f = read_folder(dir)?;
     let out = dir.join("plots");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    // Temporary files of a redraw that was killed (`scalesim plot` draws in place).
+    for e in std::fs::read_dir(&out).map_err(|e| format!("cannot read {}: {e}", out.display()))? {
+        let p = e.map_err(|e| e.to_string())?.path();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            std::fs::remove_file(&p).map_err(|e| format!("cannot remove {}: {e}", p.display()))?;
+        }
+    }
     let name = f
         .summary
         .get("experiment")
