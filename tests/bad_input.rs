@@ -1017,3 +1017,30 @@ fn the_largest_fleets_run_with_result_files_of_bounded_size() {
         summary.len()
     );
 }
+
+#[test]
+fn every_experiment_field_is_checked_at_load() {
+    let nodes = format!("{USERS}\n{APP}");
+    let cases = [
+        (
+            "f-wall",
+            "    limits: (max_wall: \"0s\"),",
+            "limits must be above zero",
+        ),
+        (
+            "f-events",
+            "    limits: (max_events: 0),",
+            "limits must be above zero",
+        ),
+        ("f-name", "    name: \" \",", "name is empty"),
+        (
+            "f-baseline",
+            "    baseline: \"nope\",",
+            "baseline `nope` is not a variant",
+        ),
+    ];
+    for (name, settings, needle) in cases {
+        let text = experiment(&nodes, &format!("    duration: \"10s\",\n{settings}"));
+        assert_error_at(name, &text, &[], 7, needle);
+    }
+}

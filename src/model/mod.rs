@@ -753,6 +753,12 @@ fn check_stop_rule(
 
 fn check_settings(s: &Settings, root: &Node) -> Result<(), Error> {
     let at = |field: &str| overrides::locate(root, &[field]).span;
+    if s.name.as_ref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(Error::at(
+            at("name"),
+            "name is empty: leave it out to use the file's name",
+        ));
+    }
     if s.duration.0 == 0 {
         return Err(Error::at(
             at("duration"),
@@ -796,7 +802,10 @@ fn check_settings(s: &Settings, root: &Node) -> Result<(), Error> {
             ));
         }
     }
-    if s.limits.max_events == 0 || s.limits.max_in_flight == 0 {
+    if s.limits.max_events == 0
+        || s.limits.max_in_flight == 0
+        || s.limits.max_wall.is_some_and(|w| w.0 == 0)
+    {
         return Err(Error::at(at("limits"), "limits must be above zero"));
     }
     Ok(())
