@@ -17,18 +17,26 @@ fn run(name: &str, text: &str, extra: &[&str]) -> (i32, String, String) {
     run_bytes(name, text.as_bytes(), extra)
 }
 
-/// [`run`] on a file of any bytes (encodings, byte-order marks).
-fn run_bytes(name: &str, bytes: &[u8], extra: &[&str]) -> (i32, String, String) {
+/// Writes `bytes` as experiment `name` and runs it into a fresh `NAME-out` folder: the
+/// output, the folder and the file's path as printed.
+fn invoke(name: &str, bytes: &[u8], extra: &[&str]) -> (std::process::Output, PathBuf, String) {
     let path = dir().join(format!("{name}.ron"));
     std::fs::write(&path, bytes).unwrap();
-    let mut args = vec!["run", path.to_str().unwrap(), "--quiet", "--out"];
     let out_dir = dir().join(format!("{name}-out"));
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let mut args = vec!["run", path.to_str().unwrap(), "--quiet", "--out"];
     args.push(out_dir.to_str().unwrap());
     args.extend_from_slice(extra);
     let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
         .args(&args)
         .output()
         .unwrap();
+    (out, out_dir, path.display().to_string())
+}
+
+/// [`run`] on a file of any bytes (encodings, byte-order marks).
+fn run_bytes(name: &str, bytes: &[u8], extra: &[&str]) -> (i32, String, String) {
+    let (out, out_dir, path) = invoke(name, bytes, extra);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{name}: panicked: {stderr}");
     let code = out.status.code().unwrap_or(-1);
@@ -36,7 +44,7 @@ fn run_bytes(name: &str, bytes: &[u8], extra: &[&str]) -> (i32, String, String) 
         code == 0 || !out_dir.exists(),
         "{name}: a result folder was written for bad input"
     );
-    (code, stderr, path.display().to_string())
+    (code, stderr, path)
 }
 
 /// Asserts exit code 2 and an `error: FILE:LINE:COL: ...` message mentioning `needle`.
@@ -784,9 +792,9 @@ fn seeds_up_to_two_to_the_64_are_read_from_files() {
 }
 
 #[test]
-fn expectations_and_the_quick_profile_are_checked_before_anything_runs() {
+fn expectations_the_quick_profile_and_other_fields_are_checked_before_anything_runs() {
     let nodes = format!("{USERS}\n{APP}");
-    // (name, settings, line, message): expect lines on line 7, the quick profile on line 7.
+    // (name, settings, message): each on line 7.
     let cases = [
         (
             "x-syntax",
@@ -829,6 +837,22 @@ fn expectations_and_the_quick_profile_are_checked_before_anything_runs() {
             "q-replications",
             "    quick: (replications: 0),",
             "the quick profile: replications",
+        ),
+        (
+            "f-wall",
+            "    limits: (max_wall: \"0s\"),",
+            "limits must be above zero",
+        ),
+        (
+            "f-events",
+            "    limits: (max_events: 0),",
+            "limits must be above zero",
+        ),
+        ("f-name", "    name: \" \",", "name is empty"),
+        (
+            "f-baseline",
+            "    baseline: \"nope\",",
+            "baseline `nope` is not a variant",
         ),
         (
             "q-many",
@@ -902,17 +926,7 @@ fn cycles_through_queues_are_refused() {
 
 /// Runs `text` and returns (exit code, stdout, summary.json's text).
 fn run_warned(name: &str, text: &str, extra: &[&str]) -> (i32, String, String) {
-    let path = dir().join(format!("{name}.ron"));
-    std::fs::write(&path, text).unwrap();
-    let out_dir = dir().join(format!("{name}-out"));
-    let _ = std::fs::remove_dir_all(&out_dir);
-    let mut args = vec!["run", path.to_str().unwrap(), "--quiet", "--out"];
-    args.push(out_dir.to_str().unwrap());
-    args.extend_from_slice(extra);
-    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
-        .args(&args)
-        .output()
-        .unwrap();
+    let (out, out_dir, _) = invoke(name, text.as_bytes(), extra);
     let summary = std::fs::read_to_string(out_dir.join("summary.json")).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&out_dir);
     (
@@ -1016,31 +1030,4 @@ fn the_largest_fleets_run_with_result_files_of_bounded_size() {
         "summary.json of {} bytes",
         summary.len()
     );
-}
-
-#[test]
-fn every_experiment_field_is_checked_at_load() {
-    let nodes = format!("{USERS}\n{APP}");
-    let cases = [
-        (
-            "f-wall",
-            "    limits: (max_wall: \"0s\"),",
-            "limits must be above zero",
-        ),
-        (
-            "f-events",
-            "    limits: (max_events: 0),",
-            "limits must be above zero",
-        ),
-        ("f-name", "    name: \" \",", "name is empty"),
-        (
-            "f-baseline",
-            "    baseline: \"nope\",",
-            "baseline `nope` is not a variant",
-        ),
-    ];
-    for (name, settings, needle) in cases {
-        let text = experiment(&nodes, &format!("    duration: \"10s\",\n{settings}"));
-        assert_error_at(name, &text, &[], 7, needle);
-    }
 }
