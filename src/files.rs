@@ -89,9 +89,11 @@ pub fn prepare_result_folder(dir: &Path) -> Result<(), String> {
     ))
 }
 
-/// A temporary file of [`write_atomic`] that a killed process left.
+/// A temporary file of [`write_atomic`] that a killed process left, or what a file browser
+/// leaves in a folder it showed: replaced with the folder, never a reason to refuse it.
 fn is_temporary(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".tmp")
+    (name.starts_with('.') && name.ends_with(".tmp"))
+        || matches!(name, ".DS_Store" | "Thumbs.db" | "desktop.ini")
 }
 
 /// Writes a result folder whole or not at all: `write` fills a staging folder beside `dir`,
@@ -236,7 +238,9 @@ mod tests {
         std::fs::create_dir_all(&old).unwrap();
         prepare_result_folder(&dir).unwrap();
         assert!(dir.exists() && !old.exists());
-        // A folder of someone else's files is never replaced.
+        // A file browser's droppings do not stop a run; someone else's files do.
+        std::fs::write(dir.join(".DS_Store"), "").unwrap();
+        prepare_result_folder(&dir).unwrap();
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
         let e = prepare_result_folder(&dir).unwrap_err();
         assert!(e.contains("`notes.txt`"), "{e}");
