@@ -164,7 +164,8 @@ fn sweeps_and_variants_give_one_point_each() {
         1 + 2 * 4 * 2,
         "variants × grid × replications rows"
     );
-    assert!(lines[0].starts_with("variant,arrivals.arrivals.rate,queue.workers,replication,"));
+    assert!(lines[0]
+        .starts_with("variant,param.arrivals.arrivals.rate,param.queue.workers,replication,"));
     assert!(lines[1].starts_with("slow,100.0,1,0,"));
     assert!(lines[16].starts_with("fast,200.0,2,1,"));
     // Common random numbers: the same replication sees the same arrivals in every variant.

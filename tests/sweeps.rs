@@ -389,3 +389,40 @@ fn compare_pairs_two_folders() {
         "{err}"
     );
 }
+
+#[test]
+fn swept_paths_and_metrics_have_columns_of_their_own() {
+    // Sweeping the client's whole `arrivals` while the client reports a metric `arrivals`:
+    // runs.csv keeps the two apart (the swept value under `param.`), each name once.
+    let p = common::write(
+        "sweeps",
+        "same-name",
+        r#"Experiment(
+    model: Model(nodes: {
+        "users": Client(target: "app", arrivals: Poisson(rate: 10.0)),
+        "app": Service(service_time: Exponential(mean: "10ms")),
+    }),
+    duration: "20s",
+    replications: 1,
+    sweep: { "users.arrivals": [Poisson(rate: 10.0), Poisson(rate: 20.0)] },
+)"#,
+    );
+    let (plan, results) = common::run_file(&p);
+    let csv = scalesim::report::runs_csv(&plan, &results);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let mut unique = header.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), header.len(), "a name twice in {header:?}");
+    let swept = header
+        .iter()
+        .position(|h| *h == "param.users.arrivals")
+        .unwrap();
+    let metric = header.iter().position(|h| *h == "users.arrivals").unwrap();
+    let row: Vec<&str> = csv.lines().nth(2).unwrap().split(',').collect();
+    assert!(row[swept].contains("20.0"), "{}", row[swept]);
+    let arrivals: f64 = row[metric].parse().unwrap();
+    assert!(arrivals > 200.0, "about 20/s for 20 s: {arrivals}");
+    let ts = scalesim::report::timeseries_csv(&plan, &results);
+    assert!(ts.lines().next().unwrap().contains("param.users.arrivals"));
+}

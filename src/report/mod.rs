@@ -141,6 +141,14 @@ fn csv_number(x: f64) -> String {
     }
 }
 
+/// The column of a swept path in `runs.csv` and `timeseries.csv`: `param.<path>`, kept apart
+/// from metric columns (a swept `users.arrivals` beside the client's metric
+/// `users.arrivals`). No metric is named so: `param` would have to be a node whose class
+/// metric ends in a model field.
+pub fn param_column(path: &str) -> String {
+    format!("param.{path}")
+}
+
 /// The contents of `runs.csv`: one row per point × replication.
 pub fn runs_csv(plan: &Plan, results: &Results) -> String {
     let mut out = String::new();
@@ -148,7 +156,7 @@ pub fn runs_csv(plan: &Plan, results: &Results) -> String {
         return out;
     }
     let mut header: Vec<String> = vec!["variant".into()];
-    header.extend(plan.sweep_paths.iter().cloned());
+    header.extend(plan.sweep_paths.iter().map(|p| param_column(p)));
     header.extend(
         ["replication", "events", "fingerprint", "stop"]
             .iter()
@@ -207,7 +215,7 @@ pub fn timeseries_csv(plan: &Plan, results: &Results) -> String {
         }
     }
     let mut header: Vec<String> = vec!["variant".into()];
-    header.extend(plan.sweep_paths.iter().cloned());
+    header.extend(plan.sweep_paths.iter().map(|p| param_column(p)));
     header.push("time_s".into());
     header.extend(columns.iter().cloned());
     let mut out = header
