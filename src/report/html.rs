@@ -14,23 +14,66 @@ fn esc(s: &str) -> String {
 }
 
 fn num(v: Option<&Value>) -> String {
-    match v.and_then(Value::as_f64) {
-        None => "–".into(),
-        Some(0.0) => "0".into(),
-        Some(x) if x.abs() >= 1e5 || x.abs() < 1e-3 => format!("{x:.3e}"),
-        Some(x) => {
-            let s = format!("{x:.4}");
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        }
+    v.and_then(Value::as_f64).map_or("–".into(), human)
+}
+
+/// A number as people read it: three significant digits, thousands separated, no trailing
+/// zeros (`1,080,000`, `4,110`, `12.3`, `60`, `0.0123`); below a millionth in scientific
+/// notation.
+fn human(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
     }
+    if !x.is_finite() {
+        return "–".into();
+    }
+    if x.abs() < 1e-6 {
+        return format!("{x:.2e}");
+    }
+    // Round to three significant digits, then print no more decimals than they need.
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (2 - magnitude).max(0) as usize;
+    let scale = 10f64.powi(magnitude - 2);
+    let rounded = (x / scale).round() * scale;
+    let text = format!("{:.*}", decimals, rounded);
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let frac = frac.trim_end_matches('0');
+    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
+}
+
+/// A value of metric `m` in the unit its table column says (latencies in milliseconds).
+fn shown(m: &str, v: Option<&Value>) -> String {
+    if m.ends_with("_s") {
+        millis(v)
+    } else {
+        num(v)
+    }
+}
+
+/// A latency in seconds, shown in milliseconds.
+fn millis(v: Option<&Value>) -> String {
+    v.and_then(Value::as_f64)
+        .map_or("–".into(), |s| human(s * 1000.0))
 }
 
 /// The metrics shown in the tables, with their display names and units.
 const SHOWN: [(&str, &str); 8] = [
     ("throughput_rps", "throughput (req/s)"),
     ("goodput_rps", "goodput (req/s)"),
-    ("latency_mean_s", "latency mean (s)"),
-    ("latency_p99_s", "latency p99 (s)"),
+    ("latency_mean_s", "latency mean (ms)"),
+    ("latency_p99_s", "latency p99 (ms)"),
     ("timed_out", "timed out"),
     ("rejected", "rejected"),
     ("failed", "failed"),
@@ -155,8 +198,8 @@ pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, S
             let _ = write!(
                 h,
                 "<td>{} ± {}</td>",
-                num(a.and_then(|a| a.get("mean"))),
-                num(a.and_then(|a| a.get("ci95")))
+                shown(m, a.and_then(|a| a.get("mean"))),
+                shown(m, a.and_then(|a| a.get("ci95")))
             );
         }
         h.push_str("</tr>\n");
@@ -188,8 +231,8 @@ pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, S
                 let _ = write!(
                     h,
                     "<td>{} ± {}</td>",
-                    num(d.and_then(|d| d.get("diff"))),
-                    num(d.and_then(|d| d.get("ci95")))
+                    shown(m, d.and_then(|d| d.get("diff"))),
+                    shown(m, d.and_then(|d| d.get("ci95")))
                 );
             }
             h.push_str("</tr>\n");
@@ -457,4 +500,22 @@ pub fn render_plan(dir: &Path, plan: &Value, plots: &[String]) -> Result<String,
     figures(&mut h, dir, plots)?;
     h.push_str("</body></html>\n");
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human;
+
+    #[test]
+    fn numbers_read_as_people_write_them() {
+        assert_eq!(human(1.0794e6), "1,080,000");
+        assert_eq!(human(4112.1669), "4,110");
+        assert_eq!(human(999.6), "1,000");
+        assert_eq!(human(12.345), "12.3");
+        assert_eq!(human(0.012345), "0.0123");
+        assert_eq!(human(-2.5), "-2.5");
+        assert_eq!(human(60.0), "60");
+        assert_eq!(human(0.0), "0");
+        assert_eq!(human(3.2e-9), "3.20e-9");
+    }
 }
