@@ -44,6 +44,25 @@ fn mmc_mean_wait_matches_erlang_c() {
                 4.0,
                 0.05,
             );
+            // The wait's distribution: P(W > 0) is Erlang C, and P(W > t) = C e^{-(cμ-λ)t},
+            // so its 99th percentile is ln(100 C) / (cμ - λ) when C is above 1%.
+            let erlang_c = theory::erlang_c(c, lambda / MU);
+            assert_agrees(
+                &format!("M/M/{c} at ρ = {rho}: P(wait > 0)"),
+                &per_rep(&results, "queue", "wait_probability"),
+                erlang_c,
+                4.0,
+                0.05,
+            );
+            if erlang_c > 0.02 {
+                assert_agrees(
+                    &format!("M/M/{c} at ρ = {rho}: wait p99"),
+                    &per_rep(&results, "queue", "wait_p99_s"),
+                    (100.0 * erlang_c).ln() / (c as f64 * MU - lambda),
+                    4.0,
+                    0.05,
+                );
+            }
             assert_little(&plan, &results, "queue");
         }
     }

@@ -58,6 +58,11 @@ impl Histogram {
         self.sum += v as u128;
     }
 
+    /// How many values were exactly zero (values below 128 have buckets of their own).
+    pub fn zeros(&self) -> u64 {
+        self.counts[0]
+    }
+
     pub fn count(&self) -> u64 {
         self.total
     }

@@ -23,6 +23,7 @@ impl Service {
         if counted {
             self.stats.wait_sum += (now - r.entered) as u128;
             self.stats.waits += 1;
+            self.stats.wait.record(now - r.entered);
         }
         self.stats.busy.add(now, 1);
         let (class, work) = (r.class, r.work);

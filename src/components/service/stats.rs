@@ -30,6 +30,9 @@ pub struct ServiceStats {
     pub completions: u64,
     pub wait_sum: u128,
     pub waits: u64,
+    /// Waits in the queue (zero for a request a free worker took at once), for P(wait > 0)
+    /// and the wait's percentiles.
+    pub wait: crate::metrics::Histogram,
     pub sojourn_sum: u128,
     pub sojourns: u64,
     /// The moments of a worker's holding time (start to reply) and of the gaps between
@@ -158,6 +161,16 @@ impl Service {
             ("rejected", s.rejected as f64),
             ("throughput_rps", s.completions as f64 / window_s),
             ("wait_mean_s", mean(s.wait_sum, s.waits)),
+            (
+                "wait_probability",
+                if s.waits > 0 {
+                    1.0 - s.wait.zeros() as f64 / s.waits as f64
+                } else {
+                    f64::NAN
+                },
+            ),
+            ("wait_p50_s", s.wait.quantile(0.5).map_or(f64::NAN, |v| v / 1e9)),
+            ("wait_p99_s", s.wait.quantile(0.99).map_or(f64::NAN, |v| v / 1e9)),
             ("sojourn_mean_s", mean(s.sojourn_sum, s.sojourns)),
             ("service_mean_s", s.service.mean_s()),
             ("service_scv", s.service.scv()),
@@ -270,6 +283,7 @@ impl ServiceStats {
             completions: 0,
             wait_sum: 0,
             waits: 0,
+            wait: crate::metrics::Histogram::new(),
             sojourn_sum: 0,
             sojourns: 0,
             service: Moments::default(),
