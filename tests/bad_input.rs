@@ -855,6 +855,11 @@ fn expectations_the_quick_profile_and_other_fields_are_checked_before_anything_r
             "baseline `nope` is not a variant",
         ),
         (
+            "q-base",
+            "    bucket: \"0s\",\n    quick: (replications: 2),",
+            "bucket must be above zero",
+        ),
+        (
             "q-many",
             "    quick: (replications: 5000000),",
             "the quick profile: replications 5,000,000",

@@ -292,13 +292,22 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     }
 
     let mut settings: Settings = de::from_node(&root).map_err(|e| fail(&sources, e))?;
+    // The command line's seed and replications win over the file and its quick profile.
+    let with_cli = |mut s: Settings| {
+        s.seed = cli.seed.unwrap_or(s.seed);
+        s.replications = cli.replications.unwrap_or(s.replications);
+        s
+    };
     if let Some(q) = settings.quick {
         // The quick profile is checked whether or not this load uses it: `validate` and
-        // `run` refuse what `check --quick` would.
+        // `run` refuse what `check --quick` would. The settings first, so that their own
+        // errors are not blamed on the profile.
+        check_settings(&with_cli(settings.clone()), &root).map_err(|e| fail(&sources, e))?;
         let mut quick = settings.clone();
         quick.duration = q.duration.unwrap_or(settings.duration);
         quick.warmup = q.warmup.unwrap_or(settings.warmup);
         quick.replications = q.replications.unwrap_or(settings.replications);
+        let quick = with_cli(quick);
         check_settings(&quick, &root).map_err(|e| {
             fail(
                 &sources,
@@ -312,12 +321,7 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
             settings = quick;
         }
     }
-    if let Some(seed) = cli.seed {
-        settings.seed = seed;
-    }
-    if let Some(r) = cli.replications {
-        settings.replications = r;
-    }
+    let settings = with_cli(settings);
     check_settings(&settings, &root).map_err(|e| fail(&sources, e))?;
 
     let Some(model_field) = model_field else {
