@@ -6,12 +6,15 @@ mod build;
 pub mod de;
 pub mod nodes;
 pub mod overrides;
+mod points;
 pub mod spec;
 pub mod syntax;
 mod trace;
+mod warnings;
 
 use crate::components::ActorConfig;
 use de::Error;
+use points::{apply, overrides_of, sweep_of, variants_of, Override};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use syntax::{Kind, Node, Span};
@@ -201,14 +204,6 @@ const SETTINGS: [&str; 10] = [
     "baseline",
     "stop_when",
 ];
-
-/// An override: a dotted path and the value to put there.
-#[derive(Clone, Debug)]
-struct Override {
-    path: String,
-    span: Span,
-    value: Node,
-}
 
 /// Loads, overrides and validates an experiment file.
 pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> {
@@ -451,7 +446,7 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
     }
 
     let name = settings.name.clone().unwrap_or_else(|| stem(path));
-    let warnings = warnings_of(&settings, &points);
+    let warnings = warnings::of(&settings, &points);
     Ok(Plan {
         name,
         file: path.to_path_buf(),
@@ -463,129 +458,6 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
         builder,
         warnings,
     })
-}
-
-const GIB: f64 = (1u64 << 30) as f64;
-/// A run estimated to need more memory than this is warned about before it starts.
-const MEMORY_WARNING: f64 = 2.0 * GIB;
-
-/// Bytes one run of `actors` may hold at the most, roughly (what grows with sizes in the
-/// file: replica slots, cache entries, ring points, closed-loop users), and its largest part.
-fn memory_estimate(actors: &[(String, ActorConfig)]) -> (f64, String) {
-    use crate::components::{balancer::Algorithm, Arrivals};
-    let mut parts: Vec<(f64, String)> = Vec::new();
-    for (name, c) in actors {
-        let (bytes, what) = match c {
-            ActorConfig::Service(s) => {
-                let most = s
-                    .autoscaler
-                    .as_ref()
-                    .map_or(s.replicas, |a| a.max.max(s.replicas));
-                (
-                    most as f64 * 2048.0,
-                    format!("service `{name}`: {most} replicas"),
-                )
-            }
-            ActorConfig::Cache(c) => (
-                c.capacity as f64 * 96.0,
-                format!("cache `{name}`: {} entries", c.capacity),
-            ),
-            ActorConfig::Balancer(b) => match b.algorithm {
-                Algorithm::RingHash { vnodes } => (
-                    vnodes as f64 * b.replicas as f64 * 16.0,
-                    format!("balancer `{name}`: its hash ring"),
-                ),
-                Algorithm::Maglev { table } => (
-                    table as f64 * 4.0,
-                    format!("balancer `{name}`: its Maglev table"),
-                ),
-                _ => (b.replicas as f64 * 256.0, format!("balancer `{name}`")),
-            },
-            ActorConfig::Client(c) => match c.arrivals {
-                Arrivals::Closed { users, .. } => (
-                    users as f64 * 64.0,
-                    format!("client `{name}`: {users} users"),
-                ),
-                _ => (0.0, String::new()),
-            },
-            _ => (0.0, String::new()),
-        };
-        parts.push((bytes, what));
-    }
-    let total = parts.iter().map(|p| p.0).sum();
-    let largest = parts
-        .into_iter()
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(b, w)| format!("the most for {w}, about {:.1} GiB", b / GIB))
-        .unwrap_or_default();
-    (total, largest)
-}
-
-/// Models that run but cannot mean much: no client in a variant, faults outside the run,
-/// open arrivals that the event cap will cut short.
-fn warnings_of(s: &Settings, points: &[Point]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for p in points {
-        if seen.contains(&p.variant.as_str()) {
-            continue;
-        }
-        seen.push(&p.variant);
-        let clients: Vec<&crate::components::ClientConfig> = p
-            .actors
-            .iter()
-            .filter_map(|(_, c)| match c {
-                ActorConfig::Client(c) => Some(c),
-                _ => None,
-            })
-            .collect();
-        if clients.is_empty() {
-            out.push(format!(
-                "variant `{}` has no client: nothing sends requests, so every request metric is empty",
-                p.variant
-            ));
-        }
-        // Open arrivals at a known rate: about four events per request at the least.
-        let rate: f64 = clients
-            .iter()
-            .map(|c| match c.arrivals {
-                crate::components::Arrivals::Poisson { rate }
-                | crate::components::Arrivals::Constant { rate } => rate,
-                crate::components::Arrivals::Diurnal { mean, .. } => mean,
-                _ => 0.0,
-            })
-            .sum();
-        let (bytes, largest) = memory_estimate(&p.actors);
-        if bytes > MEMORY_WARNING {
-            out.push(format!(
-                "variant `{}` may need about {:.1} GiB per run ({largest}); each thread holds a run",
-                p.variant,
-                bytes / GIB
-            ));
-        }
-        let events = 4.0 * rate * s.duration.secs();
-        if events > s.limits.max_events as f64 {
-            out.push(format!(
-                "variant `{}` offers about {:.3e} requests per run ({:.3e} events at the least): limits.max_events ({}) will stop each run at about {:.0}s of {:.0}s; shorten `duration` or raise the limit",
-                p.variant,
-                rate * s.duration.secs(),
-                events,
-                s.limits.max_events,
-                s.limits.max_events as f64 / (4.0 * rate),
-                s.duration.secs()
-            ));
-        }
-    }
-    for (i, f) in s.faults.iter().enumerate() {
-        let (kind, node, at, _) = f.timeline();
-        if at >= s.duration.secs() {
-            out.push(format!(
-                "fault {i} ({kind} of `{node}`) begins at {at}s, at or after the end of the run ({}s): it never happens",
-                s.duration.secs()
-            ));
-        }
-    }
-    out
 }
 
 /// Builds points from overrides: the experiment after `set`, its variants, its fault
@@ -811,210 +683,6 @@ fn check_settings(s: &Settings, root: &Node) -> Result<(), Error> {
         || s.limits.max_wall.is_some_and(|w| w.0 == 0)
     {
         return Err(Error::at(at("limits"), "limits must be above zero"));
-    }
-    Ok(())
-}
-
-fn overrides_of(node: Option<&Node>, what: &str) -> Result<Vec<Override>, Error> {
-    let Some(node) = node else {
-        return Ok(Vec::new());
-    };
-    let Kind::Map(entries) = &node.kind else {
-        return Err(Error::at(
-            node.span,
-            format!("`{what}` is a map of paths to values: {{ \"app.replicas\": 4 }}"),
-        ));
-    };
-    entries
-        .iter()
-        .map(|(k, v)| match &k.kind {
-            Kind::Str(p) => Ok(Override {
-                path: p.clone(),
-                span: k.span,
-                value: v.clone(),
-            }),
-            _ => Err(Error::at(
-                k.span,
-                "an override path is a string: \"node.field\"",
-            )),
-        })
-        .collect()
-}
-
-fn variants_of(node: Option<&Node>) -> Result<Vec<(String, Vec<Override>)>, Error> {
-    let Some(node) = node else {
-        return Ok(vec![("base".into(), Vec::new())]);
-    };
-    let Kind::Map(entries) = &node.kind else {
-        return Err(Error::at(
-            node.span,
-            "`variants` is a map of names to overrides: { \"fast\": { \"app.speed\": 2.0 } }",
-        ));
-    };
-    if entries.is_empty() {
-        return Ok(vec![("base".into(), Vec::new())]);
-    }
-    let mut out: Vec<(String, Vec<Override>)> = Vec::new();
-    for (k, v) in entries {
-        let Kind::Str(name) = &k.kind else {
-            return Err(Error::at(k.span, "a variant name is a string"));
-        };
-        if name.is_empty() || name.contains(['.', ',', '"']) {
-            return Err(Error::at(
-                k.span,
-                "a variant name must be non-empty, without dots, commas or quotes",
-            ));
-        }
-        if out.iter().any(|(n, _)| n == name) {
-            return Err(Error::at(
-                k.span,
-                format!("variant `{name}` is given twice"),
-            ));
-        }
-        out.push((name.clone(), overrides_of(Some(v), "a variant")?));
-    }
-    Ok(out)
-}
-
-/// A sweep: the paths it varies and its points, each a list of overrides in path order.
-struct Sweep {
-    paths: Vec<String>,
-    points: Vec<Vec<Override>>,
-}
-
-/// Reads `sweep: { path: [values] }` (a grid: the cartesian product, first path slowest) or
-/// `sweep: Zip({ path: [values] })` (paired lists of equal length: the i-th values together).
-fn sweep_of(node: Option<&Node>) -> Result<Sweep, Error> {
-    let Some(node) = node else {
-        return Ok(Sweep {
-            paths: Vec::new(),
-            points: vec![Vec::new()],
-        });
-    };
-    let hint = "`sweep` is a map of paths to lists, { \"users.arrivals.rate\": [10.0, 20.0] }, \
-                or Zip({ ... }) for paired lists";
-    let (zip, map) = match &node.kind {
-        Kind::Map(_) => (false, node),
-        Kind::Tuple(Some(n), items) if (n == "Zip" || n == "Grid") && items.len() == 1 => {
-            (n == "Zip", &items[0])
-        }
-        _ => return Err(Error::at(node.span, hint)),
-    };
-    let Kind::Map(entries) = &map.kind else {
-        return Err(Error::at(map.span, hint));
-    };
-    let mut lists: Vec<(String, Vec<Override>)> = Vec::new();
-    for (k, v) in entries {
-        let Kind::Str(path) = &k.kind else {
-            return Err(Error::at(
-                k.span,
-                "a sweep path is a string: \"node.field\"",
-            ));
-        };
-        let Kind::List(items) = &v.kind else {
-            return Err(Error::at(
-                v.span,
-                format!("sweep `{path}` needs a list of values `[...]`"),
-            ));
-        };
-        if items.is_empty() {
-            return Err(Error::at(v.span, format!("sweep `{path}` has no values")));
-        }
-        if zip && !lists.is_empty() && items.len() != lists[0].1.len() {
-            return Err(Error::at(
-                v.span,
-                format!(
-                    "Zip needs lists of equal length: `{path}` has {} values, `{}` has {}",
-                    items.len(),
-                    lists[0].0,
-                    lists[0].1.len()
-                ),
-            ));
-        }
-        let values = items
-            .iter()
-            .map(|item| Override {
-                path: path.clone(),
-                span: k.span,
-                value: item.clone(),
-            })
-            .collect();
-        lists.push((path.clone(), values));
-    }
-    let paths = lists.iter().map(|(p, _)| p.clone()).collect();
-    if !zip {
-        let grid = lists
-            .iter()
-            .fold(1u64, |n, (_, vs)| n.saturating_mul(vs.len() as u64));
-        crate::model::bounds::UNITS
-            .check(grid)
-            .map_err(|m| Error::at(node.span, format!("the sweep's grid: {m}")))?;
-    }
-    let points = if zip {
-        let n = lists.first().map_or(1, |l| l.1.len());
-        (0..n)
-            .map(|i| lists.iter().map(|(_, vs)| vs[i].clone()).collect())
-            .collect()
-    } else {
-        let mut combos: Vec<Vec<Override>> = vec![Vec::new()];
-        for (_, values) in &lists {
-            combos = combos
-                .iter()
-                .flat_map(|c| {
-                    values.iter().map(move |v| {
-                        let mut c2 = c.clone();
-                        c2.push(v.clone());
-                        c2
-                    })
-                })
-                .collect();
-        }
-        combos
-    };
-    Ok(Sweep { paths, points })
-}
-
-/// Applies overrides to a model tree. A path starts with a node name (`app.replicas`) or
-/// with a top-level model field (`nodes.app.replicas`, `description`).
-fn apply(tree: &mut Node, changes: &[Override]) -> Result<(), Error> {
-    for o in changes {
-        let segments: Vec<String> = o.path.split('.').map(|s| s.trim().to_string()).collect();
-        if segments.iter().any(|s| s.is_empty()) {
-            return Err(Error::at(
-                o.span,
-                format!("override path `{}` has an empty part", o.path),
-            ));
-        }
-        let node_names: Vec<String> = match tree.field("nodes").map(|n| &n.kind) {
-            Some(Kind::Map(entries)) => entries
-                .iter()
-                .filter_map(|(k, _)| match &k.kind {
-                    Kind::Str(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        let full: Vec<String> = if node_names.contains(&segments[0]) {
-            std::iter::once("nodes".to_string())
-                .chain(segments.iter().cloned())
-                .collect()
-        } else if segments[0] == "nodes" || segments[0] == "description" {
-            segments.clone()
-        } else {
-            let known: Vec<String> = node_names.iter().map(|n| format!("`{n}`")).collect();
-            return Err(Error::at(
-                o.span,
-                format!(
-                    "unknown override path `{}`: there is no node `{}`; nodes are {}",
-                    o.path,
-                    segments[0],
-                    known.join(", ")
-                ),
-            ));
-        };
-        overrides::set_path(tree, &full, o.value.clone())
-            .map_err(|m| Error::at(o.span, format!("cannot apply override `{}`: {m}", o.path)))?;
     }
     Ok(())
 }
