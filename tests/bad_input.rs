@@ -503,13 +503,19 @@ fn every_bad_node_is_reported_with_its_location() {
     );
     let (code, stderr, path) = run("every_bad_node", &text, &[]);
     assert_eq!(code, 2, "stderr: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
     let want = [
         (4, "worker"),
         (5, "at least 1 entry"),
         (6, "`nowhere`"),
         (7, "rate"),
     ];
+    assert_one_line_per_error(&stderr, &path, &want);
+}
+
+/// Asserts that `stderr` holds exactly one `error: PATH:LINE:` line per wanted (line,
+/// words), in order.
+fn assert_one_line_per_error(stderr: &str, path: &str, want: &[(u32, &str)]) {
+    let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), want.len(), "one line per error: {stderr}");
     for (l, (line, needle)) in lines.iter().zip(want) {
         assert!(
@@ -535,15 +541,11 @@ fn every_bad_part_of_a_service_is_reported() {
     );
     let (code, stderr, path) = run("every_bad_part", &text, &[]);
     assert_eq!(code, 2, "stderr: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
-    let want = [(5, "worker"), (6, "CoDel"), (7, "`nowhere`")];
-    assert_eq!(lines.len(), want.len(), "one line per error: {stderr}");
-    for (l, (line, needle)) in lines.iter().zip(want) {
-        assert!(
-            l.starts_with(&format!("error: {path}:{line}:")) && l.contains(needle),
-            "expected line {line} with `{needle}`, got `{l}` in: {stderr}"
-        );
-    }
+    assert_one_line_per_error(
+        &stderr,
+        &path,
+        &[(5, "worker"), (6, "CoDel"), (7, "`nowhere`")],
+    );
 }
 
 #[test]
