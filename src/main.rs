@@ -1,8 +1,8 @@
 //! The `scalesim` command line: parse arguments, call the library, print.
 
 use clap::{Parser, Subcommand};
-use scalesim::experiment::{self, Shard};
-use scalesim::model::{self, CommandLine, Problem};
+use scalesim::experiment::Shard;
+use scalesim::model::{CommandLine, Problem};
 use scalesim::{check, pipeline, report};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -229,7 +229,7 @@ fn run(common: &Common, cli: CommandLine, shard: Option<&str>) -> ExitCode {
     if !quiet {
         print_verdicts("", &ran.verdicts);
     }
-    print_outcome(&ran.plan, &ran.results, &ran.dir, ran.resumed, quiet);
+    print_outcome(&ran, &ran.dir, quiet);
     if ran.has_plan && !quiet {
         say!(
             "this experiment has a plan: `scalesim plan {}` searches it and checks its expect lines",
@@ -283,20 +283,15 @@ fn plan(common: &Common) -> ExitCode {
     }
 }
 
-fn print_outcome(
-    plan: &model::Plan,
-    results: &experiment::Results,
-    dir: &Path,
-    resumed: usize,
-    quiet: bool,
-) {
+fn print_outcome(ran: &pipeline::Ran, dir: &Path, quiet: bool) {
+    let (plan, results, resumed) = (&ran.plan, &ran.results, ran.resumed);
     for w in scalesim::analysis::warnings(plan, results) {
         say!("warning: {w}");
     }
     if quiet {
         return;
     }
-    say_raw!("{}", report::table(plan, results));
+    say_raw!("{}", report::table(plan, &ran.shown));
     let theory = report::theory_table(plan, results);
     if !theory.is_empty() {
         say_raw!("\ntheory beside simulation (measured arrivals and service times):\n{theory}");
@@ -322,7 +317,7 @@ fn print_outcome(
 fn merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
     match pipeline::merge(dirs, out) {
         Ok(ran) => {
-            print_outcome(&ran.plan, &ran.results, out, ran.resumed, false);
+            print_outcome(&ran, out, false);
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

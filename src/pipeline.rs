@@ -2,7 +2,7 @@
 //! judge its expectations and write its result folder. `run`, `check`, `plan` and `merge`
 //! on the command line are these functions and some printing.
 
-use crate::analysis::Verdict;
+use crate::analysis::{Shown, Verdict};
 use crate::check;
 use crate::experiment::journal::{self, Journal, RunRecord};
 use crate::experiment::{self, Missing, Options, Results, Shard, UnitResult};
@@ -26,6 +26,8 @@ pub struct Ran {
     pub plan: Plan,
     pub results: Results,
     pub verdicts: Vec<Verdict>,
+    /// The metrics the experiment shows, per point (empty for a shard).
+    pub shown: Shown,
     /// Runs that came from the journal of an interrupted run.
     pub resumed: usize,
     /// Where the results are: the folder, or a shard's journal.
@@ -85,6 +87,7 @@ pub fn run(path: &Path, cli: &CommandLine, dir: &Path, how: Settings) -> Result<
         plan,
         results,
         verdicts: Vec::new(),
+        shown: Shown::default(),
         resumed,
         dir: dir.to_path_buf(),
         bad_expectation: None,
@@ -100,7 +103,9 @@ pub fn run(path: &Path, cli: &CommandLine, dir: &Path, how: Settings) -> Result<
         Ok(v) => ran.verdicts = v,
         Err(m) => ran.bad_expectation = Some(at(path, m)),
     }
-    report::write_folder(dir, &ran.plan, &ran.results, &ran.verdicts).map_err(Problem::plain)?;
+    ran.shown = check::shown(&ran.plan, &ran.results).map_err(|m| at(path, m))?;
+    report::write_folder(dir, &ran.plan, &ran.results, &ran.verdicts, &ran.shown)
+        .map_err(Problem::plain)?;
     let removed = journal.finish().map_err(|e| {
         Problem::plain(format!(
             "cannot remove {}: {e}",
@@ -177,11 +182,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Ran, Problem> {
     let verdicts = check::parse_all(&plan)
         .and_then(|e| check::evaluate_all(&plan, &results, &e))
         .map_err(Problem::plain)?;
-    report::write_folder(out, &plan, &results, &verdicts).map_err(Problem::plain)?;
+    let shown = check::shown(&plan, &results).map_err(Problem::plain)?;
+    report::write_folder(out, &plan, &results, &verdicts, &shown).map_err(Problem::plain)?;
     Ok(Ran {
         plan,
         results,
         verdicts,
+        shown,
         resumed,
         dir: out.to_path_buf(),
         bad_expectation: None,

@@ -1038,3 +1038,44 @@ fn the_largest_fleets_run_with_result_files_of_bounded_size() {
         summary.len()
     );
 }
+
+/// Every bad `show` item is reported at its place: a syntax error in the expression, a time
+/// unit on a count, a variant (show is per point), an unknown field; and, once they parse,
+/// a metric no variant has, with the names it may have meant.
+#[test]
+fn bad_show_items_are_located() {
+    let settings = r#"    duration: "1s",
+    variants: { "one": {}, "two": { "app.workers": 2 } },
+    show: [
+        "app.utilization *",
+        Show(metric: "rejected", unit: "ms"),
+        Show(metric: "two.app.utilization"),
+        "goodput_rps",
+    ],"#;
+    let text = experiment(&format!("{USERS}\n{APP}"), settings);
+    let (code, stderr, path) = run("bad_show", &text, &[]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+    assert_one_line_per_error(
+        &stderr,
+        &path,
+        &[
+            (9, "expected a number"),
+            (10, "not a time"),
+            (11, "drop the variant `two.`"),
+        ],
+    );
+    let settings = r#"    duration: "1s",
+    show: ["goodput_rps", "app.wait_probabilty", Show(metric: "cost", lable: "$")],"#;
+    let text = experiment(&format!("{USERS}\n{APP}"), settings);
+    assert_error_at("bad_show_field", &text, &[], 7, "unknown field `lable`");
+    let settings = r#"    duration: "1s",
+    show: ["goodput_rps", "app.wait_probabilty"],"#;
+    let text = experiment(&format!("{USERS}\n{APP}"), settings);
+    assert_error_at(
+        "bad_show_metric",
+        &text,
+        &[],
+        7,
+        "did you mean `app.wait_probability`",
+    );
+}

@@ -141,7 +141,7 @@ fn an_unstable_model_stops_at_the_cap_with_a_warning() {
         results.units.iter().all(|u| u.end_s < 10.0),
         "stopped early"
     );
-    let summary = scalesim::report::summary_json(&plan, &results, &[]);
+    let summary = scalesim::report::summary_json(&plan, &results, &[], &Default::default());
     assert!(
         summary.contains("\"warnings\": [\n    \"variant `base` point 0 replication 0 stopped at")
     );

@@ -236,7 +236,7 @@ fn common_random_numbers_sharpen_paired_differences() {
             unpaired
         );
     }
-    let summary = scalesim::report::summary_json(&plan, &results, &[]);
+    let summary = scalesim::report::summary_json(&plan, &results, &[], &Default::default());
     assert!(summary.contains(
         "\"vs\": {\n        \"baseline\": {\n          \"requests\": {\n            \"diff\": 0.0,"
     ));

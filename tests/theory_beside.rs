@@ -150,7 +150,7 @@ fn retry_storm_is_flagged_with_its_reasons() {
 fn summary_json_carries_the_theory() {
     let quick = ["duration=30s", "warmup=5s", "replications=2"].map(String::from);
     let (plan, results) = run("experiments/textbook/mmc.ron", &quick);
-    let text = scalesim::report::summary_json(&plan, &results, &[]);
+    let text = scalesim::report::summary_json(&plan, &results, &[], &Default::default());
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let t = &v["points"][0]["theory"]["queue"];
     assert_eq!(t["model"], "M/M/4");

@@ -174,6 +174,35 @@ pub fn variant_names(plan: &Plan) -> Vec<String> {
     names
 }
 
+/// The metrics an experiment shows (its `show` list, or the default), valued per point in
+/// their display units: what the run's table, the report's first table and the lesson plot
+/// draw.
+#[derive(Clone, Debug, Default)]
+pub struct Shown {
+    pub columns: Vec<ShownColumn>,
+    /// Per point, per column: the mean and its ci95 (NaN when the point lacks the metric).
+    pub values: Vec<Vec<(f64, f64)>>,
+}
+
+/// One shown metric: the expression, its label and the unit its values are in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShownColumn {
+    pub metric: String,
+    pub label: String,
+    pub unit: String,
+}
+
+impl ShownColumn {
+    /// The label with its unit, as a table header reads: `critical p99 (ms)`.
+    pub fn title(&self) -> String {
+        if self.unit.is_empty() {
+            self.label.clone()
+        } else {
+            format!("{} ({})", self.label, self.unit)
+        }
+    }
+}
+
 /// An expectation's verdict, as the result folder records it.
 #[derive(Clone, Debug)]
 pub struct Verdict {

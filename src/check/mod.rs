@@ -3,8 +3,10 @@
 mod eval;
 pub mod expr;
 pub mod junit;
+pub mod show;
 
 pub use eval::{eval_with, evaluate, fmt, judge, Lookup, Value, Verdict};
+pub use show::shown;
 
 use crate::experiment::Results;
 use crate::model::Plan;

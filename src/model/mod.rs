@@ -189,6 +189,29 @@ pub struct Plan {
     /// What makes the model run but mean little (no client, a fault after the end), found
     /// at load: reported with the run's own warnings, on stdout and in summary.json.
     pub warnings: Vec<String>,
+    /// The comment the file opens with, without its `//`: the report's introduction.
+    pub introduction: String,
+}
+
+/// The comment a file opens with: its `//` lines up to the first line of anything else,
+/// markers stripped, a `//` line alone kept as an empty line (a paragraph break).
+///
+/// ```
+/// let text = "// One service.\n//\n// Two workers.\nExperiment(\n// not this\n";
+/// assert_eq!(scalesim::model::introduction_of(text), "One service.\n\nTwo workers.");
+/// ```
+pub fn introduction_of(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| l.starts_with("//"))
+        .map(|l| {
+            let l = l.trim_start_matches('/');
+            l.strip_prefix(' ').unwrap_or(l).trim_end()
+        })
+        .collect();
+    lines.join("\n").trim().to_string()
 }
 
 /// Experiment settings that `--set` may change; every other path names a model field.
@@ -457,6 +480,9 @@ pub fn load_experiment(path: &Path, cli: &CommandLine) -> Result<Plan, Problem> 
         question: plan_field.map(|f| f.value),
         builder,
         warnings,
+        introduction: crate::files::read_text(path)
+            .map(|t| introduction_of(&t))
+            .unwrap_or_default(),
     })
 }
 

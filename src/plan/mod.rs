@@ -37,6 +37,7 @@ pub struct Loaded {
 /// it names is checked, and each error says where it is.
 pub fn load(path: &Path, cli: &CommandLine) -> Result<Loaded, Problem> {
     let plan = model::load_experiment(path, cli)?;
+    check_show(&plan)?;
     let Some(node) = plan.question.clone() else {
         check_expect_lines(&plan)?;
         return Ok(Loaded {
@@ -169,17 +170,7 @@ fn check_expect_lines(plan: &Plan) -> Result<(), Problem> {
     let b = &plan.builder;
     let variants = b.variants();
     let per_variant = plan.points.len() / variants.len().max(1);
-    // A variant's names: those of its first and last points (a sweep may add a class).
-    let names: Vec<Vec<String>> = (0..variants.len())
-        .map(|v| {
-            let mut n = metric_names(plan, &plan.points[v * per_variant].actors);
-            n.extend(metric_names(
-                plan,
-                &plan.points[(v + 1) * per_variant - 1].actors,
-            ));
-            n
-        })
-        .collect();
+    let names = variant_metric_names(plan);
     let baseline = crate::analysis::baseline(plan);
     let baseline = variants.iter().position(|v| v == baseline).unwrap_or(0);
     let mut problems = Vec::new();
@@ -221,6 +212,75 @@ fn check_expect_lines(plan: &Plan) -> Result<(), Problem> {
                     "`{name}` is not a metric of variant `{}`; did you mean {try_}?",
                     variants[v]
                 ),
+            ));
+            break;
+        }
+    }
+    let mut problems = problems.into_iter();
+    match problems.next() {
+        None => Ok(()),
+        Some(mut first) => {
+            first.also.extend(problems);
+            Err(first)
+        }
+    }
+}
+
+/// Each variant's metric names: those of its first and last points (a sweep may add a class).
+fn variant_metric_names(plan: &Plan) -> Vec<Vec<String>> {
+    let variants = plan.builder.variants().len().max(1);
+    let per_variant = plan.points.len() / variants;
+    (0..variants)
+        .map(|v| {
+            let mut n = metric_names(plan, &plan.points[v * per_variant].actors);
+            n.extend(metric_names(
+                plan,
+                &plan.points[(v + 1) * per_variant - 1].actors,
+            ));
+            n
+        })
+        .collect()
+}
+
+/// The `show` list: each expression parses, has a unit that fits, and reads metrics some
+/// variant has (a variant without one shows `–`).
+fn check_show(plan: &Plan) -> Result<(), Problem> {
+    if plan.settings.show.is_empty() {
+        return Ok(());
+    }
+    let b = &plan.builder;
+    let at = |item: usize, field: &str, col: usize, m: String| {
+        let i = item.to_string();
+        spec::in_string(b, b.span_of(&["show", &i, field]), col, m)
+    };
+    let cols = check::show::columns(plan).map_err(|errors| {
+        let mut all = errors
+            .into_iter()
+            .map(|e| at(e.item, e.field, e.col, e.message));
+        let mut first = all.next().expect("an error at least");
+        first.also.extend(all);
+        first
+    })?;
+    let names = variant_metric_names(plan);
+    let all: Vec<String> = names.iter().flatten().cloned().collect();
+    let mut problems = Vec::new();
+    for (i, c) in cols.iter().enumerate() {
+        for (m, col) in c.expr.metrics() {
+            let name = m.join(".");
+            if all.contains(&name) {
+                continue;
+            }
+            let try_ = nearest(&name, &all)
+                .iter()
+                .take(4)
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            problems.push(at(
+                i,
+                "metric",
+                col,
+                format!("`{name}` is not a metric of any variant; did you mean {try_}?"),
             ));
             break;
         }

@@ -2,6 +2,7 @@
 //! settings, its summary and paired-difference tables, expectation verdicts, and the plots
 //! inlined as SVG. Drawn from `summary.json` and `plots/`, like the plots themselves.
 
+use super::numbers::human;
 use serde_json::Value;
 use std::fmt::Write;
 use std::path::Path;
@@ -15,42 +16,6 @@ fn esc(s: &str) -> String {
 
 fn num(v: Option<&Value>) -> String {
     v.and_then(Value::as_f64).map_or("–".into(), human)
-}
-
-/// A number as people read it: three significant digits, thousands separated, no trailing
-/// zeros (`1,080,000`, `4,110`, `12.3`, `60`, `0.0123`); below a millionth in scientific
-/// notation.
-fn human(x: f64) -> String {
-    if x == 0.0 {
-        return "0".into();
-    }
-    if !x.is_finite() {
-        return "–".into();
-    }
-    if x.abs() < 1e-6 {
-        return format!("{x:.2e}");
-    }
-    // Round to three significant digits, then print no more decimals than they need.
-    let magnitude = x.abs().log10().floor() as i32;
-    let decimals = (2 - magnitude).max(0) as usize;
-    let scale = 10f64.powi(magnitude - 2);
-    let rounded = (x / scale).round() * scale;
-    let text = format!("{:.*}", decimals, rounded);
-    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let frac = frac.trim_end_matches('0');
-    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    if frac.is_empty() {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{frac}")
-    }
 }
 
 /// A value of metric `m` in the unit its table column says (latencies in milliseconds).
@@ -500,22 +465,4 @@ pub fn render_plan(dir: &Path, plan: &Value, plots: &[String]) -> Result<String,
     figures(&mut h, dir, plots)?;
     h.push_str("</body></html>\n");
     Ok(h)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human;
-
-    #[test]
-    fn numbers_read_as_people_write_them() {
-        assert_eq!(human(1.0794e6), "1,080,000");
-        assert_eq!(human(4112.1669), "4,110");
-        assert_eq!(human(999.6), "1,000");
-        assert_eq!(human(12.345), "12.3");
-        assert_eq!(human(0.012345), "0.0123");
-        assert_eq!(human(-2.5), "-2.5");
-        assert_eq!(human(60.0), "60");
-        assert_eq!(human(0.0), "0");
-        assert_eq!(human(3.2e-9), "3.20e-9");
-    }
 }

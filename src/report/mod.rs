@@ -6,6 +6,7 @@
 pub mod compare;
 mod heatmap;
 mod html;
+mod numbers;
 mod plan_view;
 pub mod plots;
 mod table;
@@ -13,8 +14,8 @@ mod table;
 pub use table::{table, theory_table};
 
 use crate::analysis::{
-    self, baseline, baseline_point, paired, param_json, param_text, summarize, variant_names,
-    warnings, Verdict,
+    self, baseline, baseline_point, finite_json, paired, param_json, param_text, summarize,
+    variant_names, warnings, Shown, Verdict,
 };
 use crate::experiment::Results;
 use crate::files::write_atomic;
@@ -58,7 +59,7 @@ fn series_columns(results: &Results) -> Value {
 }
 
 /// The contents of `summary.json`.
-pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict]) -> String {
+pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict], shown: &Shown) -> String {
     let s = &plan.settings;
     let mut points = Vec::new();
     for (i, p) in plan.points.iter().enumerate() {
@@ -86,6 +87,12 @@ pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict]) -> Str
             "metrics": metrics,
             "nodes": nodes,
         });
+        if let Some(values) = shown.values.get(i) {
+            point["shown"] = values
+                .iter()
+                .map(|(m, ci)| json!({ "mean": finite_json(*m), "ci95": finite_json(*ci) }))
+                .collect();
+        }
         let th = analysis::theory::of_point(plan, results, i);
         if !th.is_empty() {
             point["theory"] = analysis::theory::to_json(&th);
@@ -103,6 +110,7 @@ pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict]) -> Str
     let doc = json!({
         "experiment": plan.name,
         "description": s.description,
+        "introduction": plan.introduction,
         "seed": s.seed,
         "replications": s.replications,
         "duration_s": s.duration.secs(),
@@ -111,6 +119,11 @@ pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict]) -> Str
         "variants": variant_names(plan),
         "baseline": baseline(plan),
         "points": points,
+        "show": shown
+            .columns
+            .iter()
+            .map(|c| json!({ "metric": c.metric, "label": c.label, "unit": c.unit }))
+            .collect::<Vec<_>>(),
         "faults": faults_json(plan),
         "expectations": verdicts
             .iter()
@@ -253,10 +266,13 @@ pub fn write_folder(
     plan: &Plan,
     results: &Results,
     verdicts: &[Verdict],
+    shown: &Shown,
 ) -> Result<(), String> {
     // Whole or not at all: nothing of an earlier run (a search's plan.json, plots of other
     // variants) survives, and a kill leaves the folder as it was.
-    crate::files::write_whole(dir, |staging| write_files(staging, plan, results, verdicts))
+    crate::files::write_whole(dir, |staging| {
+        write_files(staging, plan, results, verdicts, shown)
+    })
 }
 
 fn write_files(
@@ -264,6 +280,7 @@ fn write_files(
     plan: &Plan,
     results: &Results,
     verdicts: &[Verdict],
+    shown: &Shown,
 ) -> Result<(), String> {
     let io =
         |name: &str, e: std::io::Error| format!("cannot write {}: {e}", dir.join(name).display());
@@ -276,7 +293,7 @@ fn write_files(
     .map_err(|e| io("timeseries.csv", e))?;
     write_atomic(
         &dir.join("summary.json"),
-        summary_json(plan, results, verdicts).as_bytes(),
+        summary_json(plan, results, verdicts, shown).as_bytes(),
     )
     .map_err(|e| io("summary.json", e))?;
     plots::plot_folder(dir)?;

@@ -1,7 +1,8 @@
 //! The summary table printed after a run.
 
+use super::numbers::mean_ci;
 use crate::analysis::theory::{self, Beside};
-use crate::analysis::{param_text, summarize};
+use crate::analysis::{param_text, Shown, ShownColumn};
 use crate::experiment::Results;
 use crate::metrics::Aggregate;
 use crate::model::Plan;
@@ -23,36 +24,17 @@ fn cell(a: &Aggregate, scale: f64, digits: usize) -> String {
     }
 }
 
-/// A readable table: one row per point, the metrics people look at first.
-pub fn table(plan: &Plan, results: &Results) -> String {
-    let cols: [(&str, &str, f64, usize); 8] = [
-        ("throughput_rps", "thru/s", 1.0, 1),
-        ("goodput_rps", "good/s", 1.0, 1),
-        ("latency_mean_s", "mean ms", 1e3, 2),
-        ("latency_p99_s", "p99 ms", 1e3, 2),
-        ("rejected", "rejected", 1.0, 0),
-        ("timed_out", "timed out", 1.0, 0),
-        ("failed", "failed", 1.0, 0),
-        ("cost", "cost $", 1.0, 2),
-    ];
+/// A readable table: one row per point, the metrics the experiment shows.
+pub fn table(plan: &Plan, shown: &Shown) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut head = vec!["variant".to_string()];
     head.extend(plan.sweep_paths.iter().cloned());
-    head.extend(cols.iter().map(|c| c.1.to_string()));
+    head.extend(shown.columns.iter().map(ShownColumn::title));
     rows.push(head);
-    for (i, p) in plan.points.iter().enumerate() {
-        let sum = summarize(results, i);
+    for (p, values) in plan.points.iter().zip(&shown.values) {
         let mut row = vec![p.variant.clone()];
         row.extend(p.params.iter().map(|(_, v)| param_text(v)));
-        for (name, _, scale, digits) in cols {
-            let a = sum
-                .experiment
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, a)| *a)
-                .expect("every run reports the experiment-level metrics");
-            row.push(cell(&a, scale, digits));
-        }
+        row.extend(values.iter().map(|(m, ci)| mean_ci(*m, *ci)));
         rows.push(row);
     }
     render(&rows)

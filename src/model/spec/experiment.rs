@@ -41,6 +41,13 @@ pub struct Settings {
     /// Expectations checked against the results (`scalesim check`).
     #[serde(default)]
     pub expect: Vec<String>,
+    /// What the run's table, the report's first table and the lesson plot show: metric
+    /// expressions of the expect language per point (`"users.critical.latency_p99_s"`,
+    /// `"cache.hits / cache.lookups"`), or `Show(metric: ..., label: ..., unit: ...)`. When
+    /// absent: the metrics the expect lines use, then throughput, goodput, latency, losses
+    /// and cost.
+    #[serde(default)]
+    pub show: Vec<Show>,
     /// A shorter profile for `scalesim check --quick`.
     #[serde(default)]
     pub quick: Option<QuickSpec>,
@@ -56,6 +63,60 @@ impl Settings {
             || (self.duration.0 / 200 / 1_000_000).max(1) * 1_000_000,
             |b| b.0,
         )
+    }
+}
+
+/// One shown metric: an expression of the expect language without a variant (it is shown for
+/// every point), a label (the expression itself by default) and a unit. Time units (`s`,
+/// `ms`, `us`) convert a metric in seconds (its name ends in `_s`; `ms` is the default for
+/// those); `%` multiplies by 100; any other unit is only written beside the label. A bare
+/// string is the expression with the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Show {
+    /// The expression, like `users.critical.latency_p99_s`.
+    pub metric: String,
+    /// The label in tables and plots.
+    pub label: Option<String>,
+    /// The unit the value is shown in.
+    pub unit: Option<String>,
+}
+
+/// `Show(...)`'s fields, read as a struct so unknown ones are located errors.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShowFields {
+    metric: String,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    unit: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Show {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Show;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a metric expression like \"users.latency_p99_s\", or Show(metric: ..., label: ..., unit: ...)")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Show, E> {
+                Ok(Show {
+                    metric: s.to_string(),
+                    label: None,
+                    unit: None,
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<Show, A::Error> {
+                let f = ShowFields::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
+                Ok(Show {
+                    metric: f.metric,
+                    label: f.label,
+                    unit: f.unit,
+                })
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
