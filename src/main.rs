@@ -92,6 +92,9 @@ enum Command {
         /// Override the number of replications.
         #[arg(long)]
         replications: Option<u32>,
+        /// Use the experiment's shorter `quick` profile (as `check --quick` does).
+        #[arg(long)]
+        quick: bool,
         /// Run only the I-th of N deterministic slices of the work (0-based); join the
         /// shard folders with `scalesim merge`.
         #[arg(long, value_name = "I/N")]
@@ -160,10 +163,12 @@ fn main() -> ExitCode {
         Command::Run {
             common,
             replications,
+            quick,
             shard,
         } => {
             let cli = CommandLine {
                 replications,
+                quick,
                 ..common.command_line()
             };
             run(&common, cli, shard.as_deref())
@@ -340,8 +345,12 @@ fn compare(a: &Path, b: &Path, mut metrics: Vec<String>, out: Option<&Path>) -> 
             say!("A = {}\nB = {}\n", a.display(), b.display());
             say_raw!("{}", compare::table(&rows));
             if let Some(out) = out {
-                match report::plots::compare_plots(a, b, out) {
-                    Ok(files) => say!("overlays in {}", files[0].display()),
+                match report::plots::compare_plots(a, b, out, &rows) {
+                    Ok(files) => say!(
+                        "overlays in {}, the page in {}",
+                        files[0].display(),
+                        out.join("report.html").display()
+                    ),
                     Err(e) => return fail(&Problem::plain(e)),
                 }
             }

@@ -68,6 +68,7 @@ pub fn run(path: &Path, cli: &CommandLine, dir: &Path, how: Settings) -> Result<
         set: cli.set.clone(),
         seed: cli.seed,
         replications: cli.replications,
+        quick: cli.quick,
         plan_id: plan.id(),
         shard: how.shard.map(|s| (s.index, s.count)),
     };
@@ -163,7 +164,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Ran, Problem> {
         set: record.set.clone(),
         seed: record.seed,
         replications: record.replications,
-        quick: false,
+        quick: record.quick,
     };
     let plan = model::load_experiment(Path::new(&record.experiment), &cli)?;
     if plan.id() != record.plan_id {
@@ -257,6 +258,7 @@ pub fn search(
         set: cli.set.clone(),
         seed: cli.seed,
         replications: None,
+        quick: cli.quick,
         plan_id: plan::search_id(&loaded.plan),
         shard: None,
     };

@@ -176,6 +176,7 @@ fn plan_folders_are_identical_across_threads_reruns_and_resumes() {
         set: Vec::new(),
         seed: None,
         replications: None,
+        quick: false,
         plan_id: plan::search_id(&loaded.plan),
         shard: None,
     };

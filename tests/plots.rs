@@ -157,11 +157,20 @@ fn the_report_is_one_offline_page() {
     for part in [
         "<h1>retry-storm</h1>",
         "A short database slowdown",
-        "<h2>Settings</h2>",
+        // The file's opening comment introduces the page.
+        "<div class=\"intro\"><p>Retry storm: a retry policy",
+        "<nav class=\"toc\">",
+        "<a href=\"#shown\">What this experiment shows</a>",
+        "<h2 id=\"settings\">Settings</h2>",
         "slowdown db from 60 s to 90 s",
-        "<h2>Expectations</h2>",
-        "class=\"pass\">PASS</td>",
-        "<h2>Paired differences against no_retries</h2>",
+        "<h2 id=\"expectations\">Expectations: ",
+        "<span class=\"pass\">PASS</span>",
+        "<h2 id=\"paired\">Paired differences against no_retries</h2>",
+        "<h2 id=\"nodes\">Per node and per class</h2>",
+        "<h3>db</h3>",
+        "<table class=\"sortable\">",
+        "<h2 id=\"timeseries\">Time series (interactive)</h2>",
+        "<script id=\"series-data\" type=\"application/json\">",
         "<svg",
         "naive_retries",
     ] {
@@ -172,10 +181,29 @@ fn the_report_is_one_offline_page() {
         2,
         "the time series and the percentiles, inline"
     );
-    assert!(
-        !html.contains("<script") && !html.contains("src=") && !html.contains("<link"),
-        "self-contained"
-    );
+    // Offline: scripts and styles inline, nothing fetched.
+    for outside in ["src=", "<link", "fetch(", "XMLHttpRequest", "@import"] {
+        assert!(!html.contains(outside), "self-contained: found `{outside}`");
+    }
+    let data = html
+        .split("<script id=\"series-data\" type=\"application/json\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap();
+    let data: serde_json::Value = serde_json::from_str(data).expect("the charts' data is JSON");
+    let variants = data["points"][0]["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 3, "every variant's series");
+    let t = data["points"][0]["t"].as_array().unwrap().len();
+    assert!(t > 100, "{t} buckets");
+    for v in variants {
+        for c in v["cols"].as_array().unwrap() {
+            assert_eq!(
+                c.as_array().unwrap().len(),
+                t,
+                "columns as long as the time axis"
+            );
+        }
+    }
 }
 
 #[test]

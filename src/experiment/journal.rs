@@ -17,6 +17,8 @@ pub struct RunRecord {
     pub set: Vec<String>,
     pub seed: Option<u64>,
     pub replications: Option<u32>,
+    /// The experiment's quick profile was used (`run --quick`).
+    pub quick: bool,
     pub plan_id: String,
     /// `(index, count)` when this is one shard of a run.
     pub shard: Option<(u32, u32)>,
@@ -29,6 +31,7 @@ impl RunRecord {
             "set": self.set,
             "seed": self.seed,
             "replications": self.replications,
+            "quick": self.quick,
             "plan_id": self.plan_id,
             "shard": self.shard.map(|(i, n)| format!("{i}/{n}")),
         });
@@ -55,6 +58,7 @@ impl RunRecord {
                 .collect::<Option<Vec<_>>>()?,
             seed: v.get("seed")?.as_u64(),
             replications: v.get("replications")?.as_u64().map(|r| r as u32),
+            quick: v.get("quick").and_then(Value::as_bool).unwrap_or(false),
             plan_id: v.get("plan_id")?.as_str()?.to_string(),
             shard,
         })

@@ -168,14 +168,11 @@ pub fn compare(a: &Runs, b: &Runs, metrics: &[String]) -> Result<Vec<Row>, Strin
     Ok(rows)
 }
 
-fn fmt(a: &Aggregate, with_ci: bool) -> String {
-    if a.mean.is_nan() {
-        "-".into()
-    } else if with_ci && !a.ci95.is_nan() {
-        format!("{:.6} ±{:.6}", a.mean, a.ci95)
-    } else {
-        format!("{:.6}", a.mean)
-    }
+/// A value as the report shows it: three significant digits, latencies in ms.
+fn fmt(a: &Aggregate, metric: &str, with_ci: bool) -> String {
+    let scale = if metric.ends_with("_s") { 1e3 } else { 1.0 };
+    let ci = if with_ci { a.ci95 * scale } else { f64::NAN };
+    super::numbers::mean_ci(a.mean * scale, ci)
 }
 
 /// The comparison as a table; a difference whose ci95 excludes zero is marked `*`.
@@ -192,10 +189,13 @@ pub fn table(rows: &[Row]) -> String {
         let significant = r.diff.ci95.is_finite() && r.diff.mean.abs() > r.diff.ci95;
         lines.push(vec![
             r.point.clone(),
-            r.metric.clone(),
-            fmt(&r.a, false),
-            fmt(&r.b, false),
-            fmt(&r.diff, true),
+            match r.metric.strip_suffix("_s") {
+                Some(m) => format!("{m} (ms)"),
+                None => r.metric.clone(),
+            },
+            fmt(&r.a, &r.metric, false),
+            fmt(&r.b, &r.metric, false),
+            fmt(&r.diff, &r.metric, true),
             if significant {
                 "*".into()
             } else {

@@ -1,40 +1,49 @@
-//! `report.html`: one self-contained page (no network, no scripts) with the experiment's
-//! settings, its summary and paired-difference tables, expectation verdicts, and the plots
-//! inlined as SVG. Drawn from `summary.json` and `plots/`, like the plots themselves.
+//! `report.html`: one offline page per result folder — the experiment's introduction (its
+//! file's opening comment), a table of contents, its settings, verdicts, the metrics it
+//! shows, experiment-wide, paired, per-node and per-class tables (sortable), theory beside
+//! simulation, interactive time series and the plots inlined as SVG. Drawn from
+//! `summary.json`, `timeseries.csv` and `plots/`, like the plots themselves.
 
 use super::numbers::human;
+use super::page::{esc, introduction, Cell, Page};
 use serde_json::Value;
 use std::fmt::Write;
 use std::path::Path;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn num(v: Option<&Value>) -> String {
     v.and_then(Value::as_f64).map_or("–".into(), human)
 }
 
-/// A value of metric `m` in the unit its table column says (latencies in milliseconds).
-fn shown(m: &str, v: Option<&Value>) -> String {
-    if m.ends_with("_s") {
-        millis(v)
+fn f(v: Option<&Value>) -> f64 {
+    v.and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+/// Latencies (metrics in seconds) are shown in milliseconds.
+fn scale_of(metric: &str) -> f64 {
+    if metric.ends_with("_s") {
+        1e3
     } else {
-        num(v)
+        1.0
     }
 }
 
-/// A latency in seconds, shown in milliseconds.
-fn millis(v: Option<&Value>) -> String {
-    v.and_then(Value::as_f64)
-        .map_or("–".into(), |s| human(s * 1000.0))
+/// A metric's column title with its unit.
+fn titled(metric: &str) -> String {
+    match metric.strip_suffix("_s") {
+        Some(m) => format!("{m} (ms)"),
+        None => metric.to_string(),
+    }
 }
 
-/// The metrics shown in the tables, with their display names and units.
-const SHOWN: [(&str, &str); 8] = [
+/// A cell of `{mean, ci95}` (or `{diff, ci95}`) JSON, scaled, sorted by its mean.
+fn agg_cell(a: Option<&Value>, key: &str, scale: f64) -> Cell {
+    let mean = f(a.and_then(|a| a.get(key))) * scale;
+    let ci = f(a.and_then(|a| a.get("ci95"))) * scale;
+    Cell::number(super::numbers::mean_ci(mean, ci), mean)
+}
+
+/// The experiment-wide metrics every report tabulates, with their titles.
+const WIDE: [(&str, &str); 8] = [
     ("throughput_rps", "throughput (req/s)"),
     ("goodput_rps", "goodput (req/s)"),
     ("latency_mean_s", "latency mean (ms)"),
@@ -45,59 +54,54 @@ const SHOWN: [(&str, &str); 8] = [
     ("cost", "cost ($)"),
 ];
 
-/// The page's head and title.
-fn head(h: &mut String, name: &str) {
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0} — scalesim</title>\n<style>\
-         body{{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}}\
-         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}\
-         th{{background:#f4f4f4}}td:first-child,th:first-child{{text-align:left}}\
-         .pass{{color:#0a6e31;font-weight:bold}}.fail{{color:#b00020;font-weight:bold}}\
-         figure{{margin:2em 0}}svg{{max-width:100%;height:auto}}</style></head><body>\n<h1>{0}</h1>\n",
-        esc(name)
-    );
+/// The plots of `dir/plots/`, inlined.
+fn figures(page: &mut Page, dir: &Path, plots: &[String]) -> Result<(), String> {
+    figures_in(page, &dir.join("plots"), plots)
 }
 
-/// The plots, inlined.
-fn figures(h: &mut String, dir: &Path, plots: &[String]) -> Result<(), String> {
-    h.push_str("<h2>Plots</h2>\n");
+/// The plots of `dir`, inlined.
+fn figures_in(page: &mut Page, dir: &Path, plots: &[String]) -> Result<(), String> {
+    if plots.is_empty() {
+        return Ok(());
+    }
+    page.section("plots", "Plots");
     for name in plots {
-        let path = dir.join("plots").join(name);
+        let path = dir.join(name);
         let svg = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let svg = svg
             .trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
             .trim_start();
-        let _ = writeln!(
-            h,
-            "<figure>{svg}<figcaption>{}</figcaption></figure>",
+        page.push(&format!(
+            "<figure>{svg}<figcaption>{}</figcaption></figure>\n",
             esc(name)
-        );
+        ));
     }
     Ok(())
 }
 
-/// Renders the page for the result folder `dir`.
-pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, String> {
-    let mut h = String::new();
-    let name = summary
-        .get("experiment")
+/// A point's label: its variant and sweep values.
+fn label(p: &Value) -> String {
+    let mut s = p
+        .get("variant")
         .and_then(Value::as_str)
-        .unwrap_or("experiment");
-    head(&mut h, name);
-    if let Some(d) = summary
-        .get("description")
-        .and_then(Value::as_str)
-        .filter(|d| !d.is_empty())
-    {
-        let _ = writeln!(h, "<p>{}</p>", esc(d));
+        .unwrap_or("")
+        .to_string();
+    if let Some(params) = p.get("params").and_then(Value::as_object) {
+        for (k, v) in params {
+            let _ = write!(s, " · {k}={v}");
+        }
     }
-    h.push_str("<h2>Settings</h2>\n<table>\n");
+    s
+}
+
+fn settings(page: &mut Page, summary: &Value) {
+    page.section("settings", "Settings");
+    let mut h = String::from("<table>\n");
     for key in ["duration_s", "warmup_s", "seed", "replications"] {
         let _ = writeln!(
             h,
-            "<tr><th>{key}</th><td>{}</td></tr>",
+            "<tr><th class=\"l\">{key}</th><td>{}</td></tr>",
             num(summary.get(key))
         );
     }
@@ -109,7 +113,11 @@ pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, S
             .flatten()
             .filter_map(|v| v.as_str().map(esc))
             .collect();
-        let _ = writeln!(h, "<tr><th>{key}</th><td>{}</td></tr>", list.join(", "));
+        let _ = writeln!(
+            h,
+            "<tr><th class=\"l\">{key}</th><td class=\"l\">{}</td></tr>",
+            list.join(", ")
+        );
     }
     let faults: Vec<String> = summary
         .get("faults")
@@ -128,105 +136,243 @@ pub fn render(dir: &Path, summary: &Value, plots: &[String]) -> Result<String, S
         .collect();
     let _ = writeln!(
         h,
-        "<tr><th>faults</th><td>{}</td></tr>\n</table>",
+        "<tr><th class=\"l\">faults and actions</th><td class=\"l\">{}</td></tr>\n</table>",
         if faults.is_empty() {
             "none".into()
         } else {
             faults.join("<br>")
         }
     );
+    page.push(&h);
+}
 
-    verdicts(&mut h, summary);
-
-    let points = summary
-        .get("points")
+/// The metrics the experiment shows (`show`, or its default): the first table.
+fn shown_table(page: &mut Page, summary: &Value, points: &[Value]) {
+    let Some(cols) = summary
+        .get("show")
         .and_then(Value::as_array)
-        .ok_or("summary.json has no points")?;
-    let label = |p: &Value| {
-        let mut s = esc(p.get("variant").and_then(Value::as_str).unwrap_or(""));
-        if let Some(params) = p.get("params").and_then(Value::as_object) {
-            for (k, v) in params {
-                let _ = write!(s, " · {}={}", esc(k), esc(&v.to_string()));
-            }
-        }
-        s
+        .filter(|c| !c.is_empty())
+    else {
+        return;
     };
-    h.push_str("<h2>Summary</h2>\n<p>Mean ± 95% confidence half-width over replications.</p>\n<table><tr><th>point</th>");
-    for (_, title) in SHOWN {
-        let _ = write!(h, "<th>{title}</th>");
+    page.section("shown", "What this experiment shows");
+    page.push("<p>Mean ± 95% confidence half-width over replications.</p>\n");
+    let mut head = vec!["point".to_string()];
+    for c in cols {
+        let l = c.get("label").and_then(Value::as_str).unwrap_or("");
+        let u = c.get("unit").and_then(Value::as_str).unwrap_or("");
+        head.push(if u.is_empty() {
+            l.to_string()
+        } else {
+            format!("{l} ({u})")
+        });
     }
-    h.push_str("</tr>\n");
-    for p in points {
-        let _ = write!(h, "<tr><td>{}</td>", label(p));
-        for (m, _) in SHOWN {
-            let a = p.get("metrics").and_then(|ms| ms.get(m));
-            let _ = write!(
-                h,
-                "<td>{} ± {}</td>",
-                shown(m, a.and_then(|a| a.get("mean"))),
-                shown(m, a.and_then(|a| a.get("ci95")))
-            );
-        }
-        h.push_str("</tr>\n");
-    }
-    h.push_str("</table>\n");
+    let rows: Vec<Vec<Cell>> = points
+        .iter()
+        .map(|p| {
+            let values = p.get("shown").and_then(Value::as_array);
+            let mut row = vec![Cell::text(&label(p))];
+            for i in 0..cols.len() {
+                row.push(agg_cell(values.and_then(|v| v.get(i)), "mean", 1.0));
+            }
+            row
+        })
+        .collect();
+    page.table(&head, &rows);
+}
 
+fn wide_table(page: &mut Page, points: &[Value]) {
+    page.section("summary", "Experiment-wide metrics");
+    let mut head = vec!["point".to_string()];
+    head.extend(WIDE.iter().map(|(_, t)| t.to_string()));
+    let rows: Vec<Vec<Cell>> = points
+        .iter()
+        .map(|p| {
+            let mut row = vec![Cell::text(&label(p))];
+            for (m, _) in WIDE {
+                row.push(agg_cell(
+                    p.get("metrics").and_then(|ms| ms.get(m)),
+                    "mean",
+                    scale_of(m),
+                ));
+            }
+            row
+        })
+        .collect();
+    page.table(&head, &rows);
+}
+
+fn paired_table(page: &mut Page, summary: &Value, points: &[Value]) {
     let baseline = summary
         .get("baseline")
         .and_then(Value::as_str)
         .unwrap_or("");
     let paired: Vec<&Value> = points.iter().filter(|p| p.get("vs").is_some()).collect();
-    if !paired.is_empty() {
-        let _ = writeln!(
-            h,
-            "<h2>Paired differences against {}</h2>\n<p>Each run minus the baseline's run with the same replication (same arrivals): the difference and its 95% confidence half-width.</p>\n<table><tr><th>point</th>",
-            esc(baseline)
-        );
-        for (_, title) in SHOWN {
-            let _ = write!(h, "<th>Δ {title}</th>");
-        }
-        h.push_str("</tr>\n");
-        for p in paired {
-            let _ = write!(h, "<tr><td>{}</td>", label(p));
-            for (m, _) in SHOWN {
+    if paired.is_empty() {
+        return;
+    }
+    page.section("paired", &format!("Paired differences against {baseline}"));
+    page.push("<p>Each run minus the baseline's run with the same replication (same arrivals): the difference and its 95% confidence half-width.</p>\n");
+    let mut head = vec!["point".to_string()];
+    head.extend(WIDE.iter().map(|(_, t)| format!("Δ {t}")));
+    let rows: Vec<Vec<Cell>> = paired
+        .iter()
+        .map(|p| {
+            let mut row = vec![Cell::text(&label(p))];
+            for (m, _) in WIDE {
                 let d = p
                     .get("vs")
                     .and_then(|v| v.get(baseline))
                     .and_then(|v| v.get(m));
-                let _ = write!(
-                    h,
-                    "<td>{} ± {}</td>",
-                    shown(m, d.and_then(|d| d.get("diff"))),
-                    shown(m, d.and_then(|d| d.get("ci95")))
-                );
+                row.push(agg_cell(d, "diff", scale_of(m)));
             }
-            h.push_str("</tr>\n");
+            row
+        })
+        .collect();
+    page.table(&head, &rows);
+}
+
+/// One table per node: a row per point for the node as a whole, and a row per point and
+/// part (a request class, a replica) for metrics named `part.metric`.
+fn node_tables(page: &mut Page, points: &[Value]) {
+    let mut nodes: Vec<String> = Vec::new();
+    for p in points {
+        for n in p
+            .get("nodes")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|o| o.keys())
+        {
+            if !nodes.contains(n) {
+                nodes.push(n.clone());
+            }
         }
-        h.push_str("</table>\n");
     }
+    if nodes.is_empty() {
+        return;
+    }
+    page.section("nodes", "Per node and per class");
+    page.push("<p>Every metric of every node (mean ± ci95; latencies in ms). Rows named <code>point / part</code> are a request class's or a replica's own numbers.</p>\n");
+    for node in &nodes {
+        // Metric names in first-seen order, split into (part, metric).
+        let mut metrics: Vec<String> = Vec::new();
+        let mut parts: Vec<String> = vec![String::new()];
+        for p in points {
+            let Some(ms) = p
+                .get("nodes")
+                .and_then(|n| n.get(node))
+                .and_then(Value::as_object)
+            else {
+                continue;
+            };
+            for name in ms.keys() {
+                let (part, metric) = name
+                    .rsplit_once('.')
+                    .map_or(("", name.as_str()), |(a, b)| (a, b));
+                if !metrics.iter().any(|m| m == metric) {
+                    metrics.push(metric.to_string());
+                }
+                if !parts.iter().any(|x| x == part) {
+                    parts.push(part.to_string());
+                }
+            }
+        }
+        page.push(&format!("<h3>{}</h3>\n", esc(node)));
+        let mut head = vec!["point / part".to_string()];
+        head.extend(metrics.iter().map(|m| titled(m)));
+        let mut rows = Vec::new();
+        for part in &parts {
+            for p in points {
+                let Some(ms) = p.get("nodes").and_then(|n| n.get(node)) else {
+                    continue;
+                };
+                let key = |m: &str| {
+                    if part.is_empty() {
+                        m.to_string()
+                    } else {
+                        format!("{part}.{m}")
+                    }
+                };
+                if !metrics.iter().any(|m| ms.get(key(m)).is_some()) {
+                    continue;
+                }
+                let name = if part.is_empty() {
+                    label(p)
+                } else {
+                    format!("{} / {part}", label(p))
+                };
+                let mut row = vec![Cell::text(&name)];
+                for m in &metrics {
+                    row.push(agg_cell(ms.get(key(m)), "mean", scale_of(m)));
+                }
+                rows.push(row);
+            }
+        }
+        page.table(&head, &rows);
+    }
+}
 
-    theory_section(&mut h, points, &label);
-
+/// Renders the page for the result folder `dir`; `charts` is the interactive series' data
+/// and what it covers.
+pub fn render(
+    dir: &Path,
+    summary: &Value,
+    plots: &[String],
+    charts: Option<(String, String)>,
+) -> Result<String, String> {
+    let name = summary
+        .get("experiment")
+        .and_then(Value::as_str)
+        .unwrap_or("experiment");
+    let points = summary
+        .get("points")
+        .and_then(Value::as_array)
+        .ok_or("summary.json has no points")?;
+    let mut intro = String::new();
+    if let Some(d) = summary
+        .get("description")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty())
+    {
+        let _ = writeln!(intro, "<p><b>{}</b></p>", esc(d));
+    }
+    intro.push_str(&introduction(
+        summary
+            .get("introduction")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    ));
+    let mut page = Page::new();
+    verdicts(&mut page, summary);
+    shown_table(&mut page, summary, points);
+    settings(&mut page, summary);
+    wide_table(&mut page, points);
+    paired_table(&mut page, summary, points);
+    theory_section(&mut page, points);
+    node_tables(&mut page, points);
     if let Some(w) = summary
         .get("warnings")
         .and_then(Value::as_array)
         .filter(|w| !w.is_empty())
     {
-        h.push_str("<h2>Warnings</h2>\n<ul>\n");
+        page.section("warnings", "Warnings");
+        let mut h = String::from("<ul>\n");
         for x in w {
             let _ = writeln!(h, "<li>{}</li>", esc(x.as_str().unwrap_or("")));
         }
         h.push_str("</ul>\n");
+        page.push(&h);
     }
-
-    figures(&mut h, dir, plots)?;
-    h.push_str("</body></html>\n");
-    Ok(h)
+    if let Some((data, note)) = charts {
+        page.charts(data, &note);
+    }
+    figures(&mut page, dir, plots)?;
+    Ok(page.finish(name, &intro))
 }
 
 /// Theory beside simulation: every service a formula describes, measured against predicted,
 /// disagreements marked with their likely reasons.
-fn theory_section(h: &mut String, points: &[Value], label: &dyn Fn(&Value) -> String) {
+fn theory_section(page: &mut Page, points: &[Value]) {
     let rows: Vec<(&Value, &String, &Value)> = points
         .iter()
         .filter_map(|p| Some((p, p.get("theory")?.as_object()?)))
@@ -235,73 +381,81 @@ fn theory_section(h: &mut String, points: &[Value], label: &dyn Fn(&Value) -> St
     if rows.is_empty() {
         return;
     }
-    h.push_str(
-        "<h2>Theory beside simulation</h2>\n<p>For every service a queueing formula describes: \
+    page.section("theory", "Theory beside simulation");
+    page.push(
+        "<p>For every service a queueing formula describes: \
          the formula applied to each run's measured arrival rate and service-time moments, \
-         beside what the run measured (mean ± ci95 over replications). \
+         beside what the run measured (mean ± ci95 over replications; times in ms). \
          <span class=\"fail\">!</span> marks a paired difference whose ci95 excludes zero \
-         and exceeds 2% of the prediction.</p>\n<table><tr><th>point</th><th>node</th>\
-         <th>model</th><th>formula</th>",
+         and exceeds 2% of the prediction.</p>\n",
     );
     const QUANTITIES: [(&str, &str); 4] = [
-        ("wait_mean_s", "wait (s)"),
-        ("sojourn_mean_s", "sojourn (s)"),
+        ("wait_mean_s", "wait (ms)"),
+        ("sojourn_mean_s", "sojourn (ms)"),
         ("utilization", "utilization"),
         ("blocking", "blocked"),
     ];
+    let mut head: Vec<String> = ["point", "node", "model", "formula"]
+        .map(String::from)
+        .to_vec();
     for (_, title) in QUANTITIES {
-        let _ = write!(h, "<th>{title}: simulated</th><th>theory</th>");
+        head.push(format!("{title}: simulated"));
+        head.push("theory".into());
     }
-    h.push_str("<th>likely reasons</th></tr>\n");
+    head.push("likely reasons".into());
+    let mut table = Vec::new();
     for (p, node, t) in rows {
-        let text = |k: &str| esc(t.get(k).and_then(Value::as_str).unwrap_or(""));
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-            label(p),
-            esc(node),
-            text("model"),
-            text("formula")
-        );
+        let text = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let mut row = vec![
+            Cell::text(&label(p)),
+            Cell::text(node),
+            Cell::text(&text("model")),
+            Cell::text(&text("formula")),
+        ];
         for (m, _) in QUANTITIES {
             let Some(q) = t.get(m) else {
-                h.push_str("<td>–</td><td>–</td>");
+                row.push(Cell::number("–".into(), f64::NAN));
+                row.push(Cell::number("–".into(), f64::NAN));
                 continue;
             };
-            let sim = q.get("simulated");
-            let theory = match q.get("theory").filter(|v| !v.is_null()) {
-                Some(v) => num(v.get("mean")),
-                None => "unbounded".into(),
-            };
+            let scale = scale_of(m);
+            row.push(agg_cell(q.get("simulated"), "mean", scale));
             let flag = if q.get("disagrees").and_then(Value::as_bool) == Some(true) {
                 " <span class=\"fail\">!</span>"
             } else {
                 ""
             };
-            let _ = write!(
-                h,
-                "<td>{} ± {}</td><td>{theory}{flag}</td>",
-                num(sim.and_then(|a| a.get("mean"))),
-                num(sim.and_then(|a| a.get("ci95")))
-            );
+            let theory = q
+                .get("theory")
+                .filter(|v| !v.is_null())
+                .map(|v| f(v.get("mean")) * scale);
+            row.push(match theory {
+                Some(x) => Cell {
+                    html: format!("{}{flag}", esc(&human(x))),
+                    sort: x.is_finite().then_some(x),
+                    left: false,
+                },
+                None => Cell {
+                    html: format!("unbounded{flag}"),
+                    sort: Some(f64::INFINITY),
+                    left: false,
+                },
+            });
         }
         let reasons: Vec<String> = t
             .get("reasons")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|r| r.as_str().map(esc))
+            .filter_map(|r| r.as_str().map(String::from))
             .collect();
-        let _ = writeln!(
-            h,
-            "<td style=\"text-align:left\">{}</td></tr>",
-            reasons.join("; ")
-        );
+        row.push(Cell::text(&reasons.join("; ")));
+        table.push(row);
     }
-    h.push_str("</table>\n");
+    page.table(&head, &table);
 }
 
-fn verdicts(h: &mut String, doc: &Value) {
+fn verdicts(page: &mut Page, doc: &Value) {
     let Some(expect) = doc
         .get("expectations")
         .and_then(Value::as_array)
@@ -309,19 +463,37 @@ fn verdicts(h: &mut String, doc: &Value) {
     else {
         return;
     };
-    h.push_str("<h2>Expectations</h2>\n<table><tr><th>expectation</th><th>verdict</th><th>measured</th></tr>\n");
-    for e in expect {
-        let passed = e.get("passed").and_then(Value::as_bool).unwrap_or(false);
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td class=\"{}\">{}</td><td style=\"text-align:left\">{}</td></tr>",
-            esc(e.get("text").and_then(Value::as_str).unwrap_or("")),
-            if passed { "pass" } else { "fail" },
-            if passed { "PASS" } else { "FAIL" },
-            esc(e.get("detail").and_then(Value::as_str).unwrap_or(""))
-        );
-    }
-    h.push_str("</table>\n");
+    let failed = expect
+        .iter()
+        .filter(|e| e.get("passed").and_then(Value::as_bool) != Some(true))
+        .count();
+    page.section(
+        "expectations",
+        &format!(
+            "Expectations: {} of {} hold",
+            expect.len() - failed,
+            expect.len()
+        ),
+    );
+    let rows: Vec<Vec<Cell>> = expect
+        .iter()
+        .map(|e| {
+            let passed = e.get("passed").and_then(Value::as_bool).unwrap_or(false);
+            vec![
+                Cell::text(e.get("text").and_then(Value::as_str).unwrap_or("")),
+                Cell::html(format!(
+                    "<span class=\"{}\">{}</span>",
+                    if passed { "pass" } else { "fail" },
+                    if passed { "PASS" } else { "FAIL" }
+                )),
+                Cell::text(e.get("detail").and_then(Value::as_str).unwrap_or("")),
+            ]
+        })
+        .collect();
+    page.table(
+        &["expectation".into(), "verdict".into(), "measured".into()],
+        &rows,
+    );
 }
 
 fn mean_ci(v: Option<&Value>) -> String {
@@ -336,11 +508,11 @@ fn mean_ci(v: Option<&Value>) -> String {
 /// verdict, and the plots.
 pub fn render_plan(dir: &Path, plan: &Value, plots: &[String]) -> Result<String, String> {
     let mut h = String::new();
+    let mut page = Page::new();
     let name = plan
         .get("experiment")
         .and_then(Value::as_str)
         .unwrap_or("experiment");
-    head(&mut h, name);
     let text = |k: &str| {
         esc(&plan
             .get(k)
@@ -350,7 +522,8 @@ pub fn render_plan(dir: &Path, plan: &Value, plots: &[String]) -> Result<String,
             })
             .unwrap_or_default())
     };
-    h.push_str("<h2>The plan</h2>\n<table>\n");
+    page.section("plan", "The plan");
+    h.push_str("<table>\n");
     let keys: &[&str] = if plan.get("kind").and_then(Value::as_str) == Some("tipping") {
         &[
             "vary",
@@ -385,9 +558,11 @@ pub fn render_plan(dir: &Path, plan: &Value, plots: &[String]) -> Result<String,
         );
     }
     h.push_str("</table>\n");
-    verdicts(&mut h, plan);
+    page.push(&std::mem::take(&mut h));
+    verdicts(&mut page, plan);
     if let Some(b) = plan.get("boundaries").and_then(Value::as_object) {
-        h.push_str("<h2>Tipping points</h2>\n<table><tr><th>variant</th><th>tips</th><th>boundary</th><th>confidence interval</th><th>P(recovered) by trigger</th></tr>\n");
+        page.section("answer", "Tipping points");
+        h.push_str("<table><tr><th>variant</th><th>tips</th><th>boundary</th><th>confidence interval</th><th>P(recovered) by trigger</th></tr>\n");
         for (v, x) in b {
             let curve: Vec<String> = x
                 .get("curve")
@@ -409,7 +584,7 @@ pub fn render_plan(dir: &Path, plan: &Value, plots: &[String]) -> Result<String,
         }
         h.push_str("</table>\n");
     } else {
-        h.push_str("<h2>The answer</h2>\n");
+        page.section("answer", "The answer");
         match plan.get("best").filter(|b| !b.is_null()) {
             Some(b) => {
                 let _ = writeln!(
@@ -426,7 +601,9 @@ pub fn render_plan(dir: &Path, plan: &Value, plots: &[String]) -> Result<String,
                 "<p class=\"fail\">No configuration in the range meets every constraint.</p>\n",
             ),
         }
-        h.push_str("<h2>Evaluated points</h2>\n<table><tr><th>verdict</th><th>point</th><th>runs</th><th>objective</th><th>constraints</th><th>reason</th></tr>\n");
+        page.push(&std::mem::take(&mut h));
+        page.section("points", "Evaluated points");
+        h.push_str("<table><tr><th>verdict</th><th>point</th><th>runs</th><th>objective</th><th>constraints</th><th>reason</th></tr>\n");
         for key in ["feasible", "infeasible", "pruned"] {
             for p in plan
                 .get(key)
@@ -462,7 +639,60 @@ pub fn render_plan(dir: &Path, plan: &Value, plots: &[String]) -> Result<String,
         }
         h.push_str("</table>\n");
     }
-    figures(&mut h, dir, plots)?;
-    h.push_str("</body></html>\n");
-    Ok(h)
+    page.push(&h);
+    figures(&mut page, dir, plots)?;
+    Ok(page.finish(name, ""))
+}
+
+/// The page of `compare A B --out DIR`: the paired comparison (sortable), the series of
+/// both folders to explore, and the overlay plot.
+pub fn render_compare(
+    title: &str,
+    dir: &Path,
+    rows: &[super::compare::Row],
+    plots: &[String],
+    charts: Option<(String, String)>,
+) -> Result<String, String> {
+    let mut page = Page::new();
+    page.section("comparison", "B − A, paired by replication");
+    page.push(
+        "<p>Runs of A and B with the same variant, sweep point and replication are paired \
+         (common random numbers when both come from one experiment file): the mean of each \
+         side and of their differences, with 95% confidence half-widths. \
+         <span class=\"pass\">*</span> marks a difference whose interval excludes zero.</p>\n",
+    );
+    let head: Vec<String> = ["point", "metric", "A", "B", "B − A", "significant"]
+        .map(String::from)
+        .to_vec();
+    let table: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| {
+            let scale = scale_of(&r.metric);
+            let cell = |a: &crate::metrics::Aggregate| {
+                Cell::number(
+                    super::numbers::mean_ci(a.mean * scale, a.ci95 * scale),
+                    a.mean * scale,
+                )
+            };
+            let significant = r.diff.ci95.is_finite() && r.diff.mean.abs() > r.diff.ci95;
+            vec![
+                Cell::text(&r.point),
+                Cell::text(&titled(&r.metric)),
+                cell(&r.a),
+                cell(&r.b),
+                cell(&r.diff),
+                Cell::html(if significant {
+                    "<span class=\"pass\">*</span>".into()
+                } else {
+                    String::new()
+                }),
+            ]
+        })
+        .collect();
+    page.table(&head, &table);
+    if let Some((data, note)) = charts {
+        page.charts(data, &note);
+    }
+    figures_in(&mut page, dir, plots)?;
+    Ok(page.finish(title, ""))
 }

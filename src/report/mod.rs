@@ -3,10 +3,12 @@
 //! Everything written here is a pure function of the plan and the unit results; wall-clock
 //! figures are printed, never written, so the same experiment gives the same bytes.
 
+mod charts;
 pub mod compare;
 mod heatmap;
 mod html;
 mod numbers;
+mod page;
 mod plan_view;
 pub mod plots;
 mod table;

@@ -11,6 +11,7 @@ mod timeseries;
 
 pub use compare::compare_plots;
 use sweep::{percentile_plots, sweep_plots};
+pub(super) use timeseries::windows_of;
 use timeseries::{timeseries_plots, windows};
 
 use super::compare::Runs;
@@ -460,7 +461,8 @@ pub fn plot_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .filter(|p| p.extension().is_some_and(|e| e == "svg"))
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
-    let page = super::html::render(dir, &f.summary, &svgs)?;
+    let charts = super::charts::data(&f.summary, &f.series, &f.variants, &f.sweep);
+    let page = super::html::render(dir, &f.summary, &svgs, charts)?;
     let report = dir.join("report.html");
     write_atomic(&report, page.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", report.display()))?;

@@ -20,9 +20,14 @@ pub(super) fn owners(f: &Folder, kind: &str) -> Vec<String> {
 }
 
 pub(super) fn windows(f: &Folder) -> Vec<(f64, f64, String)> {
+    windows_of(&f.summary)
+}
+
+/// The shaded windows of a run's timeline, from its `summary.json`: faults and actions, the
+/// warm-up.
+pub fn windows_of(summary: &Value) -> Vec<(f64, f64, String)> {
     let mut w = Vec::new();
-    for fault in f
-        .summary
+    for fault in summary
         .get("faults")
         .and_then(Value::as_array)
         .into_iter()
@@ -32,12 +37,12 @@ pub(super) fn windows(f: &Folder) -> Vec<(f64, f64, String)> {
         let until = fault
             .get("until_s")
             .and_then(Value::as_f64)
-            .or_else(|| f.summary.get("duration_s").and_then(Value::as_f64))
+            .or_else(|| summary.get("duration_s").and_then(Value::as_f64))
             .unwrap_or(at);
         // An action at an instant (scaling, a deployment's start) gets a thin mark.
         let until = if until <= at {
             at + 0.004
-                * f.summary
+                * summary
                     .get("duration_s")
                     .and_then(Value::as_f64)
                     .unwrap_or(0.0)
@@ -48,7 +53,7 @@ pub(super) fn windows(f: &Folder) -> Vec<(f64, f64, String)> {
         let node = fault.get("node").and_then(Value::as_str).unwrap_or("");
         w.push((at, until, format!(" {kind} {node}")));
     }
-    if let Some(warmup) = f.summary.get("warmup_s").and_then(Value::as_f64) {
+    if let Some(warmup) = summary.get("warmup_s").and_then(Value::as_f64) {
         if warmup > 0.0 {
             w.push((0.0, warmup, " warm-up".into()));
         }
