@@ -178,8 +178,8 @@ fn the_report_is_one_offline_page() {
     }
     assert_eq!(
         html.matches("<svg").count(),
-        2,
-        "the time series and the percentiles, inline"
+        3,
+        "the shown metrics, the time series and the percentiles, inline"
     );
     // Offline: scripts and styles inline, nothing fetched.
     for outside in ["src=", "<link", "fetch(", "XMLHttpRequest", "@import"] {
@@ -328,5 +328,84 @@ fn every_shipped_experiment_draws_its_plots_and_report() {
         }
         let report = String::from_utf8(read(&out.join("report.html"))).unwrap();
         assert!(report.contains("<svg"), "{name}: report without plots");
+    }
+}
+
+/// The `x` of every SVG text element whose content is `label`.
+fn text_x(svg: &str, label: &str) -> Vec<f64> {
+    svg.split("<text ")
+        .skip(1)
+        .filter(|t| {
+            let content = t.split('>').nth(1).and_then(|c| c.split('<').next());
+            content.map(str::trim) == Some(label)
+        })
+        .filter_map(|t| t.split("x=\"").nth(1)?.split('"').next()?.parse().ok())
+        .collect()
+}
+
+/// The defects a reader saw: variants without a breaker flooded its panel with a band,
+/// legends covered data, percentile axes read "nines", load changes were not shaded, integer
+/// sweeps had ticks between replicas and raw paths as axis names.
+#[test]
+fn plots_shade_what_happened_and_keep_legends_off_the_data() {
+    let dir = fresh("breaker");
+    run("experiments/circuit-breaker.ron", &dir, &["--quick"]);
+    let svg = String::from_utf8(read(&dir.join("plots/timeseries.svg"))).unwrap();
+    // The breaker panel's band belongs to `breaker` (vermillion) alone: `no_breaker` (blue)
+    // and `bulkhead` (green) have no breaker and no band.
+    let bands: Vec<&str> = svg
+        .split("<polygon ")
+        .skip(1)
+        .filter(|p| p.contains("opacity=\"0.18\""))
+        .collect();
+    assert!(!bands.is_empty(), "the breaker's time open is drawn");
+    assert!(
+        bands.iter().all(|b| b.contains("fill=\"#D55E00\"")),
+        "a band for a variant without a breaker"
+    );
+    // One legend, right of every plotting area (1,400 px wide, 300 px for the legend).
+    for v in ["no_breaker", "breaker", "bulkhead"] {
+        let xs = text_x(&svg, v);
+        assert_eq!(xs.len(), 1, "`{v}` once in the legend: {xs:?}");
+        assert!(xs[0] > 1100.0, "`{v}` legend at x = {}", xs[0]);
+    }
+    let pct = String::from_utf8(read(&dir.join("plots/latency-percentiles.svg"))).unwrap();
+    for p in ["p50", "p90", "p99", "p99.9"] {
+        assert_eq!(text_x(&pct, p).len(), 1, "the percentile axis reads {p}");
+    }
+    assert!(!pct.contains("nines"));
+
+    // A schedule's surge is shaded and labelled.
+    let dir = fresh("surge");
+    run(
+        "experiments/degradation-policies.ron",
+        &dir,
+        &["--quick", "--set", "duration=9m"],
+    );
+    let svg = String::from_utf8(read(&dir.join("plots/timeseries.svg"))).unwrap();
+    assert!(svg.contains("load 1600/s"), "the surge is labelled");
+    let summary = String::from_utf8(read(&dir.join("summary.json"))).unwrap();
+    assert!(
+        summary.contains("\"kind\": \"load 1600/s\""),
+        "and listed on the timeline"
+    );
+
+    // An integer sweep spanning 8×: a log axis with ticks at the swept values only, named in
+    // words.
+    let dir = fresh("pool");
+    run("experiments/connection-pool.ron", &dir, &["--quick"]);
+    let svg = String::from_utf8(read(&dir.join("plots/sweep.svg"))).unwrap();
+    assert!(
+        svg.contains("pool size of app (search)"),
+        "axis named in words"
+    );
+    for tick in ["4", "6", "8", "12", "32"] {
+        assert!(!text_x(&svg, tick).is_empty(), "a tick at {tick}");
+    }
+    for tick in ["5", "7", "10", "20", "30", "1.5"] {
+        assert!(
+            text_x(&svg, tick).is_empty(),
+            "a tick at {tick}, between swept values"
+        );
     }
 }

@@ -74,6 +74,7 @@ fn unit_of(e: &Expr, unit: Option<&str>) -> Result<(String, f64), String> {
 /// Resolves one expression with an optional label and unit.
 fn column(
     variants: &[String],
+    nodes: &[&str],
     item: usize,
     text: &str,
     label: Option<&str>,
@@ -87,7 +88,8 @@ fn column(
     };
     let e = expr::parse_expr(text).map_err(|e| err("metric", e.col, e.message))?;
     for (path, col) in e.metrics() {
-        if path.len() > 1 && variants.contains(&path[0]) {
+        // A first name that is a node's is the node's, even when a variant shares it.
+        if path.len() > 1 && variants.contains(&path[0]) && !nodes.contains(&path[0].as_str()) {
             return Err(err(
                 "metric",
                 col,
@@ -144,6 +146,11 @@ fn expected_metrics(plan: &Plan, variants: &[String]) -> Vec<String> {
 /// the experiment-level defaults. `Err` lists every bad item.
 pub fn columns(plan: &Plan) -> Result<Vec<Column>, Vec<ShowError>> {
     let variants = variant_names(plan);
+    let nodes: Vec<&str> = plan
+        .points
+        .first()
+        .map(|p| p.actors.iter().map(|(n, _)| n.as_str()).collect())
+        .unwrap_or_default();
     let show = &plan.settings.show;
     if !show.is_empty() {
         let (ok, bad): (Vec<_>, Vec<_>) = show
@@ -152,6 +159,7 @@ pub fn columns(plan: &Plan) -> Result<Vec<Column>, Vec<ShowError>> {
             .map(|(i, s)| {
                 column(
                     &variants,
+                    &nodes,
                     i,
                     &s.metric,
                     s.label.as_deref(),
@@ -173,7 +181,7 @@ pub fn columns(plan: &Plan) -> Result<Vec<Column>, Vec<ShowError>> {
     Ok(names
         .iter()
         .enumerate()
-        .filter_map(|(i, n)| column(&variants, i, n, None, None).ok())
+        .filter_map(|(i, n)| column(&variants, &nodes, i, n, None, None).ok())
         .collect())
 }
 
@@ -236,7 +244,14 @@ mod tests {
     use super::*;
 
     fn col(text: &str, label: Option<&str>, unit: Option<&str>) -> Result<Column, ShowError> {
-        column(&["fast".into(), "slow".into()], 0, text, label, unit)
+        column(
+            &["fast".into(), "slow".into()],
+            &["users", "slow_db"],
+            0,
+            text,
+            label,
+            unit,
+        )
     }
 
     #[test]
@@ -268,6 +283,9 @@ mod tests {
             "{}",
             e.message
         );
+        // A node that shares a variant's name is the node.
+        let c = column(&["cache".into()], &["cache"], 0, "cache.hits", None, None).unwrap();
+        assert_eq!(c.shown.label, "cache.hits");
         let e = col("goodput_rps >", None, None).unwrap_err();
         assert_eq!(e.field, "metric");
     }

@@ -458,4 +458,11 @@ impl super::node::Build for Broker {
     fn waits_on(cfg: &BrokerConfig) -> Vec<ActorId> {
         vec![cfg.consumer]
     }
+
+    fn timeline(cfg: &BrokerConfig) -> Vec<(Nanos, Option<Nanos>, String)> {
+        cfg.windows
+            .iter()
+            .map(|&(from, until)| (from, Some(until), "delivery window".to_string()))
+            .collect()
+    }
 }

@@ -610,6 +610,27 @@ impl super::node::NodeActor for Client {
 impl super::node::Build for Client {
     type Config = ClientConfig;
 
+    /// A schedule's stretches away from its first rate (a surge, a lull), each until the
+    /// next step: a return to the first rate ends one.
+    fn timeline(cfg: &ClientConfig) -> Vec<(Nanos, Option<Nanos>, String)> {
+        let Arrivals::Schedule { steps } = &cfg.arrivals else {
+            return Vec::new();
+        };
+        let Some(&(_, base)) = steps.first() else {
+            return Vec::new();
+        };
+        steps
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(|(_, s)| s.1 != base)
+            .map(|(i, s)| {
+                let until = steps.get(i + 1).map(|n| n.0);
+                (s.0, until, format!("load {}/s", s.1))
+            })
+            .collect()
+    }
+
     fn new(
         id: ActorId,
         cfg: ClientConfig,

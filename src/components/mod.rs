@@ -64,6 +64,13 @@ macro_rules! actors {
                     $( ActorConfig::$kind(c) => <$amod::$aty as Build>::waits_on(c), )*
                 }
             }
+
+            /// What the node's configuration puts on the run's timeline: (from, until, what).
+            pub fn timeline(&self) -> Vec<(Nanos, Option<Nanos>, String)> {
+                match self {
+                    $( ActorConfig::$kind(c) => <$amod::$aty as Build>::timeline(c), )*
+                }
+            }
         }
 
         impl Actor {

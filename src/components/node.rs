@@ -110,4 +110,10 @@ pub trait Build: NodeActor + Sized {
     fn waits_on(_cfg: &Self::Config) -> Vec<ActorId> {
         Vec::new()
     }
+
+    /// What the node's own configuration puts on the run's timeline (a load change, a
+    /// delivery window), for plots to shade: (from, until, what).
+    fn timeline(_cfg: &Self::Config) -> Vec<(Nanos, Option<Nanos>, String)> {
+        Vec::new()
+    }
 }

@@ -207,13 +207,49 @@ pub fn from_summary(
         Value::Number(n) => super::plots::tick(n.as_f64().unwrap_or(f64::NAN)),
         other => other.to_string(),
     };
-    let metrics = [
-        ("goodput_rps", "Goodput (requests/s)", 1.0, false, false),
-        ("latency_p99_s", "Latency p99 (ms)", 1e3, true, true),
+    // Goodput and p99, then each metric the experiment shows: (title, value of a point,
+    // log colours, lower is better).
+    type Of<'a> = Box<dyn Fn(&Value) -> Option<f64> + 'a>;
+    let metric = |name: &'static str, scale: f64| -> Of {
+        Box::new(move |p: &Value| Some(p["metrics"][name]["mean"].as_f64()? * scale))
+    };
+    let mut rows: Vec<(String, Of, bool, bool)> = vec![
+        (
+            "Goodput (requests/s)".into(),
+            metric("goodput_rps", 1.0),
+            false,
+            false,
+        ),
+        (
+            "Latency p99 (ms)".into(),
+            metric("latency_p99_s", 1e3),
+            true,
+            true,
+        ),
     ];
-    let grids = metrics
+    let shown = summary.get("show").and_then(Value::as_array);
+    for (i, c) in shown
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, c)| !matches!(c["metric"].as_str(), Some("goodput_rps" | "latency_p99_s")))
+        .take(4)
+    {
+        let (label, unit) = (
+            c["label"].as_str().unwrap_or(""),
+            c["unit"].as_str().unwrap_or(""),
+        );
+        let title = if unit.is_empty() {
+            label.to_string()
+        } else {
+            format!("{label} ({unit})")
+        };
+        let of: Of = Box::new(move |p: &Value| p["shown"][i]["mean"].as_f64());
+        rows.push((title, of, false, matches!(unit, "ms" | "s" | "µs" | "min")));
+    }
+    let grids = rows
         .iter()
-        .map(|(metric, title, scale, log, lower)| {
+        .map(|(title, of, log, lower)| {
             variants
                 .iter()
                 .map(|v| {
@@ -230,8 +266,8 @@ pub fn from_summary(
                                                 && p["params"].get(&sweep[0]) == Some(x)
                                                 && p["params"].get(&sweep[1]) == Some(y)
                                         })
-                                        .and_then(|p| p["metrics"][*metric]["mean"].as_f64())
-                                        .map_or(f64::NAN, |m| m * scale)
+                                        .and_then(of.as_ref())
+                                        .unwrap_or(f64::NAN)
                                 })
                                 .collect()
                         })
@@ -240,7 +276,7 @@ pub fn from_summary(
                         title: if variants.len() > 1 {
                             format!("{title}, {v}")
                         } else {
-                            title.to_string()
+                            title.clone()
                         },
                         values,
                         log: *log,

@@ -30,6 +30,28 @@ fn agg_json(a: &Aggregate) -> Value {
     json!({ "mean": a.mean, "ci95": a.ci95, "min": a.min, "max": a.max })
 }
 
+/// What the nodes' own configuration (of the baseline's first point) puts on the timeline:
+/// load changes, delivery windows. For shading plots.
+fn timeline_json(plan: &Plan) -> Value {
+    let Some(p) = plan.points.get(baseline_point(plan, 0)) else {
+        return Value::Array(Vec::new());
+    };
+    let secs = |n: u64| n as f64 / 1e9;
+    let items: Vec<Value> = p
+        .actors
+        .iter()
+        .flat_map(|(node, cfg)| {
+            cfg.timeline()
+                .into_iter()
+                .map(move |(at, until, what)| (node, at, until, what))
+        })
+        .map(|(node, at, until, what)| {
+            json!({ "kind": what, "node": node, "at_s": secs(at), "until_s": until.map(secs) })
+        })
+        .collect();
+    Value::Array(items)
+}
+
 /// The fault timeline, for readers and for shading plots.
 fn faults_json(plan: &Plan) -> Value {
     let items: Vec<Value> = plan
@@ -127,6 +149,7 @@ pub fn summary_json(plan: &Plan, results: &Results, verdicts: &[Verdict], shown:
             .map(|c| json!({ "metric": c.metric, "label": c.label, "unit": c.unit }))
             .collect::<Vec<_>>(),
         "faults": faults_json(plan),
+        "timeline": timeline_json(plan),
         "expectations": verdicts
             .iter()
             .map(|v| json!({ "text": v.text, "passed": v.passed, "detail": v.detail }))

@@ -66,7 +66,6 @@ pub fn compare_plots(
         y_label: y.into(),
         lines: lines(metric, scale),
         log_y,
-        legend_left: false,
     };
     let fig = Figure {
         title: format!("A = {}, B = {}", a.display(), b.display()),
@@ -83,7 +82,8 @@ pub fn compare_plots(
             ),
         ],
         windows: windows(&fb),
-        legend_left: false,
+        x_axis: XAxis::Linear,
+        x_keys: Vec::new(),
     };
     let mut written = render(out, "compare", (1400, 80 + 300 * 3), &fig)?;
     let (series, labels) = overlaid(&fa, &fb, &shared);

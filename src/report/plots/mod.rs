@@ -6,6 +6,7 @@
 //! fonts and lines are sized for a projector; fault windows are shaded and labelled.
 
 mod compare;
+mod shown;
 mod sweep;
 mod timeseries;
 
@@ -59,7 +60,7 @@ struct Line {
     color: usize,
     points: Vec<(f64, f64)>,
     band: Option<Vec<(f64, f64, f64)>>,
-    /// Drawn dashed: a second quantity of the same variant (desired beside ready).
+    /// Drawn dotted: a second quantity of the same variant (desired beside ready).
     dashed: bool,
 }
 
@@ -68,8 +69,18 @@ struct Panel {
     y_label: String,
     lines: Vec<Line>,
     log_y: bool,
-    /// The legend in the upper left (for curves that rise to the right).
-    legend_left: bool,
+}
+
+/// How the x axis reads.
+#[derive(Clone, Copy, PartialEq)]
+enum XAxis {
+    Linear,
+    /// A parameter spanning more than a decade.
+    Log,
+    /// An integer parameter: ticks only at whole numbers.
+    Integer,
+    /// Positions 0, 1, 2, 3 are p50, p90, p99, p99.9.
+    Percentiles,
 }
 
 struct Figure {
@@ -78,8 +89,53 @@ struct Figure {
     panels: Vec<Panel>,
     /// Shaded windows on the x axis: (from, to, label).
     windows: Vec<(f64, f64, String)>,
-    /// Legend in the upper left (for curves that rise to the right).
-    legend_left: bool,
+    x_axis: XAxis,
+    /// Where a log x axis has its ticks (a sweep's values); empty: chosen by the axis.
+    x_keys: Vec<f64>,
+}
+
+/// The axis of a swept parameter's values: log when they are positive and span five times
+/// or more (sweeps like 4, 6, 8, 12, 32 are geometric: on a linear axis the small values
+/// crowd together), whole-number ticks when they are all integers.
+fn sweep_axis(values: &[f64]) -> XAxis {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if lo > 0.0 && hi >= 5.0 * lo {
+        XAxis::Log
+    } else if values.iter().all(|v| v.fract() == 0.0) {
+        XAxis::Integer
+    } else {
+        XAxis::Linear
+    }
+}
+
+/// A swept path as an axis reads it: its words first (`app.routes.search.1.pool.size` →
+/// `pool size (app, search)`), the path after.
+fn axis_name(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('.')
+        .filter(|p| p.parse::<usize>().is_err() && !matches!(*p, "routes" | "arrivals" | "set"))
+        .collect();
+    let path_words = |ps: &[&str]| ps.join(" ").replace('_', " ");
+    match parts.as_slice() {
+        [] => path.to_string(),
+        [one] => path_words(&[one]),
+        [node, rest @ ..] if rest.len() <= 2 => format!("{} of {node}", path_words(rest)),
+        [node, rest @ ..] => {
+            let (mid, last) = rest.split_at(rest.len() - 2);
+            format!("{} of {node} ({})", path_words(last), path_words(mid))
+        }
+    }
+}
+
+/// The percentiles a percentile axis shows, at positions 0, 1, 2, 3.
+const PERCENTILES: [&str; 4] = ["p50", "p90", "p99", "p99.9"];
+
+/// Variants 5 to 8 are dashed: with the palette's eight colours, two variants never share
+/// both colour and style, and the pairs of similar hues (blue and sky blue, vermillion and
+/// orange) differ in style.
+fn dashed_variant(color: usize) -> bool {
+    color % 16 >= PALETTE.len() / 2 && color % 16 < PALETTE.len() + PALETTE.len() / 2
 }
 
 /// A robust upper limit: the largest value once the top 0.5% are set aside, with headroom,
@@ -100,27 +156,38 @@ fn robust_max(values: &[f64]) -> f64 {
     }
 }
 
+/// The width of the legend column to the right of the plots.
+const LEGEND_WIDTH: u32 = 300;
+
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
     root.fill(&WHITE).map_err(err)?;
     let root = root
         .titled(&fig.title, (FONT, 30).into_font().color(&BLACK))
         .map_err(err)?;
-    let areas = root.split_evenly((fig.panels.len(), 1));
-    let x_max = fig
-        .panels
-        .iter()
-        .flat_map(|p| p.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)))
-        .fold(f64::NEG_INFINITY, f64::max);
-    let x_min = fig
-        .panels
-        .iter()
-        .flat_map(|p| p.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)))
-        .fold(f64::INFINITY, f64::min);
+    let width = root.dim_in_pixel().0;
+    let (plots, side) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
+    legend(&side, fig).map_err(err)?;
+    let areas = plots.split_evenly((fig.panels.len(), 1));
+    let xs = || {
+        fig.panels
+            .iter()
+            .flat_map(|p| p.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)))
+            .filter(|x| x.is_finite() && (fig.x_axis != XAxis::Log || *x > 0.0))
+    };
+    let x_max = xs().fold(f64::NEG_INFINITY, f64::max);
+    let x_min = xs().fold(f64::INFINITY, f64::min);
     let (x_min, x_max) = if x_min.is_finite() && x_max > x_min {
         (x_min, x_max)
+    } else if x_min.is_finite() {
+        (x_min - 0.5, x_min + 0.5)
     } else {
         (0.0, 1.0)
+    };
+    let (x_min, x_max) = match fig.x_axis {
+        XAxis::Percentiles | XAxis::Integer => (x_min - 0.2, x_max + 0.2),
+        XAxis::Log => (x_min / 1.15, x_max * 1.15),
+        XAxis::Linear => (x_min, x_max),
     };
     for (area, panel) in areas.iter().zip(&fig.panels) {
         let ys: Vec<f64> = panel
@@ -140,84 +207,137 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(90);
-        macro_rules! style_axes {
-            ($mesh:expr) => {
-                $mesh
-                    .x_desc(fig.x_label.as_str())
-                    .y_desc(panel.y_label.as_str())
-                    .label_style((FONT, 17))
-                    .axis_desc_style((FONT, 20))
-                    .x_labels(10)
-                    .y_labels(6)
-                    .x_label_formatter(&|x| tick(*x))
-                    .y_label_formatter(&|y| tick(*y))
-                    .light_line_style(RGBColor(235, 235, 235))
-            };
-        }
-        if panel.log_y {
-            let positive: Vec<f64> = ys
+        let (lo, hi) = if panel.log_y {
+            let lo = ys
                 .iter()
                 .copied()
                 .filter(|y| *y > 0.0 && y.is_finite())
-                .collect();
-            let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
+                .fold(f64::INFINITY, f64::min);
             let lo = if lo.is_finite() { lo / 1.5 } else { 1e-3 };
-            let hi = (y_max * 1.5).max(lo * 10.0);
-            let mut c = chart
-                .build_cartesian_2d(x_min..x_max, (lo..hi).log_scale())
-                .map_err(err)?;
-            style_axes!(c.configure_mesh()).draw().map_err(err)?;
-            shade(&mut c, &fig.windows, lo, hi).map_err(err)?;
-            for l in &panel.lines {
-                let pts: Vec<(f64, f64)> = l
-                    .points
-                    .iter()
-                    .copied()
-                    .filter(|p| p.1 > 0.0 && p.1.is_finite())
-                    .collect();
-                series(&mut c, l, pts).map_err(err)?;
-            }
-            legend(&mut c, fig.legend_left || panel.legend_left).map_err(err)?;
+            (lo, (y_max * 1.5).max(lo * 10.0))
         } else {
-            let mut c = chart
-                .build_cartesian_2d(x_min..x_max, 0.0..y_max)
-                .map_err(err)?;
-            style_axes!(c.configure_mesh()).draw().map_err(err)?;
-            shade(&mut c, &fig.windows, 0.0, y_max).map_err(err)?;
-            for l in &panel.lines {
-                if let Some(band) = &l.band {
-                    let col = color(l.color).mix(0.18);
-                    let upper: Vec<(f64, f64)> =
-                        band.iter().map(|b| (b.0, b.2.min(y_max))).collect();
-                    let lower: Vec<(f64, f64)> =
-                        band.iter().rev().map(|b| (b.0, b.1.max(0.0))).collect();
-                    let poly: Vec<(f64, f64)> = upper.into_iter().chain(lower).collect();
-                    c.draw_series(std::iter::once(Polygon::new(poly, col.filled())))
-                        .map_err(err)?;
-                }
-                let pts: Vec<(f64, f64)> = l
-                    .points
-                    .iter()
-                    .copied()
-                    .filter(|p| p.1.is_finite())
-                    .collect();
-                series(&mut c, l, pts).map_err(err)?;
+            (0.0, y_max)
+        };
+        macro_rules! panel {
+            ($x:expr, $y:expr) => {{
+                let c = chart.build_cartesian_2d($x, $y).map_err(err)?;
+                draw_panel(c, fig, panel, lo, hi).map_err(err)?
+            }};
+        }
+        // Ticks at given values on a log axis only: a linear one picks round numbers well
+        // (and whole ones for integer parameters, by the formatter).
+        let keys = fig.x_keys.clone();
+        let (x, log_x) = (x_min..x_max, fig.x_axis == XAxis::Log);
+        match (log_x, panel.log_y, keys.is_empty()) {
+            (false, false, _) => panel!(x, lo..hi),
+            (false, true, _) => panel!(x, (lo..hi).log_scale()),
+            (true, false, true) => panel!(x.log_scale(), lo..hi),
+            (true, true, true) => panel!(x.log_scale(), (lo..hi).log_scale()),
+            (true, false, false) => panel!(x.log_scale().with_key_points(keys), lo..hi),
+            (true, true, false) => {
+                panel!(x.log_scale().with_key_points(keys), (lo..hi).log_scale())
             }
-            legend(&mut c, fig.legend_left || panel.legend_left).map_err(err)?;
         }
     }
     root.present().map_err(err)?;
     Ok(())
 }
 
-type Chart<'a, DB, Y> =
-    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>;
+type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;
 
-fn series<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
-    c: &mut Chart<'a, DB, Y>,
+/// A tick label on the x axis as the figure reads it.
+fn x_tick(axis: XAxis, x: f64) -> String {
+    let whole = (x - x.round()).abs() < 1e-9;
+    match axis {
+        XAxis::Percentiles if whole && x >= 0.0 => PERCENTILES
+            .get(x.round() as usize)
+            .map_or(String::new(), |p| p.to_string()),
+        XAxis::Percentiles | XAxis::Integer if !whole => String::new(),
+        _ => tick(x),
+    }
+}
+
+/// One panel: axes, shaded windows, bands, lines.
+fn draw_panel<'a, DB, X, Y>(
+    mut c: Chart<'a, DB, X, Y>,
+    fig: &Figure,
+    panel: &Panel,
+    lo: f64,
+    hi: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    let axis = fig.x_axis;
+    let x_labels = match axis {
+        XAxis::Percentiles => 4,
+        XAxis::Integer => 12,
+        _ => 10,
+    };
+    c.configure_mesh()
+        .x_desc(fig.x_label.as_str())
+        .y_desc(panel.y_label.as_str())
+        .label_style((FONT, 17))
+        .axis_desc_style((FONT, 20))
+        .x_labels(x_labels)
+        .y_labels(6)
+        .x_label_formatter(&|x| x_tick(axis, *x))
+        .y_label_formatter(&|y| tick(*y))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    shade(&mut c, &fig.windows, lo, hi)?;
+    for l in &panel.lines {
+        if let Some(band) = l.band.as_ref().filter(|_| !panel.log_y) {
+            band_of(&mut c, l.color, band, lo, hi)?;
+        }
+        let pts: Vec<(f64, f64)> = l
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.1.is_finite() && (!panel.log_y || p.1 > 0.0))
+            .collect();
+        series(&mut c, l, pts)?;
+    }
+    Ok(())
+}
+
+/// A ci95 band (or a filled-to-the-axis share): one polygon per stretch of known values, so
+/// a bucket without data leaves a gap instead of a full-height band.
+fn band_of<'a, DB, X, Y>(
+    c: &mut Chart<'a, DB, X, Y>,
+    color_index: usize,
+    band: &[(f64, f64, f64)],
+    lo: f64,
+    hi: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let col = color(color_index).mix(0.18);
+    let known = |b: &&(f64, f64, f64)| b.0.is_finite() && b.1.is_finite() && b.2.is_finite();
+    for stretch in band.split(|b| !known(&b)).filter(|s| !s.is_empty()) {
+        let upper = stretch.iter().map(|b| (b.0, b.2.clamp(lo, hi)));
+        let lower = stretch.iter().rev().map(|b| (b.0, b.1.clamp(lo, hi)));
+        let poly: Vec<(f64, f64)> = upper.chain(lower).collect();
+        c.draw_series(std::iter::once(Polygon::new(poly, col.filled())))?;
+    }
+    Ok(())
+}
+
+fn series<'a, DB, X, Y>(
+    c: &mut Chart<'a, DB, X, Y>,
     l: &Line,
     pts: Vec<(f64, f64)>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
     let col = color(l.color);
     let style = ShapeStyle::from(&col).stroke_width(3);
     // Undefined values (no successful request in a bucket) break the line, not bridge it.
@@ -238,18 +358,13 @@ fn series<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
             last.push(*p);
         }
     }
-    for (i, run) in runs.into_iter().enumerate() {
-        let drawn = if l.dashed {
-            c.draw_series(DashedLineSeries::new(run, 10, 7, style.stroke_width(2)))?
+    for run in runs {
+        if l.dashed {
+            c.draw_series(DashedLineSeries::new(run, 3, 6, style.stroke_width(3)))?;
+        } else if dashed_variant(l.color) {
+            c.draw_series(DashedLineSeries::new(run, 14, 6, style))?;
         } else {
-            c.draw_series(LineSeries::new(run, style))?
-        };
-        // A dashed line shares its variant's colour and legend entry; the title says what
-        // the dashes are.
-        if i == 0 && !l.dashed {
-            drawn.label(l.label.clone()).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], col.stroke_width(4))
-            });
+            c.draw_series(LineSeries::new(run, style))?;
         }
     }
     if pts.len() <= 12 {
@@ -258,40 +373,82 @@ fn series<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
     Ok(())
 }
 
-fn shade<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
-    c: &mut Chart<'a, DB, Y>,
+/// Shaded windows, each labelled at its start; a label that would overlap an earlier one
+/// drops to the next free row.
+fn shade<'a, DB, X, Y>(
+    c: &mut Chart<'a, DB, X, Y>,
     windows: &[(f64, f64, String)],
     lo: f64,
     hi: f64,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    for (from, to, label) in windows {
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let mut ends: Vec<i32> = Vec::new(); // per row, the pixel where its last label ends
+    let mut order: Vec<&(f64, f64, String)> = windows.iter().collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (from, to, label) in order {
         c.draw_series(std::iter::once(Rectangle::new(
             [(*from, lo), (*to, hi)],
             RGBColor(120, 120, 120).mix(0.15).filled(),
         )))?;
-        c.draw_series(std::iter::once(Text::new(
-            label.clone(),
-            (*from, hi),
+        // Labels in pixels within the plotting area, rows of 18 px from its top.
+        let base = c.plotting_area().get_base_pixel();
+        let x = c.backend_coord(&(*from, hi)).0 - base.0 + 3;
+        let width = 9 * label.trim().chars().count() as i32;
+        let row = match ends.iter().position(|e| *e < x) {
+            Some(r) => r,
+            None => {
+                ends.push(i32::MIN);
+                ends.len() - 1
+            }
+        };
+        ends[row] = x + width;
+        c.plotting_area().strip_coord_spec().draw(&Text::new(
+            label.trim().to_string(),
+            (x, 3 + 18 * row as i32),
             (FONT, 16).into_font().color(&RGBColor(80, 80, 80)),
-        )))?;
+        ))?;
     }
     Ok(())
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
-    c: &mut Chart<'a, DB, Y>,
-    left: bool,
+/// The figure's one legend, in its own column right of the plots: each variant's colour and
+/// line style, in variant order.
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    fig: &Figure,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    c.configure_series_labels()
-        .position(if left {
-            SeriesLabelPosition::UpperLeft
+    let mut seen: Vec<(usize, &str)> = Vec::new();
+    for l in fig
+        .panels
+        .iter()
+        .flat_map(|p| &p.lines)
+        .filter(|l| !l.dashed)
+    {
+        if !seen.iter().any(|(c, n)| *c == l.color && *n == l.label) {
+            seen.push((l.color, &l.label));
+        }
+    }
+    let font = (FONT, 18).into_font();
+    for (i, (c, name)) in seen.iter().enumerate() {
+        let y = 70 + 30 * i as i32;
+        let style = ShapeStyle::from(&color(*c)).stroke_width(4);
+        if dashed_variant(*c) {
+            area.draw(&PathElement::new(vec![(10, y), (22, y)], style))?;
+            area.draw(&PathElement::new(vec![(28, y), (40, y)], style))?;
         } else {
-            SeriesLabelPosition::UpperRight
-        })
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .label_font((FONT, 17))
-        .draw()
+            area.draw(&PathElement::new(vec![(10, y), (40, y)], style))?;
+        }
+        area.draw(&Text::new(
+            name.to_string(),
+            (48, y - 10),
+            font.clone().color(&BLACK),
+        ))?;
+    }
+    Ok(())
 }
 
 /// Writes `NAME.svg` and `NAME.png` in `dir`.
@@ -301,6 +458,7 @@ enum Drawing<'a> {
     Heatmaps(&'a Heatmaps),
     Pareto(&'a super::plan_view::Pareto),
     Recovery(&'a super::plan_view::Recovery),
+    Bars(&'a shown::Bars),
 }
 
 fn paint<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Drawing) -> Result<(), String> {
@@ -309,6 +467,7 @@ fn paint<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Drawing) -> Resu
         Drawing::Heatmaps(h) => super::heatmap::draw(root, h),
         Drawing::Pareto(p) => super::plan_view::draw_pareto(root, p),
         Drawing::Recovery(r) => super::plan_view::draw_recovery(root, r),
+        Drawing::Bars(b) => shown::draw_bars(root, b),
     }
 }
 
@@ -443,6 +602,7 @@ pub fn plot_folder(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .unwrap_or("experiment")
         .to_string();
     let mut written = Vec::new();
+    written.extend(shown::shown_plots(&f, &name, &out)?);
     written.extend(timeseries_plots(&f, &name, &out)?);
     written.extend(sweep_plots(&f, &name, &out)?);
     if let Some(h) = super::heatmap::from_summary(&name, &f.summary, &f.variants, &f.sweep) {
@@ -535,5 +695,29 @@ fn nan0(x: f64) -> f64 {
         x
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_axes_read_as_words_with_their_scale() {
+        assert_eq!(axis_name("app.replicas"), "replicas of app");
+        assert_eq!(axis_name("users.arrivals.rate"), "rate of users");
+        assert_eq!(
+            axis_name("app.routes.search.1.pool.size"),
+            "pool size of app (search)"
+        );
+        assert_eq!(axis_name("app.max_queue_wait"), "max queue wait of app");
+        assert!(sweep_axis(&[4.0, 6.0, 8.0, 12.0, 32.0]) == XAxis::Log);
+        assert!(sweep_axis(&[1.0, 2.0, 3.0, 4.0]) == XAxis::Integer);
+        assert!(sweep_axis(&[1.0, 10.0, 100.0]) == XAxis::Log);
+        assert!(sweep_axis(&[0.5, 0.7, 0.9]) == XAxis::Linear);
+        assert_eq!(x_tick(XAxis::Integer, 1.5), "");
+        assert_eq!(x_tick(XAxis::Integer, 2.0), "2");
+        assert_eq!(x_tick(XAxis::Percentiles, 2.0), "p99");
+        assert_eq!(x_tick(XAxis::Percentiles, 3.0), "p99.9");
     }
 }

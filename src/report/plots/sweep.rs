@@ -58,21 +58,18 @@ pub(super) fn sweep_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<Path
             y_label: "requests/s".into(),
             lines: metric_lines("goodput_rps", 1.0),
             log_y: false,
-            legend_left: false,
         },
         Panel {
             title: "Latency p99".into(),
             y_label: "ms".into(),
             lines: metric_lines("latency_p99_s", 1e3),
             log_y: false,
-            legend_left: false,
         },
         Panel {
             title: "Latency mean".into(),
             y_label: "ms".into(),
             lines: metric_lines("latency_mean_s", 1e3),
             log_y: false,
-            legend_left: false,
         },
     ];
     // What each point cost, when anything is priced.
@@ -85,16 +82,25 @@ pub(super) fn sweep_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<Path
             y_label: "$".into(),
             lines: metric_lines("cost", 1.0),
             log_y: false,
-            legend_left: false,
         });
     }
     let height = 80 + 300 * panels.len() as u32;
+    let values: Vec<f64> = points.iter().filter_map(x_of).collect();
     let fig = Figure {
-        title: format!("{name}: against {param} (bands: 95% confidence)"),
-        x_label: param.clone(),
+        title: format!(
+            "{name}: against {} (bands: 95% confidence)",
+            axis_name(param)
+        ),
+        x_label: format!("{}  [{param}]", axis_name(param)),
         panels,
         windows: Vec::new(),
-        legend_left: true,
+        x_axis: sweep_axis(&values),
+        x_keys: {
+            let mut k = values.clone();
+            k.sort_by(f64::total_cmp);
+            k.dedup();
+            k
+        },
     };
     render(out, "sweep", (1400, height), &fig)
 }
@@ -120,12 +126,11 @@ pub(super) fn percentile_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
             Some(Line {
                 label: v.clone(),
                 color: vi,
-                // x: the percentile on a "nines" scale, so the tail gets room.
+                // x: p50, p90, p99, p99.9 evenly spaced, so the tail gets room.
                 points: qs
                     .iter()
-                    .filter_map(|(q, m)| {
-                        agg(p, m).map(|(mean, _)| (-(1.0f64 - q / 100.0).log10(), mean * 1e3))
-                    })
+                    .enumerate()
+                    .filter_map(|(i, (_, m))| agg(p, m).map(|(mean, _)| (i as f64, mean * 1e3)))
                     .collect(),
                 band: None,
                 dashed: false,
@@ -134,16 +139,16 @@ pub(super) fn percentile_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
         .collect();
     let fig = Figure {
         title: format!("{name}: latency percentiles (p50, p90, p99, p99.9)"),
-        x_label: "nines: 0.3 = p50, 1 = p90, 2 = p99, 3 = p99.9".into(),
+        x_label: "percentile".into(),
         panels: vec![Panel {
             title: "End-to-end latency of successful requests".into(),
             y_label: "ms (log scale)".into(),
             lines,
             log_y: true,
-            legend_left: false,
         }],
         windows: Vec::new(),
-        legend_left: true,
+        x_axis: XAxis::Percentiles,
+        x_keys: Vec::new(),
     };
     render(out, "latency-percentiles", (1400, 700), &fig)
 }

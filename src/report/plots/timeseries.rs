@@ -27,12 +27,11 @@ pub(super) fn windows(f: &Folder) -> Vec<(f64, f64, String)> {
 /// warm-up.
 pub fn windows_of(summary: &Value) -> Vec<(f64, f64, String)> {
     let mut w = Vec::new();
-    for fault in summary
-        .get("faults")
-        .and_then(Value::as_array)
+    let events = ["faults", "timeline"]
         .into_iter()
-        .flatten()
-    {
+        .filter_map(|k| summary.get(k).and_then(Value::as_array))
+        .flatten();
+    for fault in events {
         let at = fault.get("at_s").and_then(Value::as_f64).unwrap_or(0.0);
         let until = fault
             .get("until_s")
@@ -101,7 +100,8 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                     band: None,
                     dashed: false,
                 })
-                .filter(|l| !l.points.is_empty())
+                // A variant without the column (no breaker, no such node) draws nothing.
+                .filter(|l| l.points.iter().any(|p| p.1.is_finite()))
                 .collect()
         };
         let mut panels = vec![
@@ -110,28 +110,24 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                 y_label: "requests/s".into(),
                 lines: line("goodput_rps", 1.0),
                 log_y: false,
-                legend_left: false,
             },
             Panel {
                 title: "Offered load: attempts sent, retries included".into(),
                 y_label: "attempts/s".into(),
                 lines: line("attempts_rps", 1.0),
                 log_y: false,
-                legend_left: false,
             },
             Panel {
                 title: "Latency p99 (successful requests)".into(),
                 y_label: "ms (log scale)".into(),
                 lines: line("latency_p99_s", 1e3),
                 log_y: true,
-                legend_left: false,
             },
             Panel {
                 title: "Latency p50 (successful requests)".into(),
                 y_label: "ms (log scale)".into(),
                 lines: line("latency_p50_s", 1e3),
                 log_y: true,
-                legend_left: false,
             },
         ];
         // Requests that got no answer worth having, when there are any.
@@ -152,7 +148,6 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                 y_label: "requests/s".into(),
                 lines: unanswered,
                 log_y: false,
-                legend_left: false,
             });
         }
         for svc in services.iter().take(3) {
@@ -161,7 +156,6 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                 y_label: "requests waiting".into(),
                 lines: line(&format!("{svc}.queue_len"), 1.0),
                 log_y: false,
-                legend_left: false,
             });
         }
         for svc in services.iter().take(2) {
@@ -170,7 +164,6 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                 y_label: "busy / workers".into(),
                 lines: line(&format!("{svc}.utilization"), 1.0),
                 log_y: false,
-                legend_left: false,
             });
         }
         // Message queues: messages stored (waiting or being processed).
@@ -181,7 +174,6 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                 y_label: "messages".into(),
                 lines: line(&format!("{q}.depth"), 1.0),
                 log_y: false,
-                legend_left: false,
             });
         }
         // Caches: the share of reads each bucket answered from the cache.
@@ -192,7 +184,6 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                 y_label: "hits / reads".into(),
                 lines: line(&format!("{cache}.hit_ratio"), 1.0),
                 log_y: false,
-                legend_left: false,
             });
         }
         // Circuit breakers: the share of each bucket a caller's breakers were open.
@@ -211,7 +202,6 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                 y_label: "fraction open".into(),
                 lines,
                 log_y: false,
-                legend_left: false,
             });
         }
         // Replica counts where they change (autoscaling, rollouts, crashes), and what the
@@ -249,7 +239,6 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                     y_label: "replicas".into(),
                     lines,
                     log_y: false,
-                    legend_left: false,
                 });
             }
         }
@@ -304,14 +293,12 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
                 y_label: "$ per hour".into(),
                 lines: cost,
                 log_y: false,
-                legend_left: false,
             });
             panels.push(Panel {
                 title: "Cost since the start, all services".into(),
                 y_label: "$".into(),
                 lines: spent,
                 log_y: false,
-                legend_left: true,
             });
         }
         let where_: Vec<String> = f
@@ -330,7 +317,8 @@ pub(super) fn timeseries_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec
             x_label: "time (s)".into(),
             panels,
             windows: windows(f),
-            legend_left: false,
+            x_axis: XAxis::Linear,
+            x_keys: Vec::new(),
         };
         let file = if p.is_empty() {
             "timeseries".to_string()

@@ -1,0 +1,282 @@
+//! The lesson plot, `shown`: each metric the experiment shows (`summary.json`'s `"show"`),
+//! one panel per metric — against the swept parameter with ci95 bands for a numeric sweep,
+//! else a bar per point with its ci95 whisker and value.
+
+use super::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// The most bars a panel draws; a larger grid is read from the heatmaps and the tables.
+const MAX_BARS: usize = 40;
+
+/// Bar panels under one title.
+pub(super) struct Bars {
+    title: String,
+    panels: Vec<BarPanel>,
+}
+
+/// One shown metric: its label, unit and a bar per point.
+struct BarPanel {
+    title: String,
+    unit: String,
+    bars: Vec<Bar>,
+}
+
+/// A point's bar: its name, its variant's colour, the mean and its ci95.
+struct Bar {
+    label: String,
+    color: usize,
+    mean: f64,
+    ci: f64,
+}
+
+/// Each shown column's (label, unit), from `summary.json`.
+fn columns(f: &Folder) -> Vec<(String, String)> {
+    f.summary
+        .get("show")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            (s("label"), s("unit"))
+        })
+        .collect()
+}
+
+fn value(p: &Value, i: usize) -> (f64, f64) {
+    let v = &p["shown"][i];
+    (
+        v["mean"].as_f64().unwrap_or(f64::NAN),
+        v["ci95"].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+pub(super) fn shown_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<PathBuf>, String> {
+    let cols = columns(f);
+    if cols.is_empty() {
+        return Ok(Vec::new());
+    }
+    let points = f.summary["points"].as_array().expect("checked on read");
+    let variant_of = |p: &Value| {
+        let v = p.get("variant").and_then(Value::as_str).unwrap_or("");
+        f.variants.iter().position(|x| x == v).unwrap_or(0)
+    };
+    let x_of = |p: &Value| {
+        let param = f.sweep.first()?;
+        p.get("params")?.get(param)?.as_f64()
+    };
+    let height = |n: usize| 80 + 300 * n as u32;
+    if f.sweep.len() == 1 && points.iter().all(|p| x_of(p).is_some()) {
+        let param = &f.sweep[0];
+        let panels = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (label, unit))| Panel {
+                title: label.clone(),
+                y_label: unit.clone(),
+                lines: f
+                    .variants
+                    .iter()
+                    .enumerate()
+                    .map(|(vi, v)| {
+                        let mut pts: Vec<(f64, f64, f64)> = points
+                            .iter()
+                            .filter(|p| p.get("variant").and_then(Value::as_str) == Some(v))
+                            .filter_map(|p| {
+                                let (m, ci) = value(p, i);
+                                Some((x_of(p)?, m, ci))
+                            })
+                            .collect();
+                        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                        Line {
+                            label: v.clone(),
+                            color: vi,
+                            points: pts.iter().map(|p| (p.0, p.1)).collect(),
+                            band: Some(
+                                pts.iter()
+                                    .map(|p| (p.0, p.1 - nan0(p.2), p.1 + nan0(p.2)))
+                                    .collect(),
+                            ),
+                            dashed: false,
+                        }
+                    })
+                    .collect(),
+                log_y: false,
+            })
+            .collect::<Vec<_>>();
+        let values: Vec<f64> = points.iter().filter_map(x_of).collect();
+        let n = panels.len();
+        let fig = Figure {
+            title: format!("{name}: what it shows, against {}", axis_name(param)),
+            x_label: format!("{}  [{param}]", axis_name(param)),
+            panels,
+            windows: Vec::new(),
+            x_axis: sweep_axis(&values),
+            x_keys: {
+                let mut k = values.clone();
+                k.sort_by(f64::total_cmp);
+                k.dedup();
+                k
+            },
+        };
+        return render(out, "shown", (1400, height(n)), &fig);
+    }
+    if points.len() > MAX_BARS {
+        return Ok(Vec::new());
+    }
+    let label = |p: &Value| {
+        let mut s = p
+            .get("variant")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        for v in p
+            .get("params")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|o| o.values())
+        {
+            s.push_str(&format!(
+                " {}",
+                v.as_str().map_or(v.to_string(), String::from)
+            ));
+        }
+        s
+    };
+    let bars = Bars {
+        title: format!("{name}: what it shows (bars: mean, whiskers: 95% confidence)"),
+        panels: cols
+            .iter()
+            .enumerate()
+            .map(|(i, (l, u))| {
+                let bars = points
+                    .iter()
+                    .map(|p| {
+                        let (mean, ci) = value(p, i);
+                        Bar {
+                            label: label(p),
+                            color: variant_of(p),
+                            mean,
+                            ci,
+                        }
+                    })
+                    .collect();
+                BarPanel {
+                    title: l.clone(),
+                    unit: u.clone(),
+                    bars,
+                }
+            })
+            .collect(),
+    };
+    render_drawing(
+        out,
+        "shown",
+        (1400, height(cols.len())),
+        &Drawing::Bars(&bars),
+    )
+}
+
+/// Draws bar panels: a bar per point in its variant's colour, a ci95 whisker, the value
+/// written above, the point's name below.
+pub(super) fn draw_bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    b: &Bars,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let root = root
+        .titled(&b.title, (FONT, 30).into_font().color(&BLACK))
+        .map_err(err)?;
+    let areas = root.split_evenly((b.panels.len().max(1), 1));
+    for (area, panel) in areas.iter().zip(&b.panels) {
+        let (title, unit, bars) = (&panel.title, &panel.unit, &panel.bars);
+        let n = bars.len().max(1);
+        let tops = bars
+            .iter()
+            .map(|x| x.mean + nan0(x.ci))
+            .filter(|v| v.is_finite());
+        let bottoms = bars
+            .iter()
+            .map(|x| x.mean - nan0(x.ci))
+            .filter(|v| v.is_finite());
+        let hi = tops.fold(0.0f64, f64::max);
+        let lo = bottoms.fold(0.0f64, f64::min);
+        let (lo, hi) = if hi > lo {
+            (lo * 1.15, hi * 1.15)
+        } else {
+            (0.0, 1.0)
+        };
+        let names: Vec<&str> = bars.iter().map(|x| x.label.as_str()).collect();
+        let mut c = ChartBuilder::on(area)
+            .caption(title, (FONT, 22))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(90)
+            .build_cartesian_2d(-0.5..n as f64 - 0.5, lo..hi)
+            .map_err(err)?;
+        c.configure_mesh()
+            .disable_x_mesh()
+            .y_desc(unit.as_str())
+            .label_style((FONT, 17))
+            .axis_desc_style((FONT, 20))
+            .x_labels(2 * n + 1)
+            .y_labels(6)
+            .x_label_formatter(&|x| {
+                let whole = (x - x.round()).abs() < 1e-9 && *x >= 0.0;
+                if whole {
+                    names
+                        .get(x.round() as usize)
+                        .map_or(String::new(), |s| s.to_string())
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|y| tick(*y))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+        for (i, bar) in bars.iter().enumerate() {
+            let (x, mean, ci) = (i as f64, &bar.mean, &bar.ci);
+            let col = color(bar.color);
+            if !mean.is_finite() {
+                let style = TextStyle::from((FONT, 16).into_font())
+                    .color(&RGBColor(120, 120, 120))
+                    .pos(Pos::new(HPos::Center, VPos::Bottom));
+                c.draw_series(std::iter::once(Text::new(
+                    "no data".to_string(),
+                    (x, 0.0),
+                    style,
+                )))
+                .map_err(err)?;
+                continue;
+            }
+            c.draw_series(std::iter::once(Rectangle::new(
+                [(x - 0.35, 0.0), (x + 0.35, *mean)],
+                col.mix(0.85).filled(),
+            )))
+            .map_err(err)?;
+            if ci.is_finite() && *ci > 0.0 {
+                let w = ShapeStyle::from(&BLACK).stroke_width(2);
+                c.draw_series([
+                    PathElement::new(vec![(x, mean - ci), (x, mean + ci)], w),
+                    PathElement::new(vec![(x - 0.08, mean - ci), (x + 0.08, mean - ci)], w),
+                    PathElement::new(vec![(x - 0.08, mean + ci), (x + 0.08, mean + ci)], w),
+                ])
+                .map_err(err)?;
+            }
+            let top = if *mean >= 0.0 { mean + nan0(*ci) } else { 0.0 };
+            let style = TextStyle::from((FONT, 17).into_font())
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Bottom));
+            c.draw_series(std::iter::once(Text::new(
+                super::super::numbers::human(*mean),
+                (x, top),
+                style,
+            )))
+            .map_err(err)?;
+        }
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
