@@ -190,8 +190,13 @@ pub(super) fn draw_bars<DB: DrawingBackend>(
         .map_err(err)?;
     let areas = root.split_evenly((b.panels.len().max(1), 1));
     for (area, panel) in areas.iter().zip(&b.panels) {
-        let (title, unit, bars) = (&panel.title, &panel.unit, &panel.bars);
+        let bars = &panel.bars;
         let n = bars.len().max(1);
+        let means: Vec<f64> = bars
+            .iter()
+            .map(|x| x.mean)
+            .filter(|v| v.is_finite())
+            .collect();
         let tops = bars
             .iter()
             .map(|x| x.mean + nan0(x.ci))
@@ -202,81 +207,113 @@ pub(super) fn draw_bars<DB: DrawingBackend>(
             .filter(|v| v.is_finite());
         let hi = tops.fold(0.0f64, f64::max);
         let lo = bottoms.fold(0.0f64, f64::min);
-        let (lo, hi) = if hi > lo {
-            (lo * 1.15, hi * 1.15)
-        } else {
-            (0.0, 1.0)
-        };
-        let names: Vec<&str> = bars.iter().map(|x| x.label.as_str()).collect();
-        let mut c = ChartBuilder::on(area)
-            .caption(title, (FONT, 22))
+        // Values spanning more than 50× (a queue's minutes against a limit's milliseconds)
+        // on a log axis, so the small ones can be read.
+        let smallest = means
+            .iter()
+            .copied()
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let log = means.iter().all(|v| *v > 0.0) && means.len() > 1 && hi > 50.0 * smallest;
+        let mut chart = ChartBuilder::on(area);
+        chart
+            .caption(&panel.title, (FONT, 22))
             .margin(12)
             .x_label_area_size(48)
-            .y_label_area_size(90)
-            .build_cartesian_2d(-0.5..n as f64 - 0.5, lo..hi)
-            .map_err(err)?;
-        c.configure_mesh()
-            .disable_x_mesh()
-            .y_desc(unit.as_str())
-            .label_style((FONT, 17))
-            .axis_desc_style((FONT, 20))
-            .x_labels(2 * n + 1)
-            .y_labels(6)
-            .x_label_formatter(&|x| {
-                let whole = (x - x.round()).abs() < 1e-9 && *x >= 0.0;
-                if whole {
-                    names
-                        .get(x.round() as usize)
-                        .map_or(String::new(), |s| s.to_string())
-                } else {
-                    String::new()
-                }
-            })
-            .y_label_formatter(&|y| tick(*y))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
-        for (i, bar) in bars.iter().enumerate() {
-            let (x, mean, ci) = (i as f64, &bar.mean, &bar.ci);
-            let col = color(bar.color);
-            if !mean.is_finite() {
-                let style = TextStyle::from((FONT, 16).into_font())
-                    .color(&RGBColor(120, 120, 120))
-                    .pos(Pos::new(HPos::Center, VPos::Bottom));
-                c.draw_series(std::iter::once(Text::new(
-                    "no data".to_string(),
-                    (x, 0.0),
-                    style,
-                )))
+            .y_label_area_size(90);
+        let x = -0.5..n as f64 - 0.5;
+        if log {
+            let (lo, hi) = (smallest / 2.0, hi * 3.0);
+            let c = chart
+                .build_cartesian_2d(x, (lo..hi).log_scale())
                 .map_err(err)?;
-                continue;
-            }
-            c.draw_series(std::iter::once(Rectangle::new(
-                [(x - 0.35, 0.0), (x + 0.35, *mean)],
-                col.mix(0.85).filled(),
-            )))
-            .map_err(err)?;
-            if ci.is_finite() && *ci > 0.0 {
-                let w = ShapeStyle::from(&BLACK).stroke_width(2);
-                c.draw_series([
-                    PathElement::new(vec![(x, mean - ci), (x, mean + ci)], w),
-                    PathElement::new(vec![(x - 0.08, mean - ci), (x + 0.08, mean - ci)], w),
-                    PathElement::new(vec![(x - 0.08, mean + ci), (x + 0.08, mean + ci)], w),
-                ])
-                .map_err(err)?;
-            }
-            let top = if *mean >= 0.0 { mean + nan0(*ci) } else { 0.0 };
-            let style = TextStyle::from((FONT, 17).into_font())
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Bottom));
-            c.draw_series(std::iter::once(Text::new(
-                super::super::numbers::human(*mean),
-                (x, top),
-                style,
-            )))
-            .map_err(err)?;
+            bar_panel(c, panel, lo, true).map_err(err)?;
+        } else {
+            let (lo, hi) = if hi > lo {
+                (lo * 1.15, hi * 1.15)
+            } else {
+                (0.0, 1.0)
+            };
+            let c = chart.build_cartesian_2d(x, lo..hi).map_err(err)?;
+            bar_panel(c, panel, 0.0, false).map_err(err)?;
         }
     }
     root.present().map_err(err)?;
+    Ok(())
+}
+
+const GREY: RGBColor = RGBColor(120, 120, 120);
+
+/// One panel's axes and bars; bars rise from `base` (zero, or a log axis's bottom).
+fn bar_panel<'a, DB, Y>(
+    mut c: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    panel: &BarPanel,
+    base: f64,
+    log: bool,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
+where
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    let bars = &panel.bars;
+    let n = bars.len().max(1);
+    let names: Vec<&str> = bars.iter().map(|x| x.label.as_str()).collect();
+    let y_desc = match (log, panel.unit.is_empty()) {
+        (true, true) => "log scale".to_string(),
+        (true, false) => format!("{} (log scale)", panel.unit),
+        (false, _) => panel.unit.clone(),
+    };
+    c.configure_mesh()
+        .disable_x_mesh()
+        .y_desc(y_desc.as_str())
+        .label_style((FONT, 17))
+        .axis_desc_style((FONT, 20))
+        .x_labels(2 * n + 1)
+        .y_labels(6)
+        .x_label_formatter(&|x| {
+            let whole = (x - x.round()).abs() < 1e-9 && *x >= 0.0;
+            if whole {
+                names
+                    .get(x.round() as usize)
+                    .map_or(String::new(), |s| s.to_string())
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|y| tick(*y))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (i, bar) in bars.iter().enumerate() {
+        let (x, mean, ci) = (i as f64, bar.mean, bar.ci);
+        let above = |y: f64, text: String, ink: &'static RGBColor| {
+            let style = TextStyle::from((FONT, 17).into_font())
+                .color(ink)
+                .pos(Pos::new(HPos::Center, VPos::Bottom));
+            Text::new(text, (x, y), style)
+        };
+        if !mean.is_finite() {
+            c.draw_series(std::iter::once(above(base, "no data".into(), &GREY)))?;
+            continue;
+        }
+        c.draw_series(std::iter::once(Rectangle::new(
+            [(x - 0.35, base), (x + 0.35, mean)],
+            color(bar.color).mix(0.85).filled(),
+        )))?;
+        if ci.is_finite() && ci > 0.0 {
+            let w = ShapeStyle::from(&BLACK).stroke_width(2);
+            let low = (mean - ci).max(base);
+            c.draw_series([
+                PathElement::new(vec![(x, low), (x, mean + ci)], w),
+                PathElement::new(vec![(x - 0.08, low), (x + 0.08, low)], w),
+                PathElement::new(vec![(x - 0.08, mean + ci), (x + 0.08, mean + ci)], w),
+            ])?;
+        }
+        let top = if mean >= 0.0 { mean + nan0(ci) } else { base };
+        c.draw_series(std::iter::once(above(
+            top,
+            super::super::numbers::human(mean),
+            &BLACK,
+        )))?;
+    }
     Ok(())
 }
