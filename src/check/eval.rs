@@ -67,7 +67,8 @@ pub fn judge(
     let l = eval_with(&e.left, lookup)?;
     let r = eval_with(&e.right, lookup)?;
     let show = |v: Value| {
-        if v.ci95.is_finite() && v.ci95 > 0.0 {
+        // A ci95 a billion times smaller than the mean is rounding, not spread.
+        if v.ci95.is_finite() && v.ci95 > 1e-9 * v.mean.abs() {
             format!("{} ± {}", fmt(v.mean), fmt(v.ci95))
         } else {
             fmt(v.mean)
@@ -227,11 +228,33 @@ fn nan0(x: f64) -> f64 {
     }
 }
 
-/// A number as verdicts show it.
+/// A number as verdicts show it: up to four decimals; from 100,000 on, whole and grouped
+/// by thousands (five significant digits: `1,079,400`); below a thousandth, scientific.
+///
+/// ```
+/// use scalesim::check::fmt;
+/// assert_eq!(fmt(1.0794e6), "1,079,400");
+/// assert_eq!(fmt(4112.1669), "4112.1669");
+/// assert_eq!(fmt(0.0367), "0.0367");
+/// assert_eq!(fmt(3.7597e-4), "3.7597e-4");
+/// ```
 pub fn fmt(x: f64) -> String {
     if x.is_nan() {
         "undefined".into()
-    } else if x != 0.0 && (x.abs() >= 1e5 || x.abs() < 1e-3) {
+    } else if x.is_finite() && x.abs() >= 1e5 {
+        let magnitude = x.abs().log10().floor() as i32;
+        let unit = 10f64.powi(magnitude - 4);
+        let whole = format!("{:.0}", (x / unit).round() * unit);
+        let (sign, digits) = whole.strip_prefix('-').map_or(("", whole.as_str()), |d| ("-", d));
+        let mut grouped = String::from(sign);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        grouped
+    } else if x != 0.0 && x.abs() < 1e-3 {
         format!("{x:.4e}")
     } else {
         format!("{:.4}", x)
