@@ -61,7 +61,9 @@ class Result:
     def _points(self) -> pd.DataFrame:
         rows = []
         for p in self.summary["points"]:
-            row = {"variant": p["variant"], **p["params"]}
+            # Swept values under `param.<path>`, as in runs.csv: never mixed with a metric of
+            # the same name (a swept `users.arrivals` beside the client's `users.arrivals`).
+            row = {"variant": p["variant"], **{f"param.{k}": v for k, v in p["params"].items()}}
             for name, m in p["metrics"].items():
                 row[name] = m["mean"]
                 row[name + ".ci95"] = m["ci95"]
@@ -78,7 +80,7 @@ class Result:
         if variant is not None:
             df = df[df["variant"] == variant]
         for k, v in params.items():
-            df = df[df[k] == v]
+            df = df[df[f"param.{k}"] == v]
         if len(df) != 1:
             raise KeyError(f"{len(df)} points match variant={variant} {params}")
         return float(df.iloc[0][name])
