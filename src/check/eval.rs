@@ -245,7 +245,9 @@ pub fn fmt(x: f64) -> String {
         let magnitude = x.abs().log10().floor() as i32;
         let unit = 10f64.powi(magnitude - 4);
         let whole = format!("{:.0}", (x / unit).round() * unit);
-        let (sign, digits) = whole.strip_prefix('-').map_or(("", whole.as_str()), |d| ("-", d));
+        let (sign, digits) = whole
+            .strip_prefix('-')
+            .map_or(("", whole.as_str()), |d| ("-", d));
         let mut grouped = String::from(sign);
         for (i, c) in digits.chars().enumerate() {
             if i > 0 && (digits.len() - i).is_multiple_of(3) {

@@ -119,18 +119,20 @@ fn settings(page: &mut Page, summary: &Value) {
             list.join(", ")
         );
     }
-    let faults: Vec<String> = summary
-        .get("faults")
-        .and_then(Value::as_array)
+    let faults: Vec<String> = ["faults", "timeline"]
         .into_iter()
+        .filter_map(|k| summary.get(k).and_then(Value::as_array))
         .flatten()
         .map(|f| {
+            let until = match f.get("until_s").filter(|u| !u.is_null()) {
+                Some(u) => format!("{} s", num(Some(u))),
+                None => "the end".into(),
+            };
             format!(
-                "{} {} from {} s to {} s",
+                "{} {} from {} s to {until}",
                 esc(f.get("kind").and_then(Value::as_str).unwrap_or("")),
                 esc(f.get("node").and_then(Value::as_str).unwrap_or("")),
                 num(f.get("at_s")),
-                num(f.get("until_s"))
             )
         })
         .collect();
@@ -156,7 +158,11 @@ fn shown_table(page: &mut Page, summary: &Value, points: &[Value]) {
         return;
     };
     page.section("shown", "What this experiment shows");
-    page.push("<p>Mean ± 95% confidence half-width over replications.</p>\n");
+    page.push(
+        "<p>Mean ± 95% confidence half-width over replications, in three significant digits: \
+         latency percentiles come from histograms that resolve 0.4% of a value, so a value \
+         shown without ± was the same in every replication to that precision.</p>\n",
+    );
     let mut head = vec!["point".to_string()];
     for c in cols {
         let l = c.get("label").and_then(Value::as_str).unwrap_or("");
