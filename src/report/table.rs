@@ -1,27 +1,14 @@
 //! The summary table printed after a run.
 
-use super::numbers::mean_ci;
+use super::numbers::{human, mean_ci};
 use crate::analysis::theory::{self, Beside};
 use crate::analysis::{param_text, Shown, ShownColumn};
 use crate::experiment::Results;
 use crate::metrics::Aggregate;
 use crate::model::Plan;
 
-fn cell(a: &Aggregate, scale: f64, digits: usize) -> String {
-    if a.mean.is_nan() {
-        return "-".into();
-    }
-    if a.ci95.is_nan() {
-        format!("{:.*}", digits, a.mean * scale)
-    } else {
-        format!(
-            "{:.*} ±{:.*}",
-            digits,
-            a.mean * scale,
-            digits,
-            a.ci95 * scale
-        )
-    }
+fn cell(a: &Aggregate, scale: f64) -> String {
+    mean_ci(a.mean * scale, a.ci95 * scale)
 }
 
 /// A readable table: one row per point, the metrics the experiment shows.
@@ -68,16 +55,16 @@ fn render(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn theory_cell(b: Option<&Beside>, scale: f64, digits: usize) -> (String, String) {
+fn theory_cell(b: Option<&Beside>, scale: f64) -> (String, String) {
     let Some(b) = b else {
-        return ("-".into(), "-".into());
+        return ("–".into(), "–".into());
     };
     let th = match &b.theory {
         None => "unbounded".into(),
-        Some(t) => format!("{:.*}", digits, t.mean * scale),
+        Some(t) => human(t.mean * scale),
     };
     let mark = if b.disagrees { " !" } else { "" };
-    (cell(&b.simulated, scale, digits), format!("{th}{mark}"))
+    (cell(&b.simulated, scale), format!("{th}{mark}"))
 }
 
 /// Theory beside simulation: for every service a formula describes, measured and predicted
@@ -104,12 +91,12 @@ pub fn theory_table(plan: &Plan, results: &Results) -> String {
                 t.model.clone(),
                 t.formula.name().to_string(),
             ]);
-            for (metric, scale, digits) in [
-                ("wait_mean_s", 1e3, 3),
-                ("utilization", 1.0, 3),
-                ("blocking", 1.0, 4),
+            for (metric, scale) in [
+                ("wait_mean_s", 1e3),
+                ("utilization", 1.0),
+                ("blocking", 1.0),
             ] {
-                let (sim, th) = theory_cell(t.value(metric), scale, digits);
+                let (sim, th) = theory_cell(t.value(metric), scale);
                 row.extend([sim, th]);
             }
             if t.disagrees() {
