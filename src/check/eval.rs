@@ -228,42 +228,52 @@ fn nan0(x: f64) -> f64 {
     }
 }
 
-/// A number as verdicts show it: up to four decimals; from 100,000 on, whole and grouped
-/// by thousands (five significant digits: `1,079,400`); below a thousandth, scientific.
+/// A number as verdicts show it: five significant digits, thousands grouped, no trailing
+/// zeros; below a thousandth, scientific.
 ///
 /// ```
 /// use scalesim::check::fmt;
 /// assert_eq!(fmt(1.0794e6), "1,079,400");
-/// assert_eq!(fmt(4112.1669), "4112.1669");
+/// assert_eq!(fmt(4112.1669), "4,112.2");
+/// assert_eq!(fmt(457.4234), "457.42");
 /// assert_eq!(fmt(0.0367), "0.0367");
+/// assert_eq!(fmt(-2.5), "-2.5");
+/// assert_eq!(fmt(60.0), "60");
 /// assert_eq!(fmt(3.7597e-4), "3.7597e-4");
 /// ```
 pub fn fmt(x: f64) -> String {
     if x.is_nan() {
-        "undefined".into()
-    } else if x.is_finite() && x.abs() >= 1e5 {
-        let magnitude = x.abs().log10().floor() as i32;
-        let unit = 10f64.powi(magnitude - 4);
-        let whole = format!("{:.0}", (x / unit).round() * unit);
-        let (sign, digits) = whole
-            .strip_prefix('-')
-            .map_or(("", whole.as_str()), |d| ("-", d));
-        let mut grouped = String::from(sign);
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        grouped
-    } else if x != 0.0 && x.abs() < 1e-3 {
-        format!("{x:.4e}")
-    } else {
-        format!("{:.4}", x)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
+        return "undefined".into();
     }
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if x != 0.0 && x.abs() < 1e-3 {
+        return format!("{x:.4e}");
+    }
+    let magnitude = if x == 0.0 {
+        0
+    } else {
+        x.abs().log10().floor() as i32
+    };
+    let decimals = (4 - magnitude).max(0) as usize;
+    let unit = 10f64.powi(magnitude - 4);
+    let text = format!("{:.*}", decimals, (x / unit).round() * unit);
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let frac = frac.trim_end_matches('0');
+    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
+    let mut out = String::from(sign);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
 }
 
 /// Evaluates `e` over the results of `plan`.

@@ -489,7 +489,7 @@ impl Outbound {
             let first_retry = c.attempts == 1;
             let budget_ok = p
                 .budget
-                .is_none_or(|b| !first_retry || b.admits(self.active, self.active_retries));
+                .is_none_or(|b| b.admits_retry(self.active, self.active_retries, !first_retry));
             if wanted && budget_ok {
                 let cost = match &mut self.quotas[site] {
                     Some(q) => q.acquire(outcome == Final::TimedOut).map(Some),

@@ -1,5 +1,5 @@
 //! Retry policies: how many attempts, how long to wait between them, and what limits retries
-//! as a whole (Envoy/Finagle-style retry budgets, AWS-SDK-style token-bucket quotas).
+//! as a whole (Envoy-style retry budgets, AWS-SDK-style token-bucket quotas).
 //!
 //! The formulas follow the references in SEMANTICS.md §A4: AWS backoff and jitter
 //! (`expo = min(cap, base·2^n)`, n = 1 at the first failure), Envoy's retry budget
@@ -40,7 +40,11 @@ pub struct RetryOn {
 }
 
 /// Concurrent retries allowed: at most `percent`% of active requests, but always at least
-/// `min_concurrency` (Envoy's `retry_budget`; Finagle's budget works the same way).
+/// `min_concurrency` (Envoy's `retry_budget`). Envoy checks it before every retry, not only a
+/// call's first: a call already retrying holds one retry and releases it to be checked
+/// again, so a budget that shrinks as traffic falls stops retries already under way.
+/// (Finagle's `RetryBudget` is another design: a token bucket refilled by a percentage of
+/// requests over a time-to-live, with a minimum of retries per second.)
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Budget {
     pub percent: f64,
@@ -54,6 +58,12 @@ impl Budget {
         let allowed =
             (self.percent / 100.0 * active_requests as f64).max(self.min_concurrency as f64);
         (active_retries as f64) < allowed
+    }
+
+    /// Whether a call may retry (again): checked on every retry, as Envoy does, with the
+    /// call's own retry released first when it is already retrying.
+    pub fn admits_retry(&self, active_requests: u32, active_retries: u32, retrying: bool) -> bool {
+        self.admits(active_requests, active_retries - u32::from(retrying))
     }
 }
 
@@ -231,6 +241,23 @@ mod tests {
             want_prev = want;
         }
         assert_eq!(Backoff::Fixed(7 * MS).delay(3, &mut 0, &mut rng()), 7 * MS);
+    }
+
+    #[test]
+    fn the_budget_is_checked_again_on_every_retry() {
+        // Envoy's defaults: 20% of active requests, at least 3 retries.
+        let b = Budget {
+            percent: 20.0,
+            min_concurrency: 3,
+        };
+        // 30 calls in flight, 6 retrying: a call already retrying keeps going, a new one
+        // may not start.
+        assert!(b.admits_retry(30, 6, true));
+        assert!(!b.admits_retry(30, 6, false));
+        // Traffic fell to 10 calls, 4 still retrying: allowed max(3, 2) = 3, so a call
+        // retrying again is stopped (3 others hold the budget).
+        assert!(!b.admits_retry(10, 4, true));
+        assert!(b.admits_retry(10, 3, true));
     }
 
     #[test]

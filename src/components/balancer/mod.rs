@@ -66,6 +66,9 @@ pub struct Outlier {
     pub base_ejection: Nanos,
     pub max_ejection: Nanos,
     pub max_percent: f64,
+    /// Envoy's sweep interval: each sweep that finds a replica not ejected lowers its
+    /// ejection count by one.
+    pub interval: Nanos,
 }
 
 #[derive(Clone, Debug)]
@@ -553,6 +556,13 @@ impl Balancer {
         if ejected_now >= cap {
             return;
         }
+        // Forgiveness, computed when it matters: Envoy's sweeps (every `interval` from the
+        // start) found the replica in rotation since its last ejection ended, and each one
+        // lowered the count by one.
+        if let Some(end) = b.ejected_until {
+            let sweeps = now / o.interval - end / o.interval;
+            b.times_ejected = b.times_ejected.saturating_sub(sweeps.min(u32::MAX as u64) as u32);
+        }
         b.times_ejected += 1;
         let duration = o
             .base_ejection
@@ -733,6 +743,7 @@ mod picking {
             base_ejection: 30,
             max_ejection: 70,
             max_percent: 10.0,
+            interval: u64::MAX,
         });
         let mut cal = crate::engine::Calendar::new();
         let mut requests = crate::components::Requests::default();
@@ -759,6 +770,42 @@ mod picking {
             Some(270),
             "capped at max_ejection"
         );
+    }
+
+    /// Envoy: ejection = base × count, and each sweep (every interval) that finds the host in
+    /// rotation lowers the count by one. With the defaults (30 s, 10 s sweeps), a host ejected
+    /// again 5 s after its first ejection ended stays out 60 s; one that behaves for 110 s
+    /// before failing again is out the base 30 s, not 90 s.
+    #[test]
+    fn outlier_ejection_is_forgiven_one_step_per_healthy_sweep() {
+        let s = 1_000_000_000u64;
+        let mut b = balancer(Algorithm::RoundRobin, 10);
+        b.cfg.outlier = Some(Outlier {
+            consecutive_errors: 1,
+            base_ejection: 30 * s,
+            max_ejection: 300 * s,
+            max_percent: 10.0,
+            interval: 10 * s,
+        });
+        let mut cal = crate::engine::Calendar::new();
+        let mut requests = crate::components::Requests::default();
+        let mut ctx = Ctx {
+            cal: &mut cal,
+            requests: &mut requests,
+            warmup: 0,
+        };
+        let mut eject_at = |b: &mut Balancer, now: u64| {
+            b.passive_result(3, true, now, &mut ctx);
+            b.backends[3].ejected_until.map(|t| (t - now) / s)
+        };
+        assert_eq!(eject_at(&mut b, 0), Some(30));
+        assert_eq!(eject_at(&mut b, 35 * s), Some(60), "no sweep since: count 2");
+        // Out until 95 s; sweeps at 100, 110, ..., 200 s find it healthy: 11 steps down.
+        assert_eq!(eject_at(&mut b, 205 * s), Some(30), "forgiven: count back to 1");
+        // Out until 235 s; one sweep (240 s) before failing at 245 s: count 1 − 1 + 1.
+        assert_eq!(eject_at(&mut b, 245 * s), Some(30));
+        // Out until 275 s; failing again at 278 s, before any sweep: count 2.
+        assert_eq!(eject_at(&mut b, 278 * s), Some(60));
     }
 
     #[test]

@@ -117,6 +117,14 @@ pub struct OutlierSpec {
     /// At most this share of replicas ejected at once, in percent (10).
     #[serde(default = "ten")]
     pub max_percent: f64,
+    /// Envoy's sweep interval (10 s): at each sweep a replica not ejected has its ejection
+    /// count lowered by one, so a replica that misbehaves rarely is ejected briefly.
+    #[serde(default = "ten_s")]
+    pub interval: Duration,
+}
+
+pub(in crate::model) fn ten_s() -> Duration {
+    Duration(10_000_000_000)
 }
 
 pub(in crate::model) fn five() -> u32 {
@@ -255,15 +263,17 @@ fn build(cx: &Cx, name: &str, b: &BalancerSpec) -> Result<BalancerConfig, Error>
             Some(o) => {
                 if o.consecutive_errors == 0
                     || o.base_ejection.0 == 0
+                    || o.interval.0 == 0
                     || !(o.max_percent > 0.0 && o.max_percent <= 100.0)
                 {
-                    return Err(at("outlier", "consecutive_errors and base_ejection must be above zero, max_percent in (0, 100]".into()));
+                    return Err(at("outlier", "consecutive_errors, base_ejection and interval must be above zero, max_percent in (0, 100]".into()));
                 }
                 Some(Outlier {
                     consecutive_errors: o.consecutive_errors,
                     base_ejection: o.base_ejection.0,
                     max_ejection: o.max_ejection.0,
                     max_percent: o.max_percent,
+                    interval: o.interval.0,
                 })
             }
         };
