@@ -200,22 +200,32 @@ fn check_expect_lines(plan: &Plan) -> Result<(), Problem> {
             if names[v].contains(&name) {
                 continue;
             }
-            let try_ = nearest(&name, &names[v])
-                .iter()
-                .take(4)
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
             problems.push(at(
                 col,
                 format!(
-                    "`{name}` is not a metric of variant `{}`; did you mean {try_}?",
-                    variants[v]
+                    "`{name}` is not a metric of variant `{}`; did you mean {}?",
+                    variants[v],
+                    suggestions(&name, &names[v])
                 ),
             ));
             break;
         }
     }
+    all_of(problems)
+}
+
+/// The four known names nearest `name`, quoted, for a "did you mean".
+fn suggestions(name: &str, known: &[String]) -> String {
+    nearest(name, known)
+        .iter()
+        .take(4)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every problem found, the first carrying the others; `Ok` when there are none.
+fn all_of(problems: Vec<Problem>) -> Result<(), Problem> {
     let mut problems = problems.into_iter();
     match problems.next() {
         None => Ok(()),
@@ -253,14 +263,17 @@ fn check_show(plan: &Plan) -> Result<(), Problem> {
         let i = item.to_string();
         spec::in_string(b, b.span_of(&["show", &i, field]), col, m)
     };
-    let cols = check::show::columns(plan).map_err(|errors| {
-        let mut all = errors
-            .into_iter()
-            .map(|e| at(e.item, e.field, e.col, e.message));
-        let mut first = all.next().expect("an error at least");
-        first.also.extend(all);
-        first
-    })?;
+    let cols = match check::show::columns(plan) {
+        Ok(cols) => cols,
+        Err(errors) => {
+            return all_of(
+                errors
+                    .into_iter()
+                    .map(|e| at(e.item, e.field, e.col, e.message))
+                    .collect(),
+            )
+        }
+    };
     let names = variant_metric_names(plan);
     let all: Vec<String> = names.iter().flatten().cloned().collect();
     let mut problems = Vec::new();
@@ -270,29 +283,19 @@ fn check_show(plan: &Plan) -> Result<(), Problem> {
             if all.contains(&name) {
                 continue;
             }
-            let try_ = nearest(&name, &all)
-                .iter()
-                .take(4)
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
             problems.push(at(
                 i,
                 "metric",
                 col,
-                format!("`{name}` is not a metric of any variant; did you mean {try_}?"),
+                format!(
+                    "`{name}` is not a metric of any variant; did you mean {}?",
+                    suggestions(&name, &all)
+                ),
             ));
             break;
         }
     }
-    let mut problems = problems.into_iter();
-    match problems.next() {
-        None => Ok(()),
-        Some(mut first) => {
-            first.also.extend(problems);
-            Err(first)
-        }
-    }
+    all_of(problems)
 }
 
 fn metric_names(plan: &Plan, actors: &[(String, crate::components::ActorConfig)]) -> Vec<String> {

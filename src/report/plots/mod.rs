@@ -109,6 +109,50 @@ fn sweep_axis(values: &[f64]) -> XAxis {
     }
 }
 
+/// One line per variant of a value against the swept parameter, with its ci95 band:
+/// `value` gives a point's (mean, ci95), `x_of` its parameter value.
+fn lines_against(
+    variants: &[String],
+    points: &[Value],
+    x_of: &dyn Fn(&Value) -> Option<f64>,
+    value: &dyn Fn(&Value) -> Option<(f64, f64)>,
+) -> Vec<Line> {
+    variants
+        .iter()
+        .enumerate()
+        .map(|(vi, v)| {
+            let mut pts: Vec<(f64, f64, f64)> = points
+                .iter()
+                .filter(|p| p.get("variant").and_then(Value::as_str) == Some(v))
+                .filter_map(|p| {
+                    let (m, ci) = value(p)?;
+                    Some((x_of(p)?, m, ci))
+                })
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Line {
+                label: v.clone(),
+                color: vi,
+                points: pts.iter().map(|p| (p.0, p.1)).collect(),
+                band: Some(
+                    pts.iter()
+                        .map(|p| (p.0, p.1 - nan0(p.2), p.1 + nan0(p.2)))
+                        .collect(),
+                ),
+                dashed: false,
+            }
+        })
+        .collect()
+}
+
+/// The distinct swept values, in order: where a log axis puts its ticks.
+fn sweep_keys(values: &[f64]) -> Vec<f64> {
+    let mut k = values.to_vec();
+    k.sort_by(f64::total_cmp);
+    k.dedup();
+    k
+}
+
 /// A swept path as an axis reads it: its words first (`app.routes.search.1.pool.size` →
 /// `pool size (app, search)`), the path after.
 fn axis_name(path: &str) -> String {

@@ -74,33 +74,7 @@ pub(super) fn shown_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<Path
             .map(|(i, (label, unit))| Panel {
                 title: label.clone(),
                 y_label: unit.clone(),
-                lines: f
-                    .variants
-                    .iter()
-                    .enumerate()
-                    .map(|(vi, v)| {
-                        let mut pts: Vec<(f64, f64, f64)> = points
-                            .iter()
-                            .filter(|p| p.get("variant").and_then(Value::as_str) == Some(v))
-                            .filter_map(|p| {
-                                let (m, ci) = value(p, i);
-                                Some((x_of(p)?, m, ci))
-                            })
-                            .collect();
-                        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                        Line {
-                            label: v.clone(),
-                            color: vi,
-                            points: pts.iter().map(|p| (p.0, p.1)).collect(),
-                            band: Some(
-                                pts.iter()
-                                    .map(|p| (p.0, p.1 - nan0(p.2), p.1 + nan0(p.2)))
-                                    .collect(),
-                            ),
-                            dashed: false,
-                        }
-                    })
-                    .collect(),
+                lines: lines_against(&f.variants, points, &x_of, &|p| Some(value(p, i))),
                 log_y: false,
             })
             .collect::<Vec<_>>();
@@ -112,12 +86,7 @@ pub(super) fn shown_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<Path
             panels,
             windows: Vec::new(),
             x_axis: sweep_axis(&values),
-            x_keys: {
-                let mut k = values.clone();
-                k.sort_by(f64::total_cmp);
-                k.dedup();
-                k
-            },
+            x_keys: sweep_keys(&values),
         };
         return render(out, "shown", (1400, height(n)), &fig);
     }

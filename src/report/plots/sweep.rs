@@ -25,32 +25,8 @@ pub(super) fn sweep_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<Path
         return Ok(Vec::new()); // a non-numeric sweep: no x axis
     }
     let metric_lines = |metric: &str, scale: f64| -> Vec<Line> {
-        f.variants
-            .iter()
-            .enumerate()
-            .map(|(vi, v)| {
-                let mut pts: Vec<(f64, f64, f64)> = points
-                    .iter()
-                    .filter(|p| p.get("variant").and_then(Value::as_str) == Some(v))
-                    .filter_map(|p| {
-                        let (m, ci) = agg(p, metric)?;
-                        Some((x_of(p)?, m * scale, ci * scale))
-                    })
-                    .collect();
-                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                Line {
-                    label: v.clone(),
-                    color: vi,
-                    points: pts.iter().map(|p| (p.0, p.1)).collect(),
-                    band: Some(
-                        pts.iter()
-                            .map(|p| (p.0, p.1 - nan0(p.2), p.1 + nan0(p.2)))
-                            .collect(),
-                    ),
-                    dashed: false,
-                }
-            })
-            .collect()
+        let value = |p: &Value| agg(p, metric).map(|(m, ci)| (m * scale, ci * scale));
+        lines_against(&f.variants, points, &x_of, &value)
     };
     let mut panels = vec![
         Panel {
@@ -95,12 +71,7 @@ pub(super) fn sweep_plots(f: &Folder, name: &str, out: &Path) -> Result<Vec<Path
         panels,
         windows: Vec::new(),
         x_axis: sweep_axis(&values),
-        x_keys: {
-            let mut k = values.clone();
-            k.sort_by(f64::total_cmp);
-            k.dedup();
-            k
-        },
+        x_keys: sweep_keys(&values),
     };
     render(out, "sweep", (1400, height), &fig)
 }
