@@ -10,8 +10,12 @@ const MAX_NUMBERS: usize = 500_000;
 
 /// A column's title and the factor into its unit.
 fn unit_of(column: &str) -> (String, &'static str, f64) {
-    if let Some(c) = column.strip_suffix("_s") {
-        (format!("{c} (ms)"), "ms", 1e3)
+    if column.ends_with("_s") {
+        (
+            super::numbers::titled(column),
+            "ms",
+            super::numbers::scale_of(column),
+        )
     } else if column.ends_with("_rps") {
         (format!("{column} (per s)"), "per s", 1.0)
     } else {

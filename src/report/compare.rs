@@ -170,7 +170,7 @@ pub fn compare(a: &Runs, b: &Runs, metrics: &[String]) -> Result<Vec<Row>, Strin
 
 /// A value as the report shows it: three significant digits, latencies in ms.
 fn fmt(a: &Aggregate, metric: &str, with_ci: bool) -> String {
-    let scale = if metric.ends_with("_s") { 1e3 } else { 1.0 };
+    let scale = super::numbers::scale_of(metric);
     let ci = if with_ci { a.ci95 * scale } else { f64::NAN };
     super::numbers::mean_ci(a.mean * scale, ci)
 }
@@ -189,10 +189,7 @@ pub fn table(rows: &[Row]) -> String {
         let significant = r.diff.ci95.is_finite() && r.diff.mean.abs() > r.diff.ci95;
         lines.push(vec![
             r.point.clone(),
-            match r.metric.strip_suffix("_s") {
-                Some(m) => format!("{m} (ms)"),
-                None => r.metric.clone(),
-            },
+            super::numbers::titled(&r.metric),
             fmt(&r.a, &r.metric, false),
             fmt(&r.b, &r.metric, false),
             fmt(&r.diff, &r.metric, true),

@@ -4,7 +4,7 @@
 //! simulation, interactive time series and the plots inlined as SVG. Drawn from
 //! `summary.json`, `timeseries.csv` and `plots/`, like the plots themselves.
 
-use super::numbers::human;
+use super::numbers::{human, scale_of, titled};
 use super::page::{esc, introduction, Cell, Page};
 use serde_json::Value;
 use std::fmt::Write;
@@ -16,23 +16,6 @@ fn num(v: Option<&Value>) -> String {
 
 fn f(v: Option<&Value>) -> f64 {
     v.and_then(Value::as_f64).unwrap_or(f64::NAN)
-}
-
-/// Latencies (metrics in seconds) are shown in milliseconds.
-fn scale_of(metric: &str) -> f64 {
-    if metric.ends_with("_s") {
-        1e3
-    } else {
-        1.0
-    }
-}
-
-/// A metric's column title with its unit.
-fn titled(metric: &str) -> String {
-    match metric.strip_suffix("_s") {
-        Some(m) => format!("{m} (ms)"),
-        None => metric.to_string(),
-    }
 }
 
 /// A cell of `{mean, ci95}` (or `{diff, ci95}`) JSON, scaled, sorted by its mean.

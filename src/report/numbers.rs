@@ -36,6 +36,23 @@ pub fn human(x: f64) -> String {
     }
 }
 
+/// Metrics in seconds (`..._s`) are shown in milliseconds: the factor into the shown unit.
+pub fn scale_of(metric: &str) -> f64 {
+    if metric.ends_with("_s") {
+        1e3
+    } else {
+        1.0
+    }
+}
+
+/// A metric's name with the unit it is shown in: `latency_p99_s` → `latency_p99 (ms)`.
+pub fn titled(metric: &str) -> String {
+    match metric.strip_suffix("_s") {
+        Some(m) => format!("{m} (ms)"),
+        None => metric.to_string(),
+    }
+}
+
 /// A mean and its ci95 in one cell: `12.3 ± 0.41`; `12.3` when the ci95 is unknown or zero
 /// (every replication gave the same value, as the same histogram bucket does: three
 /// significant digits are what the histogram resolves); `–` when the mean is unknown.
@@ -69,5 +86,13 @@ mod tests {
         assert_eq!(mean_ci(0.5, 0.0), "0.5");
         assert_eq!(mean_ci(0.5, f64::NAN), "0.5");
         assert_eq!(mean_ci(f64::NAN, 1.0), "–");
+        assert_eq!(
+            (titled("latency_p99_s"), scale_of("latency_p99_s")),
+            ("latency_p99 (ms)".into(), 1e3)
+        );
+        assert_eq!(
+            (titled("goodput_rps"), scale_of("goodput_rps")),
+            ("goodput_rps".into(), 1.0)
+        );
     }
 }

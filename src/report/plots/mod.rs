@@ -245,12 +245,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
             })
             .collect();
         let y_max = robust_max(&ys);
-        let mut chart = ChartBuilder::on(area);
-        chart
-            .caption(&panel.title, (FONT, 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(90);
+        let mut chart = panel_chart(area, &panel.title);
         let (lo, hi) = if panel.log_y {
             let lo = ys
                 .iter()
@@ -285,6 +280,20 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Figure) -> Resu
     }
     root.present().map_err(err)?;
     Ok(())
+}
+
+/// A panel's chart builder: its title, margins and label areas, the same in every figure.
+fn panel_chart<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut chart = ChartBuilder::on(area);
+    chart
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(90);
+    chart
 }
 
 type Chart<'a, DB, X, Y> = ChartContext<'a, DB, Cartesian2d<X, Y>>;

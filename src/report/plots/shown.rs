@@ -184,12 +184,7 @@ pub(super) fn draw_bars<DB: DrawingBackend>(
             .filter(|v| *v > 0.0)
             .fold(f64::INFINITY, f64::min);
         let log = means.iter().all(|v| *v > 0.0) && means.len() > 1 && hi > 50.0 * smallest;
-        let mut chart = ChartBuilder::on(area);
-        chart
-            .caption(&panel.title, (FONT, 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(90);
+        let mut chart = panel_chart(area, &panel.title);
         let x = -0.5..n as f64 - 0.5;
         if log {
             let (lo, hi) = (smallest / 2.0, hi * 3.0);
@@ -215,7 +210,7 @@ const GREY: RGBColor = RGBColor(120, 120, 120);
 
 /// One panel's axes and bars; bars rise from `base` (zero, or a log axis's bottom).
 fn bar_panel<'a, DB, Y>(
-    mut c: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    mut c: Chart<'a, DB, plotters::coord::types::RangedCoordf64, Y>,
     panel: &BarPanel,
     base: f64,
     log: bool,
