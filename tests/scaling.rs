@@ -461,3 +461,41 @@ fn a_vertical_rule_resizes_up_with_load_and_back_down() {
         assert_eq!(m("replicas_desired_max"), 1.0);
     }
 }
+
+#[test]
+fn a_scale_out_cooldown_counts_the_capacity_it_added() {
+    // 4 replicas of 200/s at a 50% target; the load steps from 300/s to 700/s (7 replicas'
+    // worth, 87.5% on 4) and new replicas take 150 s to start. With the default 300 s
+    // cooldown the first alarm sets 7 and the alarms that follow while those start add
+    // nothing; with none, every alarm multiplies capacity the metric has not seen yet by 1.75.
+    let p = write(
+        "aws-cooldown",
+        r#"Experiment(
+            name: "aws-cooldown",
+            model: Model(nodes: {
+                "users": Client(target: "app", timeout: "60s",
+                    arrivals: Schedule(steps: [Step(at: "0s", rate: 300.0), Step(at: "5m", rate: 700.0)])),
+                "app": Service(
+                    replicas: 4,
+                    workers: 4,
+                    service_time: Exponential(mean: "20ms"),
+                    startup: Deterministic(value: "150s"),
+                    autoscaler: Autoscaler(min: 2, max: 60, metric: Utilization(0.5), window: "1m",
+                        policy: TargetTracking()),
+                ),
+            }),
+            variants: {
+                "default": {},
+                "no_cooldown": { "app.autoscaler.policy": TargetTracking(scale_out_cooldown: "0s") },
+            },
+            duration: "20m", warmup: "0s", seed: 5, replications: 2,
+        )"#,
+    );
+    let (plan, results) = run_file(&p);
+    for (v, lo, hi) in [("default", 7.0, 8.0), ("no_cooldown", 18.0, 60.0)] {
+        for m in node_per_rep(&plan, &results, v, "app", "replicas_desired_max") {
+            eprintln!("{v}: {m}");
+            assert!((lo..=hi).contains(&m), "{v}: desired reached {m}");
+        }
+    }
+}

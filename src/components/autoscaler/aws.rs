@@ -23,6 +23,8 @@ pub struct TargetTracking {
     pub(super) above: u32,
     pub(super) below: u32,
     pub(super) last_in: Option<Nanos>,
+    /// The last scale-out's time and the capacity before it.
+    pub(super) last_out: Option<(Nanos, u32)>,
 }
 
 impl TargetTracking {
@@ -32,12 +34,17 @@ impl TargetTracking {
             above: 0,
             below: 0,
             last_in: None,
+            last_out: None,
         }
     }
 
-    /// New capacity, from the metric averaged over ready replicas. Capacity still starting
-    /// counts toward the current one, so a persisting alarm adds only the difference.
-    pub fn decide(&mut self, now: Nanos, current: u32, ready: u32, ratio: Option<f64>) -> u32 {
+    /// New capacity: `ceil(capacity × metric / target)`, the metric averaged over ready
+    /// replicas. Application Auto Scaling's cooldowns: while a scale-out cooldown is in
+    /// effect the capacity that scale-out added counts toward the next one (the proportion
+    /// applies to the capacity before it, and only a larger scale-out goes ahead); without
+    /// it, replicas still starting (not yet in the metric) make every alarm add again. A
+    /// scale-in cooldown blocks scale-in; a scale-out interrupts it.
+    pub fn decide(&mut self, now: Nanos, current: u32, ratio: Option<f64>) -> u32 {
         let Some(ratio) = ratio else {
             return current;
         };
@@ -51,12 +58,17 @@ impl TargetTracking {
             self.above = 0;
             self.below = 0;
         }
-        let proposed = (ratio * ready as f64).ceil() as u32;
-        if self.above >= self.cfg.out_datapoints && proposed > current {
-            // A scale-out interrupts a scale-in cooldown.
+        let base = self
+            .last_out
+            .filter(|&(t, _)| now < t.saturating_add(self.cfg.out_cooldown))
+            .map_or(current, |(_, before)| before);
+        let out = (ratio * base as f64).ceil() as u32;
+        if self.above >= self.cfg.out_datapoints && out > current {
             self.last_in = None;
-            return proposed;
+            self.last_out = Some((now, base));
+            return out;
         }
+        let proposed = (ratio * current as f64).ceil() as u32;
         let cooling = self
             .last_in
             .is_some_and(|t| now < t.saturating_add(self.cfg.in_cooldown));

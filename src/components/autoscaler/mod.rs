@@ -177,7 +177,7 @@ impl Autoscaler {
                 };
                 h.normalize(now, current, raw, min, max)
             }
-            State::TargetTracking(t) => t.decide(now, current, ready, metric.map(|m| m / target)),
+            State::TargetTracking(t) => t.decide(now, current, metric.map(|m| m / target)),
             State::StepScaling(s) => s.decide(now, current, ready, metric),
             // A vertical policy leaves the count alone (see `resize`).
             State::Vertical(_) => return current,
@@ -379,23 +379,56 @@ mod tests {
             in_cooldown: 300 * S,
             disable_scale_in: false,
         });
-        assert_eq!(t.decide(60 * S, 4, 4, Some(2.0)), 4);
-        assert_eq!(t.decide(120 * S, 4, 4, Some(2.0)), 4);
-        assert_eq!(t.decide(180 * S, 4, 4, Some(2.0)), 8);
-        // Capacity still starting counts: with 4 ready at 1.5 the proposal (6) is below 8.
-        assert_eq!(t.decide(240 * S, 8, 4, Some(1.5)), 8);
-        let mut now = 240 * S;
-        let mut c = 8;
+        assert_eq!(t.decide(60 * S, 4, Some(2.0)), 4);
+        assert_eq!(t.decide(120 * S, 4, Some(2.0)), 4);
+        assert_eq!(t.decide(180 * S, 4, Some(2.0)), 8);
+        // In the scale-out cooldown the 4 added count: 4 × 1.5 = 6 is not a larger scale-out…
+        assert_eq!(t.decide(240 * S, 8, Some(1.5)), 8);
+        // …4 × 2.5 = 10 is.
+        assert_eq!(t.decide(300 * S, 8, Some(2.5)), 10);
+        let mut now = 300 * S;
+        let mut c = 10;
         for _ in 0..15 {
             now += 60 * S;
-            c = t.decide(now, c, 8, Some(0.5));
+            c = t.decide(now, c, Some(0.4));
         }
         assert_eq!(c, 4);
         // The scale-in cooldown holds further scale-in…
         now += 60 * S;
-        assert_eq!(t.decide(now, c, 4, Some(0.5)), 4);
+        assert_eq!(t.decide(now, c, Some(0.5)), 4);
         // …until it has passed.
-        assert_eq!(t.decide(now + 300 * S, c, 4, Some(0.5)), 2);
+        assert_eq!(t.decide(now + 300 * S, c, Some(0.5)), 2);
+    }
+
+    #[test]
+    fn without_a_scale_out_cooldown_alarms_on_starting_capacity_compound() {
+        // Application Auto Scaling: "while the cooldown period is in effect, the capacity
+        // that has been added by the previous scale out event that initiated the cooldown is
+        // calculated as part of the desired capacity for the next scale out".
+        let run = |cooldown: Nanos| {
+            let mut t = TargetTracking::new(TargetTrackingConfig {
+                period: 60 * S,
+                out_datapoints: 1,
+                in_datapoints: 15,
+                out_cooldown: cooldown,
+                in_cooldown: 300 * S,
+                disable_scale_in: false,
+            });
+            // Four replicas run at twice the target; the ones added take 3 minutes to start,
+            // so the metric (over ready replicas) stays at 2× for three alarms.
+            let mut c = 4;
+            let trail: Vec<u32> = (1..=3)
+                .map(|m| {
+                    c = t.decide(m * 60 * S, c, Some(2.0));
+                    c
+                })
+                .collect();
+            trail
+        };
+        assert_eq!(run(300 * S), vec![8, 8, 8]);
+        assert_eq!(run(0), vec![8, 16, 32]);
+        // A cooldown shorter than the start-up lets the third alarm add again.
+        assert_eq!(run(90 * S), vec![8, 8, 16]);
     }
 
     #[test]

@@ -312,7 +312,8 @@ pub enum ScalingPolicySpec {
         /// Periods below target before scaling in (15).
         #[serde(default = "fifteen")]
         in_datapoints: u32,
-        /// Time after a scale-out before another (300 s).
+        /// Time after a scale-out during which the capacity it added counts toward the next
+        /// scale-out (300 s): only a larger one goes ahead.
         #[serde(default = "s300")]
         scale_out_cooldown: Duration,
         /// Time after a scale-in before another (300 s).
