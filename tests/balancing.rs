@@ -125,3 +125,101 @@ fn the_load_balancing_lesson_holds() {
         );
     }
 }
+
+/// Four replicas of four workers at 20 ms behind a round-robin balancer, 400 requests/s (50%);
+/// from the first minute to the end (5 minutes) replica 0 hangs: its work takes 1,000× longer.
+/// `lb` is the balancer's settings, `timeout` the client's.
+fn hung(name: &str, lb: &str, timeout: &str) -> (Plan, Results) {
+    let p = common::write(
+        "balancing",
+        name,
+        &format!(
+            r#"Experiment(
+            name: "{name}",
+            model: Model(nodes: {{
+                "users": Client(target: "lb", arrivals: Poisson(rate: 400.0), timeout: "{timeout}"),
+                "lb": Balancer(target: "app", algorithm: RoundRobin, {lb}),
+                "app": Service(replicas: 4, workers: 4, service_time: Exponential(mean: "20ms")),
+            }}),
+            faults: [Slowdown(node: "app", replica: Some(0), at: "1m", for: "4m", factor: 1000.0)],
+            duration: "5m", warmup: "0s", seed: 9, replications: 2,
+        )"#
+        ),
+    );
+    common::run_file(&p)
+}
+
+#[test]
+fn a_hung_replica_fails_its_health_checks_because_probes_wait_for_a_worker() {
+    // Kubernetes/Envoy HTTP probes are requests to the application: behind a hung replica's
+    // queue they time out, and after `unhealthy` failures the replica leaves rotation for
+    // as long as it hangs.
+    let checked = hung(
+        "hung-checked",
+        r#"health_check: Some(HealthCheck(interval: "5s", timeout: "1s", healthy: 1, unhealthy: 2))"#,
+        "2s",
+    );
+    let bare = hung("hung-bare", "", "2s");
+    let share = |(plan, results): &(Plan, Results)| -> Vec<f64> {
+        let _ = plan;
+        per_rep(results, 0, |m| {
+            m.get("timed_out").unwrap() / m.get("requests").unwrap()
+        })
+    };
+    // Without checks a quarter of the requests go to the hung replica for four minutes of
+    // five: a fifth time out.
+    for x in share(&bare) {
+        assert!((0.18..0.22).contains(&x), "unchecked: {x}");
+    }
+    // With them, only those sent before two probes failed: the first probe after the hang
+    // goes out within 5 s and fails 1 s later, the second 5 s after it, so the replica is
+    // in rotation 6–11 s more at 100 requests/s: at most 1,100 of 120,000 (0.92%), or
+    // 1.05% with four standard deviations of Poisson noise.
+    for x in share(&checked) {
+        assert!(x < 0.0105, "checked: {x}");
+    }
+    for f in per_rep(&checked.1, 0, |m| {
+        m.node("lb", "health_check_failures").unwrap()
+    }) {
+        // One probe every 5 s for 4 minutes, all failing but those sent in the first 5 s
+        // that finish after the run: 46–48.
+        assert!((46.0..=48.0).contains(&f), "{f} failed probes");
+    }
+}
+
+#[test]
+fn a_route_timeout_counts_toward_outlier_ejection_but_a_caller_that_left_does_not() {
+    // Envoy counts locally originated failures (timeouts, resets) as 5xx for
+    // `consecutive_5xx` when `split_external_local_origin_errors` is false (the default).
+    let outlier = r#"outlier: Some(Outlier(consecutive_errors: 5))"#;
+    // Route timeout 500 ms below the client's 2 s: the hung replica's calls time out at the
+    // balancer, five in a row eject it for 30 s, 60 s, 90 s, ... (capped at 300 s).
+    let counted = hung(
+        "hung-route",
+        &format!(r#"timeout: "500ms", {outlier}"#),
+        "2s",
+    );
+    // The default 15 s route timeout is longer than the client's 2 s: callers leave first,
+    // their resets are nobody's failure, and the hung replica stays in rotation.
+    let left = hung("hung-left", outlier, "2s");
+    for e in per_rep(&counted.1, 0, |m| m.node("lb", "ejections").unwrap()) {
+        // Ejected at ~1m, back at 1m30 (ejection 1: 30 s), ejected again at once for 60 s,
+        // then 90 s: three or four ejections in the four minutes.
+        assert!((2.0..=5.0).contains(&e), "{e} ejections");
+    }
+    for t in per_rep(&counted.1, 0, |m| m.node("lb", "route_timeouts").unwrap()) {
+        // Five per ejection, plus the calls already in flight when it happened.
+        assert!(t >= 10.0, "{t} route timeouts");
+    }
+    for x in per_rep(&counted.1, 0, |m| {
+        m.get("failed").unwrap() / m.get("requests").unwrap()
+    }) {
+        assert!(x < 0.01, "route timeouts failed {x} of requests");
+    }
+    for e in per_rep(&left.1, 0, |m| m.node("lb", "ejections").unwrap()) {
+        assert_eq!(e, 0.0, "ejected by callers' resets");
+    }
+    for t in per_rep(&left.1, 0, |m| m.node("lb", "route_timeouts").unwrap()) {
+        assert_eq!(t, 0.0);
+    }
+}

@@ -50,6 +50,9 @@ pub struct QueuePolicy {
 pub struct WaitQueue {
     levels: Vec<VecDeque<ReqId>>,
     len: usize,
+    /// Requests that ever left the queue (served, shed, dropped): a place in line is
+    /// `removed + len` when joining, reached when `removed` gets there.
+    removed: u64,
 }
 
 impl WaitQueue {
@@ -57,6 +60,7 @@ impl WaitQueue {
         WaitQueue {
             levels: (0..levels.max(1)).map(|_| VecDeque::new()).collect(),
             len: 0,
+            removed: 0,
         }
     }
 
@@ -70,6 +74,12 @@ impl WaitQueue {
         self.len == 0
     }
 
+    /// How many requests ever left the queue.
+    #[inline]
+    pub fn removed(&self) -> u64 {
+        self.removed
+    }
+
     #[inline]
     pub fn push(&mut self, id: ReqId, level: usize) {
         self.levels[level].push_back(id);
@@ -81,6 +91,7 @@ impl WaitQueue {
     pub fn pop(&mut self, newest: bool) -> Option<ReqId> {
         let q = self.levels.iter_mut().rev().find(|q| !q.is_empty())?;
         self.len -= 1;
+        self.removed += 1;
         if newest {
             q.pop_back()
         } else {
@@ -92,6 +103,7 @@ impl WaitQueue {
     pub fn pop_oldest_upto(&mut self, level: usize) -> Option<ReqId> {
         let q = self.levels[..=level].iter_mut().find(|q| !q.is_empty())?;
         self.len -= 1;
+        self.removed += 1;
         q.pop_front()
     }
 
@@ -100,11 +112,13 @@ impl WaitQueue {
     pub fn shed_below(&mut self, level: usize) -> Option<ReqId> {
         let q = self.levels[..level].iter_mut().find(|q| !q.is_empty())?;
         self.len -= 1;
+        self.removed += 1;
         q.pop_back()
     }
 
     /// Everything waiting, highest level first.
     pub fn drain(&mut self) -> Vec<ReqId> {
+        self.removed += self.len as u64;
         self.len = 0;
         self.levels
             .iter_mut()

@@ -80,6 +80,9 @@ pub struct BalancerConfig {
     pub outlier: Option<Outlier>,
     /// Keep sending a key to the replica it first went to, while that replica is available.
     pub affinity: bool,
+    /// The route timeout (Envoy's 15 s; 0: none): an unanswered call is answered with an
+    /// error (504) and counts as the replica's failure for outlier detection.
+    pub timeout: Nanos,
 }
 
 struct Backend {
@@ -131,6 +134,7 @@ pub struct BalancerStats {
     pub ejections: u64,
     pub hc_failures: u64,
     pub panics: u64,
+    pub timeouts: u64,
 }
 
 pub struct Balancer {
@@ -189,6 +193,7 @@ impl Balancer {
                 ejections: 0,
                 hc_failures: 0,
                 panics: 0,
+                timeouts: 0,
             },
         };
         b.add_ring_points(0..b.cfg.replicas);
@@ -428,6 +433,11 @@ impl Balancer {
                 }
                 let cid = ctx.requests.insert(p.on_behalf(self.id, parent.to_token()));
                 self.routes.insert(cid.to_token(), r);
+                if self.cfg.timeout > 0 {
+                    let due = now.saturating_add(self.cfg.timeout);
+                    let timer = ctx.cal.timer(due, self.id, Msg::Expire(cid));
+                    ctx.requests.get_mut(cid).expect("just inserted").timer = timer;
+                }
                 ctx.cal.at(
                     now,
                     self.cfg.target,
@@ -442,19 +452,17 @@ impl Balancer {
                     .requests
                     .remove(child)
                     .expect("a reply frees its request");
-                let r = self
-                    .routes
-                    .remove(&child.to_token())
-                    .expect("a reply to a routed call");
-                let b = &mut self.backends[r as usize];
-                b.outstanding -= 1;
-                b.load.add(now, -1);
-                let outstanding = b.outstanding;
-                self.rotation.outstanding(r, outstanding);
+                let Some(r) = self.routes.remove(&child.to_token()) else {
+                    // Answered already at the route timeout: the late reply only frees it.
+                    return;
+                };
+                ctx.cal.cancel(c.timer);
+                self.settle(r, now);
                 let failed = matches!(c.outcome, Outcome::Error | Outcome::Rejected);
                 self.passive_result(r, failed, now, ctx);
                 answer(ctx, ReqId::from_token(c.token), c.outcome, now);
             }
+            Msg::Expire(child) => self.route_timeout(child, now, ctx),
             Msg::ProbeDue(r) => {
                 let hc = self
                     .cfg
@@ -501,6 +509,42 @@ impl Balancer {
             } => self.membership(r, member, now, ctx),
             _ => unreachable!("a balancer takes calls, replies and its own timers"),
         }
+    }
+
+    /// Replica `r` no longer holds one of this balancer's calls.
+    fn settle(&mut self, r: u32, now: Nanos) {
+        let b = &mut self.backends[r as usize];
+        b.outstanding -= 1;
+        b.load.add(now, -1);
+        let outstanding = b.outstanding;
+        self.rotation.outstanding(r, outstanding);
+    }
+
+    /// The route timeout: the call is reset upstream (it stops counting as outstanding; the
+    /// replica still does the work) and answered with a gateway timeout, a failure for
+    /// outlier detection (Envoy counts a locally originated timeout as a 5xx) unless the
+    /// caller had already gone: a downstream reset is nobody's failure.
+    fn route_timeout(&mut self, child: ReqId, now: Nanos, ctx: &mut Ctx) {
+        let r = self
+            .routes
+            .remove(&child.to_token())
+            .expect("a route timer is cancelled by the reply");
+        self.settle(r, now);
+        let c = ctx.requests.get_mut(child).expect("a routed call is live");
+        c.abandoned = true;
+        let parent = ReqId::from_token(c.token);
+        let gone = ctx
+            .requests
+            .get(parent)
+            .expect("a parent lives until answered")
+            .abandoned;
+        if !gone {
+            if now >= ctx.warmup {
+                self.stats.timeouts += 1;
+            }
+            self.passive_result(r, true, now, ctx);
+        }
+        answer(ctx, parent, Outcome::Error, now);
     }
 
     fn probe_result(&mut self, r: u32, seq: u32, ok: bool, now: Nanos) {
@@ -581,6 +625,7 @@ impl Balancer {
     pub fn node_metrics(&self, end: Nanos) -> Vec<(String, f64)> {
         let mut m = vec![
             ("ejections".to_string(), self.stats.ejections as f64),
+            ("route_timeouts".into(), self.stats.timeouts as f64),
             (
                 "health_check_failures".into(),
                 self.stats.hc_failures as f64,
@@ -714,6 +759,7 @@ mod picking {
             health_check: None,
             outlier: None,
             affinity: false,
+            timeout: 15_000_000_000,
         };
         Balancer::new(ActorId(1), cfg, derive_stream(1, 0, "lb", "test"), 0)
     }

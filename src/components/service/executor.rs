@@ -342,6 +342,9 @@ impl Service {
     /// A worker of replica `k` is free: take the next queued request, or go idle.
     pub(super) fn next_from_queue(&mut self, k: u32, ctx: &mut Ctx) {
         let now = ctx.cal.now();
+        if !self.replicas[k as usize].probes.is_empty() {
+            self.answer_probes(k, ctx);
+        }
         loop {
             let rep = &mut self.replicas[k as usize];
             let newest = match self.cfg.queue.order {

@@ -81,6 +81,7 @@ impl Service {
             return;
         }
         rep.up = false;
+        rep.probes.clear();
         let mut queued: Vec<ReqId> = rep.queue.drain();
         queued.extend(rep.blocked.drain(..));
         for id in queued {
@@ -380,11 +381,48 @@ impl Service {
     }
 
     /// A health check: answered at once by a replica that is up, never by one down.
+    /// A health check. An HTTP probe is a request to the application (Envoy's active checks,
+    /// Kubernetes' probes): it waits for a worker behind the requests queued before it
+    /// (none under LIFO), then takes no time. A crashed replica, or one whose queue is full,
+    /// does not answer; the checker fails the probe at its timeout.
     pub(super) fn probe(&mut self, replica: u32, from: u32, seq: u32, ctx: &mut Ctx) {
-        let rep = &self.replicas[replica as usize];
-        if rep.up && matches!(rep.phase, Phase::Serving | Phase::Draining) {
+        let rep = &mut self.replicas[replica as usize];
+        if !rep.up || !matches!(rep.phase, Phase::Serving | Phase::Draining) {
+            return;
+        }
+        if rep.idle > 0 || self.cfg.function.is_some() {
             ctx.cal
                 .at(ctx.cal.now(), ActorId(from), Msg::ProbeAck { replica, seq });
+            return;
+        }
+        if self
+            .cfg
+            .capacity
+            .is_some_and(|c| rep.queue.len() >= c as usize)
+        {
+            return;
+        }
+        let ahead = match self.cfg.queue.order {
+            Order::Lifo => 0,
+            Order::Fifo | Order::AdaptiveLifo => rep.queue.len() as u64,
+        };
+        let place = rep.queue.removed() + ahead;
+        rep.probes.push_back(WaitingProbe { place, from, seq });
+    }
+
+    /// A worker of replica `k` is free: it answers the probes whose turn has come first.
+    pub(super) fn answer_probes(&mut self, k: u32, ctx: &mut Ctx) {
+        let rep = &mut self.replicas[k as usize];
+        while let Some(p) = rep.probes.front().copied() {
+            if p.place > rep.queue.removed() {
+                break;
+            }
+            rep.probes.pop_front();
+            let ack = Msg::ProbeAck {
+                replica: k,
+                seq: p.seq,
+            };
+            ctx.cal.at(ctx.cal.now(), ActorId(p.from), ack);
         }
     }
 

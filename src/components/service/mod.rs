@@ -79,6 +79,17 @@ struct Replica {
     limit: Option<ConcurrencyLimit>,
     /// Per call site: this replica's connection pool, if the site has one.
     pools: Vec<Option<Pool>>,
+    /// Health checks waiting for a worker, in arrival order.
+    probes: VecDeque<WaitingProbe>,
+}
+
+/// A balancer's health check waiting its turn: answered by the first worker free once the
+/// queue's `removed` count reaches `place` (the requests queued before it have left).
+#[derive(Clone, Copy, Debug)]
+struct WaitingProbe {
+    place: u64,
+    from: u32,
+    seq: u32,
 }
 
 impl Replica {
@@ -107,6 +118,7 @@ impl Replica {
             epoch: 0,
             limit: cfg.concurrency_limit.map(ConcurrencyLimit::new),
             pools: pools(&cfg.calls),
+            probes: VecDeque::new(),
         }
     }
 

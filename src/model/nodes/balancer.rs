@@ -21,6 +21,15 @@ pub struct BalancerSpec {
     /// Keep a request key on the replica it first went to, while that replica is available.
     #[serde(default)]
     pub affinity: bool,
+    /// The route timeout (Envoy's 15 s; `"0s"`: none): a call unanswered this long is
+    /// answered with an error (a gateway timeout) and counts as the replica's failure for
+    /// outlier detection, unless its caller has already given up.
+    #[serde(default = "fifteen_s")]
+    pub timeout: Duration,
+}
+
+pub(in crate::model) fn fifteen_s() -> Duration {
+    Duration(15_000_000_000)
 }
 
 /// A balancer's algorithm.
@@ -284,6 +293,7 @@ fn build(cx: &Cx, name: &str, b: &BalancerSpec) -> Result<BalancerConfig, Error>
             health_check,
             outlier,
             affinity: b.affinity,
+            timeout: b.timeout.0,
         }
     })
 }
