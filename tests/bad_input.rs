@@ -369,6 +369,48 @@ fn timeline_scaling_errors() {
             needle,
         );
     }
+    // Faults on nodes without replicas: what each kind can suffer, said where it is written.
+    let data = r#"        "users": Client(target: "cache", arrivals: Poisson(rate: 10.0)),
+        "cache": Cache(backend: "db", capacity: 10),
+        "db": Database(primary: "app", lag: Exponential(mean: "1s")),
+        "app": Service(service_time: Exponential(mean: "10ms")),"#;
+    let cases = [
+        (
+            "db-slowdown",
+            r#"    faults: [Slowdown(node: "db", at: "1s", for: "2s", factor: 2.0)],"#,
+            "slow down or fail its primary or replicas",
+        ),
+        (
+            "cache-replica",
+            r#"    faults: [Crash(node: "cache", replica: 1, at: "1s")],"#,
+            "a single node: leave `replica` out",
+        ),
+        (
+            "cache-scale",
+            r#"    faults: [Scale(node: "cache", at: "1s", replicas: 2)],"#,
+            "only services are scaled",
+        ),
+        (
+            "client-crash",
+            r#"    faults: [Crash(node: "users", at: "1s")],"#,
+            "not a service, cache, database or queue",
+        ),
+    ];
+    for (name, fault, needle) in cases {
+        let settings = format!("{SETTINGS}\n{fault}");
+        assert_error_at(name, &experiment(data, &settings), &[], 9, needle);
+    }
+    let failover = data.replace(
+        r#"lag: Exponential(mean: "1s")"#,
+        r#"lag: Exponential(mean: "1s"), failover: Some("30s")"#,
+    );
+    assert_error_at(
+        "failover-without-replicas",
+        &experiment(&failover, SETTINGS),
+        &[],
+        5,
+        "promotes a replica",
+    );
     // A balancer cannot front a function, nor can a function be rolled out.
     let lb = r#"        "users": Client(target: "lb", arrivals: Poisson(rate: 10.0)),
         "lb": Balancer(target: "app"),

@@ -224,3 +224,78 @@ fn an_edge_cache_serves_cacheable_classes_and_passes_the_rest() {
     assert!(m.node("users", "static.latency_p50_s").unwrap() < 0.0015);
     assert!(m.node("users", "api.latency_p50_s").unwrap() > 0.005);
 }
+
+/// 1,000 requests/s over 100 keys, 20% writes, through a write-behind cache (1 s) in front
+/// of a database of `db` fields, with `faults`.
+fn behind(name: &str, db: &str, faults: &str) -> scalesim::metrics::RunMetrics {
+    let p = write(
+        name,
+        &format!(
+            r#"Experiment(
+            name: "{name}",
+            model: Model(nodes: {{
+                "users": Client(target: "cache", arrivals: Poisson(rate: 1000.0), keys: Uniform(n: 100),
+                    classes: [(name: "read", weight: 0.8), (name: "write", weight: 0.2, write: true)]),
+                "cache": Cache(backend: "db", capacity: 1000, writes: WriteBehind("1s")),
+                "db": Service(workers: 50, service_time: Deterministic(value: "1ms") {db}),
+            }}),
+            faults: [{faults}],
+            duration: "200s", warmup: "20s", seed: 31,
+        )"#
+        ),
+    );
+    let (_, r) = run_file(&p);
+    r.units[0].metrics.clone()
+}
+
+#[test]
+fn a_crashed_cache_loses_its_dirty_keys_and_sends_everything_to_the_backend() {
+    // Down from 100 s for 10 s: the keys written behind and not flushed are lost. A key's
+    // cycle is a wait for its first write (0.5 s) then the 1 s delay, dirty for the delay:
+    // 2/3 of the 100 keys (≈ 67) are dirty at any instant.
+    let m = behind(
+        "cache-crash",
+        "",
+        r#"Crash(node: "cache", at: "100s", for: "10s")"#,
+    );
+    let c = |k: &str| m.node("cache", k).unwrap();
+    let lost = c("lost_writes");
+    // Each key dirty with probability 2/3: sd 4.7 over 100 keys.
+    assert!((lost - 66.7).abs() < 4.0 * 4.7, "{lost} dirty keys lost");
+    // While down every call goes to the database: 10 s × 1,000/s.
+    let bypassed = c("bypassed");
+    assert!((bypassed - 10_000.0).abs() < 4.0 * 100.0, "{bypassed}");
+    // Back up, the cache starts cold: the misses after the crash refill it (100 keys).
+    let control = behind("cache-no-crash", "", "");
+    let extra_misses = c("misses") - control.node("cache", "misses").unwrap();
+    assert!(
+        extra_misses > 50.0,
+        "{extra_misses} more misses than without the crash"
+    );
+    assert_eq!(m.get("failed").unwrap(), 0.0);
+}
+
+#[test]
+fn failed_flushes_are_retried_and_nothing_is_lost_without_a_crash() {
+    // The database fails half its calls from 100 s for 20 s: flushes fail, and each dirty
+    // key is flushed again after the delay until it lands.
+    let m = behind(
+        "flush-retry",
+        "",
+        r#"Errors(node: "db", at: "100s", for: "20s", rate: 0.5)"#,
+    );
+    let c = |k: &str| m.node("cache", k).unwrap();
+    // A key's cycle is 1.5 s after a flush that lands (a wait for its first write, then the
+    // delay) and 1 s after one that fails (it is still dirty): 1.25 s on average, so 80
+    // flushes/s for 20 s, half failing: ≈ 800.
+    let failures = c("flush_failures");
+    assert!(
+        (failures - 800.0).abs() < 4.0 * 28.0,
+        "{failures} failed flushes"
+    );
+    assert_eq!(c("lost_writes"), 0.0);
+    // The retries are extra flushes: about one per failure beyond the control's count.
+    let control = behind("flush-retry-control", "", "");
+    let extra = c("flushes") - control.node("cache", "flushes").unwrap();
+    assert!(extra > 0.0, "{extra}");
+}

@@ -356,3 +356,122 @@ fn consumers_scale_with_the_backlog() {
         "the backlog drained"
     );
 }
+
+/// The replicated database above, losing its primary at 100 s (for `down`, or for good).
+fn primary_lost(
+    name: &str,
+    lag: &str,
+    failover: &str,
+    down: &str,
+) -> scalesim::metrics::RunMetrics {
+    let p = write(
+        name,
+        &format!(
+            r#"Experiment(
+            name: "{name}",
+            model: Model(nodes: {{
+                "users": Client(target: "db", arrivals: Poisson(rate: 1000.0),
+                    keys: Uniform(n: 100),
+                    classes: [(name: "read", weight: 0.9), (name: "write", weight: 0.1, write: true)]),
+                "db": Database(primary: "primary", replicas: "replica", lag: {lag}, failover: {failover}),
+                "primary": Service(workers: 100, service_time: Deterministic(value: "10us")),
+                "replica": Service(replicas: 2, workers: 100, service_time: Deterministic(value: "10us")),
+            }}),
+            faults: [Crash(node: "db", at: "100s", for: {down})],
+            duration: "200s", warmup: "20s", seed: 97,
+        )"#
+        ),
+    );
+    let (_, r) = run_file(&p);
+    r.units[0].metrics.clone()
+}
+
+#[test]
+fn a_failover_loses_the_writes_inside_the_replication_lag() {
+    // 100 writes/s, applied by the replicas 2 s after they commit: at the instant the
+    // primary is lost, the writes of the last 2 s (≈ 200, Poisson sd 14) exist only on it.
+    // The promotion 30 s later loses them; until then every write fails (≈ 3,000).
+    let m = primary_lost(
+        "failover",
+        r#"Deterministic(value: "2s")"#,
+        r#"Some("30s")"#,
+        "None",
+    );
+    let db = |k: &str| m.node("db", k).unwrap();
+    let lost = db("lost_writes");
+    assert!((lost - 200.0).abs() < 4.0 * 14.2, "RPO: {lost} writes lost");
+    let failed = db("failed_writes");
+    assert!(
+        (failed - 3000.0).abs() < 4.0 * 55.0,
+        "{failed} writes failed"
+    );
+    assert_eq!(db("failovers"), 1.0);
+    // Writes fail only while no primary takes them; reads never do (the replicas answer).
+    assert_eq!(m.get("failed").unwrap(), failed);
+    // The promoted primary has no replica behind it: no stale read after the promotion.
+    let lag_short = primary_lost(
+        "failover-short",
+        r#"Deterministic(value: "200ms")"#,
+        r#"Some("30s")"#,
+        "None",
+    );
+    let lost = lag_short.node("db", "lost_writes").unwrap();
+    assert!(
+        (lost - 20.0).abs() < 4.0 * 4.5,
+        "RPO with a 200 ms lag: {lost}"
+    );
+}
+
+#[test]
+fn without_failover_writes_wait_for_the_primary_and_none_are_lost() {
+    // The primary restarts after 60 s with everything it committed: ≈ 6,000 writes fail,
+    // none is lost, and writes succeed again afterwards.
+    let m = primary_lost(
+        "restart",
+        r#"Deterministic(value: "2s")"#,
+        "None",
+        r#"Some("60s")"#,
+    );
+    let db = |k: &str| m.node("db", k).unwrap();
+    assert_eq!(db("lost_writes"), 0.0);
+    assert_eq!(db("failovers"), 0.0);
+    let failed = db("failed_writes");
+    assert!(
+        (failed - 6000.0).abs() < 4.0 * 78.0,
+        "{failed} writes failed"
+    );
+    let writes = db("writes");
+    assert!((writes - 18_000.0).abs() < 4.0 * 134.0, "{writes}");
+}
+
+#[test]
+fn a_queue_that_is_down_refuses_publishes_and_keeps_what_it_stored() {
+    // Publishes at 50/s; the queue is down from 100 s for 20 s: ≈ 1,000 refused. The 1 s
+    // consumer's acknowledgements sent while it is down are lost, and those messages come
+    // back after the 30 s visibility timeout; every stored message is acknowledged.
+    let m = queued(
+        "queue-down",
+        "Poisson(rate: 50.0)",
+        r#", visibility_timeout: "30s""#,
+        r#"workers: 100, service_time: Deterministic(value: "1s")"#,
+        r#", faults: [Crash(node: "q", at: "100s", for: "20s")]"#,
+    );
+    let q = |k: &str| m.node("q", k).unwrap();
+    let refused = q("refused");
+    assert!((refused - 1000.0).abs() < 4.0 * 32.0, "{refused} refused");
+    // Deliveries in flight at the crash (≈ 50, each 1 s) answer into the outage.
+    let lost = q("lost_acks");
+    assert!(
+        (lost - 50.0).abs() < 4.0 * 7.1,
+        "{lost} acknowledgements lost"
+    );
+    assert!(q("redeliveries") >= lost - 1.0);
+    assert_eq!(m.get("failed").unwrap(), refused);
+    // Published minus still in the queue at the end: all acknowledged.
+    assert!(
+        q("published") - q("acked") < 80.0,
+        "{} vs {}",
+        q("published"),
+        q("acked")
+    );
+}

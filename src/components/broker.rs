@@ -13,9 +13,16 @@
 //!
 //! Load shifting: with delivery `windows`, messages wait for a window to be delivered;
 //! with a `deadline`, those acknowledged later than that after publishing count as late.
+//!
+//! Faults: while the queue is down it refuses publishes and delivers nothing, and
+//! acknowledgements sent to it are lost (the messages come back at their visibility
+//! timeout); stored messages survive, as SQS and Kafka keep them on replicated disks.
+//! `Errors` fail publishes; a `Slowdown` makes storing a message slower.
 
 use super::dist::Sampler;
 use super::kernel::{answer, Ctx, Msg};
+use super::outage::{Outage, Outages};
+use rand::Rng;
 use super::request::{Outcome, ReqId, Request};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream};
@@ -34,6 +41,7 @@ pub struct BrokerConfig {
     /// Deliveries only within these [from, until) windows; always if empty.
     pub windows: Vec<(Nanos, Nanos)>,
     pub deadline: Option<Nanos>,
+    pub faults: Vec<Outage>,
 }
 
 struct Message {
@@ -67,6 +75,10 @@ pub struct BrokerStats {
     /// Acknowledgements of deliveries whose visibility had already expired.
     pub late_acks: u64,
     pub on_time: u64,
+    /// Publishes refused (down) or failed (errors).
+    pub refused: u64,
+    /// Acknowledgements that reached a queue that was down.
+    pub lost_acks: u64,
 }
 
 pub struct Broker {
@@ -87,6 +99,7 @@ pub struct Broker {
     pub delay: Histogram,
     pub stats: BrokerStats,
     warmup: Nanos,
+    outages: Outages,
     /// Per time bucket, when recording: (last tick, rows of [depth, oldest age s]).
     pub series: Option<(Nanos, i128, Vec<[f64; 2]>)>,
 }
@@ -108,12 +121,14 @@ impl Broker {
             delay: Histogram::new(),
             stats: BrokerStats::default(),
             warmup,
+            outages: Outages::new(cfg.faults.clone()),
             series: None,
             cfg,
         })
     }
 
     pub fn start(&mut self, ctx: &mut Ctx) {
+        self.outages.start(self.id, ctx);
         for (from, until) in &self.cfg.windows {
             ctx.cal.at(*from, self.id, Msg::Wake);
             ctx.cal.at(*until, self.id, Msg::Wake);
@@ -161,6 +176,10 @@ impl Broker {
             Msg::Reply(child) => self.answered(child, ctx),
             Msg::Visibility(token) => self.visibility(Id::from_token(token), ctx),
             Msg::Wake => self.pump(ctx),
+            Msg::Fault { fault, begins } => {
+                self.outages.set(fault as usize, begins);
+                self.pump(ctx);
+            }
             _ => unreachable!("a queue gets messages, replies and its timers"),
         }
     }
@@ -168,6 +187,14 @@ impl Broker {
     fn publish(&mut self, id: ReqId, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let r = *ctx.requests.get(id).expect("a call for a freed request");
+        let rate = self.outages.error_rate();
+        if self.outages.down() || (rate > 0.0 && self.rng.random::<f64>() < rate) {
+            if now >= ctx.warmup {
+                self.stats.refused += 1;
+            }
+            answer(ctx, id, Outcome::Error, now);
+            return;
+        }
         if now >= ctx.warmup {
             self.stats.published += 1;
         }
@@ -184,7 +211,7 @@ impl Broker {
         self.ready[p].push_back(m);
         // Stored: the producer goes on.
         let store = match &self.publish {
-            Some(s) => s.sample(&mut self.rng, 1.0),
+            Some(s) => s.sample(&mut self.rng, self.outages.factor()),
             None => 0,
         };
         answer(ctx, id, Outcome::Ok, now.saturating_add(store));
@@ -204,7 +231,7 @@ impl Broker {
     /// Delivers visible messages while there is room.
     fn pump(&mut self, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        if !self.open(now) {
+        if !self.open(now) || self.outages.down() {
             return;
         }
         let ordered = self.cfg.partitions.is_some();
@@ -275,7 +302,14 @@ impl Broker {
             .expect("a reply frees its request");
         let did = Id::from_token(c.token);
         let d = self.deliveries.get_mut(did).expect("a delivery in flight");
-        let ok = matches!(c.outcome, Outcome::Ok | Outcome::Degraded);
+        let mut ok = matches!(c.outcome, Outcome::Ok | Outcome::Degraded);
+        if ok && self.outages.down() {
+            // Nobody took the acknowledgement: the delivery counts as failed.
+            ok = false;
+            if c.born >= self.warmup {
+                self.stats.lost_acks += 1;
+            }
+        }
         let (msg, partition, expired) = (d.msg, d.partition, d.expired);
         if expired {
             // Too late: the message was already made visible again.
@@ -378,6 +412,10 @@ impl Broker {
             ("delay_mean_s", secs(self.delay.mean())),
             ("delay_p99_s", secs(self.delay.quantile(0.99))),
         ];
+        if !self.cfg.faults.is_empty() {
+            m.push(("refused", s.refused as f64));
+            m.push(("lost_acks", s.lost_acks as f64));
+        }
         if self.cfg.deadline.is_some() {
             m.push((
                 "on_time_fraction",

@@ -11,6 +11,7 @@
 
 use super::dist::Sampler;
 use super::kernel::{answer, Ctx, Msg};
+use super::outage::{Outage, OutageKind, Outages};
 use super::request::{Outcome, ReqId, Request};
 use super::slab::{Id, Slab};
 use super::store::{Eviction, Lookup, Store};
@@ -45,6 +46,9 @@ pub struct CacheConfig {
     pub cacheable: Vec<bool>,
     /// Per global class: a write.
     pub write_class: Vec<bool>,
+    /// Crashes (contents and unflushed writes lost; calls go to the backend while down),
+    /// slowdowns of the lookup, and lookups failing (sent to the backend).
+    pub faults: Vec<Outage>,
 }
 
 /// A backend call in flight and what to do with its answer.
@@ -59,8 +63,8 @@ enum Pending {
     Refresh { key: u64, started: Nanos },
     /// A write going through: then invalidate or update `key`, and answer `parent`.
     Write { key: u64, parent: ReqId },
-    /// A write-behind reaching the backend.
-    Flush,
+    /// A write-behind of `key` reaching the backend.
+    Flush { key: u64, class: u16 },
     /// Not cacheable: answer `parent` with whatever comes back.
     Pass { parent: ReqId },
 }
@@ -74,7 +78,13 @@ pub struct CacheStats {
     pub refreshes: u64,
     pub writes: u64,
     pub flushes: u64,
+    /// Flushes the backend failed (the key stays dirty and is flushed again).
+    pub flush_failures: u64,
+    /// Written-behind keys lost: dirty in a crashed cache, or in a flush that failed after
+    /// the crash.
     pub lost_writes: u64,
+    /// Calls sent straight to the backend because the cache was down or failed the lookup.
+    pub bypassed: u64,
     /// Most backend reads of one key in flight at once.
     pub fills_max: u32,
 }
@@ -90,6 +100,9 @@ pub struct Cache {
     filling: KeyMap<(u32, Option<Id>)>,
     /// Keys written behind and not yet flushed, with the class to flush them as.
     unflushed: KeyMap<u16>,
+    outages: Outages,
+    /// When the cache last crashed: a backend read sent before cannot fill the new store.
+    crashed_at: Option<Nanos>,
     pub stats: CacheStats,
     /// Per time bucket, when recording: (bucket, (hits, reads)).
     pub series: Option<(Nanos, Vec<(u64, u64)>)>,
@@ -106,6 +119,8 @@ impl Cache {
             pending: Slab::default(),
             filling: KeyMap::default(),
             unflushed: KeyMap::default(),
+            outages: Outages::new(cfg.faults.clone()),
+            crashed_at: None,
             stats: CacheStats::default(),
             series: None,
             cfg,
@@ -118,9 +133,40 @@ impl Cache {
 
     fn lookup_time(&mut self) -> Nanos {
         match &self.lookup {
-            Some(s) => s.sample(&mut self.rng, 1.0),
+            Some(s) => s.sample(&mut self.rng, self.outages.factor()),
             None => 0,
         }
+    }
+
+    /// A backend answer to a call sent at `sent` may go into the store: the cache is up and
+    /// has not crashed since.
+    fn keeps(&self, sent: Nanos) -> bool {
+        !self.outages.down() && self.crashed_at.is_none_or(|c| sent >= c)
+    }
+
+    /// Fault window `i` opens or closes. A crash loses the store and the keys written
+    /// behind but not flushed (an in-memory cache: Redis without persistence, Memcached).
+    fn fault(&mut self, i: usize, begins: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let (kind, was_down) = self.outages.set(i, begins);
+        if kind == OutageKind::Crash && begins && !was_down {
+            if now >= ctx.warmup {
+                self.stats.lost_writes += self.unflushed.len() as u64;
+            }
+            self.unflushed.clear();
+            self.store = Store::new(self.cfg.capacity, self.cfg.eviction);
+            self.crashed_at = Some(now);
+        }
+    }
+
+    /// The cache cannot answer this call: down, or the lookup failed. The application goes
+    /// to the backend (cache-aside's fallback), which is the load a cache outage adds.
+    fn unavailable(&mut self) -> bool {
+        if self.outages.down() {
+            return true;
+        }
+        let rate = self.outages.error_rate();
+        rate > 0.0 && self.rng.random::<f64>() < rate
     }
 
     fn expiry(&self, now: Nanos) -> Nanos {
@@ -150,9 +196,10 @@ impl Cache {
                 if now >= ctx.warmup {
                     self.stats.flushes += 1;
                 }
-                let _ = self.send(&like, Pending::Flush, now, ctx);
+                let _ = self.send(&like, Pending::Flush { key, class }, now, ctx);
             }
-            _ => unreachable!("a cache gets calls, replies and flushes"),
+            Msg::Fault { fault, begins } => self.fault(fault as usize, begins, ctx),
+            _ => unreachable!("a cache gets calls, replies, flushes and faults"),
         }
     }
 
@@ -165,6 +212,13 @@ impl Cache {
         let counted = now >= ctx.warmup;
         let class = p.class as usize;
         if !self.cfg.cacheable.get(class).copied().unwrap_or(true) {
+            let _ = self.send(&p, Pending::Pass { parent }, now, ctx);
+            return;
+        }
+        if self.unavailable() {
+            if counted {
+                self.stats.bypassed += 1;
+            }
             let _ = self.send(&p, Pending::Pass { parent }, now, ctx);
             return;
         }
@@ -287,7 +341,7 @@ impl Cache {
                 started,
             } => {
                 self.end_fill(key, Some(pid));
-                if ok {
+                if ok && self.keeps(started) {
                     let expiry = self.expiry(now);
                     self.store.put(key, expiry, now - started);
                 }
@@ -297,13 +351,13 @@ impl Cache {
             }
             Pending::Refresh { key, started } => {
                 self.end_fill(key, None);
-                if ok {
+                if ok && self.keeps(started) {
                     let expiry = self.expiry(now);
                     self.store.put(key, expiry, now - started);
                 }
             }
             Pending::Write { key, parent } => {
-                if ok {
+                if ok && self.keeps(c.sent) {
                     match self.cfg.writes {
                         WritePolicy::Invalidate => {
                             self.store.remove(key);
@@ -317,9 +371,28 @@ impl Cache {
                 }
                 answer(ctx, parent, c.outcome, now);
             }
-            Pending::Flush => {
-                if !ok && now >= ctx.warmup {
-                    self.stats.lost_writes += 1;
+            Pending::Flush { key, class } => {
+                if ok {
+                    return;
+                }
+                let counted = now >= ctx.warmup;
+                if counted {
+                    self.stats.flush_failures += 1;
+                }
+                if !self.keeps(c.sent) {
+                    // The cache crashed since: the flush held the only copy.
+                    if counted {
+                        self.stats.lost_writes += 1;
+                    }
+                    return;
+                }
+                // Still dirty: flushed again after the write-behind delay, with any newer
+                // write of the key (write-behind stores retry failed entries).
+                let WritePolicy::WriteBehind(delay) = self.cfg.writes else {
+                    unreachable!("flushes only behind")
+                };
+                if self.unflushed.insert(key, class).is_none() {
+                    ctx.cal.at(now.saturating_add(delay), self.id, Msg::Flush(key));
                 }
             }
             Pending::Pass { parent } => answer(ctx, parent, c.outcome, now),
@@ -352,13 +425,21 @@ impl Cache {
         }
         if matches!(self.cfg.writes, WritePolicy::WriteBehind(_)) {
             m.push(("flushes", s.flushes as f64));
+            m.push(("flush_failures", s.flush_failures as f64));
             m.push(("lost_writes", s.lost_writes as f64));
+        }
+        if !self.cfg.faults.is_empty() {
+            m.push(("bypassed", s.bypassed as f64));
         }
         m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 }
 
 impl super::node::NodeActor for Cache {
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.outages.start(self.id, ctx);
+    }
+
     #[inline]
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         Cache::handle(self, msg, ctx)

@@ -7,13 +7,21 @@
 //! order, each `lag` (drawn per write) after it committed, never overtaking an earlier one.
 //! A read a replica answers before the last write to its key is applied there is stale, if
 //! that write had committed when the read was sent.
+//!
+//! Losing the primary (a `Crash` of the database): writes, and calls in flight to it, fail
+//! until it comes back or, with `failover`, until a replica is promoted (RDS Multi-AZ and
+//! Aurora promote a replica in tens of seconds). Promotion loses the writes the replicas
+//! had not applied when the primary was lost (the recovery point); the promoted node then
+//! takes reads and writes, with no replica left to lag behind it.
 
 use super::dist::Sampler;
 use super::kernel::{answer, Ctx, Msg};
+use super::outage::{Outage, OutageKind, Outages};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream};
 use super::keymap::KeyMap;
+use std::collections::VecDeque;
 
 #[derive(Clone, Debug)]
 pub struct DatabaseConfig {
@@ -25,6 +33,10 @@ pub struct DatabaseConfig {
     pub read_your_writes: Option<Nanos>,
     /// Per global class: a write.
     pub write_class: Vec<bool>,
+    /// Time to promote a replica once the primary is lost; none: wait for the primary.
+    pub failover: Option<Nanos>,
+    /// Losses of the primary (crash windows).
+    pub faults: Vec<Outage>,
 }
 
 enum Pending {
@@ -35,6 +47,7 @@ enum Pending {
     },
     Write {
         parent: ReqId,
+        counted: bool,
     },
 }
 
@@ -47,6 +60,11 @@ pub struct DatabaseStats {
     /// Reads the replicas answered successfully, and how many of those were stale.
     pub replica_answers: u64,
     pub stale_reads: u64,
+    /// Writes refused or cut off while the primary was lost.
+    pub failed_writes: u64,
+    /// Committed writes the promoted replica never had.
+    pub lost_writes: u64,
+    pub failovers: u64,
 }
 
 /// What the database knows of a key: when its last write committed on the primary, and
@@ -67,6 +85,16 @@ pub struct Database {
     /// When the replicas will have applied every write committed so far (replication is
     /// in commit order).
     applied: Nanos,
+    /// When the replicas apply each write not yet applied, in commit order (what a
+    /// promotion would lose).
+    unapplied: VecDeque<Nanos>,
+    outages: Outages,
+    /// The primary was lost at this time and no replica is promoted yet.
+    lost_at: Option<Nanos>,
+    /// Calls to the primary sent before this were cut off by its loss.
+    cut_before: Nanos,
+    /// A replica took over: writes go to the replicas' node, which no longer lags.
+    promoted: bool,
     pub stats: DatabaseStats,
 }
 
@@ -79,6 +107,11 @@ impl Database {
             pending: Slab::default(),
             written: KeyMap::default(),
             applied: 0,
+            unapplied: VecDeque::new(),
+            outages: Outages::new(cfg.faults.clone()),
+            lost_at: None,
+            cut_before: 0,
+            promoted: false,
             stats: DatabaseStats::default(),
             cfg,
         })
@@ -88,8 +121,57 @@ impl Database {
         match msg {
             Msg::Call(parent) => self.arrive(parent, ctx),
             Msg::Reply(child) => self.answered(child, ctx),
-            _ => unreachable!("a database router gets calls and replies"),
+            Msg::Fault { fault, begins } => self.fault(fault as usize, begins, ctx),
+            Msg::Wake => self.promote(ctx),
+            _ => unreachable!("a database router gets calls, replies, faults and promotions"),
         }
+    }
+
+    /// Where writes go now, if anywhere.
+    fn writer(&self) -> Option<ActorId> {
+        if self.promoted {
+            self.cfg.replicas
+        } else if self.lost_at.is_some() {
+            None
+        } else {
+            Some(self.cfg.primary)
+        }
+    }
+
+    /// The primary is lost (a crash begins) or back (it ends, before any promotion).
+    fn fault(&mut self, i: usize, begins: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let (kind, was_down) = self.outages.set(i, begins);
+        debug_assert_eq!(kind, OutageKind::Crash, "only crashes are attached");
+        if self.promoted {
+            return; // the old primary rejoins as a replica; nothing changes for callers
+        }
+        if begins && !was_down {
+            self.lost_at = Some(now);
+            self.cut_before = now;
+            if let Some(delay) = self.cfg.failover {
+                ctx.cal.at(now.saturating_add(delay), self.id, Msg::Wake);
+            }
+        } else if !self.outages.down() {
+            self.lost_at = None;
+        }
+    }
+
+    /// The failover delay is over: a replica becomes the primary, without the writes it had
+    /// not applied when the primary was lost.
+    fn promote(&mut self, ctx: &mut Ctx) {
+        let Some(lost) = self.lost_at else {
+            return; // the primary came back first
+        };
+        let now = ctx.cal.now();
+        let lost_writes = self.unapplied.iter().filter(|v| **v > lost).count() as u64;
+        if now >= ctx.warmup {
+            self.stats.lost_writes += lost_writes;
+            self.stats.failovers += 1;
+        }
+        self.unapplied.clear();
+        self.promoted = true;
+        self.lost_at = None;
     }
 
     fn arrive(&mut self, parent: ReqId, ctx: &mut Ctx) {
@@ -109,14 +191,29 @@ impl Database {
             if counted {
                 self.stats.writes += 1;
             }
-            (self.cfg.primary, Pending::Write { parent })
+            let Some(writer) = self.writer() else {
+                // No primary to take it: refused at once.
+                if counted {
+                    self.stats.failed_writes += 1;
+                }
+                answer(ctx, parent, Outcome::Error, now);
+                return;
+            };
+            (writer, Pending::Write { parent, counted })
         } else {
-            let pinned = self.cfg.read_your_writes.is_some_and(|w| {
-                self.written
-                    .get(&p.key)
-                    .is_some_and(|k| now < k.committed.saturating_add(w))
-            });
+            let pinned = self.writer().is_some()
+                && !self.promoted
+                && self.cfg.read_your_writes.is_some_and(|w| {
+                    self.written
+                        .get(&p.key)
+                        .is_some_and(|k| now < k.committed.saturating_add(w))
+                });
             let replica = self.cfg.replicas.filter(|_| !pinned);
+            if replica.is_none() && self.writer().is_none() {
+                // Only the lost primary could answer it.
+                answer(ctx, parent, Outcome::Error, now);
+                return;
+            }
             if counted {
                 self.stats.reads += 1;
                 self.stats.pinned_reads += (pinned && self.cfg.replicas.is_some()) as u64;
@@ -144,14 +241,29 @@ impl Database {
             .requests
             .remove(child)
             .expect("a reply frees its request");
-        let ok = matches!(c.outcome, Outcome::Ok | Outcome::Degraded);
-        let parent = match self
+        let mut outcome = c.outcome;
+        let pending = self
             .pending
             .remove(Id::from_token(c.token))
-            .expect("a reply to a pending call")
-        {
-            Pending::Write { parent } => {
-                if ok {
+            .expect("a reply to a pending call");
+        // A call to the primary sent before it was lost never completed.
+        let on_primary = !matches!(pending, Pending::Read { on_replica: true, .. });
+        if on_primary && !self.promoted && c.sent < self.cut_before {
+            outcome = Outcome::Error;
+        }
+        let ok = matches!(outcome, Outcome::Ok | Outcome::Degraded);
+        let parent = match pending {
+            Pending::Write { parent, counted } => {
+                if ok && self.promoted {
+                    // The promoted primary has no replica behind it.
+                    self.written.insert(
+                        c.key,
+                        Written {
+                            committed: now,
+                            visible: now,
+                        },
+                    );
+                } else if ok {
                     // Committed now; the replicas apply it after its lag, in order.
                     let lag = self.lag.sample(&mut self.rng, 1.0);
                     self.applied = self.applied.max(now.saturating_add(lag));
@@ -162,6 +274,14 @@ impl Database {
                             visible: self.applied,
                         },
                     );
+                    if !self.cfg.faults.is_empty() {
+                        while self.unapplied.front().is_some_and(|v| *v <= now) {
+                            self.unapplied.pop_front();
+                        }
+                        self.unapplied.push_back(self.applied);
+                    }
+                } else if counted && outcome != c.outcome {
+                    self.stats.failed_writes += 1;
                 }
                 parent
             }
@@ -175,6 +295,7 @@ impl Database {
                 // the read was sent may or may not be seen: either is consistent.)
                 let stale = on_replica
                     && ok
+                    && !self.promoted
                     && self
                         .written
                         .get(&c.key)
@@ -186,7 +307,7 @@ impl Database {
                 parent
             }
         };
-        answer(ctx, parent, c.outcome, now);
+        answer(ctx, parent, outcome, now);
     }
 
     pub fn node_metrics(&self) -> Vec<(String, f64)> {
@@ -209,10 +330,23 @@ impl Database {
                 frac(s.stale_reads, s.replica_answers),
             ),
         ]
+        .into_iter()
+        .chain((!self.cfg.faults.is_empty()).then(|| {
+            [
+                ("failed_writes".to_string(), s.failed_writes as f64),
+                ("lost_writes".into(), s.lost_writes as f64),
+                ("failovers".into(), s.failovers as f64),
+            ]
+        }).into_iter().flatten())
+        .collect()
     }
 }
 
 impl super::node::NodeActor for Database {
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.outages.start(self.id, ctx);
+    }
+
     #[inline]
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         Database::handle(self, msg, ctx)

@@ -13,6 +13,7 @@ pub mod kernel;
 pub mod keymap;
 pub mod limiter;
 pub mod node;
+pub mod outage;
 pub mod outbound;
 pub mod pool;
 pub mod queue;

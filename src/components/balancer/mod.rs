@@ -525,10 +525,9 @@ impl Balancer {
     /// outlier detection (Envoy counts a locally originated timeout as a 5xx) unless the
     /// caller had already gone: a downstream reset is nobody's failure.
     fn route_timeout(&mut self, child: ReqId, now: Nanos, ctx: &mut Ctx) {
-        let r = self
-            .routes
-            .remove(&child.to_token())
-            .expect("a route timer is cancelled by the reply");
+        let Some(r) = self.routes.remove(&child.to_token()) else {
+            return; // answered in time (a cancelled timer kept firing does nothing)
+        };
         self.settle(r, now);
         let c = ctx.requests.get_mut(child).expect("a routed call is live");
         c.abandoned = true;

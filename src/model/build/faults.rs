@@ -1,6 +1,8 @@
 //! Faults and actions on the timeline, attached to the nodes they act on.
 
 use super::*;
+use crate::components::outage::{Outage, OutageKind};
+use crate::engine::Nanos;
 
 pub(in crate::model) fn attach_fault(
     nodes: &mut [(String, ActorConfig)],
@@ -213,8 +215,27 @@ pub(in crate::model) fn attach_fault(
             known.join(", ")
         ));
     };
-    let ActorConfig::Service(s) = cfg else {
-        return Err(format!("fault on `{node}`, which is not a service"));
+    let s = match cfg {
+        ActorConfig::Service(s) => s,
+        ActorConfig::Cache(c) => {
+            return attach_outage(&mut c.faults, node, "cache", kind, at, until)
+        }
+        ActorConfig::Queue(q) => {
+            return attach_outage(&mut q.faults, node, "queue", kind, at, until)
+        }
+        ActorConfig::Database(d) => {
+            if !matches!(kind, FaultKind::Crash { .. }) {
+                return Err(format!(
+                    "`{node}` is a database: a crash loses its primary; slow down or fail its primary or replicas (services) instead"
+                ));
+            }
+            return attach_outage(&mut d.faults, node, "database", kind, at, until);
+        }
+        _ => {
+            return Err(format!(
+                "fault on `{node}`, which is not a service, cache, database or queue"
+            ))
+        }
     };
     let replica = match kind {
         FaultKind::Crash { replica } => Some(replica),
@@ -238,6 +259,40 @@ pub(in crate::model) fn attach_fault(
         return Err(format!("`{node}` is function-style: its instances follow demand, so it cannot be scaled or rolled out"));
     }
     s.faults.push(Fault { at, until, kind });
+    Ok(())
+}
+
+/// A fault on a node without replicas: a crash, a slowdown or errors, as an outage window.
+fn attach_outage(
+    faults: &mut Vec<Outage>,
+    node: &str,
+    what: &str,
+    kind: FaultKind,
+    at: Nanos,
+    until: Option<Nanos>,
+) -> Result<(), String> {
+    let kind = match kind {
+        FaultKind::Crash { replica: 0 } => OutageKind::Crash,
+        FaultKind::Slowdown {
+            factor,
+            replica: None,
+        } => OutageKind::Slowdown(factor),
+        FaultKind::Errors {
+            rate,
+            replica: None,
+        } => OutageKind::Errors(rate),
+        FaultKind::Crash { .. } | FaultKind::Slowdown { .. } | FaultKind::Errors { .. } => {
+            return Err(format!(
+                "`{node}` is a {what}, a single node: leave `replica` out"
+            ))
+        }
+        FaultKind::Scale { .. } | FaultKind::Rollout(_) | FaultKind::Canary { .. } => {
+            return Err(format!(
+                "`{node}` is a {what}: only services are scaled, deployed or resized"
+            ))
+        }
+    };
+    faults.push(Outage { at, until, kind });
     Ok(())
 }
 

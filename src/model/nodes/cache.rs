@@ -135,6 +135,7 @@ fn build(cx: &Cx, name: &str, c: &CacheSpec) -> Result<CacheConfig, Error> {
             },
             cacheable,
             write_class: cx.class_writes.clone(),
+            faults: Vec::new(),
         }
     })
 }

@@ -18,6 +18,11 @@ pub struct DatabaseSpec {
     /// Reads of a key written this recently go to the primary.
     #[serde(default)]
     pub read_your_writes: Option<Duration>,
+    /// When the primary is lost (a `Crash` of this node), promote a replica after this long
+    /// (RDS Multi-AZ: 60–120 s; Aurora: about 30 s), losing the writes it had not applied.
+    /// Absent: writes fail until the primary comes back.
+    #[serde(default)]
+    pub failover: Option<Duration>,
 }
 
 impl Schema for DatabaseSpec {
@@ -44,6 +49,12 @@ fn build(cx: &Cx, name: &str, d: &DatabaseSpec) -> Result<DatabaseConfig, Error>
             ));
         }
         let lag = cx.field_dist(&d.lag, "database", name, "lag")?;
+        if d.failover.is_some() && replicas.is_none() {
+            return Err(at(
+                "failover",
+                "failing over promotes a replica: give the database `replicas`".into(),
+            ));
+        }
         if d.read_your_writes.is_some_and(|w| w.0 == 0) {
             return Err(at(
                 "read_your_writes",
@@ -56,6 +67,8 @@ fn build(cx: &Cx, name: &str, d: &DatabaseSpec) -> Result<DatabaseConfig, Error>
             lag,
             read_your_writes: d.read_your_writes.map(|w| w.0),
             write_class: cx.class_writes.clone(),
+            failover: d.failover.map(|f| f.0),
+            faults: Vec::new(),
         }
     })
 }

@@ -106,6 +106,7 @@ fn build(cx: &Cx, name: &str, q: &QueueSpec) -> Result<BrokerConfig, Error> {
             publish,
             windows: q.windows.iter().map(|w| (w.from.0, w.until.0)).collect(),
             deadline: q.deadline.map(|d| d.0),
+            faults: Vec::new(),
         }
     })
 }
