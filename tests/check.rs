@@ -1,4 +1,5 @@
-//! `scalesim check`: verdicts, exit codes, JUnit output, and a broken policy caught.
+//! `scalesim check`: verdicts, exit codes, JUnit output. (A broken policy caught, for
+//! every shipped experiment: `tests/lessons.rs`.)
 
 mod common;
 
@@ -177,35 +178,6 @@ fn junit_has_one_case_per_expectation() {
 }
 
 #[test]
-fn removing_the_retry_budget_breaks_the_retry_storm_check() {
-    let original = std::fs::read_to_string(repo("experiments/retry-storm.ron")).unwrap();
-    let model = repo("models/web-db.ron").display().to_string();
-    let broken = original
-        .replace("\"../models/web-db.ron\"", &format!("{model:?}"))
-        .replace(
-            "budget: Some(Budget(percent: 10.0, min_concurrency: 3)),",
-            "",
-        )
-        .replace(
-            "backoff: Exponential(base: \"50ms\", cap: \"5s\", jitter: Full),",
-            "backoff: Fixed(\"0ms\"),",
-        );
-    assert_ne!(broken, original);
-    let f = write("retry-storm-broken.ron", &broken);
-    let out = check(&[&f, "--quick"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(
-        text.contains("FAIL backoff_budget.goodput_rps >= 0.98 * no_retries.goodput_rps"),
-        "{text}"
-    );
-    assert!(
-        text.contains("PASS naive_retries.goodput_rps < 0.05 * no_retries.goodput_rps"),
-        "{text}"
-    );
-}
-
-#[test]
 fn model_files_in_folders_are_skipped() {
     let d = dir().join("folder");
     std::fs::create_dir_all(&d).unwrap();
@@ -246,4 +218,66 @@ fn a_bad_expectation_is_refused_before_the_run() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`app.nonsense` is not a metric"));
+}
+
+#[test]
+fn trends_follow_the_sweep() {
+    let swept = SMALL.replace(
+        r#"duration: "20s","#,
+        r#"sweep: { "users.arrivals.rate": [200.0, 400.0, 600.0] }, duration: "20s","#,
+    );
+    let f = write(
+        "trend.ron",
+        &swept.replace(
+            "EXPECT",
+            r#"["increasing(app.utilization)", "decreasing(app.utilization)", "increasing(app.utilization * 0)"]"#,
+        ),
+    );
+    let out = check(&[&f]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    // Each step and the whole change: 0.2 → 0.4 → 0.6.
+    assert!(
+        text.contains("PASS increasing(app.utilization)  [0.19"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL decreasing(app.utilization)  [[users.arrivals.rate=200.0] 0.19"),
+        "{text}"
+    );
+    // A flat line never goes against the trend, but does not move either.
+    assert!(
+        text.contains("FAIL increasing(app.utilization * 0)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0 to [users.arrivals.rate=600.0] 0: not higher at the end"),
+        "{text}"
+    );
+    // Without a sweep there is no trend to follow: refused before running.
+    let f = small("no-sweep-trend.ron", r#"["increasing(app.utilization)"]"#);
+    let out = check(&[&f]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no-sweep-trend.ron:7:"), "{err}");
+    assert!(
+        err.contains("add a `sweep` of at least two values"),
+        "{err}"
+    );
+    // Over a grid of two parameters the order of points is no trend.
+    let grid = SMALL.replace(
+        r#"duration: "20s","#,
+        r#"sweep: { "users.arrivals.rate": [200.0, 400.0], "app.workers": [1, 2] }, duration: "20s","#,
+    );
+    let f = write(
+        "grid-trend.ron",
+        &grid.replace("EXPECT", r#"["increasing(app.utilization)"]"#),
+    );
+    let out = check(&[&f]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the sweep has 2: use all(...) or any(...)"),
+        "{err}"
+    );
 }

@@ -23,7 +23,17 @@ fn mean(
 fn retry_storm_outlives_its_trigger_unless_retries_are_budgeted() {
     let (plan, results) = run("experiments/retry-storm.ron", &["replications=3".into()]);
     let names: Vec<&str> = plan.points.iter().map(|p| p.variant.as_str()).collect();
-    assert_eq!(names, ["no_retries", "naive_retries", "backoff_budget"]);
+    assert_eq!(
+        names,
+        [
+            "no_retries",
+            "naive_retries",
+            "backoff_budget",
+            "naive_no_slowdown",
+            "backoff_only",
+            "budget_only"
+        ]
+    );
     let goodput = |p| mean(&results, p, |m| m.get("goodput_rps").unwrap());
     let amplification = |p| {
         mean(&results, p, |m| {

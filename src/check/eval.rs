@@ -298,6 +298,57 @@ pub fn evaluate(plan: &Plan, results: &Results, e: &Expectation) -> Result<Verdi
         params.join(", ")
     };
     let (passed, detail) = match e.quantifier {
+        Quantifier::Trend => {
+            if per_variant < 2 {
+                return Err(format!(
+                    "`{}` follows a sweep, and the experiment has {per_variant} point",
+                    e.text
+                ));
+            }
+            // Never against the trend from one point to the next, and moved from the first
+            // to the last: a plateau (none left to time out) does not break it.
+            let at = |k: usize| eval_with(&e.left, &|p, c| cx.metric(p, c, k)).map(|v| v.mean);
+            let up = e.op == Op::Gt;
+            let values = (0..per_variant).map(at).collect::<Result<Vec<f64>, _>>()?;
+            let against = |a: f64, b: f64| if up { b < a } else { b > a };
+            let mut failed: Vec<String> = values
+                .windows(2)
+                .enumerate()
+                .filter(|(_, w)| against(w[0], w[1]) || w[0].is_nan() || w[1].is_nan())
+                .map(|(k, w)| {
+                    format!(
+                        "[{}] {} then [{}] {}",
+                        where_(k),
+                        fmt(w[0]),
+                        where_(k + 1),
+                        fmt(w[1])
+                    )
+                })
+                .collect();
+            let (first, last) = (values[0], values[per_variant - 1]);
+            let moved = if up { last > first } else { last < first };
+            if !moved {
+                failed.push(format!(
+                    "[{}] {} to [{}] {}: not {} at the end",
+                    where_(0),
+                    fmt(first),
+                    where_(per_variant - 1),
+                    fmt(last),
+                    if up { "higher" } else { "lower" }
+                ));
+            }
+            let passed = failed.is_empty();
+            let shown = if passed {
+                values
+                    .iter()
+                    .map(|v| fmt(*v))
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            } else {
+                failed.join("; ")
+            };
+            (passed, shown)
+        }
         Quantifier::One => {
             if per_variant != 1 {
                 return Err(format!(

@@ -1,8 +1,9 @@
 //! The expectation language: comparisons of metric expressions.
 //!
 //! ```text
-//! expect   := quant | compare
+//! expect   := quant | trend | compare
 //! quant    := ("all" | "any") "(" compare ")"
+//! trend    := ("increasing" | "decreasing") "(" sum ")"
 //! compare  := sum op sum ["±" sum]          op: < <= > >= == "significantly <" "significantly >"
 //! sum      := product (("+" | "-") product)*
 //! product  := unary (("*" | "/") unary)*
@@ -41,6 +42,10 @@ pub enum Quantifier {
     One,
     All,
     Any,
+    /// `increasing(x)` / `decreasing(x)` (`op` `>` or `<`; `right` is `left`): along the
+    /// sweep's points never against the trend from one to the next, and the last beyond
+    /// the first (a plateau, such as none left to time out, does not break it).
+    Trend,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -354,6 +359,24 @@ pub fn parse(text: &str) -> Result<Expectation, ParseError> {
                 Quantifier::Any
             }
         }
+        (Some(Tok::Name(n)), Some(Tok::Sym("("))) if n == "increasing" || n == "decreasing" => {
+            p.pos += 2;
+            let x = p.sum()?;
+            if !p.eat(")") {
+                return p.err(format!("expected `)` closing `{n}(`, found {}", p.found()));
+            }
+            if p.pos < p.toks.len() {
+                return p.err(format!("unexpected {} after the expectation", p.found()));
+            }
+            return Ok(Expectation {
+                text: text.to_string(),
+                quantifier: Quantifier::Trend,
+                left: x.clone(),
+                op: if n == "increasing" { Op::Gt } else { Op::Lt },
+                right: x,
+                tolerance: None,
+            });
+        }
         _ => Quantifier::One,
     };
     let e = p.compare(text, quantifier)?;
@@ -404,7 +427,9 @@ impl Expectation {
     /// Every metric path the comparison reads, with its column.
     pub fn metrics(&self) -> Vec<(&[String], usize)> {
         let mut m = self.left.metrics();
-        m.extend(self.right.metrics());
+        if self.quantifier != Quantifier::Trend {
+            m.extend(self.right.metrics());
+        }
         if let Some(t) = &self.tolerance {
             m.extend(t.metrics());
         }
@@ -482,6 +507,12 @@ mod tests {
         assert_eq!(parse("x < 1").unwrap().quantifier, Quantifier::One);
         // A metric named like a quantifier is still a metric.
         assert_eq!(parse("all < 1").unwrap().left, m("all", 1));
+        let e = parse("increasing(a.throughput_rps / 2)").unwrap();
+        assert_eq!(e.quantifier, Quantifier::Trend);
+        assert_eq!((e.op, e.left.clone()), (Op::Gt, e.right.clone()));
+        assert_eq!(e.metrics().len(), 1);
+        assert_eq!(parse("decreasing(x)").unwrap().op, Op::Lt);
+        assert_eq!(parse("increasing < 1").unwrap().left, m("increasing", 1));
     }
 
     #[test]
@@ -495,6 +526,8 @@ mod tests {
             ("x.  < 1", 5, "expected a name after `.`"),
             ("x < 1 y", 7, "unexpected `y`"),
             ("x # 1", 3, "unexpected `#`"),
+            ("increasing(x", 13, "closing `increasing(`"),
+            ("decreasing(x) > 1", 15, "unexpected `>`"),
             (
                 "x significantly <= 1",
                 17,

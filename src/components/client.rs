@@ -516,6 +516,12 @@ impl Client {
             ("retries".into(), self.out.stats.retries as f64),
             ("hedges".into(), self.out.stats.hedges as f64),
             ("throughput_rps".into(), responses as f64 / window_s),
+            // This client's outcomes: with several clients, the experiment-wide counts mix them.
+            ("succeeded".into(), sum(|c| c.succeeded) as f64),
+            ("failed".into(), sum(|c| c.failed) as f64),
+            ("rejected".into(), sum(|c| c.rejected) as f64),
+            ("timed_out".into(), sum(|c| c.timed_out) as f64),
+            ("degraded".into(), sum(|c| c.degraded) as f64),
             ("response_mean_s".into(), resp),
             (
                 "in_flight_mean".into(),

@@ -184,6 +184,21 @@ fn check_expect_lines(plan: &Plan) -> Result<(), Problem> {
                 continue;
             }
         };
+        if e.quantifier == check::expr::Quantifier::Trend && per_variant < 2 {
+            problems.push(at(
+                0,
+                "increasing(...) and decreasing(...) follow a sweep's points: add a `sweep` of at least two values".into(),
+            ));
+            continue;
+        }
+        let swept = plan.points.first().map_or(0, |p| p.params.len());
+        if e.quantifier == check::expr::Quantifier::Trend && swept > 1 {
+            problems.push(at(
+                0,
+                format!("increasing(...) and decreasing(...) follow one parameter, and the sweep has {swept}: use all(...) or any(...)"),
+            ));
+            continue;
+        }
         if e.quantifier == check::expr::Quantifier::One && per_variant != 1 {
             problems.push(at(
                 0,

@@ -13,12 +13,13 @@ pub fn compare_plots(
 ) -> Result<Vec<PathBuf>, String> {
     let (fa, fb) = (read_folder(a)?, read_folder(b)?);
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let shared: Vec<&String> = fa
+    let all_shared: Vec<&String> = fa
         .variants
         .iter()
         .filter(|v| fb.variants.contains(v))
-        .take(4)
         .collect();
+    // Eight lines a panel stay readable; the page (report.html) has every variant.
+    let shared = &all_shared[..all_shared.len().min(4)];
     if shared.is_empty() {
         return Err(format!(
             "{} and {} have no variant in common to overlay",
@@ -68,7 +69,17 @@ pub fn compare_plots(
         log_y,
     };
     let fig = Figure {
-        title: format!("A = {}, B = {}", a.display(), b.display()),
+        title: if shared.len() < all_shared.len() {
+            format!(
+                "A = {}, B = {} (the first {} of {} variants; report.html has all)",
+                a.display(),
+                b.display(),
+                shared.len(),
+                all_shared.len()
+            )
+        } else {
+            format!("A = {}, B = {}", a.display(), b.display())
+        },
         x_label: "time (s)".into(),
         panels: vec![
             panel("Goodput", "requests/s", "goodput_rps", 1.0, false),
@@ -86,7 +97,7 @@ pub fn compare_plots(
         x_keys: Vec::new(),
     };
     let mut written = render(out, "compare", (1400, 80 + 300 * 3), &fig)?;
-    let (series, labels) = overlaid(&fa, &fb, &shared);
+    let (series, labels) = overlaid(&fa, &fb, shared);
     let names: Vec<String> = series.rows.iter().fold(Vec::new(), |mut v, r| {
         if !v.contains(&r[0]) {
             v.push(r[0].clone());
