@@ -323,3 +323,79 @@ fn every_schema_type_and_field_is_documented() {
     }
     assert!(undocumented.is_empty(), "undocumented: {undocumented:#?}");
 }
+
+/// The README's policy table names every policy of these reference sections (the variants
+/// of the enums, or the section's type itself), so a new policy cannot ship without saying
+/// which real system it follows and its defaults.
+#[test]
+fn the_readme_says_which_real_system_each_policy_follows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find("### Policy reference")
+        .expect("README has a policy reference");
+    let table = &readme[start..];
+    let table = &table[..table[4..].find("\n### ").map_or(table.len(), |e| e + 4)];
+    let reference = std::fs::read_to_string(root.join("docs/reference.md")).unwrap();
+    let section = |name: &str| -> String {
+        let head = format!("\n## {name}\n");
+        let at = reference
+            .find(&head)
+            .unwrap_or_else(|| panic!("no section {name}"));
+        let rest = &reference[at + head.len()..];
+        rest[..rest.find("\n## ").unwrap_or(rest.len())].to_string()
+    };
+    let mut missing = Vec::new();
+    let enums = [
+        "Algorithm",
+        "Limiter",
+        "ConcurrencyLimit",
+        "ScalingPolicy",
+        "Degrade",
+        "WhenFull",
+        "Order",
+        "DeployStrategy",
+        "Eviction",
+        "Writes",
+        "Jitter",
+    ];
+    for name in enums {
+        for line in section(name).lines() {
+            let Some(rest) = line.strip_prefix("- `") else {
+                continue;
+            };
+            let variant: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+            if variant == "None" {
+                continue; // no jitter: nothing to follow
+            }
+            if !table.contains(&format!("`{variant}`")) {
+                missing.push(format!("{name}::{variant}"));
+            }
+        }
+    }
+    let types = [
+        "HealthCheck",
+        "Outlier",
+        "Retry",
+        "Budget",
+        "Quota",
+        "Hedge",
+        "Breaker",
+        "Pool",
+        "CoDel",
+        "Function",
+        "Cache",
+        "Database",
+        "Queue",
+    ];
+    for name in types {
+        let _ = section(name);
+        if !table.contains(&format!("`{name}`")) {
+            missing.push(name.to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README's policy table lacks {missing:?}"
+    );
+}
