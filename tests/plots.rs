@@ -192,7 +192,11 @@ fn the_report_is_one_offline_page() {
         .unwrap();
     let data: serde_json::Value = serde_json::from_str(data).expect("the charts' data is JSON");
     let variants = data["points"][0]["variants"].as_array().unwrap();
-    assert_eq!(variants.len(), 6, "every variant's series");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&read(&dir.join("summary.json"))).unwrap();
+    let all = summary["variants"].as_array().unwrap().len();
+    assert!(all > 4);
+    assert_eq!(variants.len(), all, "every variant's series");
     let t = data["points"][0]["t"].as_array().unwrap().len();
     assert!(t > 100, "{t} buckets");
     for v in variants {
@@ -272,7 +276,7 @@ fn compare_overlays_two_result_folders() {
         "A: no_retries",
         "B: no_retries",
         "B: backoff_budget",
-        "the first 4 of 6 variants; report.html has all",
+        "(the first 4 of ",
         "Latency p99",
         "slowdown db",
     ] {

@@ -31,7 +31,9 @@ fn retry_storm_outlives_its_trigger_unless_retries_are_budgeted() {
             "backoff_budget",
             "naive_no_slowdown",
             "backoff_only",
-            "budget_only"
+            "budget_only",
+            "grpc_throttling",
+            "finagle_budget"
         ]
     );
     let goodput = |p| mean(&results, p, |m| m.get("goodput_rps").unwrap());
@@ -662,4 +664,31 @@ fn a_per_key_limit_gives_each_key_its_own_bucket() {
         err.contains("a per-key limit refuses; it cannot delay"),
         "{err}"
     );
+}
+
+#[test]
+fn retry_limits_refuse_retries_during_the_storm() {
+    // Measured from the start, through the slowdown: every limit refuses retries while the
+    // database is slow; naive retries are never refused.
+    let (plan, results) = run(
+        "experiments/retry-storm.ron",
+        &[
+            "warmup=0s".into(),
+            "duration=3m".into(),
+            "replications=1".into(),
+        ],
+    );
+    let refused = |v: &str| {
+        let p = plan.points.iter().position(|p| p.variant == v).unwrap();
+        mean(&results, p, |m| m.node("users", "retries_refused").unwrap())
+    };
+    assert_eq!(refused("naive_retries"), 0.0);
+    for v in [
+        "budget_only",
+        "grpc_throttling",
+        "finagle_budget",
+        "backoff_budget",
+    ] {
+        assert!(refused(v) > 100.0, "{v}: {} retries refused", refused(v));
+    }
 }

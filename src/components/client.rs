@@ -515,6 +515,7 @@ impl Client {
             ("attempts".into(), self.out.stats.attempts as f64),
             ("retries".into(), self.out.stats.retries as f64),
             ("hedges".into(), self.out.stats.hedges as f64),
+            ("retries_refused".into(), self.out.stats.retries_refused as f64),
             ("throughput_rps".into(), responses as f64 / window_s),
             // This client's outcomes: with several clients, the experiment-wide counts mix them.
             ("succeeded".into(), sum(|c| c.succeeded) as f64),

@@ -9,7 +9,7 @@ use super::breaker::{Breaker, BreakerConfig};
 use super::dist::Sampler;
 use super::kernel::{Ctx, Msg};
 use super::request::{Outcome, ReqId, Request};
-use super::retry::{Quota, RetryPolicy};
+use super::retry::{Quota, RateBudget, RetryPolicy, Throttle};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream, TimerId};
 use crate::metrics::TimeWeighted;
@@ -95,6 +95,8 @@ pub struct OutboundStats {
     pub not_permitted: u64,
     /// Calls refused by a full bulkhead.
     pub bulkhead_full: u64,
+    /// Retries a retry limit refused (budget, quota, throttling).
+    pub retries_refused: u64,
 }
 
 pub struct Outbound {
@@ -107,6 +109,9 @@ pub struct Outbound {
     in_bulkhead: Vec<u32>,
     calls: Slab<OutCall>,
     quotas: Vec<Option<Quota>>,
+    /// Per site: gRPC retry throttling and Finagle's retry budget, this caller's state.
+    throttles: Vec<Option<Throttle>>,
+    rate_budgets: Vec<Option<RateBudget>>,
     /// Logical calls in flight, and how many of those are retrying.
     active: u32,
     active_retries: u32,
@@ -140,6 +145,19 @@ impl Outbound {
             .iter()
             .map(|s| s.retry.as_ref().and_then(|r| r.quota).map(Quota::new))
             .collect();
+        let throttles = sites
+            .iter()
+            .map(|s| s.retry.as_ref().and_then(|r| r.throttle).map(Throttle::new))
+            .collect();
+        let rate_budgets = sites
+            .iter()
+            .map(|s| {
+                s.retry
+                    .as_ref()
+                    .and_then(|r| r.rate_budget)
+                    .map(RateBudget::new)
+            })
+            .collect();
         let plain = sites
             .iter()
             .map(|s| {
@@ -157,6 +175,8 @@ impl Outbound {
             sites,
             calls: Slab::default(),
             quotas,
+            throttles,
+            rate_budgets,
             active: 0,
             active_retries: 0,
             rng,
@@ -234,6 +254,9 @@ impl Outbound {
         }
         if holds {
             self.in_bulkhead[site as usize] += 1;
+        }
+        if let Some(b) = &mut self.rate_budgets[site as usize] {
+            b.deposit(ctx.cal.now());
         }
         self.attempt(id, false, ctx);
     }
@@ -477,24 +500,40 @@ impl Outbound {
             if let Some(q) = &mut self.quotas[site] {
                 q.success(c.last_cost);
             }
+            if let Some(t) = &mut self.throttles[site] {
+                t.success();
+            }
         } else if let Some(p) = &self.sites[site].retry {
-            let wanted = c.attempts < p.max_attempts
-                && match outcome {
-                    Final::TimedOut => p.on.timeout,
-                    Final::Degraded => false,
-                    Final::Error => p.on.error,
-                    Final::Rejected => p.on.rejected,
-                    Final::Ok => false,
-                };
+            let retryable = match outcome {
+                Final::TimedOut => p.on.timeout,
+                Final::Degraded => false,
+                Final::Error => p.on.error,
+                Final::Rejected => p.on.rejected,
+                Final::Ok => false,
+            };
+            // gRPC records every retryable failure, attempts left or not.
+            let throttle_ok =
+                !retryable || self.throttles[site].as_mut().is_none_or(|t| t.failure());
+            let wanted = retryable && c.attempts < p.max_attempts;
             let first_retry = c.attempts == 1;
-            let budget_ok = p
-                .budget
-                .is_none_or(|b| b.admits_retry(self.active, self.active_retries, !first_retry));
-            if wanted && budget_ok {
+            let now = ctx.cal.now();
+            let allowed = throttle_ok
+                && p.budget
+                    .is_none_or(|b| b.admits_retry(self.active, self.active_retries, !first_retry))
+                && self.rate_budgets[site]
+                    .as_mut()
+                    .is_none_or(|b| !wanted || b.try_withdraw(now));
+            if wanted && !allowed && c.born >= self.warmup {
+                self.stats.retries_refused += 1;
+            }
+            if wanted && allowed {
                 let cost = match &mut self.quotas[site] {
                     Some(q) => q.acquire(outcome == Final::TimedOut).map(Some),
                     None => Some(None),
                 };
+                if cost.is_none() && c.born >= self.warmup {
+                    self.stats.retries_refused += 1;
+                }
                 if let Some(cost) = cost {
                     c.last_cost = cost;
                     if first_retry {

@@ -43,8 +43,8 @@ pub struct RetryOn {
 /// `min_concurrency` (Envoy's `retry_budget`). Envoy checks it before every retry, not only a
 /// call's first: a call already retrying holds one retry and releases it to be checked
 /// again, so a budget that shrinks as traffic falls stops retries already under way.
-/// (Finagle's `RetryBudget` is another design: a token bucket refilled by a percentage of
-/// requests over a time-to-live, with a minimum of retries per second.)
+/// (Finagle's `RetryBudget` is another design, `RateBudget` below: a token bucket refilled
+/// by a percentage of requests over a time-to-live, with a minimum of retries per second.)
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Budget {
     pub percent: f64,
@@ -131,6 +131,113 @@ impl Quota {
     }
 }
 
+/// gRPC's retry throttling (gRFC A6, `retryThrottling`): per channel a token count that
+/// starts at `max_tokens`; each attempt failing with a retryable status takes one token,
+/// each success returns `token_ratio`; a retry goes ahead only while the count, after its
+/// failure is recorded, stays above half of `max_tokens`. In thousandths, as gRPC keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrottleConfig {
+    pub max_milli: u32,
+    pub ratio_milli: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Throttle {
+    cfg: ThrottleConfig,
+    milli: u32,
+}
+
+impl Throttle {
+    pub fn new(cfg: ThrottleConfig) -> Self {
+        Throttle {
+            cfg,
+            milli: cfg.max_milli,
+        }
+    }
+
+    /// An attempt failed with a retryable status: whether a retry may follow.
+    pub fn failure(&mut self) -> bool {
+        self.milli = self.milli.saturating_sub(1000);
+        self.milli > self.cfg.max_milli / 2
+    }
+
+    pub fn success(&mut self) {
+        self.milli = (self.milli + self.cfg.ratio_milli).min(self.cfg.max_milli);
+    }
+}
+
+/// Finagle's `RetryBudget` (a `TokenRetryBudget` over a leaky token bucket): every request
+/// deposits 1,000 tokens, every retry withdraws 1,000 / `percent_can_retry`, both expiring
+/// after `ttl` (a window of ten slices); a reserve of `min_retries_per_sec` × `ttl` retries'
+/// worth is always there. Retries over a `ttl` are thus at most the reserve plus
+/// `percent_can_retry` of the requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateBudgetConfig {
+    pub ttl: Nanos,
+    pub min_retries_per_sec: u32,
+    pub percent_can_retry: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct RateBudget {
+    /// Per slice of `ttl / 10`: its index and the tokens put (deposits − withdrawals).
+    slices: std::collections::VecDeque<(u64, i64)>,
+    slice: Nanos,
+    reserve: i64,
+    withdrawal: i64,
+}
+
+const SCALE: i64 = 1000;
+
+impl RateBudget {
+    pub fn new(cfg: RateBudgetConfig) -> Self {
+        let withdrawal = (SCALE as f64 / cfg.percent_can_retry) as i64;
+        let ttl_s = cfg.ttl / 1_000_000_000;
+        RateBudget {
+            slices: std::collections::VecDeque::new(),
+            slice: (cfg.ttl / 10).max(1),
+            reserve: cfg.min_retries_per_sec as i64 * ttl_s as i64 * withdrawal,
+            withdrawal,
+        }
+    }
+
+    fn put(&mut self, now: Nanos, n: i64) {
+        let i = now / self.slice;
+        while self.slices.front().is_some_and(|(j, _)| j + 10 <= i) {
+            self.slices.pop_front();
+        }
+        match self.slices.back_mut() {
+            Some((j, sum)) if *j == i => *sum += n,
+            _ => self.slices.push_back((i, n)),
+        }
+    }
+
+    fn balance(&self, now: Nanos) -> i64 {
+        let i = now / self.slice;
+        let live: i64 = self
+            .slices
+            .iter()
+            .filter(|(j, _)| j + 10 > i)
+            .map(|(_, n)| n)
+            .sum();
+        self.reserve + live
+    }
+
+    /// A request (not a retry) goes out.
+    pub fn deposit(&mut self, now: Nanos) {
+        self.put(now, SCALE);
+    }
+
+    /// Whether a retry may go out; if so, its tokens are taken.
+    pub fn try_withdraw(&mut self, now: Nanos) -> bool {
+        if self.balance(now) < self.withdrawal {
+            return false;
+        }
+        self.put(now, -self.withdrawal);
+        true
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
@@ -139,6 +246,8 @@ pub struct RetryPolicy {
     pub on: RetryOn,
     pub budget: Option<Budget>,
     pub quota: Option<QuotaConfig>,
+    pub throttle: Option<ThrottleConfig>,
+    pub rate_budget: Option<RateBudgetConfig>,
 }
 
 impl Backoff {
@@ -189,6 +298,48 @@ mod tests {
 
     fn rng() -> Stream {
         derive_stream(1, 0, "retry", "test")
+    }
+
+    #[test]
+    fn grpc_throttling_follows_the_reference_implementation() {
+        // gRPC's own test: max 4 tokens (threshold 2), each success returns 1.6.
+        let mut t = Throttle::new(ThrottleConfig {
+            max_milli: 4000,
+            ratio_milli: 1600,
+        });
+        assert!(t.failure()); // 3
+        t.success(); // 4, not beyond the maximum
+        assert!(t.failure()); // 3
+        assert!(!t.failure()); // 2: at the threshold, no retry
+        t.success(); // 3.6
+        assert!(t.failure()); // 2.6
+        assert!(!t.failure()); // 1.6
+        for _ in 0..3 {
+            t.success();
+        }
+        assert_eq!(t.milli, 4000);
+    }
+
+    #[test]
+    fn a_finagle_budget_allows_its_reserve_plus_a_share_of_requests_per_ttl() {
+        let s = 1_000_000_000;
+        let mut b = RateBudget::new(RateBudgetConfig {
+            ttl: 10 * s,
+            min_retries_per_sec: 10,
+            percent_can_retry: 0.2,
+        });
+        // No requests: the reserve, 10 retries/s over 10 s.
+        let free = (0..1000).take_while(|_| b.try_withdraw(0)).count();
+        assert_eq!(free, 100);
+        // 500 requests: 20% of them more.
+        for _ in 0..500 {
+            b.deposit(s);
+        }
+        let more = (0..1000).take_while(|_| b.try_withdraw(s)).count();
+        assert_eq!(more, 100);
+        // Everything expires after the ttl: the reserve is back.
+        let later = (0..1000).take_while(|_| b.try_withdraw(12 * s)).count();
+        assert_eq!(later, 100);
     }
 
     #[test]

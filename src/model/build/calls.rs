@@ -240,6 +240,48 @@ pub(in crate::model) fn retry_policy(r: &RetrySpec) -> Result<RetryPolicy, Probl
             ))
         }
     };
+    let throttle = match r.throttle {
+        None => None,
+        Some(t) if !(t.max_tokens > 0.0 && t.max_tokens <= 1000.0) => {
+            return Err((
+                vec!["throttle", "max_tokens"],
+                format!("gRPC's max_tokens is in (0, 1000], not {}", t.max_tokens),
+            ))
+        }
+        Some(t) if !(t.token_ratio >= 0.001 && t.token_ratio <= 1000.0) => {
+            return Err((
+                vec!["throttle", "token_ratio"],
+                format!(
+                    "a token ratio is at least 0.001 (gRPC keeps thousandths), not {}",
+                    t.token_ratio
+                ),
+            ))
+        }
+        Some(t) => Some(ThrottleConfig {
+            max_milli: (t.max_tokens * 1000.0).round() as u32,
+            ratio_milli: (t.token_ratio * 1000.0).round() as u32,
+        }),
+    };
+    let rate_budget = match r.rate_budget {
+        None => None,
+        Some(b) if !(1_000_000_000..=60_000_000_000).contains(&b.ttl.0) => {
+            return Err((
+                vec!["rate_budget", "ttl"],
+                format!("Finagle's ttl is 1 s to 60 s, not {}s", b.ttl.secs()),
+            ))
+        }
+        Some(b) if !(b.percent > 0.0 && b.percent <= 1000.0) => {
+            return Err((
+                vec!["rate_budget", "percent"],
+                format!("a percentage in (0, 1000], not {}", b.percent),
+            ))
+        }
+        Some(b) => Some(RateBudgetConfig {
+            ttl: b.ttl.0,
+            min_retries_per_sec: b.min_retries_per_sec,
+            percent_can_retry: b.percent / 100.0,
+        }),
+    };
     Ok(RetryPolicy {
         max_attempts: r.max_attempts,
         backoff,
@@ -250,5 +292,7 @@ pub(in crate::model) fn retry_policy(r: &RetrySpec) -> Result<RetryPolicy, Probl
         },
         budget,
         quota,
+        throttle,
+        rate_budget,
     })
 }

@@ -19,7 +19,7 @@ pub(in crate::model) use crate::components::degrade::DegradeConfig;
 pub(in crate::model) use crate::components::limiter::LimiterConfig;
 pub(in crate::model) use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
 pub(in crate::model) use crate::components::retry::{
-    Backoff, Budget, Jitter, QuotaConfig, RetryOn, RetryPolicy,
+    Backoff, Budget, Jitter, QuotaConfig, RateBudgetConfig, RetryOn, RetryPolicy, ThrottleConfig,
 };
 pub(in crate::model) use crate::components::store::Eviction;
 pub(in crate::model) use crate::components::{

@@ -21,6 +21,12 @@ pub struct RetrySpec {
     /// The AWS SDKs' retry quota; none if absent.
     #[serde(default)]
     pub quota: Option<QuotaSpec>,
+    /// gRPC's retry throttling; none if absent.
+    #[serde(default)]
+    pub throttle: Option<ThrottleSpec>,
+    /// Finagle's retry budget; none if absent.
+    #[serde(default)]
+    pub rate_budget: Option<RateBudgetSpec>,
 }
 
 pub(in crate::model) fn no_backoff() -> BackoffSpec {
@@ -95,6 +101,38 @@ pub struct BudgetSpec {
 
 pub(in crate::model) fn twenty() -> f64 {
     20.0
+}
+
+/// gRPC's retry throttling (`retryThrottling`, gRFC A6): a token count per caller starting
+/// at `max_tokens`; a retryable failure takes one token, a success returns `token_ratio`;
+/// retries stop while the count is at or below half of `max_tokens`. gRPC has no defaults.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSpec {
+    /// The most tokens, in (0, 1000].
+    pub max_tokens: f64,
+    /// Tokens a success returns, above 0 (in thousandths).
+    pub token_ratio: f64,
+}
+
+/// Finagle's `RetryBudget`: over any `ttl`, retries may be `percent` of the requests plus
+/// `min_retries_per_sec` × `ttl` (Finagle's defaults: 10 s, 10 per second, 20%).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct RateBudgetSpec {
+    /// How long a request's deposit and a retry's withdrawal count (10 s; 1 s to 60 s).
+    #[serde(default = "ten_s")]
+    pub ttl: Duration,
+    /// Retries always allowed per second, whatever the requests (10).
+    #[serde(default = "ten_u32")]
+    pub min_retries_per_sec: u32,
+    /// Retries allowed as a percentage of requests (20).
+    #[serde(default = "twenty")]
+    pub percent: f64,
+}
+
+pub(in crate::model) fn ten_u32() -> u32 {
+    10
 }
 pub(in crate::model) fn three() -> u32 {
     3
