@@ -22,11 +22,13 @@ pub enum LimiterConfig {
         max_delay: Nanos,
     },
     /// NGINX `limit_req`: excess E drains at `rate`; a request is refused if E + 1 would
-    /// exceed `burst`.
+    /// exceed `burst`. Delaying, the first `delay` of the excess pass at once and the rest
+    /// wait (E − delay) / rate (`delay=N`, two-stage limiting; 0 without it).
     LeakyBucket {
         rate: f64,
         burst: u32,
         max_delay: Nanos,
+        delay: u32,
     },
     /// The generic cell rate algorithm with emission interval 1/`rate` and tolerance
     /// `burst` intervals.
@@ -146,6 +148,7 @@ impl Limiter {
                 rate,
                 burst,
                 max_delay,
+                delay: undelayed,
             } => {
                 // E' = max(0, E − r·Δt + 1); refused iff E' > burst, and a refusal changes
                 // nothing. A key never seen starts with E' = 0.
@@ -157,8 +160,10 @@ impl Limiter {
                 if excess > burst as i128 * UNIT {
                     return Verdict::Refuse;
                 }
-                // Delaying (NGINX without `nodelay`): wait until the excess has drained.
-                let w = if max_delay > 0 { wait(excess, rate) } else { 0 };
+                // Delaying (NGINX without `nodelay`): wait until the excess beyond `delay=`
+                // has drained.
+                let beyond = (excess - undelayed as i128 * UNIT).max(0);
+                let w = if max_delay > 0 { wait(beyond, rate) } else { 0 };
                 if w > max_delay {
                     return Verdict::Refuse;
                 }
@@ -278,6 +283,7 @@ mod tests {
             rate: 10.0,
             burst: 0,
             max_delay: 0,
+            delay: 0,
         });
         assert!(l.admit(0));
         assert!(!l.admit(50 * MS));
@@ -287,10 +293,38 @@ mod tests {
             rate: 10.0,
             burst: 2,
             max_delay: 0,
+            delay: 0,
         });
         assert!(l.admit(S) && l.admit(S) && l.admit(S));
         assert!(!l.admit(S));
         assert!(l.admit(S + 100 * MS), "one request drained in 100 ms");
+    }
+
+    #[test]
+    fn nginx_two_stage_limiting() {
+        // NGINX's example, `burst=12 delay=8`, at 10 r/s: of 20 requests at once the first
+        // and 8 of the excess pass at once, 4 more wait (excess − 8) / rate, 7 are refused.
+        let mut l = Limiter::new(LimiterConfig::LeakyBucket {
+            rate: 10.0,
+            burst: 12,
+            max_delay: Nanos::MAX,
+            delay: 8,
+        });
+        let verdicts: Vec<Verdict> = (0..20).map(|_| l.decide(S)).collect();
+        let at_once = verdicts.iter().filter(|v| **v == Verdict::Admit).count();
+        assert_eq!(at_once, 9);
+        let waits: Vec<Nanos> = verdicts
+            .iter()
+            .filter_map(|v| match v {
+                Verdict::After(w) => Some(*w),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(waits, vec![100 * MS, 200 * MS, 300 * MS, 400 * MS]);
+        assert_eq!(
+            verdicts.iter().filter(|v| **v == Verdict::Refuse).count(),
+            7
+        );
     }
 
     #[test]
@@ -304,6 +338,7 @@ mod tests {
             rate: 10.0,
             burst: 2,
             max_delay: 0,
+            delay: 0,
         });
         for i in 0..500u64 {
             let t = i * 37 * MS / 2;
@@ -361,6 +396,7 @@ mod tests {
                 rate: 10.0,
                 burst: 5,
                 max_delay: 10 * S,
+                delay: 0,
             },
             7,
         );

@@ -589,7 +589,16 @@ fn limits(
                             return bad(&format!("a limiter's rate of {rate:?} per second is out of bounds: between 0.001 (its resolution, a thousandth of a request) and 1e9"))
                         }
                         L::TokenBucket { rate, burst, max_delay } => LimiterConfig::TokenBucket { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
-                        L::LeakyBucket { rate, burst, max_delay } => LimiterConfig::LeakyBucket { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
+                        L::LeakyBucket { delay: Some(d), burst, .. } if d > burst => {
+                            return bad(&format!("`delay` ({d}) is at most `burst` ({burst}): requests beyond the burst are refused, not delayed"))
+                        }
+                        L::LeakyBucket { rate, burst, max_delay, delay } => LimiterConfig::LeakyBucket {
+                            rate,
+                            burst,
+                            // Two-stage limiting delays; its waits are bounded by the burst.
+                            max_delay: max_delay.map_or(if delay.is_some() { u64::MAX } else { 0 }, |d| d.0),
+                            delay: delay.unwrap_or(0),
+                        },
                         L::Gcra { rate, burst, max_delay } => LimiterConfig::Gcra { rate, burst, max_delay: max_delay.map_or(0, |d| d.0) },
                         L::FixedWindow { limit, window } | L::SlidingWindow { limit, window }
                             if limit == 0 || window.0 == 0 =>

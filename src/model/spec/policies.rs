@@ -469,6 +469,10 @@ pub enum LimiterSpec {
         /// Delay a non-conforming request up to this instead of refusing it; refuse if absent.
         #[serde(default)]
         max_delay: Option<Duration>,
+        /// NGINX `delay=N` (two-stage limiting): the first `delay` requests beyond the rate
+        /// pass at once, the rest up to `burst` wait; delaying without `max_delay`.
+        #[serde(default)]
+        delay: Option<u32>,
     },
     /// The generic cell rate algorithm: `rate` per second with `burst` of slack.
     Gcra {
@@ -500,6 +504,7 @@ impl LimiterSpec {
     /// Whether it delays rather than refuses.
     pub fn delays(&self) -> bool {
         match self {
+            LimiterSpec::LeakyBucket { delay: Some(_), .. } => true,
             LimiterSpec::TokenBucket { max_delay, .. }
             | LimiterSpec::LeakyBucket { max_delay, .. }
             | LimiterSpec::Gcra { max_delay, .. } => max_delay.is_some_and(|d| d.0 > 0),
