@@ -184,6 +184,15 @@ const BROKEN: &[Broken] = &[
         fails: "all(horizontal.succeeded > 0.999 * horizontal.requests)",
     },
     Broken {
+        file: "experiments/serverless-burst.ron",
+        why: "the raised cap comes with no scaling rate: nothing throttles the ramp",
+        edits: &[(
+            r#""raised_cap": { "app.function.cap": 3000 },"#,
+            r#""raised_cap": { "app.function.cap": 3000, "app.function.scaling_rate": None },"#,
+        )],
+        fails: "raised_cap.app.scaling_throttled > 1000",
+    },
+    Broken {
         file: "experiments/textbook/closed-loop.ron",
         why: "users think 2 s, not 1 s: the response time law still holds, the value moves",
         edits: &[(

@@ -499,3 +499,42 @@ fn a_scale_out_cooldown_counts_the_capacity_it_added() {
         }
     }
 }
+
+#[test]
+fn a_function_adds_at_most_its_scaling_rate_of_instances() {
+    // Lambda: 1,000 new instances every 10 s. 3,000 requests/s of 1 s each need ~3,000
+    // instances at once: the first 1,000 start at once, then 100 a second, so the fleet
+    // reaches 3,000 after ~20 s, and meanwhile the requests that find no instance are
+    // throttled: ∫ (3,000 − 1,000 − 100 t) dt over 20 s ≈ 20,000, fewer as instances are
+    // reused. Without the limit only the cap (10,000) could throttle, and it does not.
+    let p = write(
+        "scaling-rate",
+        r#"Experiment(
+            name: "scaling-rate",
+            model: Model(nodes: {
+                "users": Client(target: "f", arrivals: Poisson(rate: 3000.0)),
+                "f": Service(replicas: 0, service_time: Deterministic(value: "1s"),
+                    function: Function(cap: 10000)),
+            }),
+            variants: { "lambda": {}, "unlimited": { "f.function.scaling_rate": None } },
+            duration: "40s", warmup: "0s", seed: 3, replications: 2,
+        )"#,
+    );
+    let (plan, results) = run_file(&p);
+    for t in node_per_rep(&plan, &results, "lambda", "f", "scaling_throttled") {
+        eprintln!("scaling-throttled {t}");
+        assert!(
+            (12_000.0..=21_000.0).contains(&t),
+            "{t} throttled by the scaling rate"
+        );
+    }
+    for t in node_per_rep(&plan, &results, "lambda", "f", "throttled") {
+        assert!(t >= 12_000.0);
+    }
+    for m in ["throttled", "scaling_throttled"] {
+        assert_eq!(
+            node_per_rep(&plan, &results, "unlimited", "f", m),
+            vec![0.0; 2]
+        );
+    }
+}

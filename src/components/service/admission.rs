@@ -256,9 +256,12 @@ impl Service {
                 Some(k) => k,
                 None => {
                     let running = self.replicas.iter().filter(|r| r.active()).count() as u32;
-                    if running >= f.cap {
+                    let too_fast = running < f.cap
+                        && self.scaling.as_mut().is_some_and(|l| !l.admit(now));
+                    if running >= f.cap || too_fast {
                         if counted {
                             self.stats.throttled += 1;
+                            self.stats.scaling_throttled += too_fast as u64;
                             self.stats.rejected += 1;
                         }
                         self.reply(id, Outcome::Rejected, ctx);

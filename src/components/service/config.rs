@@ -99,6 +99,9 @@ impl Rollout {
 pub struct FunctionConfig {
     pub concurrency: u32,
     pub cap: u32,
+    /// Lambda's scaling rate: at most `.0` new instances per `.1` (1,000 per 10 s), as a
+    /// token bucket that starts full and refills continuously.
+    pub scaling_rate: Option<(u32, Nanos)>,
     pub idle_timeout: Nanos,
     /// Price of each invocation; compute time is billed at `cost_per_hour` while busy.
     pub price_per_request: f64,

@@ -201,6 +201,8 @@ pub struct Service {
     /// Per replica: the slowdown factor and error probability of the active faults.
     slow: Vec<f64>,
     error_rate: Vec<f64>,
+    /// A function's scaling rate: launches take a token.
+    scaling: Option<Limiter>,
     pub stats: ServiceStats,
 }
 
@@ -302,6 +304,16 @@ impl Service {
         let limits = admission::RateLimits::new(&cfg);
         let n = cfg.replicas as usize;
         let autoscaler = cfg.autoscaler.clone().map(Autoscaler::new);
+        let scaling = cfg
+            .function
+            .and_then(|f| f.scaling_rate)
+            .map(|(instances, every)| {
+                Limiter::new(LimiterConfig::TokenBucket {
+                    rate: instances as f64 * 1e9 / every as f64,
+                    burst: instances,
+                    max_delay: 0,
+                })
+            });
         Ok(Service {
             provision_rng: s.provision,
             degrade_rng: s.degrade,
@@ -332,6 +344,7 @@ impl Service {
             series: None,
             slow: vec![1.0; n],
             error_rate: vec![0.0; n],
+            scaling,
             stats,
         })
     }

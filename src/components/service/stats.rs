@@ -56,6 +56,8 @@ pub struct ServiceStats {
     /// invocations (from time zero, for pricing after warm-up see `invocations`).
     pub cold_starts: u64,
     pub throttled: u64,
+    /// Of those, throttled by the scaling rate (under the cap).
+    pub scaling_throttled: u64,
     pub invocations: u64,
     /// Changes of machine size after warm-up (timeline or vertical autoscaler).
     pub resizes: u64,
@@ -239,6 +241,7 @@ impl Service {
         if self.cfg.function.is_some() {
             m.push(("cold_starts".into(), s.cold_starts as f64));
             m.push(("throttled".into(), s.throttled as f64));
+            m.push(("scaling_throttled".into(), s.scaling_throttled as f64));
         }
         if self.cfg.calls.iter().any(|c| c.pool.is_some()) {
             m.push((
@@ -302,6 +305,7 @@ impl ServiceStats {
             resizes: 0,
             optional_skipped: 0,
             throttled: 0,
+            scaling_throttled: 0,
             invocations: 0,
             desired_range: (cfg.replicas, cfg.replicas),
             level_time: [0; LEVELS],

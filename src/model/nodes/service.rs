@@ -218,6 +218,9 @@ fn function(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<Option<FunctionConfi
                 bounds::REPLICAS
                     .check(f.cap as u64)
                     .map_err(|m| bad("cap", &format!("instances: {m}")))?;
+                if f.scaling_rate.is_some_and(|r| r.instances == 0 || r.every.0 == 0) {
+                    return Err(bad("scaling_rate", "a scaling rate adds at least 1 instance per period above zero; `None` for no limit"));
+                }
                 if !(f.price_per_request >= 0.0 && f.price_per_request.is_finite()) {
                     return Err(bad("price_per_request", "a price is zero or more"));
                 }
@@ -231,6 +234,7 @@ fn function(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<Option<FunctionConfi
                 Some(FunctionConfig {
                     concurrency: f.concurrency,
                     cap: f.cap,
+                    scaling_rate: f.scaling_rate.map(|r| (r.instances, r.every.0)),
                     idle_timeout: f.idle_timeout.0,
                     price_per_request: f.price_per_request,
                 })

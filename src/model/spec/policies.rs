@@ -14,12 +14,35 @@ pub struct FunctionSpec {
     /// Account-level cap on concurrent instances; requests beyond it are throttled.
     #[serde(default = "thousand")]
     pub cap: u32,
+    /// How fast instances may be added: Lambda's 1,000 every 10 s (`ScalingRate(instances:
+    /// 1000, every: "10s")`); beyond it requests are throttled. `None`: no limit.
+    #[serde(default = "lambda_scaling_rate")]
+    pub scaling_rate: Option<ScalingRateSpec>,
     /// An instance idle this long is reclaimed (10 minutes).
     #[serde(default = "ten_minutes")]
     pub idle_timeout: Duration,
     /// Price of each invocation, beside compute time (0).
     #[serde(default)]
     pub price_per_request: f64,
+}
+
+/// A limit on how fast a function adds instances.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingRateSpec {
+    /// New instances per period (1,000).
+    #[serde(default = "thousand")]
+    pub instances: u32,
+    /// The period (10 s).
+    #[serde(default = "ten_s")]
+    pub every: Duration,
+}
+
+pub(in crate::model) fn lambda_scaling_rate() -> Option<ScalingRateSpec> {
+    Some(ScalingRateSpec {
+        instances: 1000,
+        every: Duration(10_000_000_000),
+    })
 }
 
 /// What an arrival to a full queue does.
