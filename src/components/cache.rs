@@ -8,6 +8,11 @@
 //! both. Stampede protection: `coalesce` keeps one backend read per key in flight, the other
 //! misses wait for it (single flight); `early_refresh` is XFetch (Vattani et al.): a hit
 //! refreshes its key in the background when `now − Δ·β·ln(U) ≥ expiry`.
+//!
+//! Stale reads: a backend read that started before a write of its key completed may carry
+//! the old value, and storing it after the write's invalidation leaves a stale entry until
+//! it expires or is written again (the race Facebook's memcache leases close). Hits on such
+//! entries are counted as stale.
 
 use super::dist::Sampler;
 use super::kernel::{answer, Ctx, Msg};
@@ -85,6 +90,8 @@ pub struct CacheStats {
     pub lost_writes: u64,
     /// Calls sent straight to the backend because the cache was down or failed the lookup.
     pub bypassed: u64,
+    /// Hits on an entry filled by a read that started before the key's last write completed.
+    pub stale_hits: u64,
     /// Most backend reads of one key in flight at once.
     pub fills_max: u32,
 }
@@ -101,6 +108,12 @@ pub struct Cache {
     /// Keys written behind and not yet flushed, with the class to flush them as.
     unflushed: KeyMap<u16>,
     outages: Outages,
+    /// Writes go through this cache to its backend: fills can race them.
+    races: bool,
+    /// When each key's last write through the cache completed at the backend.
+    last_write: KeyMap<Nanos>,
+    /// Keys whose entry holds a value older than their last write.
+    stale: KeyMap<()>,
     /// When the cache last crashed: a backend read sent before cannot fill the new store.
     crashed_at: Option<Nanos>,
     pub stats: CacheStats,
@@ -120,6 +133,10 @@ impl Cache {
             filling: KeyMap::default(),
             unflushed: KeyMap::default(),
             outages: Outages::new(cfg.faults.clone()),
+            races: cfg.write_class.iter().any(|w| *w)
+                && !matches!(cfg.writes, WritePolicy::WriteBehind(_)),
+            last_write: KeyMap::default(),
+            stale: KeyMap::default(),
             crashed_at: None,
             stats: CacheStats::default(),
             series: None,
@@ -154,6 +171,7 @@ impl Cache {
                 self.stats.lost_writes += self.unflushed.len() as u64;
             }
             self.unflushed.clear();
+            self.stale.clear();
             self.store = Store::new(self.cfg.capacity, self.cfg.eviction);
             self.crashed_at = Some(now);
         }
@@ -252,6 +270,9 @@ impl Cache {
             Lookup::Hit { expiry, delta } => {
                 if counted {
                     self.stats.hits += 1;
+                    if self.races && self.stale.contains_key(&p.key) {
+                        self.stats.stale_hits += 1;
+                    }
                 }
                 if let Some(beta) = self.cfg.early_refresh {
                     // XFetch: −Δ·β·ln(U) is exponential with mean Δ·β.
@@ -314,6 +335,21 @@ impl Cache {
         self.stats.fills_max = self.stats.fills_max.max(e.0);
     }
 
+    /// A backend read of `key` sent at `started` fills the store: stale if a write of the
+    /// key completed since it started.
+    fn filled(&mut self, key: u64, started: Nanos, delta: Nanos, now: Nanos) {
+        let expiry = self.expiry(now);
+        self.store.put(key, expiry, delta);
+        if !self.races {
+            return;
+        }
+        if self.last_write.get(&key).is_some_and(|w| *w > started) {
+            self.stale.insert(key, ());
+        } else {
+            self.stale.remove(&key);
+        }
+    }
+
     fn end_fill(&mut self, key: u64, fill: Option<Id>) {
         let e = self.filling.get_mut(&key).expect("a fill in flight");
         e.0 -= 1;
@@ -342,8 +378,7 @@ impl Cache {
             } => {
                 self.end_fill(key, Some(pid));
                 if ok && self.keeps(started) {
-                    let expiry = self.expiry(now);
-                    self.store.put(key, expiry, now - started);
+                    self.filled(key, started, now - started, now);
                 }
                 for w in waiters {
                     answer(ctx, w, c.outcome, now);
@@ -352,11 +387,14 @@ impl Cache {
             Pending::Refresh { key, started } => {
                 self.end_fill(key, None);
                 if ok && self.keeps(started) {
-                    let expiry = self.expiry(now);
-                    self.store.put(key, expiry, now - started);
+                    self.filled(key, started, now - started, now);
                 }
             }
             Pending::Write { key, parent } => {
+                if ok {
+                    self.last_write.insert(key, now);
+                    self.stale.remove(&key);
+                }
                 if ok && self.keeps(c.sent) {
                     match self.cfg.writes {
                         WritePolicy::Invalidate => {
@@ -430,6 +468,17 @@ impl Cache {
         }
         if !self.cfg.faults.is_empty() {
             m.push(("bypassed", s.bypassed as f64));
+        }
+        if self.races {
+            m.push(("stale_hits", s.stale_hits as f64));
+            m.push((
+                "stale_hit_fraction",
+                if s.hits > 0 {
+                    s.stale_hits as f64 / s.hits as f64
+                } else {
+                    f64::NAN
+                },
+            ));
         }
         m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
