@@ -35,6 +35,17 @@ pub enum LimitAlgorithm {
         tolerance: f64,
         long_window: u32,
     },
+    /// TCP Vegas (the library's `VegasLimit`): the queue is estimated as
+    /// `limit × (1 − rtt_noload / rtt)`; with at most log10(limit) queued the limit grows by
+    /// 6·log10, below 3·log10 by log10, above 6·log10 it shrinks by log10 (log10 at least 1);
+    /// a drop shrinks it. The no-load RTT is the lowest seen, probed afresh every
+    /// 15–30 × limit samples.
+    Vegas {
+        initial: u32,
+        max: u32,
+        smoothing: f64,
+        probe_multiplier: u32,
+    },
 }
 
 impl LimitAlgorithm {
@@ -44,6 +55,12 @@ impl LimitAlgorithm {
         max: 200,
         backoff: 0.9,
         timeout: 5_000_000_000,
+    };
+    pub const VEGAS_DEFAULT: LimitAlgorithm = LimitAlgorithm::Vegas {
+        initial: 20,
+        max: 1000,
+        smoothing: 1.0,
+        probe_multiplier: 30,
     };
     pub const GRADIENT2_DEFAULT: LimitAlgorithm = LimitAlgorithm::Gradient2 {
         initial: 20,
@@ -58,9 +75,9 @@ impl LimitAlgorithm {
     fn initial(&self) -> u32 {
         match *self {
             LimitAlgorithm::Fixed(n) => n,
-            LimitAlgorithm::Aimd { initial, .. } | LimitAlgorithm::Gradient2 { initial, .. } => {
-                initial
-            }
+            LimitAlgorithm::Aimd { initial, .. }
+            | LimitAlgorithm::Gradient2 { initial, .. }
+            | LimitAlgorithm::Vegas { initial, .. } => initial,
         }
     }
 }
@@ -78,6 +95,17 @@ pub struct ConcurrencyLimit {
     /// Gradient2's long RTT average (ns) and the samples in it so far.
     long_rtt: f64,
     samples: u32,
+    /// Vegas: the no-load RTT (0: none yet), samples since the last probe, the probe's
+    /// jitter in [0.5, 1), and the state of the generator that draws it.
+    rtt_noload: Nanos,
+    probe_count: u32,
+    probe_jitter: f64,
+    jitter_state: u64,
+}
+
+/// log10 of a limit as the library's `Log10RootFunction` has it: its integer part, at least 1.
+fn log10(limit: u32) -> u32 {
+    (limit.max(1) as f64).log10().floor().max(1.0) as u32
 }
 
 impl ConcurrencyLimit {
@@ -87,7 +115,62 @@ impl ConcurrencyLimit {
             estimate: algorithm.initial() as f64,
             long_rtt: 0.0,
             samples: 0,
+            rtt_noload: 0,
+            probe_count: 0,
+            probe_jitter: 0.75,
+            jitter_state: 0x853c_49e6_748f_ea9b,
         }
+    }
+
+    /// The next probe jitter in [0.5, 1): SplitMix64, so every replica's sequence is fixed.
+    fn next_jitter(&mut self) -> f64 {
+        self.jitter_state = self.jitter_state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.jitter_state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        0.5 + 0.5 * (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn vegas(
+        &mut self,
+        rtt: Nanos,
+        inflight: u32,
+        failed: bool,
+        max: u32,
+        smoothing: f64,
+        probe: u32,
+    ) {
+        let rtt = rtt.max(1);
+        self.probe_count += 1;
+        if self.probe_jitter * probe as f64 * self.estimate <= self.probe_count as f64 {
+            self.probe_jitter = self.next_jitter();
+            self.probe_count = 0;
+            self.rtt_noload = rtt;
+            return;
+        }
+        if self.rtt_noload == 0 || rtt < self.rtt_noload {
+            self.rtt_noload = rtt;
+            return;
+        }
+        let limit = self.estimate as u32;
+        let queue = (self.estimate * (1.0 - self.rtt_noload as f64 / rtt as f64)).ceil() as u32;
+        let step = log10(limit) as f64;
+        let next = if failed {
+            self.estimate - step
+        } else if (inflight as f64) * 2.0 < self.estimate {
+            return;
+        } else if queue <= log10(limit) {
+            self.estimate + 6.0 * step
+        } else if queue < 3 * log10(limit) {
+            self.estimate + step
+        } else if queue > 6 * log10(limit) {
+            self.estimate - step
+        } else {
+            return;
+        };
+        let next = next.clamp(1.0, max as f64);
+        self.estimate = (1.0 - smoothing) * self.estimate + smoothing * next;
     }
 
     /// Requests let in at once.
@@ -146,6 +229,12 @@ impl ConcurrencyLimit {
                 let next = self.estimate * (1.0 - smoothing) + next * smoothing;
                 self.estimate = next.clamp(min as f64, max as f64);
             }
+            LimitAlgorithm::Vegas {
+                max,
+                smoothing,
+                probe_multiplier,
+                ..
+            } => self.vegas(rtt, inflight, failed, max, smoothing, probe_multiplier),
         }
         debug_assert!(self.limit() >= 1);
     }
@@ -177,6 +266,59 @@ mod tests {
         // Slower than the timeout counts as a drop: int(18 × 0.9) = 16.
         l.sample(6_000 * MS, 1, false);
         assert_eq!(l.limit(), 16);
+    }
+
+    #[test]
+    fn vegas_grows_without_queueing_and_shrinks_when_rtt_doubles() {
+        let mut l = ConcurrencyLimit::new(LimitAlgorithm::VEGAS_DEFAULT);
+        // The first sample sets the no-load RTT.
+        l.sample(10 * MS, 20, false);
+        assert_eq!((l.limit(), l.rtt_noload), (20, 10 * MS));
+        // No queueing (queue 0 ≤ log10 20 = 1): + 6 × 1.
+        l.sample(10 * MS, 20, false);
+        assert_eq!(l.limit(), 26);
+        // Less than half the limit in use: nothing learned.
+        l.sample(10 * MS, 12, false);
+        assert_eq!(l.limit(), 26);
+        // RTT doubled: queue ⌈26 × 0.5⌉ = 13 > 6: − 1.
+        l.sample(20 * MS, 26, false);
+        assert_eq!(l.limit(), 25);
+        // A queue of ⌈25 × (1 − 10/11)⌉ = 3 is in [3, 6]: the sweet spot, no change.
+        l.sample(11 * MS, 25, false);
+        assert_eq!(l.limit(), 25);
+        // ⌈25 × (1 − 10/10.5)⌉ = 2 < 3: + 1.
+        l.sample(10_500_000, 25, false);
+        assert_eq!(l.limit(), 26);
+        // A drop: − 1.
+        l.sample(10 * MS, 26, true);
+        assert_eq!(l.limit(), 25);
+        // At 100 and above the steps are log10 = 2: + 12 without queueing.
+        let mut l = ConcurrencyLimit::new(LimitAlgorithm::Vegas {
+            initial: 100,
+            max: 1000,
+            smoothing: 1.0,
+            probe_multiplier: 30,
+        });
+        l.sample(10 * MS, 100, false);
+        l.sample(10 * MS, 100, false);
+        assert_eq!(l.limit(), 112);
+    }
+
+    #[test]
+    fn vegas_probes_the_no_load_rtt_again_after_some_samples() {
+        let mut l = ConcurrencyLimit::new(LimitAlgorithm::Vegas {
+            initial: 10,
+            max: 10,
+            smoothing: 1.0,
+            probe_multiplier: 30,
+        });
+        l.sample(10 * MS, 10, false);
+        // At a steady 40 ms the queue estimate stays high, but within 15–30 × 10 samples the
+        // probe takes 40 ms as the new no-load RTT.
+        for _ in 0..300 {
+            l.sample(40 * MS, 10, false);
+        }
+        assert_eq!(l.rtt_noload, 40 * MS);
     }
 
     #[test]

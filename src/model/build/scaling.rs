@@ -413,5 +413,25 @@ pub(in crate::model) fn concurrency_limit(
                 long_window,
             }
         }
+        S::Vegas {
+            initial,
+            max,
+            smoothing,
+            probe_multiplier,
+        } => {
+            range(initial, 1, max)?;
+            if !(smoothing > 0.0 && smoothing <= 1.0) {
+                return Err(format!("smoothing is in (0, 1], not {smoothing}"));
+            }
+            if probe_multiplier == 0 {
+                return Err("the probe multiplier is at least 1".into());
+            }
+            LimitAlgorithm::Vegas {
+                initial,
+                max,
+                smoothing,
+                probe_multiplier,
+            }
+        }
     })
 }

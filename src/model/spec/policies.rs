@@ -220,6 +220,29 @@ pub enum ConcurrencyLimitSpec {
         #[serde(default = "long_window")]
         long_window: u32,
     },
+    /// TCP Vegas: grows while the estimated queue (limit × (1 − no-load RTT / RTT)) is small,
+    /// shrinks when it is large or a request fails.
+    Vegas {
+        /// The starting limit (20).
+        #[serde(default = "limit_initial")]
+        initial: u32,
+        /// The highest limit (1,000).
+        #[serde(default = "thousand")]
+        max: u32,
+        /// Weight of a new limit (1.0: none).
+        #[serde(default = "one_f64")]
+        smoothing: f64,
+        /// The no-load RTT is probed again every 15–30 × this × the limit samples (30).
+        #[serde(default = "thirty")]
+        probe_multiplier: u32,
+    },
+}
+
+pub(in crate::model) fn one_f64() -> f64 {
+    1.0
+}
+pub(in crate::model) fn thirty() -> u32 {
+    30
 }
 
 /// A machine size.
