@@ -59,6 +59,9 @@ fn autoscaling_trajectory_is_unchanged() {
         (48555, "7d2b930e0c980fd9"),
         (48058, "e8a46d143826bab3"),
         (48552, "7cf81be25ea351f8"),
+        // Azure's rules: no decision within the first minute, as target tracking.
+        (48058, "e8a46d143826bab3"),
+        (48552, "7cf81be25ea351f8"),
         (88706, "3586282bcac02971"),
         (72368, "8caefe8cbed45310"),
         (88706, "3586282bcac02971"),

@@ -6,10 +6,12 @@
 //! §A1b); where a detail is ours, the doc comment says so.
 
 mod aws;
+mod azure;
 mod hpa;
 mod vertical;
 
 pub use aws::*;
+pub use azure::*;
 pub use hpa::*;
 pub use vertical::*;
 
@@ -61,6 +63,7 @@ pub enum PolicyConfig {
     Hpa(HpaConfig),
     TargetTracking(TargetTrackingConfig),
     StepScaling(StepScalingConfig),
+    Azure(AzureConfig),
     Vertical(VerticalConfig),
 }
 
@@ -95,6 +98,7 @@ enum State {
     Hpa(Hpa),
     TargetTracking(TargetTracking),
     StepScaling(StepScaling),
+    Azure(Azure),
     Vertical(Vertical),
 }
 
@@ -115,6 +119,7 @@ impl Autoscaler {
                 State::TargetTracking(TargetTracking::new(c.clone()))
             }
             PolicyConfig::StepScaling(c) => State::StepScaling(StepScaling::new(c.clone())),
+            PolicyConfig::Azure(c) => State::Azure(Azure::new(c.clone())),
             PolicyConfig::Vertical(c) => State::Vertical(Vertical::new(c.clone())),
         };
         Autoscaler {
@@ -132,6 +137,7 @@ impl Autoscaler {
             PolicyConfig::Hpa(c) => c.sync_period,
             PolicyConfig::TargetTracking(c) => c.period,
             PolicyConfig::StepScaling(c) => c.period,
+            PolicyConfig::Azure(c) => c.period,
             PolicyConfig::Vertical(c) => c.period,
         }
     }
@@ -179,6 +185,7 @@ impl Autoscaler {
             }
             State::TargetTracking(t) => t.decide(now, current, metric.map(|m| m / target)),
             State::StepScaling(s) => s.decide(now, current, ready, metric),
+            State::Azure(a) => a.decide(now, current, metric, min, max),
             // A vertical policy leaves the count alone (see `resize`).
             State::Vertical(_) => return current,
         };
@@ -429,6 +436,35 @@ mod tests {
         assert_eq!(run(0), vec![8, 16, 32]);
         // A cooldown shorter than the start-up lets the third alarm add again.
         assert_eq!(run(90 * S), vec![8, 8, 16]);
+    }
+
+    #[test]
+    fn azure_skips_a_scale_in_that_would_flap_and_cools_down() {
+        let mut a = Azure::new(AzureConfig {
+            period: 60 * S,
+            out_above: 0.8,
+            in_below: 0.6,
+            out_by: Adjustment::Change(1),
+            in_by: Adjustment::Change(1),
+            cooldown: 300 * S,
+        });
+        // Azure's example: 2 instances at 50%: one would run at 100%, past the 80% scale-out
+        // threshold, so the scale-in is skipped.
+        assert_eq!(a.decide(0, 2, Some(0.5), 1, 10), 2);
+        assert_eq!(a.flapping_skipped, 1);
+        // 3 instances at 50%: two would run at 75%, below it: scale in.
+        assert_eq!(a.decide(60 * S, 3, Some(0.5), 1, 10), 2);
+        // The cooldown holds every action for 5 minutes, scale-outs included…
+        assert_eq!(a.decide(120 * S, 2, Some(0.95), 1, 10), 2);
+        // …then one step at a time.
+        assert_eq!(a.decide(360 * S, 2, Some(0.95), 1, 10), 3);
+        // A percentage rounds up to at least one instance.
+        let mut p = Azure::new(AzureConfig {
+            out_by: Adjustment::Percent(20.0),
+            ..a.cfg.clone()
+        });
+        assert_eq!(p.decide(0, 11, Some(0.9), 1, 20), 14);
+        assert_eq!(p.decide(300 * S, 14, Some(0.9), 1, 15), 15, "the max holds");
     }
 
     #[test]

@@ -52,8 +52,8 @@ pub(in crate::model) fn autoscaler(
     size: Size,
 ) -> Result<AutoscalerConfig, Problem> {
     use crate::components::autoscaler::{
-        Adjustment, Behavior, HpaConfig, Metric, PolicyConfig, RatePolicy, ScalingStep, Scheduled,
-        Select, StepScalingConfig, TargetTrackingConfig, VerticalConfig,
+        Adjustment, AzureConfig, Behavior, HpaConfig, Metric, PolicyConfig, RatePolicy,
+        ScalingStep, Scheduled, Select, StepScalingConfig, TargetTrackingConfig, VerticalConfig,
     };
     use spec::{AdjustSpec, MetricSpec, RatePolicySpec, ScalingPolicySpec, SelectSpec};
     let replicas = svc.replicas;
@@ -317,6 +317,39 @@ pub(in crate::model) fn autoscaler(
                 threshold: target,
                 steps: out,
                 datapoints: (*datapoints).max(1),
+                cooldown: cooldown.0,
+            })
+        }
+        ScalingPolicySpec::Azure {
+            period,
+            out_above,
+            in_below,
+            out_by,
+            in_by,
+            cooldown,
+        } => {
+            if in_below >= out_above || !in_below.is_finite() || !out_above.is_finite() {
+                return Err((
+                    vec!["policy", "in_below"],
+                    format!("scale in below a lower value than scale out above: {in_below} is not below {out_above}"),
+                ));
+            }
+            let adjust = |a: &AdjustSpec, field: &'static str| match *a {
+                AdjustSpec::Change(n) if n != 0 => Ok(Adjustment::Change(n)),
+                AdjustSpec::Percent(p) if p > 0.0 && p.is_finite() => Ok(Adjustment::Percent(p)),
+                AdjustSpec::Exact(n) => Ok(Adjustment::Exact(n)),
+                _ => Err((
+                    vec!["policy", field],
+                    "a rule changes the count: a change of at least 1, or a percentage above 0"
+                        .to_string(),
+                )),
+            };
+            PolicyConfig::Azure(AzureConfig {
+                period: positive(*period, "period")?,
+                out_above: *out_above,
+                in_below: *in_below,
+                out_by: adjust(out_by, "out_by")?,
+                in_by: adjust(in_by, "in_by")?,
                 cooldown: cooldown.0,
             })
         }

@@ -401,6 +401,33 @@ pub enum ScalingPolicySpec {
         #[serde(default = "s300")]
         cooldown: Duration,
     },
+    /// Azure autoscale (VM scale sets): a scale-out rule above `out_above` and a scale-in
+    /// rule below `in_below`, on the metric averaged over the autoscaler's `window` (Azure's
+    /// rule duration: 10 minutes by default there); a cooldown after each action; a
+    /// scale-in that would bring the metric to the scale-out threshold is skipped (the
+    /// flapping guard).
+    Azure {
+        /// Time between evaluations (60 s).
+        #[serde(default = "s60")]
+        period: Duration,
+        /// Scale out while the metric is above this.
+        out_above: f64,
+        /// Scale in while the metric is below this.
+        in_below: f64,
+        /// Replicas a scale-out adds (`Change(1)`).
+        #[serde(default = "change_one")]
+        out_by: AdjustSpec,
+        /// Replicas a scale-in removes (`Change(1)`).
+        #[serde(default = "change_one")]
+        in_by: AdjustSpec,
+        /// Time after any action before another (5 minutes).
+        #[serde(default = "s300")]
+        cooldown: Duration,
+    },
+}
+
+pub(in crate::model) fn change_one() -> AdjustSpec {
+    AdjustSpec::Change(1)
 }
 
 impl Default for ScalingPolicySpec {
