@@ -59,6 +59,9 @@ fn autoscaling_trajectory_is_unchanged() {
         (48555, "7d2b930e0c980fd9"),
         (48058, "e8a46d143826bab3"),
         (48552, "7cf81be25ea351f8"),
+        // The GCP autoscaler: the first minute of the HPA's (no change in it).
+        (48061, "ac58f508a4a1e630"),
+        (48555, "7d2b930e0c980fd9"),
         // Azure's rules: no decision within the first minute, as target tracking.
         (48058, "e8a46d143826bab3"),
         (48552, "7cf81be25ea351f8"),

@@ -320,6 +320,62 @@ pub(in crate::model) fn autoscaler(
                 cooldown: cooldown.0,
             })
         }
+        ScalingPolicySpec::Gcp {
+            period,
+            stabilization,
+            scale_in_control,
+            only_scale_out,
+        } => {
+            if stabilization.0 > 3600 * 1_000_000_000 {
+                return Err((
+                    vec!["policy", "stabilization"],
+                    "a stabilization period is at most 1h".into(),
+                ));
+            }
+            let policies = match scale_in_control {
+                None => Vec::new(),
+                Some(c) => {
+                    let window = positive(c.window, "scale_in_control.window")?;
+                    match (c.max_replicas, c.max_percent) {
+                        (Some(n), None) => vec![RatePolicy::Pods {
+                            value: n,
+                            period: window,
+                        }],
+                        (None, Some(p)) if (1..=100).contains(&p) => {
+                            vec![RatePolicy::Percent {
+                                value: p,
+                                period: window,
+                            }]
+                        }
+                        _ => {
+                            return Err((
+                                vec!["policy", "scale_in_control"],
+                                "give either `max_replicas` or `max_percent` (1 to 100)".into(),
+                            ))
+                        }
+                    }
+                }
+            };
+            PolicyConfig::Hpa(HpaConfig {
+                sync_period: positive(*period, "period")?,
+                tolerance: 0.0,
+                // Out at once to the recommendation, no rate limit.
+                up: Behavior {
+                    stabilization: 0,
+                    policies: Vec::new(),
+                    select: Select::Max,
+                },
+                down: Behavior {
+                    stabilization: stabilization.0,
+                    policies,
+                    select: if *only_scale_out {
+                        Select::Disabled
+                    } else {
+                        Select::Max
+                    },
+                },
+            })
+        }
         ScalingPolicySpec::Azure {
             period,
             out_above,

@@ -401,6 +401,24 @@ pub enum ScalingPolicySpec {
         #[serde(default = "s300")]
         cooldown: Duration,
     },
+    /// The Compute Engine managed instance group autoscaler: the recommended size is the
+    /// peak of the sizes the metric asked for over the `stabilization` period (so it scales
+    /// out at once and in only after 10 minutes of lower demand), within optional scale-in
+    /// controls; no tolerance.
+    Gcp {
+        /// Time between recalculations (GCP recalculates constantly; 15 s here).
+        #[serde(default = "s15")]
+        period: Duration,
+        /// Scale-in uses the highest recommendation over this period (10 minutes).
+        #[serde(default = "ten_minutes")]
+        stabilization: Duration,
+        /// At most this many replicas, or this percent, removed within a trailing window.
+        #[serde(default)]
+        scale_in_control: Option<ScaleInControlSpec>,
+        /// `ONLY_SCALE_OUT` mode: never remove replicas (false).
+        #[serde(default)]
+        only_scale_out: bool,
+    },
     /// Azure autoscale (VM scale sets): a scale-out rule above `out_above` and a scale-in
     /// rule below `in_below`, on the metric averaged over the autoscaler's `window` (Azure's
     /// rule duration: 10 minutes by default there); a cooldown after each action; a
@@ -424,6 +442,21 @@ pub enum ScalingPolicySpec {
         #[serde(default = "s300")]
         cooldown: Duration,
     },
+}
+
+/// GCP's scale-in controls: `max_replicas` or `max_percent` removed within `window`.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleInControlSpec {
+    /// At most this many replicas removed within the window.
+    #[serde(default)]
+    pub max_replicas: Option<u32>,
+    /// At most this percent of the replicas removed within the window.
+    #[serde(default)]
+    pub max_percent: Option<u32>,
+    /// The trailing window (10 minutes).
+    #[serde(default = "ten_minutes")]
+    pub window: Duration,
 }
 
 pub(in crate::model) fn change_one() -> AdjustSpec {
