@@ -26,7 +26,7 @@ use rand::Rng;
 use super::request::{Outcome, ReqId, Request};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream};
-use crate::metrics::{Histogram, TimeWeighted};
+use crate::metrics::{ratio, Histogram, TimeWeighted};
 use std::collections::VecDeque;
 
 #[derive(Clone, Debug)]
@@ -417,14 +417,7 @@ impl Broker {
             m.push(("lost_acks", s.lost_acks as f64));
         }
         if self.cfg.deadline.is_some() {
-            m.push((
-                "on_time_fraction",
-                if s.acked > 0 {
-                    s.on_time as f64 / s.acked as f64
-                } else {
-                    f64::NAN
-                },
-            ));
+            m.push(("on_time_fraction", ratio(s.on_time, s.acked)));
         }
         m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }

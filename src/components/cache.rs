@@ -21,6 +21,7 @@ use super::request::{Outcome, ReqId, Request};
 use super::slab::{Id, Slab};
 use super::store::{Eviction, Lookup, Store};
 use crate::engine::{ActorId, Nanos, Stream};
+use crate::metrics::ratio;
 use rand::Rng;
 use super::keymap::KeyMap;
 
@@ -443,14 +444,7 @@ impl Cache {
         let mut m = vec![
             ("hits", s.hits as f64),
             ("misses", s.misses as f64),
-            (
-                "hit_ratio",
-                if reads > 0 {
-                    s.hits as f64 / reads as f64
-                } else {
-                    f64::NAN
-                },
-            ),
+            ("hit_ratio", ratio(s.hits, reads)),
             ("fills", s.fills as f64),
             ("coalesced", s.coalesced as f64),
             ("fills_in_flight_max", s.fills_max as f64),
@@ -471,14 +465,7 @@ impl Cache {
         }
         if self.races {
             m.push(("stale_hits", s.stale_hits as f64));
-            m.push((
-                "stale_hit_fraction",
-                if s.hits > 0 {
-                    s.stale_hits as f64 / s.hits as f64
-                } else {
-                    f64::NAN
-                },
-            ));
+            m.push(("stale_hit_fraction", ratio(s.stale_hits, s.hits)));
         }
         m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }

@@ -46,6 +46,23 @@ pub enum LimitAlgorithm {
         smoothing: f64,
         probe_multiplier: u32,
     },
+    /// Envoy's adaptive concurrency filter (gradient controller): every `update_interval`
+    /// the `percentile` of that window's RTTs (sampleRTT) gives
+    /// `gradient = clamp((minRTT × (1 + buffer)) / sampleRTT, 0.5, 2)` and
+    /// `limit = gradient × limit + √(gradient × limit)`, within `[min_concurrency, max]`.
+    /// The minRTT is measured with the limit pinned to `min_concurrency` until
+    /// `request_count` requests have answered: at the start, every `min_rtt_interval` (plus
+    /// up to `jitter`), and after 5 windows in a row at the minimum.
+    EnvoyGradient {
+        update_interval: Nanos,
+        percentile: f64,
+        max: u32,
+        min_rtt_interval: Nanos,
+        request_count: u32,
+        jitter: f64,
+        min_concurrency: u32,
+        buffer: f64,
+    },
 }
 
 impl LimitAlgorithm {
@@ -78,6 +95,10 @@ impl LimitAlgorithm {
             LimitAlgorithm::Aimd { initial, .. }
             | LimitAlgorithm::Gradient2 { initial, .. }
             | LimitAlgorithm::Vegas { initial, .. } => initial,
+            // Envoy starts by measuring the minRTT, at the minimum.
+            LimitAlgorithm::EnvoyGradient {
+                min_concurrency, ..
+            } => min_concurrency,
         }
     }
 }
@@ -101,6 +122,22 @@ pub struct ConcurrencyLimit {
     probe_count: u32,
     probe_jitter: f64,
     jitter_state: u64,
+    /// Envoy's gradient controller: RTTs of the current window (or of the minRTT
+    /// measurement), when the window started, whether the minRTT is being measured, the
+    /// limit to restore after it, the next measurement, and windows in a row at the minimum.
+    window: Vec<Nanos>,
+    window_start: Nanos,
+    measuring: bool,
+    restore: f64,
+    next_measure: Nanos,
+    at_minimum: u32,
+    min_rtt: Nanos,
+}
+
+/// The `p`-th percentile (0–100) of `xs`, nearest rank (reorders `xs`).
+fn quantile(xs: &mut [Nanos], p: f64) -> Nanos {
+    let k = ((p / 100.0 * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1;
+    *xs.select_nth_unstable(k).1
 }
 
 /// log10 of a limit as the library's `Log10RootFunction` has it: its integer part, at least 1.
@@ -119,7 +156,80 @@ impl ConcurrencyLimit {
             probe_count: 0,
             probe_jitter: 0.75,
             jitter_state: 0x853c_49e6_748f_ea9b,
+            window: Vec::new(),
+            window_start: 0,
+            measuring: matches!(algorithm, LimitAlgorithm::EnvoyGradient { .. }),
+            restore: algorithm.initial() as f64,
+            next_measure: 0,
+            at_minimum: 0,
+            min_rtt: 0,
         }
+    }
+
+    /// Envoy's gradient controller, window by window as samples arrive (an empty window
+    /// changes nothing in Envoy either).
+    fn envoy(&mut self, now: Nanos, rtt: Nanos) {
+        let LimitAlgorithm::EnvoyGradient {
+            update_interval,
+            percentile,
+            max,
+            min_rtt_interval,
+            request_count,
+            jitter,
+            min_concurrency,
+            buffer,
+        } = self.algorithm
+        else {
+            unreachable!("the gradient controller's state")
+        };
+        let floor = min_concurrency as f64;
+        if self.measuring {
+            self.window.push(rtt);
+            if self.window.len() < request_count as usize {
+                return;
+            }
+            self.min_rtt = quantile(&mut self.window, percentile);
+            self.window.clear();
+            self.measuring = false;
+            self.estimate = self.restore;
+            self.window_start = now;
+            let delay = self.next_jitter() * 2.0 - 1.0; // [0, 1)
+            let extra = (min_rtt_interval as f64 * jitter / 100.0 * delay) as Nanos;
+            self.next_measure = now.saturating_add(min_rtt_interval).saturating_add(extra);
+            return;
+        }
+        if now >= self.next_measure {
+            self.start_measuring(floor);
+            self.window.push(rtt);
+            return;
+        }
+        self.window.push(rtt);
+        if now < self.window_start.saturating_add(update_interval) {
+            return;
+        }
+        let sample = quantile(&mut self.window, percentile).max(1) as f64;
+        self.window.clear();
+        self.window_start = now;
+        let target = self.min_rtt as f64 * (1.0 + buffer / 100.0);
+        let gradient = (target / sample).clamp(0.5, 2.0);
+        let limit = self.estimate * gradient;
+        self.estimate = (limit + limit.sqrt()).clamp(floor, max as f64);
+        if self.estimate <= floor {
+            self.at_minimum += 1;
+            if self.at_minimum >= 5 {
+                self.start_measuring(floor);
+            }
+        } else {
+            self.at_minimum = 0;
+        }
+    }
+
+    fn start_measuring(&mut self, floor: f64) {
+        self.measuring = true;
+        self.restore = self.estimate;
+        self.estimate = floor;
+        self.window.clear();
+        self.at_minimum = 0;
     }
 
     /// The next probe jitter in [0.5, 1): SplitMix64, so every replica's sequence is fixed.
@@ -178,9 +288,9 @@ impl ConcurrencyLimit {
         self.estimate as u32
     }
 
-    /// Learns from an answered request: its time in the replica, the requests the replica
-    /// held when it was let in (itself included), and whether it failed.
-    pub fn sample(&mut self, rtt: Nanos, inflight: u32, failed: bool) {
+    /// Learns from a request answered at `now`: its time in the replica, the requests the
+    /// replica held when it was let in (itself included), and whether it failed.
+    pub fn sample(&mut self, now: Nanos, rtt: Nanos, inflight: u32, failed: bool) {
         match self.algorithm {
             LimitAlgorithm::Fixed(_) => {}
             LimitAlgorithm::Aimd {
@@ -235,6 +345,7 @@ impl ConcurrencyLimit {
                 probe_multiplier,
                 ..
             } => self.vegas(rtt, inflight, failed, max, smoothing, probe_multiplier),
+            LimitAlgorithm::EnvoyGradient { .. } => self.envoy(now, rtt),
         }
         debug_assert!(self.limit() >= 1);
     }
@@ -256,15 +367,15 @@ mod tests {
             timeout: 5_000 * MS,
         });
         // Less than half the limit in use: no change.
-        l.sample(10 * MS, 9, false);
+        l.sample(0, 10 * MS, 9, false);
         assert_eq!(l.limit(), 20);
-        l.sample(10 * MS, 10, false);
+        l.sample(0, 10 * MS, 10, false);
         assert_eq!(l.limit(), 21);
         // int(21 × 0.9) = 18.
-        l.sample(10 * MS, 21, true);
+        l.sample(0, 10 * MS, 21, true);
         assert_eq!(l.limit(), 18);
         // Slower than the timeout counts as a drop: int(18 × 0.9) = 16.
-        l.sample(6_000 * MS, 1, false);
+        l.sample(0, 6_000 * MS, 1, false);
         assert_eq!(l.limit(), 16);
     }
 
@@ -272,25 +383,25 @@ mod tests {
     fn vegas_grows_without_queueing_and_shrinks_when_rtt_doubles() {
         let mut l = ConcurrencyLimit::new(LimitAlgorithm::VEGAS_DEFAULT);
         // The first sample sets the no-load RTT.
-        l.sample(10 * MS, 20, false);
+        l.sample(0, 10 * MS, 20, false);
         assert_eq!((l.limit(), l.rtt_noload), (20, 10 * MS));
         // No queueing (queue 0 ≤ log10 20 = 1): + 6 × 1.
-        l.sample(10 * MS, 20, false);
+        l.sample(0, 10 * MS, 20, false);
         assert_eq!(l.limit(), 26);
         // Less than half the limit in use: nothing learned.
-        l.sample(10 * MS, 12, false);
+        l.sample(0, 10 * MS, 12, false);
         assert_eq!(l.limit(), 26);
         // RTT doubled: queue ⌈26 × 0.5⌉ = 13 > 6: − 1.
-        l.sample(20 * MS, 26, false);
+        l.sample(0, 20 * MS, 26, false);
         assert_eq!(l.limit(), 25);
         // A queue of ⌈25 × (1 − 10/11)⌉ = 3 is in [3, 6]: the sweet spot, no change.
-        l.sample(11 * MS, 25, false);
+        l.sample(0, 11 * MS, 25, false);
         assert_eq!(l.limit(), 25);
         // ⌈25 × (1 − 10/10.5)⌉ = 2 < 3: + 1.
-        l.sample(10_500_000, 25, false);
+        l.sample(0, 10_500_000, 25, false);
         assert_eq!(l.limit(), 26);
         // A drop: − 1.
-        l.sample(10 * MS, 26, true);
+        l.sample(0, 10 * MS, 26, true);
         assert_eq!(l.limit(), 25);
         // At 100 and above the steps are log10 = 2: + 12 without queueing.
         let mut l = ConcurrencyLimit::new(LimitAlgorithm::Vegas {
@@ -299,8 +410,8 @@ mod tests {
             smoothing: 1.0,
             probe_multiplier: 30,
         });
-        l.sample(10 * MS, 100, false);
-        l.sample(10 * MS, 100, false);
+        l.sample(0, 10 * MS, 100, false);
+        l.sample(0, 10 * MS, 100, false);
         assert_eq!(l.limit(), 112);
     }
 
@@ -312,22 +423,93 @@ mod tests {
             smoothing: 1.0,
             probe_multiplier: 30,
         });
-        l.sample(10 * MS, 10, false);
+        l.sample(0, 10 * MS, 10, false);
         // At a steady 40 ms the queue estimate stays high, but within 15–30 × 10 samples the
         // probe takes 40 ms as the new no-load RTT.
         for _ in 0..300 {
-            l.sample(40 * MS, 10, false);
+            l.sample(0, 40 * MS, 10, false);
         }
         assert_eq!(l.rtt_noload, 40 * MS);
+    }
+
+    fn envoy() -> ConcurrencyLimit {
+        ConcurrencyLimit::new(LimitAlgorithm::EnvoyGradient {
+            update_interval: 100 * MS,
+            percentile: 50.0,
+            max: 1000,
+            min_rtt_interval: 60_000 * MS,
+            request_count: 50,
+            jitter: 10.0,
+            min_concurrency: 3,
+            buffer: 25.0,
+        })
+    }
+
+    #[test]
+    fn envoy_measures_the_min_rtt_at_the_minimum_then_follows_the_gradient() {
+        let mut l = envoy();
+        // Pinned at 3 until 50 requests answered: their median is the minRTT.
+        for i in 0..50 {
+            assert_eq!(l.limit(), 3);
+            l.sample(i * MS, (10 + i % 3) * MS, 1, false);
+        }
+        assert_eq!(l.min_rtt, 11 * MS);
+        // At the minRTT the gradient is 1.25: 3 → 3.75 + √3.75 = 5.69.
+        l.sample(50 * MS, 11 * MS, 3, false);
+        l.sample(160 * MS, 11 * MS, 3, false);
+        assert!(
+            (l.estimate - (3.75 + 3.75f64.sqrt())).abs() < 1e-9,
+            "{}",
+            l.estimate
+        );
+        // Latency four times the minRTT: the gradient floors at 0.5.
+        let before = l.estimate;
+        l.sample(270 * MS, 44 * MS, 5, false);
+        let half = before * 0.5;
+        assert!((l.estimate - (half + half.sqrt()).max(3.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn envoy_measures_again_after_its_interval_and_after_five_windows_at_the_minimum() {
+        let mut l = envoy();
+        for i in 0..50 {
+            l.sample(i * MS, 10 * MS, 1, false);
+        }
+        let next = l.next_measure;
+        assert!(
+            (60_000 * MS..66_000 * MS).contains(&next),
+            "jitter within 10%: {next}"
+        );
+        // Grow for a while, then the interval passes: pinned at 3 again.
+        for k in 1..100 {
+            l.sample(50 * MS + k * 110 * MS, 10 * MS, l.limit(), false);
+        }
+        assert!(l.limit() > 100);
+        l.sample(next, 10 * MS, 3, false);
+        assert_eq!(l.limit(), 3);
+        assert!(l.measuring);
+        // Finished, the limit is back where it was.
+        for i in 1..50 {
+            l.sample(next + i * MS, 10 * MS, 1, false);
+        }
+        assert!(l.limit() > 100);
+        // Latency stuck far above the minRTT drives it to the minimum; five windows there
+        // start a new measurement.
+        let mut t = next + 100 * MS;
+        while !l.measuring {
+            t += 110 * MS;
+            l.sample(t, 100 * MS, 3, false);
+        }
+        assert_eq!(l.limit(), 3);
     }
 
     #[test]
     fn aimd_stays_within_min_and_max() {
         let mut l = ConcurrencyLimit::new(LimitAlgorithm::AIMD_DEFAULT);
-        l.sample(MS, 20, true);
+        l.sample(0, MS, 20, true);
         assert_eq!(l.limit(), 20);
         for _ in 0..1000 {
-            l.sample(MS, 200, false);
+            l.sample(0, MS, 200, false);
         }
         assert_eq!(l.limit(), 200);
     }
@@ -337,15 +519,15 @@ mod tests {
         let mut l = ConcurrencyLimit::new(LimitAlgorithm::GRADIENT2_DEFAULT);
         // Constant RTT: gradient min(1, 1.5) = 1, so L ← 0.8 L + 0.2 (L + 4) = L + 0.8.
         for _ in 0..10 {
-            l.sample(10 * MS, 20, false);
+            l.sample(0, 10 * MS, 20, false);
         }
         assert!((l.estimate - 28.0).abs() < 1e-9, "{}", l.estimate);
         // Half the limit not in use: held.
-        l.sample(10 * MS, 13, false);
+        l.sample(0, 10 * MS, 13, false);
         assert!((l.estimate - 28.0).abs() < 1e-9);
         // An RTT of 3× the long average: gradient max(0.5, 1.5 / 3 ≈ 0.5) — the average
         // moves a little first: long = 10 + (30 − 10) × 2/601.
-        l.sample(30 * MS, 28, false);
+        l.sample(0, 30 * MS, 28, false);
         let long = 10.0 + 20.0 * 2.0 / 601.0;
         let g = (1.5 * long / 30.0f64).clamp(0.5, 1.0);
         let want = 28.0 * 0.8 + (28.0 * g + 4.0) * 0.2;
@@ -368,10 +550,10 @@ mod tests {
             long_window: 600,
         });
         for _ in 0..10 {
-            l.sample(10 * MS, 100, false);
+            l.sample(0, 10 * MS, 100, false);
         }
         for _ in 0..60 {
-            l.sample(80 * MS, 100, false);
+            l.sample(0, 80 * MS, 100, false);
         }
         // Fixed point of L = 0.8 L + 0.2 (0.5 L + 4): L = 8.
         assert!((l.estimate - 8.0).abs() < 0.5, "{}", l.estimate);

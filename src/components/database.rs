@@ -20,6 +20,7 @@ use super::outage::{Outage, OutageKind, Outages};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream};
+use crate::metrics::ratio;
 use super::keymap::KeyMap;
 use std::collections::VecDeque;
 
@@ -312,13 +313,6 @@ impl Database {
 
     pub fn node_metrics(&self) -> Vec<(String, f64)> {
         let s = &self.stats;
-        let frac = |a: u64, b: u64| {
-            if b > 0 {
-                a as f64 / b as f64
-            } else {
-                f64::NAN
-            }
-        };
         vec![
             ("reads".to_string(), s.reads as f64),
             ("writes".into(), s.writes as f64),
@@ -327,7 +321,7 @@ impl Database {
             ("stale_reads".into(), s.stale_reads as f64),
             (
                 "stale_fraction".into(),
-                frac(s.stale_reads, s.replica_answers),
+                ratio(s.stale_reads, s.replica_answers),
             ),
         ]
         .into_iter()

@@ -45,6 +45,21 @@ impl RunMetrics {
     }
 }
 
+/// `part / whole` of two counts, undefined (NaN) when there is no whole: a metric with no
+/// data reads "undefined", never 0.
+///
+/// ```
+/// assert_eq!(scalesim::metrics::ratio(1, 4), 0.25);
+/// assert!(scalesim::metrics::ratio(0, 0).is_nan());
+/// ```
+pub fn ratio(part: u64, whole: u64) -> f64 {
+    if whole > 0 {
+        part as f64 / whole as f64
+    } else {
+        f64::NAN
+    }
+}
+
 /// Owned names for a list of metrics.
 pub fn named(metrics: Vec<(&'static str, f64)>) -> Vec<(String, f64)> {
     metrics

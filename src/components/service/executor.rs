@@ -321,7 +321,7 @@ impl Service {
         }
         if let Some(l) = &mut self.replicas[job.replica as usize].limit {
             let before = l.limit();
-            l.sample(now - entered, inflight, outcome == Outcome::Error);
+            l.sample(now, now - entered, inflight, outcome == Outcome::Error);
             self.stats.limits.add(now, l.limit() as i64 - before as i64);
         }
         if entered >= ctx.warmup {

@@ -522,5 +522,40 @@ pub(in crate::model) fn concurrency_limit(
                 probe_multiplier,
             }
         }
+        S::EnvoyGradient {
+            update_interval,
+            percentile,
+            max,
+            min_rtt_interval,
+            request_count,
+            jitter,
+            min_concurrency,
+            buffer,
+        } => {
+            range(min_concurrency, 1, max)?;
+            if update_interval.0 == 0 || min_rtt_interval.0 == 0 || request_count == 0 {
+                return Err("the update and minRTT intervals are above zero, and a minRTT measurement takes at least 1 request".into());
+            }
+            let valid = percentile > 0.0
+                && percentile <= 100.0
+                && (0.0..=100.0).contains(&jitter)
+                && buffer >= 0.0
+                && buffer.is_finite();
+            if !valid {
+                return Err(format!(
+                    "percentile in (0, 100], jitter in [0, 100] and buffer ≥ 0 (percent), not {percentile}, {jitter}, {buffer}"
+                ));
+            }
+            LimitAlgorithm::EnvoyGradient {
+                update_interval: update_interval.0,
+                percentile,
+                max,
+                min_rtt_interval: min_rtt_interval.0,
+                request_count,
+                jitter,
+                min_concurrency,
+                buffer,
+            }
+        }
     })
 }

@@ -236,6 +236,49 @@ pub enum ConcurrencyLimitSpec {
         #[serde(default = "thirty")]
         probe_multiplier: u32,
     },
+    /// Envoy's adaptive concurrency filter (gradient controller): the limit follows
+    /// (minRTT + buffer) / sampleRTT with √limit of headroom; the minRTT is measured with
+    /// the limit pinned to `min_concurrency`, periodically.
+    EnvoyGradient {
+        /// How often the limit is recalculated (`concurrency_update_interval`, required in
+        /// Envoy; 100 ms here).
+        #[serde(default = "ms100")]
+        update_interval: Duration,
+        /// The percentile of a window's latencies taken as its sampleRTT (50).
+        #[serde(default = "fifty")]
+        percentile: f64,
+        /// The highest limit (1,000).
+        #[serde(default = "thousand")]
+        max: u32,
+        /// Time between minRTT measurements (60 s).
+        #[serde(default = "s60")]
+        min_rtt_interval: Duration,
+        /// Requests a minRTT measurement takes (50).
+        #[serde(default = "fifty_u32")]
+        request_count: u32,
+        /// A random delay of up to this percent of the interval before each measurement (10).
+        #[serde(default = "ten")]
+        jitter: f64,
+        /// The limit while measuring the minRTT, and the lowest limit (3).
+        #[serde(default = "three")]
+        min_concurrency: u32,
+        /// The minRTT's margin before latency counts as rising, in percent (25).
+        #[serde(default = "twenty_five")]
+        buffer: f64,
+    },
+}
+
+pub(in crate::model) fn ms100() -> Duration {
+    Duration(100_000_000)
+}
+pub(in crate::model) fn fifty() -> f64 {
+    50.0
+}
+pub(in crate::model) fn fifty_u32() -> u32 {
+    50
+}
+pub(in crate::model) fn twenty_five() -> f64 {
+    25.0
 }
 
 pub(in crate::model) fn one_f64() -> f64 {
