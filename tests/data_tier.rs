@@ -364,6 +364,12 @@ fn primary_lost(
     failover: &str,
     down: &str,
 ) -> scalesim::metrics::RunMetrics {
+    let faults = format!(r#"Crash(node: "db", at: "100s", for: {down})"#);
+    lost_with(name, lag, failover, &faults)
+}
+
+/// The replicated database above with `faults`.
+fn lost_with(name: &str, lag: &str, failover: &str, faults: &str) -> scalesim::metrics::RunMetrics {
     let p = write(
         name,
         &format!(
@@ -377,7 +383,7 @@ fn primary_lost(
                 "primary": Service(workers: 100, service_time: Deterministic(value: "10us")),
                 "replica": Service(replicas: 2, workers: 100, service_time: Deterministic(value: "10us")),
             }}),
-            faults: [Crash(node: "db", at: "100s", for: {down})],
+            faults: [{faults}],
             duration: "200s", warmup: "20s", seed: 97,
         )"#
         ),
@@ -473,5 +479,25 @@ fn a_queue_that_is_down_refuses_publishes_and_keeps_what_it_stored() {
         "{} vs {}",
         q("published"),
         q("acked")
+    );
+}
+
+#[test]
+fn a_primary_back_before_its_failover_cancels_it() {
+    // Lost at 100 s for 10 s (the 30 s failover not due yet), lost again at 120 s: the
+    // promotion comes 30 s after the second loss, not at the first loss's 130 s. Writes
+    // fail for 10 + 30 s: ≈ 4,000.
+    let m = lost_with(
+        "lost-twice",
+        r#"Deterministic(value: "2s")"#,
+        r#"Some("30s")"#,
+        r#"Crash(node: "db", at: "100s", for: Some("10s")), Crash(node: "db", at: "120s")"#,
+    );
+    let db = |k: &str| m.node("db", k).unwrap();
+    assert_eq!(db("failovers"), 1.0);
+    let failed = db("failed_writes");
+    assert!(
+        (failed - 4000.0).abs() < 4.0 * 64.0,
+        "{failed} writes failed"
     );
 }

@@ -92,6 +92,9 @@ pub struct Database {
     outages: Outages,
     /// The primary was lost at this time and no replica is promoted yet.
     lost_at: Option<Nanos>,
+    /// When the pending promotion is due (an earlier loss's promotion, the primary having
+    /// come back since, finds another time here and does nothing).
+    promote_at: Option<Nanos>,
     /// Calls to the primary sent before this were cut off by its loss.
     cut_before: Nanos,
     /// A replica took over: writes go to the replicas' node, which no longer lags.
@@ -111,6 +114,7 @@ impl Database {
             unapplied: VecDeque::new(),
             outages: Outages::new(cfg.faults.clone()),
             lost_at: None,
+            promote_at: None,
             cut_before: 0,
             promoted: false,
             stats: DatabaseStats::default(),
@@ -151,20 +155,23 @@ impl Database {
             self.lost_at = Some(now);
             self.cut_before = now;
             if let Some(delay) = self.cfg.failover {
-                ctx.cal.at(now.saturating_add(delay), self.id, Msg::Wake);
+                let due = now.saturating_add(delay);
+                self.promote_at = Some(due);
+                ctx.cal.at(due, self.id, Msg::Wake);
             }
         } else if !self.outages.down() {
             self.lost_at = None;
+            self.promote_at = None;
         }
     }
 
     /// The failover delay is over: a replica becomes the primary, without the writes it had
     /// not applied when the primary was lost.
     fn promote(&mut self, ctx: &mut Ctx) {
-        let Some(lost) = self.lost_at else {
-            return; // the primary came back first
-        };
         let now = ctx.cal.now();
+        let Some(lost) = self.lost_at.filter(|_| self.promote_at == Some(now)) else {
+            return; // the primary came back first (and may have been lost again since)
+        };
         let lost_writes = self.unapplied.iter().filter(|v| **v > lost).count() as u64;
         if now >= ctx.warmup {
             self.stats.lost_writes += lost_writes;
@@ -173,6 +180,7 @@ impl Database {
         self.unapplied.clear();
         self.promoted = true;
         self.lost_at = None;
+        self.promote_at = None;
     }
 
     fn arrive(&mut self, parent: ReqId, ctx: &mut Ctx) {
