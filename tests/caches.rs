@@ -339,3 +339,25 @@ fn a_fill_that_races_a_write_leaves_a_stale_entry() {
     let m = racing("stale-race-fast", "1us");
     assert!(m.node("cache", "stale_hits").unwrap() < 5.0);
 }
+
+#[test]
+fn a_slowed_cache_looks_up_slower() {
+    // Lookups of 1 ms, ten times slower from 100 s on: every hit's latency is its lookup,
+    // so the mean latency goes from 1 ms to about (80 × 1 + 100 × 10) / 180 = 6 ms.
+    let p = write(
+        "cache-slow",
+        r#"Experiment(
+            name: "cache-slow",
+            model: Model(nodes: {
+                "users": Client(target: "cache", arrivals: Poisson(rate: 100.0), keys: Uniform(n: 10)),
+                "cache": Cache(backend: "db", capacity: 100, lookup: Deterministic(value: "1ms")),
+                "db": Service(workers: 100, service_time: Deterministic(value: "1us")),
+            }),
+            faults: [Slowdown(node: "cache", at: "100s", for: "1h", factor: 10.0)],
+            duration: "200s", warmup: "20s", seed: 5,
+        )"#,
+    );
+    let (_, r) = run_file(&p);
+    let mean = r.units[0].metrics.get("latency_mean_s").unwrap();
+    assert!((mean - 0.006).abs() < 0.0005, "mean latency {mean}");
+}

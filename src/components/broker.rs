@@ -211,7 +211,8 @@ impl Broker {
         self.ready[p].push_back(m);
         // Stored: the producer goes on.
         let store = match &self.publish {
-            Some(s) => s.sample(&mut self.rng, self.outages.factor()),
+            // A slowdown of f is a speed of 1/f.
+            Some(s) => s.sample(&mut self.rng, 1.0 / self.outages.factor()),
             None => 0,
         };
         answer(ctx, id, Outcome::Ok, now.saturating_add(store));

@@ -151,7 +151,8 @@ impl Cache {
 
     fn lookup_time(&mut self) -> Nanos {
         match &self.lookup {
-            Some(s) => s.sample(&mut self.rng, self.outages.factor()),
+            // A slowdown of f is a speed of 1/f.
+            Some(s) => s.sample(&mut self.rng, 1.0 / self.outages.factor()),
             None => 0,
         }
     }
