@@ -257,7 +257,7 @@ impl Database {
             .expect("a reply to a pending call");
         // A call to the primary sent before it was lost never completed.
         let on_primary = !matches!(pending, Pending::Read { on_replica: true, .. });
-        if on_primary && !self.promoted && c.sent < self.cut_before {
+        if on_primary && c.sent < self.cut_before {
             outcome = Outcome::Error;
         }
         let ok = matches!(outcome, Outcome::Ok | Outcome::Degraded);
