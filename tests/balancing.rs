@@ -160,8 +160,7 @@ fn a_hung_replica_fails_its_health_checks_because_probes_wait_for_a_worker() {
         "2s",
     );
     let bare = hung("hung-bare", "", "2s");
-    let share = |(plan, results): &(Plan, Results)| -> Vec<f64> {
-        let _ = plan;
+    let share = |(_, results): &(Plan, Results)| -> Vec<f64> {
         per_rep(results, 0, |m| {
             m.get("timed_out").unwrap() / m.get("requests").unwrap()
         })

@@ -235,10 +235,7 @@ impl ConcurrencyLimit {
     /// The next probe jitter in [0.5, 1): SplitMix64, so every replica's sequence is fixed.
     fn next_jitter(&mut self) -> f64 {
         self.jitter_state = self.jitter_state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.jitter_state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
+        let z = super::balancer::mix(self.jitter_state);
         0.5 + 0.5 * (z >> 11) as f64 / (1u64 << 53) as f64
     }
 

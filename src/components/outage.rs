@@ -23,6 +23,32 @@ pub struct Outage {
     pub kind: OutageKind,
 }
 
+/// Schedules fault windows (`at`, `until`), numbered in order, as `Msg::Fault`s to `me`:
+/// every node kind's faults, services' included, begin and end this way.
+pub fn schedule(me: ActorId, windows: impl Iterator<Item = (Nanos, Option<Nanos>)>, ctx: &mut Ctx) {
+    for (i, (at, until)) in windows.enumerate() {
+        let fault = i as u32;
+        ctx.cal.at(
+            at,
+            me,
+            Msg::Fault {
+                fault,
+                begins: true,
+            },
+        );
+        if let Some(end) = until {
+            ctx.cal.at(
+                end,
+                me,
+                Msg::Fault {
+                    fault,
+                    begins: false,
+                },
+            );
+        }
+    }
+}
+
 /// The fault windows of one node and which are open now.
 #[derive(Clone, Debug, Default)]
 pub struct Outages {
@@ -38,27 +64,7 @@ impl Outages {
 
     /// Schedules every window's start and end as `Msg::Fault` to `me`.
     pub fn start(&self, me: ActorId, ctx: &mut Ctx) {
-        for (i, w) in self.windows.iter().enumerate() {
-            let fault = i as u32;
-            ctx.cal.at(
-                w.at,
-                me,
-                Msg::Fault {
-                    fault,
-                    begins: true,
-                },
-            );
-            if let Some(end) = w.until {
-                ctx.cal.at(
-                    end,
-                    me,
-                    Msg::Fault {
-                        fault,
-                        begins: false,
-                    },
-                );
-            }
-        }
+        schedule(me, self.windows.iter().map(|w| (w.at, w.until)), ctx);
     }
 
     /// Window `i` opens or closes; its kind, and whether the node was down before.

@@ -93,6 +93,34 @@ pub enum Adjustment {
     Exact(u32),
 }
 
+impl Adjustment {
+    /// The capacity after this adjustment of `base` (never below zero).
+    pub fn apply(self, base: u32) -> u32 {
+        match self {
+            Adjustment::Change(n) => (base as i64 + n as i64).max(0) as u32,
+            Adjustment::Percent(p) => {
+                let delta = base as f64 * p / 100.0;
+                let delta = if delta >= 0.0 {
+                    delta.ceil().max(1.0)
+                } else {
+                    delta.floor().min(-1.0)
+                };
+                (base as f64 + delta).max(0.0) as u32
+            }
+            Adjustment::Exact(n) => n,
+        }
+    }
+
+    /// The same change the other way (an exact count stays itself).
+    pub fn reversed(self) -> Adjustment {
+        match self {
+            Adjustment::Change(n) => Adjustment::Change(-n),
+            Adjustment::Percent(p) => Adjustment::Percent(-p),
+            Adjustment::Exact(n) => Adjustment::Exact(n),
+        }
+    }
+}
+
 /// A step: applies when the metric minus the threshold is in its bounds (above the
 /// threshold `lower ≤ d < upper`, below it `lower < d ≤ upper`; `None` is unbounded).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -167,19 +195,7 @@ impl StepScaling {
             return current;
         }
         let base = if side > 0 { ready } else { current };
-        let target = match step.adjustment {
-            Adjustment::Change(n) => (base as i64 + n as i64).max(0) as u32,
-            Adjustment::Percent(p) => {
-                let delta = base as f64 * p / 100.0;
-                let delta = if delta >= 0.0 {
-                    delta.ceil().max(1.0)
-                } else {
-                    delta.floor().min(-1.0)
-                };
-                (base as f64 + delta).max(0.0) as u32
-            }
-            Adjustment::Exact(n) => n,
-        };
+        let target = step.adjustment.apply(base);
         if side > 0 {
             if target > current {
                 self.last_in = None;

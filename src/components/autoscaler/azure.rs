@@ -3,7 +3,8 @@
 
 use super::*;
 
-/// Azure autoscale's rules: above `out_above` add `out_by`, below `in_below` remove `in_by`;
+/// Azure autoscale's rules: above `out_above` add `out_by`, below `in_below` remove `in_by`
+/// (both positive changes; the rule gives the direction);
 /// nothing for `cooldown` after any action. A scale-in is skipped when the metric, spread
 /// over the smaller count (`metric × current / new`), would reach the scale-out threshold:
 /// Azure's flapping guard.
@@ -34,20 +35,6 @@ impl Azure {
         }
     }
 
-    /// The count after an adjustment of `current` in direction `sign` (+1 out, −1 in).
-    fn adjusted(a: Adjustment, current: u32, sign: i64) -> u32 {
-        match a {
-            Adjustment::Change(n) => {
-                (current as i64 + sign * n.unsigned_abs() as i64).max(0) as u32
-            }
-            Adjustment::Percent(p) => {
-                let delta = (current as f64 * p.abs() / 100.0).ceil().max(1.0) as i64;
-                (current as i64 + sign * delta).max(0) as u32
-            }
-            Adjustment::Exact(n) => n,
-        }
-    }
-
     /// The new count, within `[min, max]`, from the metric averaged over the window.
     pub fn decide(
         &mut self,
@@ -65,7 +52,7 @@ impl Azure {
             return current;
         }
         if m > self.cfg.out_above {
-            let n = Self::adjusted(self.cfg.out_by, current, 1).clamp(min, max);
+            let n = self.cfg.out_by.apply(current).clamp(min, max);
             if n > current {
                 self.last_action = Some(now);
                 return n;
@@ -73,7 +60,12 @@ impl Azure {
             return current;
         }
         if m < self.cfg.in_below {
-            let n = Self::adjusted(self.cfg.in_by, current, -1).clamp(min.max(1), max);
+            let n = self
+                .cfg
+                .in_by
+                .reversed()
+                .apply(current)
+                .clamp(min.max(1), max);
             if n >= current {
                 return current;
             }

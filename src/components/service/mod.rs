@@ -351,26 +351,8 @@ impl Service {
 
     /// Schedules the fault timeline and the autoscaler's clocks.
     pub fn start(&mut self, ctx: &mut Ctx) {
-        for (i, f) in self.cfg.faults.iter().enumerate() {
-            ctx.cal.at(
-                f.at,
-                self.id,
-                Msg::Fault {
-                    fault: i as u32,
-                    begins: true,
-                },
-            );
-            if let Some(end) = f.until {
-                ctx.cal.at(
-                    end,
-                    self.id,
-                    Msg::Fault {
-                        fault: i as u32,
-                        begins: false,
-                    },
-                );
-            }
-        }
+        let windows = self.cfg.faults.iter().map(|f| (f.at, f.until));
+        super::outage::schedule(self.id, windows, ctx);
         for k in 0..self.replicas.len() {
             self.idle_instance(k, 0, ctx);
         }

@@ -391,7 +391,7 @@ pub(in crate::model) fn autoscaler(
                 ));
             }
             let adjust = |a: &AdjustSpec, field: &'static str| match *a {
-                AdjustSpec::Change(n) if n != 0 => Ok(Adjustment::Change(n)),
+                AdjustSpec::Change(n) if n > 0 => Ok(Adjustment::Change(n)),
                 AdjustSpec::Percent(p) if p > 0.0 && p.is_finite() => Ok(Adjustment::Percent(p)),
                 AdjustSpec::Exact(n) => Ok(Adjustment::Exact(n)),
                 _ => Err((
