@@ -22,6 +22,8 @@ macro_rules! node_kinds {
             Database: database::DatabaseSpec => database::Database,
             /// A message queue: producers go on, a consumer processes later.
             Queue: queue::QueueSpec => broker::Broker,
+            /// A connection pooler (PgBouncer): queries share a few server connections.
+            Pooler: pooler::PoolerSpec => pooler::Pooler,
         }
     };
 }

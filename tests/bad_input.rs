@@ -1121,3 +1121,63 @@ fn bad_show_items_are_located() {
         "did you mean `app.wait_probability`",
     );
 }
+
+#[test]
+fn pooler_and_connection_errors() {
+    let db = r#"        "db": Service(service_time: Exponential(mean: "10ms")),"#;
+    let pooler = |fields: &str| {
+        format!("{USERS}\n{APP}\n        \"pgb\": Pooler(target: \"db\", {fields}),\n{db}")
+    };
+    // Session pooling is refused with what to use instead, at the field.
+    assert_error_at(
+        "pooler-session",
+        &experiment(&pooler("pool_mode: Session"), SETTINGS),
+        &[],
+        5,
+        "use `Transaction`",
+    );
+    assert_error_at(
+        "pooler-zero-pool",
+        &experiment(
+            &pooler("pool_mode: Transaction, default_pool_size: 0"),
+            SETTINGS,
+        ),
+        &[],
+        5,
+        "default_pool_size",
+    );
+    assert_error_at(
+        "pooler-no-mode",
+        &experiment(&pooler("default_pool_size: 5"), SETTINGS),
+        &[],
+        5,
+        "pool_mode",
+    );
+    assert_error_at(
+        "pooler-unknown-target",
+        &experiment(&pooler("target2: 1"), SETTINGS),
+        &[],
+        5,
+        "target2",
+    );
+    // A pooler does no work to slow down.
+    let slow = format!(
+        "{SETTINGS}\n    faults: [Slowdown(node: \"pgb\", at: \"1s\", for: \"1s\", factor: 2.0)],"
+    );
+    assert_error_at(
+        "pooler-slowdown",
+        &experiment(&pooler("pool_mode: Transaction"), &slow),
+        &[],
+        9,
+        "slow down its database",
+    );
+    // A server's connections: at least one.
+    let zero = db.replace("))", "), connections: (max_connections: 0))");
+    assert_error_at(
+        "connections-zero",
+        &experiment(&format!("{USERS}\n{APP}\n{zero}"), SETTINGS),
+        &[],
+        5,
+        "max_connections must be at least 1",
+    );
+}

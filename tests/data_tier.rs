@@ -501,3 +501,153 @@ fn a_primary_back_before_its_failover_cancels_it() {
         "{failed} writes failed"
     );
 }
+
+/// Users at `rate`/s calling `entry` in a model with a 100 ms database `db` of 100 workers
+/// whose connections are `conns`, and a PgBouncer `pgb` with `pooler` fields.
+fn connected(
+    name: &str,
+    rate: f64,
+    entry: &str,
+    conns: &str,
+    pooler: &str,
+) -> scalesim::metrics::RunMetrics {
+    let p = write(
+        name,
+        &format!(
+            r#"Experiment(
+            name: "{name}",
+            model: Model(nodes: {{
+                "users": Client(target: "{entry}", arrivals: Poisson(rate: {rate})),
+                "app": Service(workers: 1000, service_time: Deterministic(value: "1us"),
+                    handler: [Work, Call(target: "db")]),
+                "pooled_app": Service(workers: 1000, service_time: Deterministic(value: "1us"),
+                    handler: [Work, Call(target: "db", pool: Pool(size: 1000))]),
+                "pgb": Pooler(target: "db", pool_mode: Transaction, {pooler}),
+                "db": Service(workers: 100, service_time: Deterministic(value: "100ms"),
+                    connections: ({conns})),
+            }}),
+            duration: "400s", warmup: "20s", seed: 61,
+        )"#
+        ),
+    );
+    let (_, r) = run_file(&p);
+    r.units[0].metrics.clone()
+}
+
+#[test]
+fn max_connections_refuses_the_calls_beyond_it_as_erlangs_loss_formula_says() {
+    // Each call holds a connection for its 100 ms; at most 10 at once. Poisson arrivals
+    // of 8 Erlangs: PostgreSQL refuses the fraction Erlang B(10, 8) = 12.2%.
+    let m = connected("max-connections", 80.0, "db", "max_connections: 10", "");
+    let db = |k: &str| m.node("db", k).unwrap();
+    let refused = db("connections_refused") / (db("arrivals") + db("connections_refused"));
+    let want = scalesim::theory::erlang_b(10, 8.0);
+    // ~30k calls: se of the fraction ≈ 0.002.
+    assert!((refused - want).abs() < 0.01, "{refused} vs {want}");
+    assert_eq!(db("connections_peak"), 10.0);
+    assert!(
+        (m.get("failed").unwrap() - db("connections_refused")).abs() < 1.0,
+        "a refused connection is a failed call"
+    );
+}
+
+#[test]
+fn a_new_connection_pays_its_setup_and_a_pooled_one_does_not() {
+    let conns = r#"max_connections: 100, setup: Deterministic(value: "5ms")"#;
+    let fresh = connected("setup-fresh", 20.0, "app", conns, "");
+    let pooled = connected("setup-pooled", 20.0, "pooled_app", conns, "");
+    let p50 = |m: &scalesim::metrics::RunMetrics| m.node("users", "latency_p50_s").unwrap();
+    // Deterministic: 100 ms of query, plus 5 ms of setup on a connection per call.
+    assert!((p50(&fresh) - 0.105).abs() < 0.001, "{}", p50(&fresh));
+    assert!((p50(&pooled) - 0.100).abs() < 0.001, "{}", p50(&pooled));
+    assert_eq!(fresh.node("db", "connection_setup_mean_s").unwrap(), 0.005);
+    assert!(fresh.node("db", "connections_opened").unwrap() > 7000.0);
+    assert_eq!(pooled.node("db", "connections_opened").unwrap(), 0.0);
+}
+
+#[test]
+fn a_pooler_runs_queries_on_its_pool_and_opens_each_server_connection_once() {
+    let conns = r#"max_connections: 100, setup: Deterministic(value: "5ms")"#;
+    // 3 server connections of 100 ms: 30 queries/s at most; at 40/s the rest wait at the
+    // pooler (PgBouncer's default query_wait_timeout of 120 s never passes: the waits
+    // grow to 100 s over the run, and the queries beyond are refused at 100 clients).
+    let m = connected("pgb-3", 40.0, "pgb", conns, "default_pool_size: 3");
+    let db = |k: &str| m.node("db", k).unwrap();
+    assert!(
+        (db("throughput_rps") - 30.0).abs() < 0.1,
+        "{}",
+        db("throughput_rps")
+    );
+    assert_eq!(db("connections_peak"), 3.0);
+    assert_eq!(
+        db("connections_opened"),
+        0.0,
+        "opened before the warm-up ended, then kept"
+    );
+    let pgb = |k: &str| m.node("pgb", k).unwrap();
+    assert_eq!(pgb("server_connections"), 3.0);
+    assert!(pgb("wait_mean_s") > 1.0);
+    assert!(pgb("clients_refused") > 0.0, "max_client_conn: 100");
+    // Below the pool's capacity nothing waits long, and the clients never run out.
+    let m = connected("pgb-light", 20.0, "pgb", conns, "default_pool_size: 3");
+    assert!(m.node("pgb", "wait_mean_s").unwrap() < 0.1);
+    assert_eq!(m.node("pgb", "clients_refused").unwrap(), 0.0);
+}
+
+#[test]
+fn a_pooler_fails_queries_after_query_wait_timeout_and_refuses_clients_past_max_client_conn() {
+    let conns = "max_connections: 100";
+    let m = connected(
+        "pgb-wait",
+        40.0,
+        "pgb",
+        conns,
+        r#"default_pool_size: 3, query_wait_timeout: "200ms""#,
+    );
+    let pgb = |k: &str| m.node("pgb", k).unwrap();
+    // 10/s more than the pool serves give up after 200 ms; nobody waits longer.
+    let per_s = pgb("wait_timeouts") / 380.0;
+    assert!((per_s - 10.0).abs() < 0.5, "{per_s}");
+    assert!(pgb("wait_mean_s") < 0.2);
+    assert!(m.node("users", "latency_p99_s").unwrap() <= 0.300 + 1e-6);
+    // Clients: a pool larger than the load, 5 clients at most. Each query is a client for
+    // its 100 ms, so the pooler is an Erlang loss system of 5 servers at 4 Erlangs.
+    let m = connected(
+        "pgb-clients",
+        40.0,
+        "pgb",
+        conns,
+        "default_pool_size: 50, max_client_conn: 5",
+    );
+    let pgb = |k: &str| m.node("pgb", k).unwrap();
+    let refused = pgb("clients_refused") / (pgb("queries") + pgb("clients_refused"));
+    let want = scalesim::theory::erlang_b(5, 4.0);
+    assert!((refused - want).abs() < 0.01, "{refused} vs {want}");
+}
+
+#[test]
+fn a_pooler_that_crashes_fails_its_queries_and_reopens_its_connections() {
+    let p = write(
+        "pgb-crash",
+        r#"Experiment(
+            name: "pgb-crash",
+            model: Model(nodes: {
+                "users": Client(target: "pgb", arrivals: Poisson(rate: 20.0)),
+                "pgb": Pooler(target: "db", pool_mode: Transaction, default_pool_size: 3),
+                "db": Service(workers: 100, service_time: Deterministic(value: "100ms"),
+                    connections: (setup: Deterministic(value: "5ms"))),
+            }),
+            duration: "200s", warmup: "20s", seed: 62,
+            faults: [Crash(node: "pgb", at: "100s", for: "20s")],
+        )"#,
+    );
+    let (_, r) = run_file(&p);
+    let m = &r.units[0].metrics;
+    // 20 s down at 20/s: ~400 queries refused, plus the two or so running at the crash.
+    let failed = m.node("pgb", "fault_failed").unwrap();
+    assert!((failed - 402.0).abs() < 60.0, "{failed}");
+    assert_eq!(m.get("failed").unwrap(), failed);
+    // Its server connections closed: it set them up again when it came back.
+    let opened = m.node("db", "connections_opened").unwrap();
+    assert!((1.0..=3.0).contains(&opened), "{opened}");
+}

@@ -184,6 +184,12 @@ const BROKEN: &[Broken] = &[
         fails: "all(horizontal.succeeded > 0.999 * horizontal.requests)",
     },
     Broken {
+        file: "experiments/connection-storm.ron",
+        why: "the pooler keeps as many server connections as the database accepts",
+        edits: &[("default_pool_size: 40,", "default_pool_size: 150,")],
+        fails: "pgbouncer.db.connections_peak <= 40",
+    },
+    Broken {
         file: "experiments/serverless-burst.ron",
         why: "the raised cap comes with no scaling rate: nothing throttles the ramp",
         edits: &[(

@@ -387,6 +387,8 @@ fn the_readme_says_which_real_system_each_policy_follows() {
         "Cache",
         "Database",
         "Queue",
+        "Pooler",
+        "Connections",
     ];
     for name in types {
         let _ = section(name);

@@ -64,6 +64,9 @@ pub enum Msg {
     /// A rate limit's delay for this call ended: admit it (to `replica`, or `u32::MAX` for
     /// the next in turn).
     Paced { request: ReqId, replica: u32 },
+    /// A call's new connection is set up: it arrives now (to `replica`, or `u32::MAX` for
+    /// the next in turn).
+    Connected { request: ReqId, replica: u32 },
 }
 
 // Every event in the calendar carries a message: keep it two words, so adding a kind does not
@@ -102,6 +105,7 @@ impl Msg {
             Msg::PoolTimeout { .. } => 26,
             Msg::Visibility(_) => 27,
             Msg::Wake => 28,
+            Msg::Connected { .. } => 29,
         }
     }
 }

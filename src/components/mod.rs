@@ -7,6 +7,7 @@
 pub mod autoscaler;
 pub mod breaker;
 pub mod concurrency;
+pub mod connections;
 pub mod degrade;
 pub mod dist;
 pub mod kernel;

@@ -275,6 +275,7 @@ impl Outbound {
         req.class = meta.class;
         req.key = meta.key;
         req.direct_tag = Some(meta.tag);
+        req.kept = site.pool.is_some();
         if let Some((bucket, counts)) = &mut self.series {
             let i = ((now / *bucket) as usize).min(counts.len() - 1);
             counts[i] += 1;
@@ -322,6 +323,7 @@ impl Outbound {
         req.net = net;
         req.class = c.class;
         req.key = c.key;
+        req.kept = site.pool.is_some();
         if let Some((bucket, counts)) = &mut self.series {
             let i = ((now / *bucket) as usize).min(counts.len() - 1);
             counts[i] += 1;

@@ -51,6 +51,9 @@ pub struct Request {
     /// The caller's label for a call sent without a logical-call record (a plain call
     /// site: no retry, hedge, timeout, breaker or bulkhead), `None` otherwise.
     pub direct_tag: Option<u32>,
+    /// Sent on a connection already open (a caller's pool, a pooler's server connection):
+    /// a server with a connection setup cost charges none.
+    pub kept: bool,
 }
 
 impl Request {
@@ -81,6 +84,7 @@ impl Request {
             inflight: 0,
             timer: TimerId::NONE,
             direct_tag: None,
+            kept: false,
         }
     }
 }

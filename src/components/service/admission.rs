@@ -46,8 +46,38 @@ impl RateLimits {
 }
 
 impl Service {
-    /// A call arrives, for a given replica (from a balancer) or spread round robin.
+    /// A call arrives, for a given replica (from a balancer) or spread round robin: it takes
+    /// a connection, if the server counts them, then goes in.
     pub(super) fn arrive(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
+        let Some((conns, rng)) = &mut self.conns else {
+            self.enter(id, replica, ctx);
+            return;
+        };
+        let now = ctx.cal.now();
+        let kept = ctx.requests.get(id).expect("a call for a freed request").kept;
+        match conns.open(kept, rng, now >= ctx.warmup) {
+            Open::Ready => self.enter(id, replica, ctx),
+            // "Too many clients": refused before anything else sees it.
+            Open::Refused => super::super::kernel::answer(ctx, id, Outcome::Error, now),
+            Open::After(setup) => {
+                let to = replica.map_or(u32::MAX, |k| k as u32);
+                let msg = Msg::Connected {
+                    request: id,
+                    replica: to,
+                };
+                ctx.cal.at(now.saturating_add(setup), self.id, msg);
+            }
+        }
+    }
+
+    /// A call's new connection is ready: it arrives now.
+    pub(super) fn connected(&mut self, id: ReqId, replica: u32, ctx: &mut Ctx) {
+        let replica = (replica != u32::MAX).then_some(replica as usize);
+        self.enter(id, replica, ctx);
+    }
+
+    /// A call on its connection: rate limits, then a replica.
+    fn enter(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let work = self.sampler.sample(&mut self.rng, self.cfg.speed);
         self.stats.arrivals_total += 1;

@@ -174,4 +174,6 @@ pub struct ServiceConfig {
     pub concurrency_limit: Option<LimitAlgorithm>,
     /// Balancers in front of this service: told when a replica joins or leaves.
     pub watchers: Vec<ActorId>,
+    /// A connection limit and setup cost (a database server's).
+    pub connections: Option<ConnectionsConfig>,
 }

@@ -23,6 +23,7 @@ pub use stats::{ServiceSeries, ServiceStats, SERIES_COLUMNS, SERIES_WIDTH};
 
 use super::autoscaler::{Autoscaler, AutoscalerConfig, PolicyConfig, Totals, SCRAPE};
 use super::concurrency::{ConcurrencyLimit, LimitAlgorithm};
+use super::connections::{Connections, ConnectionsConfig, Open};
 use super::degrade::{DegradeConfig, Dimmer};
 use super::dist::{DistParams, Sampler};
 use super::kernel::{Ctx, Msg};
@@ -203,6 +204,8 @@ pub struct Service {
     error_rate: Vec<f64>,
     /// A function's scaling rate: launches take a token.
     scaling: Option<Limiter>,
+    /// The server's connections, if it limits them or charges for new ones.
+    conns: Option<(Connections, Stream)>,
     pub stats: ServiceStats,
 }
 
@@ -258,6 +261,7 @@ pub struct ServiceStreams {
     pub calls: Stream,
     pub provision: Stream,
     pub degrade: Stream,
+    pub connect: Stream,
 }
 
 impl Service {
@@ -314,7 +318,12 @@ impl Service {
                     max_delay: 0,
                 })
             });
+        let conns = match &cfg.connections {
+            Some(c) => Some((Connections::new(c)?, s.connect)),
+            None => None,
+        };
         Ok(Service {
+            conns,
             provision_rng: s.provision,
             degrade_rng: s.degrade,
             dimmer: cfg.degrade.map(|d| Dimmer::new(d, warmup)),
@@ -380,6 +389,10 @@ impl Service {
                 request: id,
                 replica,
             } => self.paced(id, replica, ctx),
+            Msg::Connected {
+                request: id,
+                replica,
+            } => self.connected(id, replica, ctx),
             Msg::Finish(job) => self.finish_work(Id::from_token(job), ctx),
             Msg::PoolTimeout { job, step } => self.pool_timeout(Id::from_token(job), step, ctx),
             // Its own calls.
@@ -429,6 +442,9 @@ impl Service {
 
     fn reply(&mut self, id: ReqId, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.cal.now();
+        if let Some((c, _)) = &mut self.conns {
+            c.close();
+        }
         super::kernel::answer(ctx, id, outcome, now);
     }
 }
@@ -505,6 +521,7 @@ impl super::node::Build for Service {
             calls: s.get("calls"),
             provision: s.get("provision"),
             degrade: s.get("degrade"),
+            connect: s.get("connect"),
         };
         Service::new(id, cfg, streams, warmup)
     }

@@ -250,6 +250,9 @@ impl Service {
             ));
             m.push(("pool_timeouts".into(), s.pool_timeouts as f64));
         }
+        if let Some((c, _)) = &self.conns {
+            m.extend(c.metrics());
+        }
         m.push(("calls".into(), self.out.stats.attempts as f64));
         m.push(("call_retries".into(), self.out.stats.retries as f64));
         if let Some(full) = self.out.bulkhead_metric() {

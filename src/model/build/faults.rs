@@ -231,9 +231,17 @@ pub(in crate::model) fn attach_fault(
             }
             return attach_outage(&mut d.faults, node, "database", kind, at, until);
         }
+        ActorConfig::Pooler(p) => {
+            if matches!(kind, FaultKind::Slowdown { .. }) {
+                return Err(format!(
+                    "`{node}` is a pooler: it does no work of its own to slow down; slow down its database instead"
+                ));
+            }
+            return attach_outage(&mut p.faults, node, "pooler", kind, at, until);
+        }
         _ => {
             return Err(format!(
-                "fault on `{node}`, which is not a service, cache, database or queue"
+                "fault on `{node}`, which is not a service, cache, database, queue or pooler"
             ))
         }
     };

@@ -14,9 +14,11 @@ pub(in crate::model) use crate::components::autoscaler::AutoscalerConfig;
 pub(in crate::model) use crate::components::broker::BrokerConfig;
 pub(in crate::model) use crate::components::cache::{CacheConfig, WritePolicy};
 pub(in crate::model) use crate::components::concurrency::LimitAlgorithm;
+pub(in crate::model) use crate::components::connections::ConnectionsConfig;
 pub(in crate::model) use crate::components::database::DatabaseConfig;
 pub(in crate::model) use crate::components::degrade::DegradeConfig;
 pub(in crate::model) use crate::components::limiter::LimiterConfig;
+pub(in crate::model) use crate::components::pooler::PoolerConfig;
 pub(in crate::model) use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
 pub(in crate::model) use crate::components::retry::{
     Backoff, Budget, Jitter, QuotaConfig, RateBudgetConfig, RetryOn, RetryPolicy, ThrottleConfig,

@@ -82,6 +82,28 @@ pub struct ServiceSpec {
     /// Function-style (serverless): instances started per request on demand.
     #[serde(default)]
     pub function: Option<FunctionSpec>,
+    /// A database server's connections: a limit, and a setup cost for calls that do not
+    /// come on an open connection (a pool's).
+    #[serde(default)]
+    pub connections: Option<ConnectionsSpec>,
+}
+
+/// A server's connection handling, PostgreSQL's by default.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsSpec {
+    /// Calls in progress at once, each on its connection; more are refused as errors
+    /// ("too many clients"). PostgreSQL's `max_connections`: 100.
+    #[serde(default = "hundred")]
+    pub max_connections: u32,
+    /// Time to set up a connection for a call not on an open one (PostgreSQL forks and
+    /// authenticates a backend: a few milliseconds). None if absent.
+    #[serde(default)]
+    pub setup: Option<Dist>,
+}
+
+pub(in crate::model) fn hundred() -> u32 {
+    100
 }
 
 pub(in crate::model) fn ten_minutes() -> Duration {
@@ -150,6 +172,7 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
     );
     let handlers = keep(e, handlers(cx, name, s));
     let limits = keep(e, limits(cx, name, s));
+    let connections = keep(e, connections(cx, name, s)).flatten();
     if let Some(e) = Error::all(errors) {
         return Err(e);
     }
@@ -186,7 +209,42 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
         degrade,
         concurrency_limit,
         watchers: Vec::new(),
+        connections,
     })
+}
+
+/// A server's connection limit and setup cost.
+fn connections(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<Option<ConnectionsConfig>, Error> {
+    let Some(c) = &s.connections else {
+        return Ok(None);
+    };
+    if c.max_connections == 0 {
+        return Err(cx.err(
+            &[name, "connections", "max_connections"],
+            format!("service `{name}`: connections: max_connections must be at least 1"),
+        ));
+    }
+    if s.function.is_some() {
+        return Err(cx.err(
+            &[name, "connections"],
+            format!("service `{name}`: a function-style service holds no connections: leave out `connections`"),
+        ));
+    }
+    let setup = c
+        .setup
+        .as_ref()
+        .map(|d| {
+            dist(d).map_err(|(p, m)| {
+                let mut path = vec![name, "connections", "setup"];
+                path.extend(p);
+                cx.err(&path, format!("service `{name}`: connections: setup: {m}"))
+            })
+        })
+        .transpose()?;
+    Ok(Some(ConnectionsConfig {
+        max: c.max_connections,
+        setup,
+    }))
 }
 
 /// The value of a part that checked out; else its error joins `errors`.
