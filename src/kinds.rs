@@ -24,6 +24,9 @@ macro_rules! node_kinds {
             Queue: queue::QueueSpec => broker::Broker,
             /// A connection pooler (PgBouncer): queries share a few server connections.
             Pooler: pooler::PoolerSpec => pooler::Pooler,
+            /// A topic: every message to each subscriber queue (Kafka consumer groups, a
+            /// RabbitMQ fanout exchange).
+            Topic: topic::TopicSpec => topic::Topic,
         }
     };
 }

@@ -1181,3 +1181,33 @@ fn pooler_and_connection_errors() {
         "max_connections must be at least 1",
     );
 }
+
+#[test]
+fn topic_errors() {
+    let topic = |subs: &str| {
+        format!(
+            "        \"users\": Client(target: \"t\", arrivals: Poisson(rate: 10.0)),\n{APP}\n        \"t\": Topic(subscribers: [{subs}]),\n        \"q\": Queue(consumer: \"app\"),"
+        )
+    };
+    assert_error_at(
+        "topic-not-a-queue",
+        &experiment(&topic("\"q\", \"app\""), SETTINGS),
+        &[],
+        5,
+        "is not a queue",
+    );
+    assert_error_at(
+        "topic-empty",
+        &experiment(&topic(""), SETTINGS),
+        &[],
+        5,
+        "at least one subscriber",
+    );
+    assert_error_at(
+        "topic-twice",
+        &experiment(&topic("\"q\", \"q\""), SETTINGS),
+        &[],
+        5,
+        "subscribes twice",
+    );
+}

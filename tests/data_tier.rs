@@ -651,3 +651,60 @@ fn a_pooler_that_crashes_fails_its_queries_and_reopens_its_connections() {
     let opened = m.node("db", "connections_opened").unwrap();
     assert!((1.0..=3.0).contains(&opened), "{opened}");
 }
+
+/// A topic read by two consumer groups: `fast` (4 workers at 50 ms, ρ = 0.625 at 50/s)
+/// and `slow` (2 workers at 50 ms: 40/s of the 50/s), with `extra` experiment fields.
+fn fanned_out(name: &str, extra: &str) -> scalesim::metrics::RunMetrics {
+    let p = write(
+        name,
+        &format!(
+            r#"Experiment(
+            name: "{name}",
+            model: Model(nodes: {{
+                "producer": Client(target: "t", arrivals: Poisson(rate: 50.0)),
+                "t": Topic(subscribers: ["fast_q", "slow_q"]),
+                "fast_q": Queue(consumer: "fast"),
+                "slow_q": Queue(consumer: "slow", concurrency: 2),
+                "fast": Service(workers: 4, service_time: Exponential(mean: "50ms")),
+                "slow": Service(workers: 2, service_time: Exponential(mean: "50ms")),
+            }}),
+            duration: "400s", warmup: "20s", seed: 103 {extra},
+        )"#
+        ),
+    );
+    let (_, r) = run_file(&p);
+    r.units[0].metrics.clone()
+}
+
+#[test]
+fn every_consumer_group_reads_every_message_at_its_own_pace() {
+    let m = fanned_out("fan-out", "");
+    let q = |n: &str, k: &str| m.node(n, k).unwrap();
+    assert_eq!(q("fast_q", "published"), q("slow_q", "published"));
+    assert_eq!(q("t", "published"), q("fast_q", "published"));
+    // The fast group is the M/M/4 queue it would be alone.
+    let want = scalesim::theory::mmc_wait(4, 50.0, 20.0) + 0.05;
+    let got = q("fast_q", "delay_mean_s");
+    assert!((got - want).abs() < 0.004, "{got} vs {want}");
+    // The slow group's lag grows by the 10 messages/s it cannot keep up with: ~3,800 at
+    // the end of 380 measured seconds (plus 200 from the warm-up), ~1,900 on average.
+    let depth = q("slow_q", "depth_mean");
+    assert!((depth - 2000.0).abs() < 150.0, "{depth}");
+    assert!(q("slow_q", "acked") < 0.81 * q("slow_q", "published"));
+}
+
+#[test]
+fn a_publish_fails_when_a_subscriber_queue_is_down_and_the_others_keep_their_copy() {
+    let m = fanned_out(
+        "fan-out-down",
+        r#", faults: [Crash(node: "slow_q", at: "100s", for: "20s")]"#,
+    );
+    let q = |n: &str, k: &str| m.node(n, k).unwrap();
+    // 20 s at 50/s refused by the slow group's queue: the producer sees them fail…
+    let refused = q("slow_q", "refused");
+    assert!((refused - 1000.0).abs() < 100.0, "{refused}");
+    assert_eq!(q("t", "failed"), refused);
+    assert_eq!(m.get("failed").unwrap(), refused);
+    // …while the fast group stored and read them.
+    assert_eq!(q("fast_q", "published") - q("slow_q", "published"), refused);
+}

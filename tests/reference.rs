@@ -389,6 +389,7 @@ fn the_readme_says_which_real_system_each_policy_follows() {
         "Queue",
         "Pooler",
         "Connections",
+        "Topic",
     ];
     for name in types {
         let _ = section(name);

@@ -239,9 +239,17 @@ pub(in crate::model) fn attach_fault(
             }
             return attach_outage(&mut p.faults, node, "pooler", kind, at, until);
         }
+        ActorConfig::Topic(t) => {
+            if matches!(kind, FaultKind::Slowdown { .. }) {
+                return Err(format!(
+                    "`{node}` is a topic: it does no work of its own to slow down; slow down a subscriber queue instead"
+                ));
+            }
+            return attach_outage(&mut t.faults, node, "topic", kind, at, until);
+        }
         _ => {
             return Err(format!(
-                "fault on `{node}`, which is not a service, cache, database, queue or pooler"
+                "fault on `{node}`, which is not a service, cache, database, queue, pooler or topic"
             ))
         }
     };

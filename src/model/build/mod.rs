@@ -24,6 +24,7 @@ pub(in crate::model) use crate::components::retry::{
     Backoff, Budget, Jitter, QuotaConfig, RateBudgetConfig, RetryOn, RetryPolicy, ThrottleConfig,
 };
 pub(in crate::model) use crate::components::store::Eviction;
+pub(in crate::model) use crate::components::topic::TopicConfig;
 pub(in crate::model) use crate::components::{
     ActorConfig, Algorithm, Arrivals, BalancerConfig, Bound, CallSite, Class, ClientConfig,
     DistParams, Fault, FaultKind, FunctionConfig, HealthCheck, Keys, OnFailure, Outlier,
