@@ -393,7 +393,7 @@ fn timeline_scaling_errors() {
         (
             "client-crash",
             r#"    faults: [Crash(node: "users", at: "1s")],"#,
-            "not a service, cache, database or queue",
+            "not a service, cache, database, queue, pooler or topic",
         ),
     ];
     for (name, fault, needle) in cases {

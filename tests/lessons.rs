@@ -190,6 +190,30 @@ const BROKEN: &[Broken] = &[
         fails: "pgbouncer.db.connections_peak <= 40",
     },
     Broken {
+        file: "experiments/hedged-requests.ron",
+        why: "the hedge waits 300 ms, past the tail it was meant to cut",
+        edits: &[(
+            r#""p95": { "users.hedge": Hedge(after: "30ms") },"#,
+            r#""p95": { "users.hedge": Hedge(after: "300ms") },"#,
+        )],
+        fails: "p95.latency_p99_s significantly < 0.7 * none.latency_p99_s",
+    },
+    Broken {
+        file: "experiments/monolith-vs-services.ron",
+        why: "hops are free: no network latency and no serialization",
+        edits: &[
+            (
+                r#"latency: Deterministic(value: "500us")"#,
+                r#"latency: Deterministic(value: "1ns")"#,
+            ),
+            (
+                r#"Compute(Deterministic(value: "200us"))"#,
+                r#"Compute(Deterministic(value: "1ns"))"#,
+            ),
+        ],
+        fails: "chain.latency_p50_s significantly > monolith.latency_p50_s + 0.004",
+    },
+    Broken {
         file: "experiments/serverless-burst.ron",
         why: "the raised cap comes with no scaling rate: nothing throttles the ramp",
         edits: &[(
