@@ -192,6 +192,7 @@ impl Service {
             ("replicas_desired_max", s.desired_range.1 as f64),
             ("scale_events", s.scale_events as f64),
             ("resizes", s.resizes as f64),
+            ("cost", self.cost(end)),
         ];
         let mut m: Vec<(String, f64)> = m.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
         if self.replicas.len() > 1 {
