@@ -69,8 +69,6 @@ pub struct Pooler {
     running: Slab<ReqId>,
     outages: Outages,
     rng: Stream,
-    /// Server calls sent before this were cut off by a crash.
-    cut_before: Nanos,
     pub stats: PoolerStats,
 }
 
@@ -81,7 +79,6 @@ impl Pooler {
             running: Slab::default(),
             outages: Outages::new(cfg.faults.clone()),
             rng,
-            cut_before: 0,
             cfg,
             clients: 0,
             idle: 0,
@@ -158,13 +155,9 @@ impl Pooler {
             .requests
             .remove(server_call)
             .expect("a reply frees its request");
-        if c.sent < self.cut_before {
-            return; // its query failed with the crash, and its connection closed
-        }
-        let query = self
-            .running
-            .remove(Id::from_token(c.token))
-            .expect("a running query");
+        let Some(query) = self.running.remove(Id::from_token(c.token)) else {
+            return; // its query failed with a crash since, and its connection closed
+        };
         answer(ctx, query, c.outcome, now);
         self.clients -= 1;
         match self.waiting.pop_front() {
@@ -205,8 +198,8 @@ impl Pooler {
         if !(kind == OutageKind::Crash && begins && !was_down) {
             return;
         }
-        // Every client's connection drops with the process, and every server connection.
-        self.cut_before = now;
+        // Every client's connection drops with the process, and every server connection:
+        // the answers to those still running find no query (`answered`).
         let counted = now >= ctx.warmup;
         for id in self.running.ids() {
             let query = self.running.remove(id).expect("listed");
