@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{mean_se, per_rep, run_file};
+use common::{mean_se, metrics_of, per_rep, run_file};
 use scalesim::theory;
 
 fn write(name: &str, body: &str) -> std::path::PathBuf {
@@ -129,8 +129,7 @@ fn writes_invalidate_or_update_their_key() {
         r#"capacity: 1000, writes: WriteBehind("1s")"#,
         classes,
     );
-    let (_, r) = run_file(&p);
-    let m = &r.units[0].metrics;
+    let m = &metrics_of(&p);
     let (writes, flushes) = (
         m.node("cache", "writes").unwrap(),
         m.node("cache", "flushes").unwrap(),
@@ -164,8 +163,7 @@ fn stampede(name: &str, fields: &str) -> scalesim::metrics::RunMetrics {
         )"#
         ),
     );
-    let (_, r) = run_file(&p);
-    r.units[0].metrics.clone()
+    metrics_of(&p)
 }
 
 #[test]
@@ -208,8 +206,7 @@ fn an_edge_cache_serves_cacheable_classes_and_passes_the_rest() {
             duration: "200s", warmup: "20s", seed: 109,
         )"#,
     );
-    let (_, r) = run_file(&p);
-    let m = &r.units[0].metrics;
+    let m = &metrics_of(&p);
     let c = |k: &str| m.node("cdn", k).unwrap();
     // 10 keys refreshed once a minute: 3 misses per key in 180 s, out of ~54k reads.
     assert!(c("misses") <= 40.0, "{}", c("misses"));
@@ -244,8 +241,7 @@ fn behind(name: &str, db: &str, faults: &str) -> scalesim::metrics::RunMetrics {
         )"#
         ),
     );
-    let (_, r) = run_file(&p);
-    r.units[0].metrics.clone()
+    metrics_of(&p)
 }
 
 #[test]
@@ -318,8 +314,7 @@ fn racing(name: &str, db: &str) -> scalesim::metrics::RunMetrics {
         )"#
         ),
     );
-    let (_, r) = run_file(&p);
-    r.units[0].metrics.clone()
+    metrics_of(&p)
 }
 
 #[test]
@@ -357,7 +352,6 @@ fn a_slowed_cache_looks_up_slower() {
             duration: "200s", warmup: "20s", seed: 5,
         )"#,
     );
-    let (_, r) = run_file(&p);
-    let mean = r.units[0].metrics.get("latency_mean_s").unwrap();
+    let mean = metrics_of(&p).get("latency_mean_s").unwrap();
     assert!((mean - 0.006).abs() < 0.0005, "mean latency {mean}");
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::run_file;
+use common::metrics_of;
 
 fn write(name: &str, body: &str) -> std::path::PathBuf {
     common::write("data_tier", name, body)
@@ -26,8 +26,7 @@ fn pooled(name: &str, rate: f64, pool: &str) -> scalesim::metrics::RunMetrics {
         )"#
         ),
     );
-    let (_, r) = run_file(&p);
-    r.units[0].metrics.clone()
+    metrics_of(&p)
 }
 
 #[test]
@@ -89,8 +88,7 @@ fn replicated(name: &str, lag: &str, extra: &str) -> scalesim::metrics::RunMetri
         )"#
         ),
     );
-    let (_, r) = run_file(&p);
-    r.units[0].metrics.clone()
+    metrics_of(&p)
 }
 
 #[test]
@@ -189,8 +187,7 @@ fn queued(
         )"#
         ),
     );
-    let (_, r) = run_file(&p);
-    r.units[0].metrics.clone()
+    metrics_of(&p)
 }
 
 #[test]
@@ -297,8 +294,7 @@ fn range_shards_take_their_keys_share_and_a_hot_key_heats_one_shard() {
             duration: "100s", warmup: "10s", seed: 103,
         )"#,
     );
-    let (_, r) = run_file(&p);
-    let m = &r.units[0].metrics;
+    let m = &metrics_of(&p);
     let z = scalesim::theory::zipf(1000, 1.1);
     let total: f64 = (0..4)
         .map(|i| m.node("lb", &format!("replica{i}.requests")).unwrap())
@@ -314,8 +310,7 @@ fn range_shards_take_their_keys_share_and_a_hot_key_heats_one_shard() {
         .unwrap()
         .replace("ShardByRange(keys: 1000)", "ShardByHash")
         .replace("Zipf(s: 1.1, n: 1000)", "Uniform(n: 1)");
-    let (_, r) = run_file(&write("shards-hash", &hashed));
-    let m = &r.units[0].metrics;
+    let m = &metrics_of(&write("shards-hash", &hashed));
     let busy: Vec<f64> = (0..4)
         .map(|i| m.node("lb", &format!("replica{i}.requests")).unwrap())
         .collect();
@@ -341,8 +336,7 @@ fn consumers_scale_with_the_backlog() {
             duration: "10m", warmup: "1m", seed: 107,
         )"#,
     );
-    let (_, r) = run_file(&p);
-    let m = &r.units[0].metrics;
+    let m = &metrics_of(&p);
     let w = |k: &str| m.node("worker", k).unwrap();
     assert!(
         w("replicas_desired_max") >= 8.0,
@@ -388,8 +382,7 @@ fn lost_with(name: &str, lag: &str, failover: &str, faults: &str) -> scalesim::m
         )"#
         ),
     );
-    let (_, r) = run_file(&p);
-    r.units[0].metrics.clone()
+    metrics_of(&p)
 }
 
 #[test]
@@ -530,8 +523,7 @@ fn connected(
         )"#
         ),
     );
-    let (_, r) = run_file(&p);
-    r.units[0].metrics.clone()
+    metrics_of(&p)
 }
 
 #[test]
@@ -605,9 +597,14 @@ fn a_pooler_fails_queries_after_query_wait_timeout_and_refuses_clients_past_max_
         r#"default_pool_size: 3, query_wait_timeout: "200ms""#,
     );
     let pgb = |k: &str| m.node("pgb", k).unwrap();
-    // 10/s more than the pool serves give up after 200 ms; nobody waits longer.
-    let per_s = pgb("wait_timeouts") / 380.0;
-    assert!((per_s - 10.0).abs() < 0.5, "{per_s}");
+    // The 3 connections serve at most 30/s (a little less: the waiting line, never older
+    // than 200 ms, sometimes runs dry); every other query gives up after 200 ms (up to
+    // those waiting or running at the ends of the window), and nobody waits longer.
+    let served = m.node("db", "throughput_rps").unwrap() * 380.0;
+    assert!((29.0..=30.0).contains(&(served / 380.0)), "{served}");
+    let gave_up = pgb("queries") - served;
+    assert!((pgb("wait_timeouts") - gave_up).abs() < 20.0, "{gave_up}");
+    assert!(pgb("wait_timeouts") > 8.0 * 380.0);
     assert!(pgb("wait_mean_s") < 0.2);
     assert!(m.node("users", "latency_p99_s").unwrap() <= 0.300 + 1e-6);
     // Clients: a pool larger than the load, 5 clients at most. Each query is a client for
@@ -641,8 +638,7 @@ fn a_pooler_that_crashes_fails_its_queries_and_reopens_its_connections() {
             faults: [Crash(node: "pgb", at: "100s", for: "20s")],
         )"#,
     );
-    let (_, r) = run_file(&p);
-    let m = &r.units[0].metrics;
+    let m = &metrics_of(&p);
     // 20 s down at 20/s: ~400 queries refused, plus the two or so running at the crash.
     let failed = m.node("pgb", "fault_failed").unwrap();
     assert!((failed - 402.0).abs() < 60.0, "{failed}");
@@ -672,8 +668,7 @@ fn fanned_out(name: &str, extra: &str) -> scalesim::metrics::RunMetrics {
         )"#
         ),
     );
-    let (_, r) = run_file(&p);
-    r.units[0].metrics.clone()
+    metrics_of(&p)
 }
 
 #[test]
@@ -686,10 +681,11 @@ fn every_consumer_group_reads_every_message_at_its_own_pace() {
     let want = scalesim::theory::mmc_wait(4, 50.0, 20.0) + 0.05;
     let got = q("fast_q", "delay_mean_s");
     assert!((got - want).abs() < 0.004, "{got} vs {want}");
-    // The slow group's lag grows by the 10 messages/s it cannot keep up with: ~3,800 at
-    // the end of 380 measured seconds (plus 200 from the warm-up), ~1,900 on average.
+    // The slow group's lag grows by the 10 messages/s it cannot keep up with, 10·t at time
+    // t: 2,100 on average over the measured 20–400 s. (It is a random walk of variance
+    // (50 + 40)·t; the sd of its time average is √(400 · 90 / 3) ≈ 110.)
     let depth = q("slow_q", "depth_mean");
-    assert!((depth - 2000.0).abs() < 150.0, "{depth}");
+    assert!((depth - 2100.0).abs() < 350.0, "{depth}");
     assert!(q("slow_q", "acked") < 0.81 * q("slow_q", "published"));
 }
 

@@ -22,7 +22,6 @@
 use super::dist::Sampler;
 use super::kernel::{answer, Ctx, Msg};
 use super::outage::{Outage, Outages};
-use rand::Rng;
 use super::request::{Outcome, ReqId, Request};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream};
@@ -187,8 +186,7 @@ impl Broker {
     fn publish(&mut self, id: ReqId, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let r = *ctx.requests.get(id).expect("a call for a freed request");
-        let rate = self.outages.error_rate();
-        if self.outages.down() || (rate > 0.0 && self.rng.random::<f64>() < rate) {
+        if self.outages.fails(&mut self.rng) {
             if now >= ctx.warmup {
                 self.stats.refused += 1;
             }

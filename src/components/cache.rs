@@ -182,11 +182,7 @@ impl Cache {
     /// The cache cannot answer this call: down, or the lookup failed. The application goes
     /// to the backend (cache-aside's fallback), which is the load a cache outage adds.
     fn unavailable(&mut self) -> bool {
-        if self.outages.down() {
-            return true;
-        }
-        let rate = self.outages.error_rate();
-        rate > 0.0 && self.rng.random::<f64>() < rate
+        self.outages.fails(&mut self.rng)
     }
 
     fn expiry(&self, now: Nanos) -> Nanos {

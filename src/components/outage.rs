@@ -89,6 +89,17 @@ impl Outages {
             .product()
     }
 
+    /// Whether this call fails here: the node is down, or an open `Errors` window fails
+    /// it (one draw from `rng`, only while such a window is open).
+    pub fn fails(&self, rng: &mut crate::engine::Stream) -> bool {
+        use rand::Rng;
+        if self.down() {
+            return true;
+        }
+        let rate = self.error_rate();
+        rate > 0.0 && rng.random::<f64>() < rate
+    }
+
     /// The highest open error rate (0 without).
     pub fn error_rate(&self) -> f64 {
         self.active()

@@ -21,7 +21,6 @@ use super::outage::{Outage, OutageKind, Outages};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream, TimerId};
-use rand::Rng;
 use std::collections::VecDeque;
 
 #[derive(Clone, Debug)]
@@ -101,8 +100,7 @@ impl Pooler {
     fn query(&mut self, query: ReqId, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let counted = now >= ctx.warmup;
-        let rate = self.outages.error_rate();
-        if self.outages.down() || (rate > 0.0 && self.rng.random::<f64>() < rate) {
+        if self.outages.fails(&mut self.rng) {
             self.stats.fault_failed += counted as u64;
             answer(ctx, query, Outcome::Error, now);
             return;

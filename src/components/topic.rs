@@ -16,7 +16,6 @@ use super::outage::{Outage, Outages};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream};
-use rand::Rng;
 
 #[derive(Clone, Debug)]
 pub struct TopicConfig {
@@ -74,8 +73,7 @@ impl Topic {
     fn publish(&mut self, call: ReqId, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let counted = now >= ctx.warmup;
-        let rate = self.outages.error_rate();
-        if self.outages.down() || (rate > 0.0 && self.rng.random::<f64>() < rate) {
+        if self.outages.fails(&mut self.rng) {
             self.stats.failed += counted as u64;
             answer(ctx, call, Outcome::Error, now);
             return;

@@ -40,6 +40,12 @@ pub fn run_file(p: &Path) -> (Plan, Results) {
     (plan, r)
 }
 
+/// The metrics of the first run of an experiment file (one point, one replication).
+pub fn metrics_of(p: &Path) -> scalesim::metrics::RunMetrics {
+    let (_, r) = run_file(p);
+    r.units.into_iter().next().expect("a run").metrics
+}
+
 /// One metric of one node, per replication, for the first point.
 pub fn per_rep(results: &Results, node: &str, metric: &str) -> Vec<f64> {
     results

@@ -45,6 +45,16 @@ impl RateLimits {
     }
 }
 
+/// The replica a held call (paced, or setting up its connection) goes to, as its message
+/// carries it: `u32::MAX` for the next in turn.
+fn held_for(replica: Option<usize>) -> u32 {
+    replica.map_or(u32::MAX, |k| k as u32)
+}
+
+fn held_replica(replica: u32) -> Option<usize> {
+    (replica != u32::MAX).then_some(replica as usize)
+}
+
 impl Service {
     /// A call arrives, for a given replica (from a balancer) or spread round robin: it takes
     /// a connection, if the server counts them, then goes in.
@@ -60,7 +70,7 @@ impl Service {
             // "Too many clients": refused before anything else sees it.
             Open::Refused => super::super::kernel::answer(ctx, id, Outcome::Error, now),
             Open::After(setup) => {
-                let to = replica.map_or(u32::MAX, |k| k as u32);
+                let to = held_for(replica);
                 let msg = Msg::Connected {
                     request: id,
                     replica: to,
@@ -72,7 +82,7 @@ impl Service {
 
     /// A call's new connection is ready: it arrives now.
     pub(super) fn connected(&mut self, id: ReqId, replica: u32, ctx: &mut Ctx) {
-        let replica = (replica != u32::MAX).then_some(replica as usize);
+        let replica = held_replica(replica);
         self.enter(id, replica, ctx);
     }
 
@@ -113,7 +123,7 @@ impl Service {
                     self.stats.paced += 1;
                     self.stats.pace_sum += wait as u128;
                 }
-                let to = replica.map_or(u32::MAX, |k| k as u32);
+                let to = held_for(replica);
                 ctx.cal.at(
                     now.saturating_add(wait),
                     self.id,
@@ -134,7 +144,7 @@ impl Service {
         let counted = r.entered >= ctx.warmup;
         r.entered = ctx.cal.now();
         let class = r.class;
-        let replica = (replica != u32::MAX).then_some(replica as usize);
+        let replica = held_replica(replica);
         self.admit(id, class, replica, counted, ctx);
     }
 

@@ -232,20 +232,12 @@ pub(in crate::model) fn attach_fault(
             return attach_outage(&mut d.faults, node, "database", kind, at, until);
         }
         ActorConfig::Pooler(p) => {
-            if matches!(kind, FaultKind::Slowdown { .. }) {
-                return Err(format!(
-                    "`{node}` is a pooler: it does no work of its own to slow down; slow down its database instead"
-                ));
-            }
-            return attach_outage(&mut p.faults, node, "pooler", kind, at, until);
+            let what = ("pooler", "its database");
+            return attach_workless(&mut p.faults, node, what, kind, at, until);
         }
         ActorConfig::Topic(t) => {
-            if matches!(kind, FaultKind::Slowdown { .. }) {
-                return Err(format!(
-                    "`{node}` is a topic: it does no work of its own to slow down; slow down a subscriber queue instead"
-                ));
-            }
-            return attach_outage(&mut t.faults, node, "topic", kind, at, until);
+            let what = ("topic", "a subscriber queue");
+            return attach_workless(&mut t.faults, node, what, kind, at, until);
         }
         _ => {
             return Err(format!(
@@ -279,6 +271,24 @@ pub(in crate::model) fn attach_fault(
 }
 
 /// A fault on a node without replicas: a crash, a slowdown or errors, as an outage window.
+/// A fault on a node that does no work of its own (`what`: its kind, and what to slow down
+/// instead): it can crash or fail calls, not slow down.
+fn attach_workless(
+    faults: &mut Vec<Outage>,
+    node: &str,
+    (what, instead): (&str, &str),
+    kind: FaultKind,
+    at: Nanos,
+    until: Option<Nanos>,
+) -> Result<(), String> {
+    if matches!(kind, FaultKind::Slowdown { .. }) {
+        return Err(format!(
+            "`{node}` is a {what}: it does no work of its own to slow down; slow down {instead} instead"
+        ));
+    }
+    attach_outage(faults, node, what, kind, at, until)
+}
+
 fn attach_outage(
     faults: &mut Vec<Outage>,
     node: &str,
