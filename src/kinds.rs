@@ -27,6 +27,9 @@ macro_rules! node_kinds {
             /// A topic: every message to each subscriber queue (Kafka consumer groups, a
             /// RabbitMQ fanout exchange).
             Topic: topic::TopicSpec => topic::Topic,
+            /// Splits calls between targets by weight, shifted on the timeline, with a
+            /// mirror and a rollback rule (a migration in stages).
+            Router: router::RouterSpec => router::Router,
         }
     };
 }

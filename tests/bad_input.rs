@@ -393,7 +393,7 @@ fn timeline_scaling_errors() {
         (
             "client-crash",
             r#"    faults: [Crash(node: "users", at: "1s")],"#,
-            "not a service, cache, database, queue, pooler or topic",
+            "not a service, cache, database, queue, pooler, topic or router",
         ),
     ];
     for (name, fault, needle) in cases {
@@ -1210,4 +1210,48 @@ fn topic_errors() {
         5,
         "subscribes twice",
     );
+}
+
+#[test]
+fn router_errors() {
+    let router = |fields: &str| {
+        format!(
+            "        \"users\": Client(target: \"r\", arrivals: Poisson(rate: 10.0)),\n{APP}\n        \"r\": Router(\n            routes: [(target: \"app\", weight: 1), (target: \"new\", weight: 0)],\n            {fields}\n        ),\n        \"new\": Service(service_time: Exponential(mean: \"10ms\")),"
+        )
+    };
+    let cases = [
+        (
+            "router-weights",
+            "shifts: [(at: \"1s\", weights: [1])],",
+            "2 routes",
+        ),
+        (
+            "router-order",
+            "shifts: [(at: \"2s\", weights: [1, 1]), (at: \"1s\", weights: [0, 1])],",
+            "time order",
+        ),
+        (
+            "router-rollback-route",
+            "rollback: (route: \"old\"),",
+            "is not a route",
+        ),
+        (
+            "router-threshold",
+            "rollback: (route: \"new\", threshold: 0),",
+            "at least 1 failed check",
+        ),
+        (
+            "router-mirror",
+            "mirror: (target: \"new\", percent: 0.0),",
+            "(0, 100]",
+        ),
+        (
+            "router-mirror-target",
+            "mirror: (target: \"nowhere\"),",
+            "not a node",
+        ),
+    ];
+    for (name, fields, needle) in cases {
+        assert_error_at(name, &experiment(&router(fields), SETTINGS), &[], 7, needle);
+    }
 }

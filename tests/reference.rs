@@ -390,6 +390,7 @@ fn the_readme_says_which_real_system_each_policy_follows() {
         "Pooler",
         "Connections",
         "Topic",
+        "Router",
     ];
     for name in types {
         let _ = section(name);

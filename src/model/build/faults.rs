@@ -239,9 +239,13 @@ pub(in crate::model) fn attach_fault(
             let what = ("topic", "a subscriber queue");
             return attach_workless(&mut t.faults, node, what, kind, at, until);
         }
+        ActorConfig::Router(r) => {
+            let what = ("router", "a route's target");
+            return attach_workless(&mut r.faults, node, what, kind, at, until);
+        }
         _ => {
             return Err(format!(
-                "fault on `{node}`, which is not a service, cache, database, queue, pooler or topic"
+                "fault on `{node}`, which is not a service, cache, database, queue, pooler, topic or router"
             ))
         }
     };

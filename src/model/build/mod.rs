@@ -23,6 +23,7 @@ pub(in crate::model) use crate::components::queue::{CoDelConfig, Order, QueuePol
 pub(in crate::model) use crate::components::retry::{
     Backoff, Budget, Jitter, QuotaConfig, RateBudgetConfig, RetryOn, RetryPolicy, ThrottleConfig,
 };
+pub(in crate::model) use crate::components::router::{Mirror, Rollback, RouterConfig};
 pub(in crate::model) use crate::components::store::Eviction;
 pub(in crate::model) use crate::components::topic::TopicConfig;
 pub(in crate::model) use crate::components::{
