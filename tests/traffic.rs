@@ -366,6 +366,36 @@ fn hedged_requests_cut_the_tail_of_a_slow_replica() {
 }
 
 #[test]
+fn a_hedge_budget_caps_the_copies_at_its_share_plus_the_reserve() {
+    // Half of 50 requests a second go to a slow replica and want a copy after 20 ms: 25
+    // copies a second. Finagle's budget for backup requests at 2% allows, over any 10 s,
+    // its reserve (10 a second: 100) and 2% of the 500 calls: 110 copies, 11 a second.
+    let body = r#"Experiment(
+        model: Model(nodes: {
+            "users": Client(target: "lb", arrivals: Poisson(rate: 50.0),
+                hedge: Hedge(after: "20ms", max_extra_load: 2.0)),
+            "lb": Balancer(target: "app", algorithm: Random),
+            "app": Service(replicas: 2, workers: 20, service_time: Deterministic(value: "10ms")),
+        }),
+        duration: "205s", warmup: "5s",
+        faults: [Slowdown(node: "app", replica: 0, at: "0s", for: "1h", factor: 10.0)],
+    )"#;
+    let (_, r) = run_file(&write("hedge-budget", body));
+    let m = &r.units[0].metrics;
+    let hedges = m.node("users", "hedges").unwrap();
+    let refused = m.node("users", "hedges_refused").unwrap();
+    let most = 11.0 * 200.0 + 110.0;
+    assert!(hedges <= most, "{hedges} copies, at most {most}");
+    // Wanted copies far outnumber the budget, so it is spent.
+    assert!(hedges > 0.9 * 11.0 * 200.0, "{hedges} copies");
+    let wanted = hedges + refused;
+    assert!(
+        (wanted / 200.0 - 25.0).abs() < 2.0,
+        "{wanted} copies wanted"
+    );
+}
+
+#[test]
 fn servers_can_skip_requests_whose_caller_gave_up() {
     let body = r#"Experiment(
         model: Model(nodes: {

@@ -27,6 +27,8 @@ pub struct CallSite {
     pub extra_latency: Vec<(Nanos, Nanos, Nanos)>,
     /// Hedging: if no answer came within `.0`, send another attempt (at most `.1` extra).
     pub hedge: Option<(Nanos, u32)>,
+    /// Finagle's budget for backup requests (its `maxExtraLoad`), if any.
+    pub hedge_budget: Option<super::retry::RateBudgetConfig>,
     pub breaker: Option<BreakerConfig>,
     /// A bulkhead: at most this many calls through the site at once from one caller;
     /// beyond it a call fails at once (resilience4j's semaphore bulkhead, no waiting).
@@ -92,6 +94,8 @@ pub struct OutboundStats {
     pub attempts: u64,
     pub retries: u64,
     pub hedges: u64,
+    /// Copies a budget or throttle refused.
+    pub hedges_refused: u64,
     pub not_permitted: u64,
     /// Calls refused by a full bulkhead.
     pub bulkhead_full: u64,
@@ -112,6 +116,7 @@ pub struct Outbound {
     /// Per site: gRPC retry throttling and Finagle's retry budget, this caller's state.
     throttles: Vec<Option<Throttle>>,
     rate_budgets: Vec<Option<RateBudget>>,
+    hedge_budgets: Vec<Option<RateBudget>>,
     /// Logical calls in flight, and how many of those are retrying.
     active: u32,
     active_retries: u32,
@@ -158,6 +163,10 @@ impl Outbound {
                     .map(RateBudget::new)
             })
             .collect();
+        let hedge_budgets = sites
+            .iter()
+            .map(|s| s.hedge_budget.map(RateBudget::new))
+            .collect();
         let plain = sites
             .iter()
             .map(|s| {
@@ -177,6 +186,7 @@ impl Outbound {
             quotas,
             throttles,
             rate_budgets,
+            hedge_budgets,
             active: 0,
             active_retries: 0,
             rng,
@@ -255,8 +265,13 @@ impl Outbound {
         if holds {
             self.in_bulkhead[site as usize] += 1;
         }
-        if let Some(b) = &mut self.rate_budgets[site as usize] {
-            b.deposit(ctx.cal.now());
+        let now = ctx.cal.now();
+        let budgets = [&mut self.rate_budgets, &mut self.hedge_budgets];
+        for b in budgets
+            .into_iter()
+            .filter_map(|v| v[site as usize].as_mut())
+        {
+            b.deposit(now);
         }
         self.attempt(id, false, ctx);
     }
@@ -466,11 +481,29 @@ impl Outbound {
         let Some(c) = self.calls.get_mut(id) else {
             return;
         };
-        let max = self.sites[c.site as usize].hedge.map_or(0, |h| h.1);
-        if c.outstanding > 0 && c.hedges < max {
-            c.hedges += 1;
-            self.attempt(id, true, ctx);
+        let site = c.site as usize;
+        let max = self.sites[site].hedge.map_or(0, |h| h.1);
+        if c.outstanding == 0 || c.hedges >= max {
+            return;
         }
+        // A copy is extra load: the backup budget, gRPC's throttle and Finagle's client
+        // retry budget must all allow it (without the throttle's or budget's state
+        // changing when one refuses).
+        let now = ctx.cal.now();
+        let throttled = self.throttles[site].as_ref().is_some_and(|t| !t.allows());
+        let counted = c.born >= self.warmup;
+        if throttled
+            || !withdraw_both(
+                &mut self.hedge_budgets[site],
+                &mut self.rate_budgets[site],
+                now,
+            )
+        {
+            self.stats.hedges_refused += counted as u64;
+            return;
+        }
+        c.hedges += 1;
+        self.attempt(id, true, ctx);
     }
 
     /// An attempt's timeout fired. Returns the logical call if it is now finished.
@@ -564,4 +597,17 @@ fn edge_latency(site: &CallSite, rng: &mut Stream, now: Nanos) -> Nanos {
         }
     }
     net
+}
+
+/// Takes a withdrawal from each budget present, or from neither if one cannot pay.
+fn withdraw_both(a: &mut Option<RateBudget>, b: &mut Option<RateBudget>, now: Nanos) -> bool {
+    let can = |x: &Option<RateBudget>| x.as_ref().is_none_or(|x| x.can_withdraw(now));
+    if !(can(a) && can(b)) {
+        return false;
+    }
+    for x in [a, b].into_iter().flatten() {
+        let paid = x.try_withdraw(now);
+        debug_assert!(paid, "checked just before");
+    }
+    true
 }

@@ -164,6 +164,11 @@ impl Throttle {
     pub fn success(&mut self) {
         self.milli = (self.milli + self.cfg.ratio_milli).min(self.cfg.max_milli);
     }
+
+    /// Whether a retry or hedge may go out now (gRPC: tokens above half the maximum).
+    pub fn allows(&self) -> bool {
+        self.milli > self.cfg.max_milli / 2
+    }
 }
 
 /// Finagle's `RetryBudget` (a `TokenRetryBudget` over a leaky token bucket): every request
@@ -228,9 +233,14 @@ impl RateBudget {
         self.put(now, SCALE);
     }
 
+    /// Whether a retry could go out now, taking nothing.
+    pub fn can_withdraw(&self, now: Nanos) -> bool {
+        self.balance(now) >= self.withdrawal
+    }
+
     /// Whether a retry may go out; if so, its tokens are taken.
     pub fn try_withdraw(&mut self, now: Nanos) -> bool {
-        if self.balance(now) < self.withdrawal {
+        if !self.can_withdraw(now) {
             return false;
         }
         self.put(now, -self.withdrawal);

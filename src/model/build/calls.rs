@@ -134,6 +134,14 @@ pub(in crate::model) fn call_site(target: ActorId, c: &CallSpec) -> Result<CallS
             "a hedge needs a delay above zero and max of at least 1".into(),
         ));
     }
+    if let Some(load) = hedge.and_then(|h| h.max_extra_load) {
+        if !(load > 0.0 && load <= 100.0) {
+            return Err((
+                vec!["hedge", "max_extra_load"],
+                format!("a share of calls in percent in (0, 100], not {load}"),
+            ));
+        }
+    }
     if timeout.is_some_and(|t| t.0 == 0) {
         return Err((
             vec!["timeout"],
@@ -158,6 +166,13 @@ pub(in crate::model) fn call_site(target: ActorId, c: &CallSpec) -> Result<CallS
         latency,
         extra_latency: Vec::new(),
         hedge: hedge.map(|h| (h.after.0, h.max)),
+        hedge_budget: hedge
+            .and_then(|h| h.max_extra_load)
+            .map(|load| RateBudgetConfig {
+                ttl: 10_000_000_000,
+                min_retries_per_sec: 10,
+                percent_can_retry: load / 100.0,
+            }),
         breaker,
         bulkhead: c.bulkhead,
         pool,

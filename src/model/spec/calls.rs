@@ -172,6 +172,10 @@ pub struct HedgeSpec {
     /// Copies at most (1).
     #[serde(default = "one")]
     pub max: u32,
+    /// Copies at most this percent of calls over 10 s, beyond a reserve of 10 a second
+    /// (Finagle's backup requests: `maxExtraLoad` as a retry budget); unlimited if absent.
+    #[serde(default)]
+    pub max_extra_load: Option<f64>,
 }
 
 /// One downstream call of a handler. Its fields stand again in `ClientSpec` and in
