@@ -30,6 +30,9 @@ macro_rules! node_kinds {
             /// Splits calls between targets by weight, shifted on the timeline, with a
             /// mirror and a rollback rule (a migration in stages).
             Router: router::RouterSpec => router::Router,
+            /// Global routing by DNS: regional entry points behind one name, health
+            /// checks, and callers' caches that keep an answer for its TTL.
+            Dns: dns::DnsSpec => dns::Dns,
         }
     };
 }

@@ -393,7 +393,7 @@ fn timeline_scaling_errors() {
         (
             "client-crash",
             r#"    faults: [Crash(node: "users", at: "1s")],"#,
-            "not a service, cache, database, queue, pooler, topic or router",
+            "not a service, cache, database, queue, pooler, topic, router or DNS",
         ),
     ];
     for (name, fault, needle) in cases {
@@ -1253,5 +1253,94 @@ fn router_errors() {
     ];
     for (name, fields, needle) in cases {
         assert_error_at(name, &experiment(&router(fields), SETTINGS), &[], 7, needle);
+    }
+}
+
+#[test]
+fn network_and_dns_errors() {
+    let with_network = |network: &str| {
+        format!(
+            "Experiment(\n    model: Model(\n        nodes: {{\n{USERS}\n{APP}\n        }},\n        network: {network},\n    ),\n{SETTINGS}\n)\n"
+        )
+    };
+    let cases = [
+        (
+            "net-unknown-node",
+            r#"Network(regions: {"a": ["nobody"]})"#,
+            "`nobody` in regions `a` is not a node",
+        ),
+        (
+            "net-twice",
+            r#"Network(regions: {"a": ["app"], "b": ["app"]})"#,
+            "a node runs in one place",
+        ),
+        (
+            "net-link-region",
+            r#"Network(regions: {"a": ["app"]}, links: [(from: "a", to: "c", latency: Deterministic(value: "1ms"))])"#,
+            "`c` is not a region",
+        ),
+        (
+            "net-no-link",
+            r#"Network(regions: {"a": ["app"], "b": ["users"]})"#,
+            "no link joins `b` and `a`",
+        ),
+    ];
+    for (name, network, needle) in cases {
+        assert_error_at(name, &with_network(network), &[], 7, needle);
+    }
+    let loss = format!(
+        "{}    faults: [RegionLoss(region: \"mars\", at: \"1s\")],\n",
+        SETTINGS
+    );
+    let text = format!(
+        "Experiment(\n    model: Model(nodes: {{\n{USERS}\n{APP}\n    }}, network: Network(regions: {{\"a\": [\"app\"]}})),\n{loss})\n"
+    );
+    assert_error_at("region-unknown", &text, &[], 6, "region `mars` is not in");
+    let dns = |fields: &str| {
+        format!(
+            "        \"users\": Client(target: \"d\", arrivals: Poisson(rate: 10.0)),\n{APP}\n        \"d\": Dns(targets: [\"app\"], {fields}),"
+        )
+    };
+    assert_error_at(
+        "dns-weights",
+        &experiment(&dns("policy: Weighted(weights: [1, 2])"), SETTINGS),
+        &[],
+        5,
+        "one per target",
+    );
+    assert_error_at(
+        "dns-timeout",
+        &experiment(
+            &dns("health_check: (interval: \"1s\", timeout: \"2s\")"),
+            SETTINGS,
+        ),
+        &[],
+        5,
+        "cannot outlast",
+    );
+}
+
+#[test]
+fn zone_aware_errors() {
+    let lb = |algorithm: &str, zones: &str, zone: &str| {
+        format!(
+            "        \"users\": Client(target: \"lb\", arrivals: Poisson(rate: 10.0)),\n        \"app\": Service(replicas: 6, zones: [{zones}], service_time: Exponential(mean: \"10ms\")),\n        \"lb\": Balancer(target: \"app\", algorithm: {algorithm}, zone_aware: (zone: \"{zone}\")),"
+        )
+    };
+    let cases = [
+        (
+            "zone-algorithm",
+            lb("LeastOutstanding", "\"a\", \"b\"", "a"),
+            "`RoundRobin` or `Random`",
+        ),
+        (
+            "zone-unknown",
+            lb("Random", "\"a\", \"b\"", "c"),
+            "is not one of",
+        ),
+        ("zone-none", lb("Random", "", "a"), "fewer than 2 `zones`"),
+    ];
+    for (name, nodes, needle) in cases {
+        assert_error_at(name, &experiment(&nodes, SETTINGS), &[], 5, needle);
     }
 }

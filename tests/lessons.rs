@@ -208,6 +208,21 @@ const BROKEN: &[Broken] = &[
         fails: "staged_rollback.edge.rollback_at_s < 150",
     },
     Broken {
+        file: "experiments/multi-region-failover.ron",
+        why: "the short TTL is as long as the long one: caches keep the lost region a minute",
+        edits: &[(
+            r#""passive_ttl5": { "dns.ttl": "5s" },"#,
+            r#""passive_ttl5": { "dns.ttl": "60s" },"#,
+        )],
+        fails: "passive_ttl5.users.rto_s significantly < passive_ttl60.users.rto_s - 30",
+    },
+    Broken {
+        file: "experiments/sticky-sessions.ron",
+        why: "the balancer forgets affinity: users land anywhere, where their session is not",
+        edits: &[("affinity: true,", "affinity: false,")],
+        fails: "sticky.app.sessions_lost < 0.7 * 10000",
+    },
+    Broken {
         file: "experiments/monolith-vs-services.ron",
         why: "hops are free: no network latency and no serialization",
         edits: &[

@@ -391,6 +391,8 @@ fn the_readme_says_which_real_system_each_policy_follows() {
         "Connections",
         "Topic",
         "Router",
+        "Dns",
+        "Network",
     ];
     for name in types {
         let _ = section(name);

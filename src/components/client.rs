@@ -76,6 +76,8 @@ pub struct ClientConfig {
     /// Each class's id across the model (what services route on).
     pub class_ids: Vec<u16>,
     pub keys: Keys,
+    /// The first loss of a region or zone, from which the client measures its recovery.
+    pub loss_at: Option<Nanos>,
 }
 
 enum Source {
@@ -144,6 +146,7 @@ pub struct Client {
     pub in_flight: TimeWeighted,
     /// Per time bucket, when recording a time series: (bucket, stats by bucket).
     pub series: Option<(Nanos, Vec<BucketStats>)>,
+    recovery: Option<super::recovery::Recovery>,
 }
 
 /// What a client saw in one time bucket (warm-up included; by the time of the event).
@@ -216,6 +219,9 @@ impl Client {
         };
         let out = Outbound::new(id, vec![cfg.call.clone()], s.retry, warmup);
         let classes = cfg.classes.iter().map(|_| ClassStats::default()).collect();
+        let recovery = cfg
+            .loss_at
+            .map(|at| super::recovery::Recovery::new(at, warmup));
         Ok(Client {
             id,
             cfg,
@@ -228,6 +234,7 @@ impl Client {
             classes,
             in_flight: TimeWeighted::new(warmup),
             series: None,
+            recovery,
         })
     }
 
@@ -463,6 +470,11 @@ impl Client {
                 Final::Degraded => {}
             }
         }
+        if let (Some(r), Final::Ok) = (&mut self.recovery, done.outcome) {
+            if deadline.is_none_or(|d| now - done.born <= d) {
+                r.good(now);
+            }
+        }
         if done.born >= ctx.warmup {
             let deadline = self.cfg.classes[class].deadline.or(self.cfg.deadline);
             let s = &mut self.classes[class];
@@ -529,6 +541,14 @@ impl Client {
                 self.in_flight.mean(end).unwrap_or(f64::NAN),
             ),
         ];
+        if self.cfg.call.hedge.is_some() {
+            m.push(("hedges_refused".into(), self.out.stats.hedges_refused as f64));
+        }
+        if let Some(r) = &self.recovery {
+            let (rto, back) = r.rto(end).map_or((f64::NAN, f64::NAN), |(s, b)| (s, b as u8 as f64));
+            m.push(("rto_s".into(), rto));
+            m.push(("recovered".into(), back));
+        }
         if let Some(full) = self.out.bulkhead_metric() {
             m.push(("bulkhead_full".into(), full));
         }

@@ -65,6 +65,8 @@ pub struct DatabaseStats {
     pub failed_writes: u64,
     /// Committed writes the promoted replica never had.
     pub lost_writes: u64,
+    /// The longest span of committed writes a failover lost (loss − oldest lost commit).
+    pub rpo: Nanos,
     pub failovers: u64,
 }
 
@@ -88,7 +90,8 @@ pub struct Database {
     applied: Nanos,
     /// When the replicas apply each write not yet applied, in commit order (what a
     /// promotion would lose).
-    unapplied: VecDeque<Nanos>,
+    /// Committed writes not yet applied by the replicas: (when applied, when committed).
+    unapplied: VecDeque<(Nanos, Nanos)>,
     outages: Outages,
     /// The primary was lost at this time and no replica is promoted yet.
     lost_at: Option<Nanos>,
@@ -172,10 +175,14 @@ impl Database {
         let Some(lost) = self.lost_at.filter(|_| self.promote_at == Some(now)) else {
             return; // the primary came back first (and may have been lost again since)
         };
-        let lost_writes = self.unapplied.iter().filter(|v| **v > lost).count() as u64;
+        let lost_writes = self.unapplied.iter().filter(|v| v.0 > lost).count() as u64;
+        // The recovery point: the oldest lost write's commit, before the loss.
+        let oldest = self.unapplied.iter().find(|v| v.0 > lost).map(|v| v.1);
         if now >= ctx.warmup {
             self.stats.lost_writes += lost_writes;
             self.stats.failovers += 1;
+            let window = oldest.map_or(0, |c| lost - c);
+            self.stats.rpo = self.stats.rpo.max(window);
         }
         self.unapplied.clear();
         self.promoted = true;
@@ -284,10 +291,10 @@ impl Database {
                         },
                     );
                     if !self.cfg.faults.is_empty() {
-                        while self.unapplied.front().is_some_and(|v| *v <= now) {
+                        while self.unapplied.front().is_some_and(|v| v.0 <= now) {
                             self.unapplied.pop_front();
                         }
-                        self.unapplied.push_back(self.applied);
+                        self.unapplied.push_back((self.applied, now));
                     }
                 } else if counted && outcome != c.outcome {
                     self.stats.failed_writes += 1;
@@ -337,6 +344,7 @@ impl Database {
             [
                 ("failed_writes".to_string(), s.failed_writes as f64),
                 ("lost_writes".into(), s.lost_writes as f64),
+                ("rpo_s".into(), s.rpo as f64 / 1e9),
                 ("failovers".into(), s.failovers as f64),
             ]
         }).into_iter().flatten())

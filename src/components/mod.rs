@@ -18,13 +18,15 @@ pub mod outage;
 pub mod outbound;
 pub mod pool;
 pub mod queue;
+pub mod recovery;
 pub mod request;
 pub mod retry;
+pub mod sessions;
 pub mod size;
 pub mod slab;
 pub mod store;
 
-pub use balancer::{Algorithm, Balancer, BalancerConfig, HealthCheck, Outlier};
+pub use balancer::{Algorithm, Balancer, BalancerConfig, HealthCheck, Outlier, ZoneAware};
 pub use client::{Arrivals, Class, Client, ClientConfig, ClientStreams, Keys, TraceEvent};
 pub use dist::{DistParams, Sampler};
 pub use kernel::{answer, Ctx, Msg};

@@ -83,6 +83,18 @@ pub struct BalancerConfig {
     /// The route timeout (Envoy's 15 s; 0: none): an unanswered call is answered with an
     /// error (504) and counts as the replica's failure for outlier detection.
     pub timeout: Nanos,
+    pub zone_aware: Option<ZoneAware>,
+}
+
+/// Envoy's zone-aware routing: replica slot r is in zone r mod `zones`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneAware {
+    pub zones: u32,
+    /// The callers' zone.
+    pub local: u32,
+    /// The callers' share in each zone (summing to 1).
+    pub callers: Vec<f64>,
+    pub min_cluster_size: u32,
 }
 
 struct Backend {
@@ -146,6 +158,11 @@ pub struct Balancer {
     ring: Vec<(u64, u32)>,
     maglev: Vec<u32>,
     maglev_dirty: bool,
+    /// Zone-aware routing: available replicas per zone, rebuilt after a change, and each
+    /// zone's round-robin turn.
+    zone_avail: Vec<Vec<u32>>,
+    zone_dirty: bool,
+    zone_next: Vec<usize>,
     sticky: KeyMap<u32>,
     /// The replica each routed call went to (lookups only: order never reaches output).
     routes: KeyMap<u32>,
@@ -183,6 +200,9 @@ impl Balancer {
             ring: Vec::new(),
             maglev: Vec::new(),
             maglev_dirty: true,
+            zone_avail: Vec::new(),
+            zone_dirty: true,
+            zone_next: Vec::new(),
             sticky: KeyMap::default(),
             routes: KeyMap::default(),
             rotation: Rotation::new(least),
@@ -257,6 +277,7 @@ impl Balancer {
 
     /// Puts replica `r` in or out of rotation after its state changed.
     fn refresh(&mut self, r: u32, now: Nanos) {
+        self.zone_dirty = true;
         let b = &self.backends[r as usize];
         let available = b.member && b.healthy && b.ejected_until.is_none_or(|t| now >= t);
         self.rotation.set(r, b.member, available, b.outstanding);
@@ -293,6 +314,89 @@ impl Balancer {
         }
     }
 
+    /// Envoy's zone-aware pick (SEMANTICS.md): all calls stay in the local zone while its
+    /// share of the healthy replicas is at least its share of the callers; otherwise that
+    /// ratio of them stays, and the rest spill to the other zones in proportion to their
+    /// residual capacity (their share of replicas beyond their share of callers). `None`
+    /// when zone-aware routing is off or does not apply (too few healthy replicas, panic).
+    fn zone_pick(&mut self) -> Option<u32> {
+        let z = self.cfg.zone_aware.as_ref()?;
+        let (avail, panic) = self.rotation.eligible();
+        if panic || avail.len() < z.min_cluster_size.max(1) as usize {
+            return None;
+        }
+        let k = z.zones as usize;
+        if self.zone_dirty {
+            self.zone_avail.resize(k, Vec::new());
+            self.zone_next.resize(k, 0);
+            for v in &mut self.zone_avail {
+                v.clear();
+            }
+            for &r in avail {
+                self.zone_avail[r as usize % k].push(r);
+            }
+            self.zone_dirty = false;
+        }
+        let total = avail.len() as f64;
+        let share = |i: usize| self.zone_avail[i].len() as f64 / total;
+        let local = z.local as usize;
+        let stay = (share(local) / z.callers[local]).min(1.0);
+        let zone = if stay >= 1.0 || self.rng.random::<f64>() < stay {
+            local
+        } else {
+            let residual = |i: usize| {
+                if i == local {
+                    0.0
+                } else {
+                    (share(i) - z.callers[i]).max(0.0)
+                }
+            };
+            let sum: f64 = (0..k).map(residual).sum();
+            // No zone has room beyond its callers: spill by healthy replicas instead.
+            let weight = |i: usize| {
+                if sum > 0.0 {
+                    residual(i)
+                } else if i == local {
+                    0.0
+                } else {
+                    share(i)
+                }
+            };
+            let all: f64 = (0..k).map(weight).sum();
+            if all <= 0.0 {
+                local
+            } else {
+                let mut x = self.rng.random::<f64>() * all;
+                let mut pick = local;
+                for i in 0..k {
+                    let w = weight(i);
+                    if w <= 0.0 {
+                        continue;
+                    }
+                    pick = i;
+                    if x < w {
+                        break;
+                    }
+                    x -= w;
+                }
+                pick
+            }
+        };
+        let in_zone = &self.zone_avail[zone];
+        if in_zone.is_empty() {
+            return None;
+        }
+        let i = match self.cfg.algorithm {
+            Algorithm::Random => self.rng.random_range(0..in_zone.len()),
+            _ => {
+                let i = self.zone_next[zone] % in_zone.len();
+                self.zone_next[zone] = i + 1;
+                i
+            }
+        };
+        Some(in_zone[i])
+    }
+
     /// The replica for a call, or `None` when the service has no members at all.
     fn pick(&mut self, key: u64, now: Nanos) -> Option<u32> {
         let shards = self.cfg.replicas.max(1) as u64;
@@ -306,6 +410,9 @@ impl Balancer {
             _ => {}
         }
         self.expire(now);
+        if let Some(r) = self.zone_pick() {
+            return Some(r);
+        }
         let (avail, panic) = self.rotation.eligible();
         if avail.is_empty() {
             return None;
@@ -759,6 +866,7 @@ mod picking {
             outlier: None,
             affinity: false,
             timeout: 15_000_000_000,
+            zone_aware: None,
         };
         Balancer::new(ActorId(1), cfg, derive_stream(1, 0, "lb", "test"), 0)
     }

@@ -187,6 +187,11 @@ impl Service {
             self.reply(id, Outcome::Error, ctx);
             return;
         }
+        if let Some(s) = &mut self.sessions {
+            let key = ctx.requests.get(id).expect("a call for a freed request").key;
+            s.visit(key, k as u32, now, counted);
+        }
+        let rep = &mut self.replicas[k];
         if rep.limit.as_ref().is_some_and(|l| rep.n >= l.limit()) {
             // Over the replica's concurrency limit: refused at once (503).
             if counted {

@@ -176,4 +176,6 @@ pub struct ServiceConfig {
     pub watchers: Vec<ActorId>,
     /// A connection limit and setup cost (a database server's).
     pub connections: Option<ConnectionsConfig>,
+    /// Session state in each replica's memory, if the service keeps it.
+    pub sessions: Option<super::super::sessions::SessionsConfig>,
 }

@@ -82,6 +82,9 @@ impl Service {
         }
         rep.up = false;
         rep.probes.clear();
+        if let Some(s) = &mut self.sessions {
+            s.forget(k);
+        }
         let mut queued: Vec<ReqId> = rep.queue.drain();
         queued.extend(rep.blocked.drain(..));
         for id in queued {
@@ -341,6 +344,9 @@ impl Service {
         }
         rep.since = now;
         rep.phase = Phase::Gone;
+        if let Some(s) = &mut self.sessions {
+            s.forget(k as u32);
+        }
         self.free_slots.push(std::cmp::Reverse(k));
         if rep.up {
             self.stats.workers.add(now, -(rep.workers as i64));

@@ -206,6 +206,7 @@ pub struct Service {
     scaling: Option<Limiter>,
     /// The server's connections, if it limits them or charges for new ones.
     conns: Option<(Connections, Stream)>,
+    sessions: Option<super::sessions::Sessions>,
     pub stats: ServiceStats,
 }
 
@@ -323,6 +324,7 @@ impl Service {
             None => None,
         };
         Ok(Service {
+            sessions: cfg.sessions.map(super::sessions::Sessions::new),
             conns,
             provision_rng: s.provision,
             degrade_rng: s.degrade,

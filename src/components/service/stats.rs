@@ -254,6 +254,10 @@ impl Service {
         if let Some((c, _)) = &self.conns {
             m.extend(c.metrics());
         }
+        if let Some(s) = &self.sessions {
+            m.push(("sessions_started".into(), s.started as f64));
+            m.push(("sessions_lost".into(), s.lost as f64));
+        }
         m.push(("calls".into(), self.out.stats.attempts as f64));
         m.push(("call_retries".into(), self.out.stats.retries as f64));
         if let Some(full) = self.out.bulkhead_metric() {

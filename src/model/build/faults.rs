@@ -41,6 +41,12 @@ pub(in crate::model) fn attach_fault(
         }
         return Ok(());
     }
+    if let FaultSpec::RegionLoss { region, at, r#for } = f {
+        return lose_place(nodes, model, ("region", region), *at, *r#for);
+    }
+    if let FaultSpec::ZoneLoss { zone, at, r#for } = f {
+        return lose_place(nodes, model, ("zone", zone), *at, *r#for);
+    }
     let (node, at, until, kind) = match f {
         FaultSpec::Slowdown {
             node,
@@ -206,7 +212,9 @@ pub(in crate::model) fn attach_fault(
                 },
             )
         }
-        FaultSpec::Latency { .. } => unreachable!("handled above"),
+        FaultSpec::Latency { .. } | FaultSpec::RegionLoss { .. } | FaultSpec::ZoneLoss { .. } => {
+            unreachable!("handled above")
+        }
     };
     let known: Vec<String> = nodes.iter().map(|(n, _)| format!("`{n}`")).collect();
     let Some((_, cfg)) = nodes.iter_mut().find(|(n, _)| n == node) else {
@@ -243,9 +251,13 @@ pub(in crate::model) fn attach_fault(
             let what = ("router", "a route's target");
             return attach_workless(&mut r.faults, node, what, kind, at, until);
         }
+        ActorConfig::Dns(d) => {
+            let what = ("DNS", "a target");
+            return attach_workless(&mut d.faults, node, what, kind, at, until);
+        }
         _ => {
             return Err(format!(
-                "fault on `{node}`, which is not a service, cache, database, queue, pooler, topic or router"
+                "fault on `{node}`, which is not a service, cache, database, queue, pooler, topic, router or DNS"
             ))
         }
     };
@@ -271,6 +283,109 @@ pub(in crate::model) fn attach_fault(
         return Err(format!("`{node}` is function-style: its instances follow demand, so it cannot be scaled or rolled out"));
     }
     s.faults.push(Fault { at, until, kind });
+    Ok(())
+}
+
+/// A region or zone lost: a crash of every replica of its services and of every other node
+/// in it that can crash (clients and balancers cannot: users are outside, and a balancer
+/// fails with its replicas), and of every database whose primary ran there. Clients learn
+/// when, to measure their recovery.
+fn lose_place(
+    nodes: &mut [(String, ActorConfig)],
+    model: &Model,
+    (what, place): (&str, &String),
+    at: spec::Duration,
+    r#for: Option<spec::Duration>,
+) -> Result<(), String> {
+    let network = model.network.clone().unwrap_or_default();
+    let places = if what == "region" {
+        &network.regions
+    } else {
+        &network.zones
+    };
+    let spread = what == "zone"
+        && model
+            .nodes
+            .values()
+            .any(|n| matches!(n, spec::Node::Service(s) if s.zones.contains(place)));
+    let empty = Vec::new();
+    let members = match places.get(place) {
+        Some(m) => m,
+        None if spread => &empty,
+        None => {
+            let known: Vec<String> = places.keys().map(|k| format!("`{k}`")).collect();
+            return Err(if known.is_empty() {
+                format!("{what} `{place}` is lost, but the model's `network` names no {what}s")
+            } else {
+                format!(
+                    "{what} `{place}` is not in the model's `network`; {what}s are {}",
+                    known.join(", ")
+                )
+            });
+        }
+    };
+    for node in members {
+        let replicas = match model.nodes.get(node) {
+            Some(spec::Node::Service(s)) => s.replicas,
+            Some(spec::Node::Client(_) | spec::Node::Balancer(_)) | None => continue,
+            Some(_) => 1,
+        };
+        for replica in 0..replicas {
+            let crash = FaultSpec::Crash {
+                node: node.clone(),
+                replica,
+                at,
+                r#for,
+            };
+            attach_fault(nodes, model, &crash)?;
+        }
+    }
+    // Services spread over zones lose their replicas in a lost zone.
+    if what == "zone" {
+        for (name, node) in &model.nodes {
+            let spec::Node::Service(s) = node else {
+                continue;
+            };
+            if members.contains(name) || !s.zones.contains(place) {
+                continue;
+            }
+            let n = s.zones.len() as u32;
+            for replica in (0..s.replicas).filter(|r| s.zones[(r % n) as usize] == *place) {
+                let crash = FaultSpec::Crash {
+                    node: name.clone(),
+                    replica,
+                    at,
+                    r#for,
+                };
+                attach_fault(nodes, model, &crash)?;
+            }
+        }
+    }
+    // A database whose primary ran there loses it, wherever the database's endpoint is.
+    let names: Vec<String> = nodes.iter().map(|(n, _)| n.clone()).collect();
+    let databases: Vec<String> = nodes
+        .iter()
+        .filter_map(|(n, cfg)| match cfg {
+            ActorConfig::Database(d) if members.contains(&names[d.primary.0 as usize]) => {
+                (!members.contains(n)).then(|| n.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    for node in databases {
+        let crash = FaultSpec::Crash {
+            node,
+            replica: 0,
+            at,
+            r#for,
+        };
+        attach_fault(nodes, model, &crash)?;
+    }
+    for (_, cfg) in nodes.iter_mut() {
+        if let ActorConfig::Client(c) = cfg {
+            c.loss_at = Some(c.loss_at.map_or(at.0, |t: Nanos| t.min(at.0)));
+        }
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub(in crate::model) use crate::components::concurrency::LimitAlgorithm;
 pub(in crate::model) use crate::components::connections::ConnectionsConfig;
 pub(in crate::model) use crate::components::database::DatabaseConfig;
 pub(in crate::model) use crate::components::degrade::DegradeConfig;
+pub(in crate::model) use crate::components::dns::{DnsConfig, DnsPolicy};
 pub(in crate::model) use crate::components::limiter::LimiterConfig;
 pub(in crate::model) use crate::components::pooler::PoolerConfig;
 pub(in crate::model) use crate::components::queue::{CoDelConfig, Order, QueuePolicy, WhenFull};
@@ -29,7 +30,7 @@ pub(in crate::model) use crate::components::topic::TopicConfig;
 pub(in crate::model) use crate::components::{
     ActorConfig, Algorithm, Arrivals, BalancerConfig, Bound, CallSite, Class, ClientConfig,
     DistParams, Fault, FaultKind, FunctionConfig, HealthCheck, Keys, OnFailure, Outlier,
-    Provisioning, Rollout, Sampler, ServiceConfig, Size,
+    Provisioning, Rollout, Sampler, ServiceConfig, Size, ZoneAware,
 };
 pub(in crate::model) use crate::engine::ActorId;
 pub(in crate::model) use std::path::Path;
@@ -37,6 +38,7 @@ pub(in crate::model) use std::path::Path;
 mod calls;
 mod dists;
 mod faults;
+mod network;
 mod scaling;
 
 pub(in crate::model) use calls::*;
@@ -209,6 +211,7 @@ pub fn build(
         return Err(e);
     }
     check_cycles(&out).map_err(|(node, cycle)| err(&[&node, "handler"], cycle))?;
+    network::apply(model, tree, &mut out)?;
     // Balancers learn of replicas joining and leaving from their service.
     let watchers: Vec<(usize, ActorId)> = out
         .iter()

@@ -21,11 +21,35 @@ pub struct BalancerSpec {
     /// Keep a request key on the replica it first went to, while that replica is available.
     #[serde(default)]
     pub affinity: bool,
+    /// Envoy's zone-aware routing: prefer replicas in the balancer's zone, spilling over
+    /// when that zone has fewer healthy replicas than its share of callers; off if absent.
+    #[serde(default)]
+    pub zone_aware: Option<ZoneAwareSpec>,
     /// The route timeout (Envoy's 15 s; `"0s"`: none): a call unanswered this long is
     /// answered with an error (a gateway timeout) and counts as the replica's failure for
     /// outlier detection, unless its caller has already given up.
     #[serde(default = "fifteen_s")]
     pub timeout: Duration,
+}
+
+/// Envoy's zone-aware routing, for a balancer standing for the callers in one zone (their
+/// sidecars). The target service gives its replicas' `zones`.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneAwareSpec {
+    /// The callers' zone, one of the target service's `zones`.
+    pub zone: String,
+    /// The callers' spread over the service's zones, a weight per zone in the order of
+    /// `zones`; as the service's replicas if absent.
+    #[serde(default)]
+    pub callers: Option<Vec<f64>>,
+    /// Below this many healthy replicas routing ignores zones (Envoy's 6).
+    #[serde(default = "six")]
+    pub min_cluster_size: u32,
+}
+
+pub(in crate::model) fn six() -> u32 {
+    6
 }
 
 pub(in crate::model) fn fifteen_s() -> Duration {
@@ -286,6 +310,16 @@ fn build(cx: &Cx, name: &str, b: &BalancerSpec) -> Result<BalancerConfig, Error>
                 })
             }
         };
+        let zone_aware = match &b.zone_aware {
+            None => None,
+            Some(_) if b.affinity => {
+                return Err(at(
+                    "zone_aware",
+                    "zone-aware routing with `affinity` is not modelled: choose one".into(),
+                ))
+            }
+            Some(z) => Some(zone_aware(z, svc, &b.target, &algorithm).map_err(|m| at("zone_aware", m))?),
+        };
         BalancerConfig {
             target,
             replicas,
@@ -294,6 +328,47 @@ fn build(cx: &Cx, name: &str, b: &BalancerSpec) -> Result<BalancerConfig, Error>
             outlier,
             affinity: b.affinity,
             timeout: b.timeout.0,
+            zone_aware,
         }
+    })
+}
+
+fn zone_aware(
+    z: &ZoneAwareSpec,
+    svc: &ServiceSpec,
+    target: &str,
+    algorithm: &Algorithm,
+) -> Result<ZoneAware, String> {
+    if !matches!(algorithm, Algorithm::RoundRobin | Algorithm::Random) {
+        return Err("zone-aware routing works here with `RoundRobin` or `Random` within a zone".into());
+    }
+    let zones = &svc.zones;
+    if zones.len() < 2 {
+        return Err(format!("`{target}` gives fewer than 2 `zones` for its replicas"));
+    }
+    let Some(local) = zones.iter().position(|x| *x == z.zone) else {
+        return Err(format!("`{}` is not one of `{target}`'s zones ({})", z.zone, zones.join(", ")));
+    };
+    let n = zones.len();
+    let weights = match &z.callers {
+        Some(w) => {
+            if w.len() != n || w.iter().any(|x| !(x.is_finite() && *x >= 0.0)) || w[local] <= 0.0 {
+                return Err(format!("`callers` takes {n} weights, one per zone, none negative, the balancer's own above zero"));
+            }
+            w.clone()
+        }
+        None => (0..n)
+            .map(|i| (0..svc.replicas as usize).filter(|r| r % n == i).count() as f64)
+            .collect(),
+    };
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 || weights[local] <= 0.0 {
+        return Err(format!("`{target}` has no replica in `{}` to spread callers like", z.zone));
+    }
+    Ok(ZoneAware {
+        zones: n as u32,
+        local: local as u32,
+        callers: weights.iter().map(|w| w / total).collect(),
+        min_cluster_size: z.min_cluster_size,
     })
 }

@@ -200,6 +200,7 @@ fn build(cx: &Cx, name: &str, c: &ClientSpec) -> Result<ClientConfig, Error> {
             deadline: c.deadline.map(|d| d.0),
             classes,
             keys,
+            loss_at: None,
         }
     })
 }

@@ -12,6 +12,11 @@ pub struct ServiceSpec {
     /// Replicas at the start (1).
     #[serde(default = "one")]
     pub replicas: u32,
+    /// The zones its replicas are spread over, replica slot i in the (i mod n)-th
+    /// (Kubernetes' topology spread); none if absent. A `ZoneLoss` of one crashes its
+    /// replicas there, and a balancer may route zone-aware.
+    #[serde(default)]
+    pub zones: Vec<String>,
     /// Workers (threads, processes) per replica; 1 unless a `size` gives it.
     #[serde(default)]
     pub workers: Option<u32>,
@@ -86,6 +91,24 @@ pub struct ServiceSpec {
     /// come on an open connection (a pool's).
     #[serde(default)]
     pub connections: Option<ConnectionsSpec>,
+    /// Session state kept in each replica's memory, per request key (user); none if
+    /// absent. A request whose session is on another replica, or on one that crashed or
+    /// left since, loses it (counted as `sessions_lost`).
+    #[serde(default)]
+    pub sessions: Option<SessionsSpec>,
+}
+
+/// In-memory sessions (a servlet container's `HttpSession`).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsSpec {
+    /// A session unused this long has ended (30 min, Tomcat's default).
+    #[serde(default = "thirty_min")]
+    pub idle_timeout: Duration,
+}
+
+fn thirty_min() -> Duration {
+    Duration(1_800_000_000_000)
 }
 
 /// A server's connection handling, PostgreSQL's by default.
@@ -210,6 +233,9 @@ fn build(cx: &Cx, name: &str, s: &ServiceSpec) -> Result<ServiceConfig, Error> {
         concurrency_limit,
         watchers: Vec::new(),
         connections,
+        sessions: s.sessions.map(|x| crate::components::sessions::SessionsConfig {
+            idle_timeout: x.idle_timeout.0,
+        }),
     })
 }
 

@@ -179,6 +179,18 @@ impl FaultSpec {
             FaultSpec::Resize { node, at, .. } => {
                 ("resize", node.clone(), at.secs(), Some(at.secs()))
             }
+            FaultSpec::RegionLoss { region, at, r#for } => (
+                "region loss",
+                region.clone(),
+                at.secs(),
+                r#for.map(|d| at.secs() + d.secs()),
+            ),
+            FaultSpec::ZoneLoss { zone, at, r#for } => (
+                "zone loss",
+                zone.clone(),
+                at.secs(),
+                r#for.map(|d| at.secs() + d.secs()),
+            ),
         }
     }
 }
@@ -235,6 +247,28 @@ pub enum FaultSpec {
         /// The replica that crashes (0).
         #[serde(default)]
         replica: u32,
+        /// When it starts.
+        at: Duration,
+        /// Down this long; for the rest of the run if absent.
+        #[serde(default)]
+        r#for: Option<Duration>,
+    },
+    /// Every node of `region` (`network.regions`) is lost at `at`: each replica of its
+    /// services and every cache, database, queue, pooler, topic, router and DNS in it
+    /// crashes; back after `for` if given.
+    RegionLoss {
+        /// The region lost.
+        region: String,
+        /// When it starts.
+        at: Duration,
+        /// Down this long; for the rest of the run if absent.
+        #[serde(default)]
+        r#for: Option<Duration>,
+    },
+    /// Every node of `zone` (`network.zones`) is lost, as `RegionLoss` does for a region.
+    ZoneLoss {
+        /// The zone lost.
+        zone: String,
         /// When it starts.
         at: Duration,
         /// Down this long; for the rest of the run if absent.

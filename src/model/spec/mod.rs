@@ -103,6 +103,41 @@ pub struct Model {
     pub description: String,
     /// The nodes by name: clients, services, balancers, caches, databases, queues.
     pub nodes: BTreeMap<String, Node>,
+    /// Where the nodes run (regions and zones) and the latency between regions; none if
+    /// absent.
+    #[serde(default)]
+    pub network: Option<NetworkSpec>,
+}
+
+/// Failure domains and the network between them. A region or zone is lost as a whole
+/// (`RegionLoss`, `ZoneLoss`); a call between nodes of two regions pays the link's latency
+/// each way unless the call gives its own.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Each region's nodes; a node is in at most one region.
+    #[serde(default)]
+    pub regions: BTreeMap<String, Vec<String>>,
+    /// Each zone's nodes (availability zones, within or beside regions); a node is in at
+    /// most one zone.
+    #[serde(default)]
+    pub zones: BTreeMap<String, Vec<String>>,
+    /// One-way latency between two regions, both directions; every pair of regions whose
+    /// nodes call each other needs one.
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+}
+
+/// The network between two regions.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    /// One region.
+    pub from: String,
+    /// The other.
+    pub to: String,
+    /// One-way latency, each direction.
+    pub latency: Dist,
 }
 
 /// A distribution of durations.
