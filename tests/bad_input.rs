@@ -1344,3 +1344,42 @@ fn zone_aware_errors() {
         assert_error_at(name, &experiment(&nodes, SETTINGS), &[], 5, needle);
     }
 }
+
+#[test]
+fn split_errors() {
+    let nodes = |algorithm: &str| {
+        format!(
+            "        \"users\": Client(target: \"lb\", arrivals: Poisson(rate: 10.0)),\n        \"app\": Service(replicas: 2, service_time: Exponential(mean: \"10ms\")),\n        \"lb\": Balancer(target: \"app\", algorithm: {algorithm}),"
+        )
+    };
+    let settings = |split: &str| format!("{SETTINGS}\n    faults: [{split}],");
+    let cases = [
+        (
+            "split-hash",
+            "ShardByHash",
+            r#"Split(node: "lb", shard: 0, at: "1s", copy: "1s")"#,
+            "only `ShardByRange`",
+        ),
+        (
+            "split-shard",
+            "ShardByRange(keys: 100)",
+            r#"Split(node: "lb", shard: 2, at: "1s", copy: "1s")"#,
+            "no shard 2",
+        ),
+        (
+            "split-node",
+            "ShardByRange(keys: 100)",
+            r#"Split(node: "app", shard: 0, at: "1s", copy: "1s")"#,
+            "not a balancer",
+        ),
+    ];
+    for (name, algorithm, split, needle) in cases {
+        assert_error_at(
+            name,
+            &experiment(&nodes(algorithm), &settings(split)),
+            &[],
+            8,
+            needle,
+        );
+    }
+}

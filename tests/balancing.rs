@@ -222,3 +222,67 @@ fn a_route_timeout_counts_toward_outlier_ejection_but_a_caller_that_left_does_no
         assert_eq!(t, 0.0);
     }
 }
+
+/// Two range shards over keys 0..1000 (uniform), shard 0 split while serving: a copy from
+/// 20 s to 30 s, with the new shard's replica starting in `startup`.
+fn split_run(
+    name: &str,
+    by_load: bool,
+    startup: &str,
+    window: (u32, u32),
+) -> scalesim::metrics::RunMetrics {
+    let body = format!(
+        r#"Experiment(
+    model: Model(nodes: {{
+        "users": Client(target: "lb", arrivals: Poisson(rate: 1000.0), keys: Uniform(n: 1000)),
+        "lb": Balancer(target: "db", algorithm: ShardByRange(keys: 1000)),
+        "db": Service(replicas: 2, workers: 32, service_time: Exponential(mean: "5ms"),
+            startup: Deterministic(value: "{startup}")),
+    }}),
+    faults: [Split(node: "lb", shard: 0, at: "20s", copy: "10s", by_load: {by_load})],
+    warmup: "{}s",
+    duration: "{}s",
+    seed: 21,
+)"#,
+        window.0, window.1
+    );
+    common::metrics_of(&common::write("balancing", name, &body))
+}
+
+#[test]
+fn a_range_split_moves_the_upper_part_of_the_range_to_the_new_shard_at_cutover() {
+    let m = split_run("split-middle", false, "1s", (30, 130));
+    assert_eq!(m.node("lb", "splits"), Some(1.0));
+    assert_eq!(m.node("lb", "split_key"), Some(250.0));
+    let share = |r: u32| {
+        let all: f64 = (0..3)
+            .map(|i| m.node("lb", &format!("replica{i}.requests")).unwrap())
+            .sum();
+        m.node("lb", &format!("replica{r}.requests")).unwrap() / all
+    };
+    // Keys 0..250 stay, 250..500 moved to the new replica (slot 2), 500..1000 untouched.
+    for (r, expected) in [(0, 0.25), (2, 0.25), (1, 0.5)] {
+        let se = (expected * (1.0 - expected) / 100_000.0f64).sqrt();
+        assert!(
+            (share(r) - expected).abs() < 4.0 * se,
+            "replica {r}: {:.4}, expected {expected}",
+            share(r)
+        );
+    }
+    // Placed by load, uniform keys split near the middle too (a sample's median).
+    let m = split_run("split-load", true, "1s", (30, 60));
+    let key = m.node("lb", "split_key").unwrap();
+    assert!((key - 250.0).abs() < 20.0, "split at {key}");
+}
+
+#[test]
+fn a_range_split_waits_for_its_new_replica() {
+    // The copy ends at 30 s, but the new replica is ready only at 40 s.
+    let m = split_run("split-waits", false, "20s", (30, 39));
+    assert_eq!(m.node("lb", "splits"), Some(0.0));
+    // (The slot has no column until its replica joins.)
+    assert_eq!(m.node("lb", "replica2.requests").unwrap_or(0.0), 0.0);
+    let m = split_run("split-waited", false, "20s", (30, 60));
+    assert_eq!(m.node("lb", "splits"), Some(1.0));
+    assert!(m.node("lb", "replica2.requests").unwrap() > 4000.0);
+}

@@ -704,3 +704,35 @@ fn a_publish_fails_when_a_subscriber_queue_is_down_and_the_others_keep_their_cop
     // …while the fast group stored and read them.
     assert_eq!(q("fast_q", "published") - q("slow_q", "published"), refused);
 }
+
+#[test]
+fn pools_that_keep_connections_open_hold_them_against_max_connections() {
+    // Three app replicas each keep 10 connections open at a database that takes 25: the
+    // third replica gets 5. An admin client without a pool finds the database full until
+    // a replica is scaled in at 50 s and its 10 close.
+    let body = r#"Experiment(
+    model: Model(nodes: {
+        "users": Client(target: "app", arrivals: Poisson(rate: 100.0)),
+        "admin": Client(target: "db", arrivals: Poisson(rate: 5.0)),
+        "app": Service(replicas: 3, workers: 8, service_time: Exponential(mean: "1ms"),
+            handler: [Work, Call(target: "db", pool: Pool(size: 10, min_idle: 10))]),
+        "db": Service(workers: 50, service_time: Exponential(mean: "5ms"),
+            connections: (max_connections: 25)),
+    }),
+    faults: [Scale(node: "app", at: "50s", replicas: 2)],
+    duration: "150s",
+    warmup: "10s",
+    seed: 3,
+)"#;
+    let m = common::metrics_of(&write("kept-connections", body));
+    assert_eq!(m.node("db", "connections_peak"), Some(25.0));
+    // The app's calls run on its kept connections (a few at once): none refused.
+    assert_eq!(m.node("users", "failed"), Some(0.0));
+    let refused = m.node("admin", "failed").unwrap();
+    let expected = 5.0 * 40.0;
+    assert!(
+        (refused - expected).abs() < 4.0 * expected.sqrt(),
+        "admin refused {refused} times, expected about {expected}"
+    );
+    assert_eq!(m.node("db", "connections_refused"), Some(refused));
+}

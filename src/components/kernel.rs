@@ -67,6 +67,8 @@ pub enum Msg {
     /// A call's new connection is set up: it arrives now (to `replica`, or `u32::MAX` for
     /// the next in turn).
     Connected { request: ReqId, replica: u32 },
+    /// A replica of actor `from` opens (`count` > 0) or closes connections its pool keeps.
+    Hold { from: u32, count: i32 },
 }
 
 // Every event in the calendar carries a message: keep it two words, so adding a kind does not
@@ -106,6 +108,7 @@ impl Msg {
             Msg::Visibility(_) => 27,
             Msg::Wake => 28,
             Msg::Connected { .. } => 29,
+            Msg::Hold { .. } => 30,
         }
     }
 }

@@ -26,7 +26,7 @@ pub mod size;
 pub mod slab;
 pub mod store;
 
-pub use balancer::{Algorithm, Balancer, BalancerConfig, HealthCheck, Outlier, ZoneAware};
+pub use balancer::{Algorithm, Balancer, BalancerConfig, HealthCheck, Outlier, Split, ZoneAware};
 pub use client::{Arrivals, Class, Client, ClientConfig, ClientStreams, Keys, TraceEvent};
 pub use dist::{DistParams, Sampler};
 pub use kernel::{answer, Ctx, Msg};

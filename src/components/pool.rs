@@ -12,6 +12,9 @@ pub struct PoolConfig {
     pub size: u32,
     /// How long a caller waits for a connection; forever if `None`.
     pub acquire_timeout: Option<Nanos>,
+    /// Connections kept open at the target from the replica's start to its end (HikariCP's
+    /// `minimumIdle`); 0: opened per call, counted only while in use.
+    pub min_idle: u32,
 }
 
 /// One replica's pool for one call site.

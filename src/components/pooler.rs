@@ -93,6 +93,9 @@ impl Pooler {
             Msg::Reply(server_call) => self.answered(server_call, ctx),
             Msg::Expire(query) => self.wait_timeout(query, ctx),
             Msg::Fault { fault, begins } => self.fault(fault as usize, begins, ctx),
+            // Client connections are counted per query here (its `max_client_conn`): kept
+            // ones cost PgBouncer next to nothing.
+            Msg::Hold { .. } => {}
             _ => unreachable!("a pooler gets queries, their answers, its timers and faults"),
         }
     }

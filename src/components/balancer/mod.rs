@@ -84,7 +84,24 @@ pub struct BalancerConfig {
     /// error (504) and counts as the replica's failure for outlier detection.
     pub timeout: Nanos,
     pub zone_aware: Option<ZoneAware>,
+    /// Range splits while serving (`ShardByRange` only), in time order.
+    pub splits: Vec<Split>,
 }
+
+/// A shard's range split while serving: keys are copied to a new shard from `from`, and at
+/// `to` the upper part of the range moves there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Split {
+    pub shard: u32,
+    pub from: Nanos,
+    pub to: Nanos,
+    /// Split where the sampled load halves (CockroachDB's load-based splitting), not at
+    /// the middle key.
+    pub by_load: bool,
+}
+
+/// Keys sampled per split to place a load-based split.
+const SPLIT_SAMPLE: usize = 4096;
 
 /// Envoy's zone-aware routing: replica slot r is in zone r mod `zones`.
 #[derive(Clone, Debug, PartialEq)]
@@ -163,6 +180,15 @@ pub struct Balancer {
     zone_avail: Vec<Vec<u32>>,
     zone_dirty: bool,
     zone_next: Vec<usize>,
+    /// Range shards once a split has happened: (first key, replica slot), by first key.
+    ranges: Vec<(u64, u32)>,
+    /// Keys routed to the next split's shard during its copy.
+    split_sample: Vec<u64>,
+    next_split: usize,
+    /// A split waiting for its new replica to join: (the range's index, its split key).
+    split_waiting: Option<(usize, u64)>,
+    splits_done: u32,
+    last_split_key: u64,
     sticky: KeyMap<u32>,
     /// The replica each routed call went to (lookups only: order never reaches output).
     routes: KeyMap<u32>,
@@ -203,6 +229,12 @@ impl Balancer {
             zone_avail: Vec::new(),
             zone_dirty: true,
             zone_next: Vec::new(),
+            ranges: Vec::new(),
+            split_sample: Vec::new(),
+            next_split: 0,
+            split_waiting: None,
+            splits_done: 0,
+            last_split_key: 0,
             sticky: KeyMap::default(),
             routes: KeyMap::default(),
             rotation: Rotation::new(least),
@@ -266,6 +298,9 @@ impl Balancer {
     }
 
     pub fn start(&mut self, ctx: &mut Ctx) {
+        for (i, sp) in self.cfg.splits.iter().enumerate() {
+            ctx.cal.at(sp.to, self.id, Msg::Scheduled(i as u32));
+        }
         if let Some(hc) = self.cfg.health_check {
             for r in 0..self.cfg.replicas {
                 // Spread the first probes over the interval, as real checkers jitter.
@@ -397,15 +432,77 @@ impl Balancer {
         Some(in_zone[i])
     }
 
+    /// Split `i`'s copy is over: the upper part of its shard's range moves to a replica
+    /// slot that holds no range (the one the split added), now or once it joins.
+    fn split(&mut self, i: usize) {
+        let sp = self.cfg.splits[i];
+        self.next_split = i + 1;
+        let Algorithm::ShardByRange { keys } = self.cfg.algorithm else {
+            unreachable!("splits only of range shards")
+        };
+        if self.ranges.is_empty() {
+            let n = self.cfg.replicas.max(1) as u64;
+            self.ranges = (0..n)
+                .map(|s| ((s as u128 * keys as u128).div_ceil(n as u128) as u64, s as u32))
+                .collect();
+        }
+        let Some(j) = self.ranges.iter().position(|(_, s)| *s == sp.shard) else {
+            return;
+        };
+        let start = self.ranges[j].0;
+        let end = self.ranges.get(j + 1).map_or(keys, |r| r.0);
+        let mut at = start + (end - start) / 2;
+        if sp.by_load && !self.split_sample.is_empty() {
+            let sample = &mut self.split_sample;
+            sample.sort_unstable();
+            at = sample[sample.len() / 2];
+        }
+        self.split_sample.clear();
+        // A range of one key cannot be split; the key above the start at least moves.
+        let at = at.clamp(start + 1, end.saturating_sub(1).max(start + 1));
+        if end - start < 2 {
+            return;
+        }
+        self.split_waiting = Some((j, at));
+        self.finish_split();
+    }
+
+    /// Moves the waiting split's upper part to the first member slot without a range.
+    fn finish_split(&mut self) {
+        let Some((j, at)) = self.split_waiting else {
+            return;
+        };
+        let owns = |r: u32, ranges: &[(u64, u32)]| ranges.iter().any(|x| x.1 == r);
+        let free = (0..self.backends.len() as u32)
+            .find(|&r| self.backends[r as usize].member && !owns(r, &self.ranges));
+        let Some(slot) = free else {
+            return; // the new shard's replica is not ready yet
+        };
+        self.ranges.insert(j + 1, (at, slot));
+        self.split_waiting = None;
+        self.splits_done += 1;
+        self.last_split_key = at;
+    }
+
     /// The replica for a call, or `None` when the service has no members at all.
     fn pick(&mut self, key: u64, now: Nanos) -> Option<u32> {
         let shards = self.cfg.replicas.max(1) as u64;
         match self.cfg.algorithm {
             Algorithm::ShardByHash => return Some((mix(key ^ 0x5bd1_e995) % shards) as u32),
             Algorithm::ShardByRange { keys } => {
-                return Some(
-                    ((key as u128 * shards as u128 / keys as u128) as u64).min(shards - 1) as u32,
-                )
+                let r = if self.ranges.is_empty() {
+                    ((key as u128 * shards as u128 / keys as u128) as u64).min(shards - 1) as u32
+                } else {
+                    let i = self.ranges.partition_point(|(start, _)| *start <= key);
+                    self.ranges[i.saturating_sub(1)].1
+                };
+                if let Some(sp) = self.cfg.splits.get(self.next_split) {
+                    let copying = (sp.from..sp.to).contains(&now);
+                    if copying && r == sp.shard && self.split_sample.len() < SPLIT_SAMPLE {
+                        self.split_sample.push(key);
+                    }
+                }
+                return Some(r);
             }
             _ => {}
         }
@@ -613,7 +710,11 @@ impl Balancer {
             Msg::Members {
                 replica: r,
                 joins: member,
-            } => self.membership(r, member, now, ctx),
+            } => {
+                self.membership(r, member, now, ctx);
+                self.finish_split();
+            }
+            Msg::Scheduled(i) => self.split(i as usize),
             _ => unreachable!("a balancer takes calls, replies and its own timers"),
         }
     }
@@ -737,6 +838,10 @@ impl Balancer {
                 self.stats.hc_failures as f64,
             ),
         ];
+        if !self.cfg.splits.is_empty() {
+            m.push(("splits".into(), self.splits_done as f64));
+            m.push(("split_key".into(), self.last_split_key as f64));
+        }
         if self.backends.len() > PER_REPLICA_COLUMNS {
             // A column per replica of a large fleet would be most of the result files: say
             // how uneven the spread was instead.
@@ -867,6 +972,7 @@ mod picking {
             affinity: false,
             timeout: 15_000_000_000,
             zone_aware: None,
+            splits: Vec::new(),
         };
         Balancer::new(ActorId(1), cfg, derive_stream(1, 0, "lb", "test"), 0)
     }

@@ -64,8 +64,9 @@ impl Service {
             return;
         };
         let now = ctx.cal.now();
-        let kept = ctx.requests.get(id).expect("a call for a freed request").kept;
-        match conns.open(kept, rng, now >= ctx.warmup) {
+        let r = ctx.requests.get(id).expect("a call for a freed request");
+        let (kept, from) = (r.kept, r.reply_to.0);
+        match conns.open(kept, from, rng, now >= ctx.warmup) {
             Open::Ready => self.enter(id, replica, ctx),
             // "Too many clients": refused before anything else sees it.
             Open::Refused => super::super::kernel::answer(ctx, id, Outcome::Error, now),

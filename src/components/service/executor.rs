@@ -387,7 +387,7 @@ impl Service {
         rep.idle += 1;
         if rep.n == 0 {
             if rep.phase == Phase::Draining {
-                self.gone(k as usize, now);
+                self.gone(k as usize, now, ctx);
             } else {
                 self.idle_instance(k as usize, now, ctx);
             }

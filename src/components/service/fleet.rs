@@ -74,6 +74,32 @@ impl Service {
         }
     }
 
+    /// Replica `k` opens (`open`) or closes the connections its pools keep open
+    /// (HikariCP's `minimumIdle`), at each pool site's target.
+    pub(super) fn hold_pools(&mut self, k: usize, open: bool, ctx: &mut Ctx) {
+        let rep = &mut self.replicas[k];
+        if rep.holding == open {
+            return;
+        }
+        rep.holding = open;
+        let now = ctx.cal.now();
+        for site in &self.cfg.calls {
+            let Some(p) = site.pool.filter(|p| p.min_idle > 0) else {
+                continue;
+            };
+            let count = if open {
+                p.min_idle as i32
+            } else {
+                -(p.min_idle as i32)
+            };
+            let msg = Msg::Hold {
+                from: self.id.0,
+                count,
+            };
+            ctx.cal.at(now, site.target, msg);
+        }
+    }
+
     pub(super) fn crash(&mut self, k: u32, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let rep = &mut self.replicas[k as usize];
@@ -82,6 +108,8 @@ impl Service {
         }
         rep.up = false;
         rep.probes.clear();
+        self.hold_pools(k as usize, false, ctx);
+        let rep = &mut self.replicas[k as usize];
         if let Some(s) = &mut self.sessions {
             s.forget(k);
         }
@@ -109,7 +137,7 @@ impl Service {
             self.stats.replicas.add(now, -1);
         } else {
             // A draining replica that crashes is gone.
-            self.gone(k as usize, now);
+            self.gone(k as usize, now, ctx);
         }
     }
 
@@ -123,6 +151,7 @@ impl Service {
         rep.idle = rep.workers;
         self.stats.workers.add(now, rep.workers as i64);
         self.stats.replicas.add(now, 1);
+        self.hold_pools(k as usize, true, ctx);
         // A recovered replica may let a rollout go on.
         self.reconcile(ctx);
     }
@@ -295,6 +324,7 @@ impl Service {
             self.stats.limit_holders.add(now, 1);
         }
         self.tell_watchers(k, true, ctx);
+        self.hold_pools(k, true, ctx);
         // Requests that waited for a function instance to start.
         let waiting = self.replicas[k].queue.len();
         for _ in 0..waiting.min(self.replicas[k].workers as usize) {
@@ -325,7 +355,7 @@ impl Service {
                 }
                 self.tell_watchers(k, false, ctx);
                 if !up || idle {
-                    self.gone(k, now);
+                    self.gone(k, now, ctx);
                 }
             }
             Phase::Draining | Phase::Gone => unreachable!("removing an inactive replica"),
@@ -333,7 +363,7 @@ impl Service {
     }
 
     /// A draining replica has finished its work (or crashed): its slot is free.
-    pub(super) fn gone(&mut self, k: usize, now: Nanos) {
+    pub(super) fn gone(&mut self, k: usize, now: Nanos, ctx: &mut Ctx) {
         let rep = &mut self.replicas[k];
         debug_assert!(rep.phase == Phase::Draining && rep.n == 0 && rep.queue.is_empty());
         debug_assert!(rep.blocked.is_empty());
@@ -357,6 +387,7 @@ impl Service {
             self.stats.limits.add(now, -(l.limit() as i64));
             self.stats.limit_holders.add(now, -1);
         }
+        self.hold_pools(k, false, ctx);
     }
 
     pub(super) fn tell_watchers(&self, k: usize, member: bool, ctx: &mut Ctx) {

@@ -82,6 +82,8 @@ struct Replica {
     pools: Vec<Option<Pool>>,
     /// Health checks waiting for a worker, in arrival order.
     probes: VecDeque<WaitingProbe>,
+    /// Its pools hold their idle connections open at their targets.
+    holding: bool,
 }
 
 /// A balancer's health check waiting its turn: answered by the first worker free once the
@@ -120,6 +122,7 @@ impl Replica {
             limit: cfg.concurrency_limit.map(ConcurrencyLimit::new),
             pools: pools(&cfg.calls),
             probes: VecDeque::new(),
+            holding: false,
         }
     }
 
@@ -366,6 +369,9 @@ impl Service {
         super::outage::schedule(self.id, windows, ctx);
         for k in 0..self.replicas.len() {
             self.idle_instance(k, 0, ctx);
+            if self.replicas[k].phase == Phase::Serving {
+                self.hold_pools(k, true, ctx);
+            }
         }
         if let Some(d) = &self.dimmer {
             ctx.cal.at(d.period(), self.id, Msg::Dimmer);
@@ -425,6 +431,13 @@ impl Service {
             Msg::Scrape => self.scrape(ctx),
             Msg::Autoscale => self.autoscale(ctx),
             Msg::Scheduled(i) => self.scheduled(i as usize, ctx),
+            // A caller's pool opens or closes the connections it keeps.
+            Msg::Hold { from, count } => {
+                let counted = ctx.cal.now() >= ctx.warmup;
+                if let Some((c, _)) = &mut self.conns {
+                    c.hold(from, count, counted);
+                }
+            }
             _ => unreachable!("not a message for a service: {msg:?}"),
         }
     }
@@ -445,7 +458,8 @@ impl Service {
     fn reply(&mut self, id: ReqId, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         if let Some((c, _)) = &mut self.conns {
-            c.close();
+            let r = ctx.requests.get(id).expect("a call lives until answered");
+            c.close(r.kept, r.reply_to.0);
         }
         super::kernel::answer(ctx, id, outcome, now);
     }

@@ -74,9 +74,19 @@ pub(in crate::model) fn call_site(target: ActorId, c: &CallSpec) -> Result<CallS
                 "a pool of 0 connections would never call".into(),
             ))
         }
+        Some(p) if p.min_idle.is_some_and(|m| m > p.size) => {
+            return Err((
+                vec!["pool", "min_idle"],
+                format!(
+                    "a pool of {} keeps at most {} connections open",
+                    p.size, p.size
+                ),
+            ))
+        }
         Some(p) => Some(crate::components::pool::PoolConfig {
             size: p.size,
             acquire_timeout: p.acquire_timeout.map(|t| t.0),
+            min_idle: p.min_idle.unwrap_or(0),
         }),
     };
     if c.bulkhead == Some(0) {

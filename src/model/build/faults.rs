@@ -41,6 +41,17 @@ pub(in crate::model) fn attach_fault(
         }
         return Ok(());
     }
+    if let FaultSpec::Split {
+        node,
+        shard,
+        at,
+        copy,
+        load,
+        by_load,
+    } = f
+    {
+        return super::split::split(nodes, model, node, *shard, (*at, *copy), (*load, *by_load));
+    }
     if let FaultSpec::RegionLoss { region, at, r#for } = f {
         return lose_place(nodes, model, ("region", region), *at, *r#for);
     }
@@ -212,7 +223,10 @@ pub(in crate::model) fn attach_fault(
                 },
             )
         }
-        FaultSpec::Latency { .. } | FaultSpec::RegionLoss { .. } | FaultSpec::ZoneLoss { .. } => {
+        FaultSpec::Latency { .. }
+        | FaultSpec::RegionLoss { .. }
+        | FaultSpec::ZoneLoss { .. }
+        | FaultSpec::Split { .. } => {
             unreachable!("handled above")
         }
     };

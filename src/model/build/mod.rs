@@ -30,7 +30,7 @@ pub(in crate::model) use crate::components::topic::TopicConfig;
 pub(in crate::model) use crate::components::{
     ActorConfig, Algorithm, Arrivals, BalancerConfig, Bound, CallSite, Class, ClientConfig,
     DistParams, Fault, FaultKind, FunctionConfig, HealthCheck, Keys, OnFailure, Outlier,
-    Provisioning, Rollout, Sampler, ServiceConfig, Size, ZoneAware,
+    Provisioning, Rollout, Sampler, ServiceConfig, Size, Split, ZoneAware,
 };
 pub(in crate::model) use crate::engine::ActorId;
 pub(in crate::model) use std::path::Path;
@@ -40,6 +40,7 @@ mod dists;
 mod faults;
 mod network;
 mod scaling;
+mod split;
 
 pub(in crate::model) use calls::*;
 pub(in crate::model) use dists::*;
@@ -211,6 +212,7 @@ pub fn build(
         return Err(e);
     }
     check_cycles(&out).map_err(|(node, cycle)| err(&[&node, "handler"], cycle))?;
+    check_kept_pools(&out).map_err(|(node, m)| err(&[&node, "handler"], m))?;
     network::apply(model, tree, &mut out)?;
     // Balancers learn of replicas joining and leaving from their service.
     let watchers: Vec<(usize, ActorId)> = out
@@ -254,6 +256,30 @@ pub(in crate::model) fn on_fail(f: OnFailureSpec) -> OnFailure {
         OnFailureSpec::Fail => OnFailure::Fail,
         OnFailureSpec::Continue => OnFailure::Continue,
     }
+}
+
+/// A pool that keeps connections open does so at a service (its `connections` count them)
+/// or a pooler (whose client connections cost it nothing).
+fn check_kept_pools(nodes: &[(String, ActorConfig)]) -> Result<(), (String, String)> {
+    for (name, cfg) in nodes {
+        let ActorConfig::Service(s) = cfg else {
+            continue;
+        };
+        for site in s
+            .calls
+            .iter()
+            .filter(|c| c.pool.is_some_and(|p| p.min_idle > 0))
+        {
+            let (target, t) = &nodes[site.target.0 as usize];
+            if !matches!(t, ActorConfig::Service(_) | ActorConfig::Pooler(_)) {
+                return Err((
+                    name.clone(),
+                    format!("`{name}`'s pool keeps connections open at `{target}`, which keeps none: give `min_idle` only for calls to a service or a pooler"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Synchronous calls must not loop: a request would wait on itself forever. Nor may a queue's

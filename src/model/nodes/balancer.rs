@@ -329,6 +329,7 @@ fn build(cx: &Cx, name: &str, b: &BalancerSpec) -> Result<BalancerConfig, Error>
             affinity: b.affinity,
             timeout: b.timeout.0,
             zone_aware,
+            splits: Vec::new(),
         }
     })
 }

@@ -220,6 +220,11 @@ pub struct PoolSpec {
     /// A call waiting longer for a connection fails unsent; it waits forever if absent.
     #[serde(default)]
     pub acquire_timeout: Option<Duration>,
+    /// Connections each replica keeps open at the target from its start to its end, busy
+    /// or idle (HikariCP's `minimumIdle`, which defaults to the pool's size); if absent,
+    /// connections count at the target only while a call uses them.
+    #[serde(default)]
+    pub min_idle: Option<u32>,
 }
 
 /// A circuit breaker on a call edge; defaults are resilience4j's.

@@ -179,6 +179,12 @@ impl FaultSpec {
             FaultSpec::Resize { node, at, .. } => {
                 ("resize", node.clone(), at.secs(), Some(at.secs()))
             }
+            FaultSpec::Split { node, at, copy, .. } => (
+                "split",
+                node.clone(),
+                at.secs(),
+                Some(at.secs() + copy.secs()),
+            ),
             FaultSpec::RegionLoss { region, at, r#for } => (
                 "region loss",
                 region.clone(),
@@ -275,6 +281,27 @@ pub enum FaultSpec {
         #[serde(default)]
         r#for: Option<Duration>,
     },
+    /// Split shard `shard` of range-sharding balancer `node` while serving: at `at` a
+    /// replica is added to its service and the shard's keys are copied to it for `copy`,
+    /// the copy slowing the shard's work by `load`; then the upper part of the range moves
+    /// to the new shard, split where the load halves (`by_load`) or at the middle key.
+    Split {
+        /// The balancer (`ShardByRange`).
+        node: String,
+        /// The shard split (an initial replica's number).
+        shard: u32,
+        /// When the copy starts.
+        at: Duration,
+        /// How long the copy takes.
+        copy: Duration,
+        /// The copy's extra work on the shard: its work takes 1 + load times longer (0.5).
+        #[serde(default = "half")]
+        load: f64,
+        /// Split where the load halves (CockroachDB's load-based splitting, from keys
+        /// sampled during the copy), not at the middle key (true).
+        #[serde(default = "yes")]
+        by_load: bool,
+    },
     /// Set `node`'s desired replica count at `at` (a manual scaling action).
     Scale {
         /// The node it acts on.
@@ -338,6 +365,14 @@ pub enum FaultSpec {
 
 pub(in crate::model) fn one_f64() -> f64 {
     1.0
+}
+
+pub(in crate::model) fn half() -> f64 {
+    0.5
+}
+
+pub(in crate::model) fn yes() -> bool {
+    true
 }
 
 /// How a new version replaces the old.
