@@ -245,10 +245,7 @@ impl Database {
             )
         };
         let pid = self.pending.insert(what);
-        let mut child = p.on_behalf(self.id, pid.to_token());
-        child.sent = now;
-        let cid = ctx.requests.insert(child);
-        ctx.cal.at(now, target, Msg::Call(cid));
+        ctx.call_for(parent, self.id, pid.to_token(), target);
     }
 
     fn answered(&mut self, child: ReqId, ctx: &mut Ctx) {

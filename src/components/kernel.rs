@@ -186,6 +186,37 @@ impl Ctx<'_> {
         self.cal.after(delay, to, msg);
     }
 
+    /// Calls `to` now on behalf of request `parent` (its class, key, deadline and birth):
+    /// a new request whose reply comes back to `me` carrying `token`. Returns its id.
+    ///
+    /// ```
+    /// use scalesim::components::{Ctx, Msg, Request, Requests};
+    /// use scalesim::engine::{ActorId, Calendar};
+    ///
+    /// let (mut cal, mut requests) = (Calendar::new(), Requests::default());
+    /// let mut parent = Request::new(0, ActorId(1), 0);
+    /// parent.key = 42;
+    /// let parent = requests.insert(parent);
+    /// let mut ctx = Ctx { cal: &mut cal, requests: &mut requests, warmup: 0 };
+    /// let child = ctx.call_for(parent, ActorId(2), 7, ActorId(3));
+    /// let c = requests.get(child).unwrap();
+    /// assert_eq!((c.reply_to, c.token, c.key), (ActorId(2), 7, 42));
+    /// let ev = cal.pop_before(u64::MAX).unwrap();
+    /// assert!(ev.target == ActorId(3) && matches!(ev.msg, Msg::Call(r) if r == child));
+    /// ```
+    pub fn call_for(&mut self, parent: ReqId, me: ActorId, token: u64, to: ActorId) -> ReqId {
+        let now = self.cal.now();
+        let p = self
+            .requests
+            .get(parent)
+            .expect("a call for a live request");
+        let mut child = p.on_behalf(me, token);
+        child.sent = now;
+        let id = self.requests.insert(child);
+        self.cal.at(now, to, Msg::Call(id));
+        id
+    }
+
     /// Answers the caller of request `id` now with `outcome`; the reply arrives after the
     /// edge's latency back.
     ///

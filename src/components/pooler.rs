@@ -138,14 +138,9 @@ impl Pooler {
 
     /// Runs `query` on a server connection (`kept`: one already open).
     fn forward(&mut self, query: ReqId, kept: bool, ctx: &mut Ctx) {
-        let now = ctx.cal.now();
-        let q = *ctx.requests.get(query).expect("a query for a freed request");
         let token = self.running.insert(query).to_token();
-        let mut call = q.on_behalf(self.id, token);
-        call.sent = now;
-        call.kept = kept;
-        let id = ctx.requests.insert(call);
-        ctx.cal.at(now, self.cfg.target, Msg::Call(id));
+        let id = ctx.call_for(query, self.id, token, self.cfg.target);
+        ctx.requests.get_mut(id).expect("just sent").kept = kept;
     }
 
     /// The database answered: the client gets the answer, the server connection the next

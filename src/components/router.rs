@@ -210,20 +210,14 @@ impl Router {
         to: ActorId,
         ctx: &mut Ctx,
     ) {
-        let now = ctx.cal.now();
-        let p = *ctx.requests.get(call).expect("a call of a freed request");
-        let token = self
-            .pending
-            .insert(Pending {
-                parent,
-                route,
-                sent: now,
-            })
-            .to_token();
-        let mut child = p.on_behalf(self.id, token);
-        child.sent = now;
-        let id = ctx.requests.insert(child);
-        ctx.cal.at(now, to, Msg::Call(id));
+        let sent = ctx.cal.now();
+        let pending = Pending {
+            parent,
+            route,
+            sent,
+        };
+        let token = self.pending.insert(pending).to_token();
+        ctx.call_for(call, self.id, token, to);
     }
 
     fn answered(&mut self, child: ReqId, ctx: &mut Ctx) {

@@ -79,7 +79,6 @@ impl Topic {
             return;
         }
         self.stats.published += counted as u64;
-        let p = *ctx.requests.get(call).expect("a publish of a freed request");
         let token = self
             .pending
             .insert(Publish {
@@ -89,10 +88,7 @@ impl Topic {
             })
             .to_token();
         for queue in &self.cfg.subscribers {
-            let mut copy = p.on_behalf(self.id, token);
-            copy.sent = now;
-            let id = ctx.requests.insert(copy);
-            ctx.cal.at(now, *queue, Msg::Call(id));
+            ctx.call_for(call, self.id, token, *queue);
         }
     }
 
