@@ -302,6 +302,15 @@ fn print_outcome(ran: &pipeline::Ran, dir: &Path, quiet: bool) {
         say_raw!("\ntheory beside simulation (measured arrivals and service times):\n{theory}");
     }
     let events = results.events();
+    if resumed > 0 && resumed == results.units.len() {
+        // Nothing ran here (a merge): no rate to speak of.
+        say!(
+            "\n{} runs, {events} events, all from the shards or an earlier run; results in {}",
+            results.units.len(),
+            dir.display()
+        );
+        return;
+    }
     let mut line = format!(
         "\n{} runs, {} events in {:.2}s ({:.1} M events/s",
         results.units.len(),
@@ -319,10 +328,16 @@ fn print_outcome(ran: &pipeline::Ran, dir: &Path, quiet: bool) {
     say!("{line}; results in {}", dir.display());
 }
 
+/// Joins shards and reports as a run does: verdicts, table, theory; exit 1 when an
+/// expectation fails, as `check` does, so a cluster's merge job fails visibly.
 fn merge(dirs: &[PathBuf], out: &Path) -> ExitCode {
     match pipeline::merge(dirs, out) {
         Ok(ran) => {
+            print_verdicts("", &ran.verdicts);
             print_outcome(&ran, out, false);
+            if ran.verdicts.iter().any(|v| !v.passed) {
+                return ExitCode::from(1);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

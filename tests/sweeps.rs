@@ -427,3 +427,31 @@ fn swept_paths_and_metrics_have_columns_of_their_own() {
     let ts = scalesim::report::timeseries_csv(&plan, &results);
     assert!(ts.lines().next().unwrap().contains("param.users.arrivals"));
 }
+
+#[test]
+fn a_merge_reports_verdicts_as_a_run_does_and_fails_on_a_failed_expectation() {
+    // Five workers instead of four: the file's `utilization == 0.8` no longer holds.
+    let mut dirs = Vec::new();
+    for i in 0..2 {
+        let d = fresh(&format!("verdict-shard{i}"));
+        let (shard, out) = (format!("{i}/2"), d.display().to_string());
+        let set = ["--set", "queue.workers=5", "--replications", "2"];
+        let mut a = vec!["run", "experiments/textbook/mmc.ron", "--quiet"];
+        a.extend(["--shard", &shard, "--out", &out]);
+        a.extend(set);
+        scalesim(&a);
+        dirs.push(out);
+    }
+    let merged = fresh("verdict-merged").display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_scalesim"))
+        .args(["merge", &dirs[0], &dirs[1], "--out", &merged])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL queue.utilization == 0.8"), "{stdout}");
+    // The table and the runs' origin, not a rate measured over nothing.
+    assert!(stdout.contains("all from the shards"), "{stdout}");
+    assert!(!stdout.contains("M events/s"), "{stdout}");
+}
