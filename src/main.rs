@@ -1,6 +1,6 @@
 //! The `scalesim` command line: parse arguments, call the library, print.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use scalesim::experiment::Shard;
 use scalesim::model::{CommandLine, Problem};
 use scalesim::{check, pipeline, report};
@@ -86,6 +86,12 @@ impl Common {
 #[derive(Subcommand)]
 enum Command {
     /// Run an experiment and write its result folder.
+    #[command(after_help = "Examples:
+  scalesim run experiments/quickstart.ron                 results in results/quickstart
+  scalesim run experiments/retry-storm.ron --quick --out /tmp/storm
+  scalesim run EXP.ron --set app.replicas=8 --set users.arrivals.rate=900.0
+  scalesim run EXP.ron --shard 0/4 --out results/exp-shard-0   then `scalesim merge`
+  scalesim run EXP.ron --resume                           finish an interrupted run")]
     Run {
         #[command(flatten)]
         common: Common,
@@ -101,27 +107,45 @@ enum Command {
         shard: Option<String>,
     },
     /// Compare two result folders: paired differences (B − A) with 95% confidence intervals.
+    #[command(after_help = "Examples:
+  scalesim compare results/before results/after
+  scalesim compare results/a results/b --metric latency_p99_s --metric app.utilization
+  scalesim compare results/a results/b --out results/a-vs-b   overlay plots and a page")]
     Compare {
+        /// The first result folder (A).
         a: PathBuf,
+        /// The second result folder (B), compared point by point with A.
         b: PathBuf,
-        /// Metrics to compare (default: throughput, goodput, latency, rejections, timeouts).
-        #[arg(long = "metric")]
+        /// A metric to compare, repeatable: any column of both runs.csv files, e.g.
+        /// `latency_p99_s` or `app.utilization` (default: throughput_rps, goodput_rps,
+        /// latency_mean_s, latency_p99_s, rejected, timed_out). An unknown name lists the
+        /// valid ones.
+        #[arg(long = "metric", value_name = "NAME")]
         metrics: Vec<String>,
         /// Also draw the two folders' time series overlaid, into this folder.
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Join the result folders of shards into the folder one run would have written.
+    /// Join the result folders of shards into the folder one run would have written;
+    /// prints the verdicts and table a run prints, and exits 1 when an expectation fails.
+    #[command(after_help = "Examples:
+  scalesim merge results/exp-shard-* --out results/exp
+  deploy/slurm/submit.sh EXP.ron 8 4                      shards and merge on Slurm")]
     Merge {
-        /// Shard result folders.
+        /// Shard result folders (each written by `run --shard I/N`).
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
         /// The result folder to write.
         #[arg(long)]
         out: PathBuf,
     },
-    /// Run experiments (files, or folders searched recursively) and check their `expect` lines.
+    /// Run experiments (files, or folders searched recursively) and check their `expect`
+    /// lines; exits 1 when one fails.
+    #[command(after_help = "Examples:
+  scalesim check experiments/                             every shipped lesson
+  scalesim check experiments/ --quick --junit target/check.xml   a CI gate")]
     Check {
+        /// Experiment files, or folders to search for them.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Write a JUnit XML report here.
@@ -137,16 +161,36 @@ enum Command {
     /// Answer an experiment's `plan:` block: the cheapest configuration meeting its
     /// constraints (`Plan`), or the smallest trigger the system does not recover from
     /// (`Tipping`). Writes plan.json, runs.csv, plots and report.html.
+    #[command(after_help = "Examples:
+  scalesim plan experiments/capacity-plan.ron
+  scalesim plan experiments/retry-tipping-point.ron --out /tmp/tipping")]
     Plan {
         #[command(flatten)]
         common: Common,
     },
     /// Redraw the plots of a result folder from its data files.
-    Plot { dir: PathBuf },
+    #[command(after_help = "Example:
+  scalesim plot results/quickstart")]
+    Plot {
+        /// A result folder written by run, merge or plan.
+        dir: PathBuf,
+    },
     /// Parse and validate experiment files without running them.
+    #[command(after_help = "Example:
+  scalesim validate experiments/*.ron")]
     Validate {
+        /// Experiment files.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  scalesim completions bash > ~/.local/share/bash-completion/completions/scalesim
+  scalesim completions zsh > ~/.zfunc/_scalesim
+  scalesim completions fish > ~/.config/fish/completions/scalesim.fish")]
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -190,6 +234,11 @@ fn main() -> ExitCode {
             quick,
             threads,
         } => check(&paths, junit.as_deref(), quick, threads),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "scalesim", &mut out);
+            ExitCode::SUCCESS
+        }
     }
 }
 

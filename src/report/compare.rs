@@ -121,9 +121,7 @@ pub struct Row {
 pub fn compare(a: &Runs, b: &Runs, metrics: &[String]) -> Result<Vec<Row>, String> {
     for m in metrics {
         if a.col(m).is_none() || b.col(m).is_none() {
-            return Err(format!(
-                "metric `{m}` is not a column of both runs.csv files"
-            ));
+            return Err(unknown_metric(m, a, b));
         }
     }
     let (ka, kb) = (a.keyed(), b.keyed());
@@ -231,6 +229,42 @@ pub fn table(rows: &[Row]) -> String {
     }
     out.push_str("* the 95% confidence interval of the paired difference excludes zero\n");
     out
+}
+
+/// The error for a metric not in both files: the names that are, those most like it first.
+fn unknown_metric(m: &str, a: &Runs, b: &Runs) -> String {
+    let key = [
+        "variant",
+        "replication",
+        "seed",
+        "events",
+        "fingerprint",
+        "stop",
+    ];
+    let names: Vec<&String> = a
+        .header
+        .iter()
+        .filter(|h| !h.starts_with("param.") && !key.contains(&h.as_str()))
+        .filter(|h| b.header.contains(h))
+        .collect();
+    let last = m.rsplit('.').next().unwrap_or(m);
+    let like: Vec<&&String> = names.iter().filter(|h| h.contains(last)).collect();
+    let list = |v: &[&String]| {
+        v.iter()
+            .map(|h| format!("`{h}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let all = list(&names);
+    if like.is_empty() {
+        format!("metric `{m}` is not a column of both runs.csv files; they share: {all}")
+    } else {
+        let like: Vec<&String> = like.into_iter().copied().collect();
+        format!(
+            "metric `{m}` is not a column of both runs.csv files; did you mean {}? They share: {all}",
+            list(&like)
+        )
+    }
 }
 
 #[cfg(test)]
