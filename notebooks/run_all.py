@@ -2,6 +2,9 @@
 
     python notebooks/run_all.py            # all notebooks, as CI does (with SCALESIM_QUICK=1)
     python notebooks/run_all.py 03         # those whose name contains "03"
+
+Each executed notebook, outputs and all (or as far as it got), is saved to
+$SCALESIM_NOTEBOOKS_OUT (default target/notebooks/) for reading after a CI run.
 """
 
 import os
@@ -13,6 +16,7 @@ import nbformat
 from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
+OUT = Path(os.environ.get("SCALESIM_NOTEBOOKS_OUT", HERE.parent / "target" / "notebooks"))
 
 
 def main() -> int:
@@ -26,11 +30,14 @@ def main() -> int:
         nb = nbformat.read(book, as_version=4)
         client = NotebookClient(nb, timeout=900, kernel_name="python3",
                                 resources={"metadata": {"path": str(HERE)}})
+        OUT.mkdir(parents=True, exist_ok=True)
         try:
             client.execute()
         except Exception as e:  # the cell's error, with its traceback
-            print(f"FAIL {book.name}:\n{e}", file=sys.stderr)
+            nbformat.write(nb, OUT / book.name)
+            print(f"FAIL {book.name} (saved in {OUT}):\n{e}", file=sys.stderr)
             return 1
+        nbformat.write(nb, OUT / book.name)
         print(f"ok   {book.name} ({time.time() - start:.0f} s)")
     return 0
 

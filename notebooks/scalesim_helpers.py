@@ -14,9 +14,11 @@ most 2 replications (what CI does).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -26,14 +28,47 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _newest_source() -> float:
+    """When the newest file the binary is built from last changed."""
+    files = [ROOT / "Cargo.toml", ROOT / "Cargo.lock"]
+    for folder in ("src", "assets"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.is_file()]
+    return max(p.stat().st_mtime for p in files if p.exists())
+
+
+_checked = False
+
+
 def binary() -> Path:
-    """The scalesim executable: $SCALESIM, or this repository's release build."""
+    """The scalesim executable: $SCALESIM, or this repository's release build, built (or
+    rebuilt, when a source file is newer than it) on first use."""
+    global _checked
     if os.environ.get("SCALESIM"):
         return Path(os.environ["SCALESIM"])
     exe = ROOT / "target" / "release" / "scalesim"
-    if not exe.exists():
-        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if not _checked:
+        stale = not exe.exists() or exe.stat().st_mtime < _newest_source()
+        if stale:
+            what = "Rebuilding" if exe.exists() else "Building"
+            print(f"{what} scalesim (cargo build --release): the first build takes a minute "
+                  "or two...", flush=True)
+            done = subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT,
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"cargo build --release failed:\n{done.stderr}")
+            print("built.", flush=True)
+        _checked = True
     return exe
+
+
+# Result folders made here (no `out`), removed when the kernel exits.
+_temporary: list[Path] = []
+
+
+@atexit.register
+def _remove_temporary() -> None:
+    for folder in _temporary:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def quick() -> bool:
@@ -102,7 +137,11 @@ def run(experiment: str, set: dict | None = None, out: str | None = None,
     `set` overrides model or experiment fields by dotted path, as `--set` does:
     `{"app.workers": 8, "users.arrivals.rate": 300.0}`.
     """
-    folder = Path(out) if out else Path(tempfile.mkdtemp(prefix="scalesim-"))
+    if out:
+        folder = Path(out)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="scalesim-"))
+        _temporary.append(folder)
     args = [str(binary()), "run", str(ROOT / experiment), "--out", str(folder)]
     for key, value in (set or {}).items():
         args += ["--set", f"{key}={_ron(value)}"]
@@ -155,7 +194,11 @@ class PlanResult:
 
 def plan(experiment: str, set: dict | None = None, out: str | None = None) -> PlanResult:
     """Answers an experiment's `plan:` block (`scalesim plan`) and returns the answer."""
-    folder = Path(out) if out else Path(tempfile.mkdtemp(prefix="scalesim-plan-"))
+    if out:
+        folder = Path(out)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="scalesim-plan-"))
+        _temporary.append(folder)
     args = [str(binary()), "plan", str(ROOT / experiment), "--out", str(folder)]
     for key, value in (set or {}).items():
         args += ["--set", f"{key}={_ron(value)}"]
