@@ -1277,7 +1277,7 @@ fn network_and_dns_errors() {
         (
             "net-link-region",
             r#"Network(regions: {"a": ["app"]}, links: [(from: "a", to: "c", latency: Deterministic(value: "1ms"))])"#,
-            "`c` is not a region",
+            "`c` is not a region or a zone",
         ),
         (
             "net-no-link",

@@ -120,6 +120,45 @@ fn a_call_between_regions_pays_the_link_each_way_unless_it_gives_its_own() {
 }
 
 #[test]
+fn a_call_between_linked_zones_pays_the_zone_link_before_the_regions() {
+    // One region; zones a and b linked by 1 ms, zone c unlinked. `app` is in a, `users` in
+    // `users_zone`.
+    let run = |users_zone: &str| {
+        let zones: Vec<String> = ["b", "c"]
+            .iter()
+            .map(|z| {
+                let members = if *z == users_zone { r#""users""# } else { "" };
+                format!(r#""{z}": [{members}]"#)
+            })
+            .collect();
+        let body = format!(
+            r#"Experiment(
+    model: Model(
+        nodes: {{
+            "users": Client(target: "app", arrivals: Poisson(rate: 10.0)),
+            "app": Service(workers: 100, service_time: Deterministic(value: "10ms")),
+        }},
+        network: Network(
+            regions: {{"r": ["users", "app"]}},
+            zones: {{"a": ["app"], {}}},
+            links: [(from: "a", to: "b", latency: Deterministic(value: "1ms"))],
+        ),
+    ),
+    duration: "100s",
+)"#,
+            zones.join(", ")
+        );
+        let m = metrics_of(&write(&format!("zone-{users_zone}"), &body));
+        m.get("latency_p50_s").unwrap()
+    };
+    let cross = run("b");
+    assert!((cross - 0.012).abs() < 0.012 * 0.005, "p50 {cross}");
+    // No link between a and c: within one region, no latency.
+    let unlinked = run("c");
+    assert!((unlinked - 0.010).abs() < 0.010 * 0.005, "p50 {unlinked}");
+}
+
+#[test]
 fn latency_records_answer_the_nearest_healthy_region() {
     let body = r#"Experiment(
     model: Model(

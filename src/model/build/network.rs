@@ -43,7 +43,8 @@ fn places<'a>(
     Ok(of)
 }
 
-/// Validates the network and gives calls between regions their link's latency.
+/// Validates the network and gives calls between regions (or linked zones) their link's
+/// latency.
 pub(in crate::model) fn apply(
     model: &Model,
     tree: &Node,
@@ -53,25 +54,41 @@ pub(in crate::model) fn apply(
         return Ok(());
     };
     let region = places(model, tree, "regions", &net.regions)?;
-    places(model, tree, "zones", &net.zones)?;
+    let zone = places(model, tree, "zones", &net.zones)?;
+    if let Some(both) = net.zones.keys().find(|z| net.regions.contains_key(*z)) {
+        return Err(at(
+            tree,
+            &["zones", both.as_str()],
+            format!("`{both}` names a region and a zone: a link could not tell which"),
+        ));
+    }
     let mut links: BTreeMap<(&str, &str), (Sampler, f64)> = BTreeMap::new();
     for (i, l) in net.links.iter().enumerate() {
         let idx = i.to_string();
         for end in [&l.from, &l.to] {
-            if !net.regions.contains_key(end) {
-                let known: Vec<_> = net.regions.keys().map(|k| format!("`{k}`")).collect();
+            let is_zone = net.zones.contains_key(end);
+            if !net.regions.contains_key(end) && !is_zone {
+                let known: Vec<_> = net
+                    .regions
+                    .keys()
+                    .chain(net.zones.keys())
+                    .map(|k| format!("`{k}`"))
+                    .collect();
                 return Err(at(
                     tree,
                     &["links", idx.as_str()],
-                    format!("`{end}` is not a region; regions are {}", known.join(", ")),
+                    format!(
+                        "`{end}` is not a region or a zone; they are {}",
+                        known.join(", ")
+                    ),
                 ));
             }
         }
-        if l.from == l.to {
+        if l.from == l.to || net.zones.contains_key(&l.from) != net.zones.contains_key(&l.to) {
             return Err(at(
                 tree,
                 &["links", idx.as_str()],
-                "a link joins two different regions".into(),
+                "a link joins two different regions, or two different zones".into(),
             ));
         }
         let s = dist(&l.latency)
@@ -91,10 +108,18 @@ pub(in crate::model) fn apply(
         }
     }
     let names: Vec<String> = nodes.iter().map(|(n, _)| n.clone()).collect();
-    // The link a call from `from` to node `to` crosses: none within a region or for a
-    // node placed nowhere.
+    // The link a call from `from` to node `to` crosses: between their zones if both are
+    // in one and a link joins them; else between their regions (required when they
+    // differ); none within a region or for a node placed nowhere.
     let link = |from: &str, to: usize| -> Result<Option<(Sampler, f64)>, Error> {
-        let (Some(a), Some(b)) = (region.get(from), region.get(names[to].as_str())) else {
+        let target = names[to].as_str();
+        if let (Some(a), Some(b)) = (zone.get(from), zone.get(target)) {
+            let key = if a < b { (*a, *b) } else { (*b, *a) };
+            if let Some(l) = links.get(&key).filter(|_| a != b) {
+                return Ok(Some(l.clone()));
+            }
+        }
+        let (Some(a), Some(b)) = (region.get(from), region.get(target)) else {
             return Ok(None);
         };
         if a == b {

@@ -122,17 +122,19 @@ pub struct NetworkSpec {
     /// most one zone.
     #[serde(default)]
     pub zones: BTreeMap<String, Vec<String>>,
-    /// One-way latency between two regions, both directions; every pair of regions whose
-    /// nodes call each other needs one.
+    /// One-way latency between two regions, or two zones, both directions: every pair of
+    /// regions whose nodes call each other needs one; a link between zones applies to calls
+    /// between nodes placed in them (the cross-zone hop within a region), before their
+    /// regions' link.
     #[serde(default)]
     pub links: Vec<LinkSpec>,
 }
 
-/// The network between two regions.
+/// The network between two regions or two zones.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
-    /// One region.
+    /// One region (or zone).
     pub from: String,
     /// The other.
     pub to: String,
