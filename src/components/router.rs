@@ -316,6 +316,7 @@ impl Router {
         }
         let routed: u64 = self.stats.requests.iter().sum();
         let watched = self.stats.requests[self.watched()];
+        // No call routed: 0, not NaN, so means over runs stay defined.
         let share = if routed > 0 {
             watched as f64 / routed as f64
         } else {
@@ -395,11 +396,7 @@ impl super::node::NodeActor for Router {
         }
         if let Some((_, buckets)) = &self.series {
             let (all, watched) = buckets.get(i).copied().unwrap_or((0, 0));
-            row.push(if all > 0 {
-                watched as f64 / all as f64
-            } else {
-                f64::NAN
-            });
+            row.push(crate::metrics::ratio(watched, all));
         }
     }
 }
