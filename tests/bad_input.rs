@@ -1309,6 +1309,13 @@ fn network_and_dns_errors() {
         "one per target",
     );
     assert_error_at(
+        "dns-slow-clients",
+        &experiment(&dns(r#"slow_clients: (percent: 0.0, cache: "1m")"#), SETTINGS),
+        &[],
+        5,
+        "a share in percent",
+    );
+    assert_error_at(
         "dns-timeout",
         &experiment(
             &dns("health_check: (interval: \"1s\", timeout: \"2s\")"),

@@ -70,6 +70,17 @@ fn dns_failover_waits_for_the_health_checks_then_for_the_callers_caches() {
     let m = failover("ttl0", &format!("ttl: \"0s\", {checks}"), 200.0);
     assert_eq!(m.node("dns", "stale"), Some(0.0));
     assert_eq!(m.node("users", "rto_s"), Some(25.0));
+    // A tenth of callers ignore the TTL and keep answers 300 s: after the change at 130 s
+    // their stale share falls over 300 s, of which the run sees 170 s:
+    // stale = 0.1 × rate × ∫₀¹⁷⁰ (1 − t/300) dt.
+    let slow = format!(r#"ttl: "0s", slow_clients: (percent: 10.0, cache: "300s"), {checks}"#);
+    let m = failover("slow-clients", &slow, 200.0);
+    let stale = m.node("dns", "stale").unwrap();
+    let expected = 0.1 * 200.0 * (170.0 - 170.0 * 170.0 / 600.0);
+    assert!(
+        (stale - expected).abs() < 4.0 * expected.sqrt(),
+        "{stale} calls from slow clients' caches; expected {expected}"
+    );
     // Route 53's defaults (30 s × 3) detect later: the probes at 120, 150 and 180 s fail.
     let m = failover("defaults", "ttl: \"0s\"", 200.0);
     assert_eq!(m.node("dns", "first_change_s"), Some(180.0));

@@ -11,8 +11,9 @@
 //! Clients cache an answer for the record's TTL. With many clients whose caches were
 //! filled at unrelated times, a call at `t` follows the answer the record gave at `t − u`,
 //! u uniform in [0, TTL): after a change, the share still sent to the old answer falls
-//! linearly to nothing over one TTL (clients that ignore the TTL are not modelled). The
-//! call then goes to its target over the link between the regions.
+//! linearly to nothing over one TTL. A share of callers may ignore the TTL and keep answers
+//! longer (`slow_clients`): theirs fall off over their own cache time, the long tail of a
+//! DNS switch. The call then goes to its target over the link between the regions.
 //!
 //! Faults: while the DNS is down (`Crash`) no name resolves and calls fail; `Errors` fail
 //! that fraction of calls.
@@ -42,6 +43,8 @@ pub struct DnsConfig {
     /// Order failover by the links' latency (Route 53's latency records), once known.
     pub by_latency: bool,
     pub ttl: Nanos,
+    /// A share of calls from callers that keep answers this long instead of the TTL.
+    pub slow_clients: Option<(f64, Nanos)>,
     pub interval: Nanos,
     pub timeout: Nanos,
     pub threshold: u32,
@@ -180,8 +183,14 @@ impl Dns {
             answer(ctx, call, Outcome::Error, now);
             return;
         }
-        let age = if self.cfg.ttl > 0 {
-            self.cache_rng.random_range(0..self.cfg.ttl)
+        let mut keep = self.cfg.ttl;
+        if let Some((share, cache)) = self.cfg.slow_clients {
+            if self.cache_rng.random::<f64>() < share {
+                keep = cache;
+            }
+        }
+        let age = if keep > 0 {
+            self.cache_rng.random_range(0..keep)
         } else {
             0
         };
@@ -277,8 +286,9 @@ impl Dns {
             .filter(|(_, t)| t.healthy)
             .fold(0u64, |m, (i, _)| m | 1 << i);
         self.history.push_back((now, mask));
-        // Answers older than a TTL are in no cache: keep the one in effect then.
-        let horizon = now.saturating_sub(self.cfg.ttl);
+        // Answers older than the longest cache are in none: keep the one in effect then.
+        let longest = self.cfg.ttl.max(self.cfg.slow_clients.map_or(0, |c| c.1));
+        let horizon = now.saturating_sub(longest);
         while self.history.len() > 1 && self.history[1].0 <= horizon {
             self.history.pop_front();
         }

@@ -20,6 +20,20 @@ pub struct DnsSpec {
     /// Health checks of every target (Route 53's: every 30 s, 3 in a row).
     #[serde(default)]
     pub health_check: DnsHealthSpec,
+    /// Callers that ignore the TTL and keep an answer longer (a JVM caching lookups, a
+    /// long-lived connection pool); none if absent.
+    #[serde(default)]
+    pub slow_clients: Option<SlowClientsSpec>,
+}
+
+/// A share of callers that keep an answer for `cache` instead of the TTL.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct SlowClientsSpec {
+    /// Their share of calls, in percent.
+    pub percent: f64,
+    /// How long they keep an answer.
+    pub cache: Duration,
 }
 
 /// A DNS record's routing policy.
@@ -116,7 +130,23 @@ impl Schema for DnsSpec {
                 "a probe's timeout cannot outlast the interval between probes".into(),
             ));
         }
+        let slow_clients = match self.slow_clients {
+            None => None,
+            Some(c) => {
+                if !(c.percent > 0.0 && c.percent <= 100.0) || c.cache.0 == 0 {
+                    return Err(at(
+                        &["slow_clients"],
+                        format!(
+                            "a share in percent in (0, 100] and a cache above zero, not {}% for {} ns",
+                            c.percent, c.cache.0
+                        ),
+                    ));
+                }
+                Some((c.percent / 100.0, c.cache.0))
+            }
+        };
         Ok(DnsConfig {
+            slow_clients,
             targets,
             by_latency: matches!(self.policy, DnsPolicySpec::Latency),
             policy,
