@@ -1310,7 +1310,10 @@ fn network_and_dns_errors() {
     );
     assert_error_at(
         "dns-slow-clients",
-        &experiment(&dns(r#"slow_clients: (percent: 0.0, cache: "1m")"#), SETTINGS),
+        &experiment(
+            &dns(r#"slow_clients: (percent: 0.0, cache: "1m")"#),
+            SETTINGS,
+        ),
         &[],
         5,
         "a share in percent",
