@@ -4,10 +4,13 @@
 #
 #   deploy/kubernetes/submit.sh EXPERIMENT.ron [SHARDS] [CPUS] [IMAGE]
 #       defaults: 4 shards, 2 CPUs each, image scalesim:0.1 (docker build -t scalesim:0.1 .)
+#   deploy/kubernetes/submit.sh --render EXPERIMENT.ron ...   print the two Jobs, apply nothing
 #
 # Needs kubectl on a cluster with the results claim applied (results-pvc.yaml). Exits 1
 # when the sweep or the merge fails (or an expectation fails in the merge).
 set -euo pipefail
+only_render=false
+if [ "${1:-}" = "--render" ]; then only_render=true; shift; fi
 export EXPERIMENT="${1:?usage: deploy/kubernetes/submit.sh EXPERIMENT.ron [SHARDS] [CPUS] [IMAGE]}"
 export SHARDS="${2:-4}" CPUS="${3:-2}" IMAGE="${4:-scalesim:0.1}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -33,6 +36,10 @@ wait_job() {
   kubectl logs "job/$job" --all-containers --tail=50 >&2 || true
   return 1
 }
+if $only_render; then
+  render "$here/sweep-job.yaml"; echo "---"; render "$here/merge-job.yaml"
+  exit 0
+fi
 kubectl delete job scalesim-sweep scalesim-merge --ignore-not-found >/dev/null
 render "$here/sweep-job.yaml" | kubectl apply -f -
 wait_job scalesim-sweep 2h
