@@ -266,11 +266,10 @@ impl Outbound {
             self.in_bulkhead[site as usize] += 1;
         }
         let now = ctx.cal.now();
-        let budgets = [&mut self.rate_budgets, &mut self.hedge_budgets];
-        for b in budgets
-            .into_iter()
-            .filter_map(|v| v[site as usize].as_mut())
-        {
+        if let Some(b) = &mut self.rate_budgets[site as usize] {
+            b.deposit(now);
+        }
+        if let Some(b) = &mut self.hedge_budgets[site as usize] {
             b.deposit(now);
         }
         self.attempt(id, false, ctx);

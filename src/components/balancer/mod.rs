@@ -11,6 +11,8 @@
 //! replica joins or leaves, as endpoint updates do, and only members get traffic.
 
 mod rotation;
+mod shards;
+mod zones;
 
 use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId};
@@ -18,6 +20,10 @@ use crate::engine::{ActorId, Nanos, Stream, TimerId};
 use crate::metrics::TimeWeighted;
 use rand::Rng;
 use rotation::Rotation;
+pub use shards::Split;
+use shards::RangeShards;
+pub use zones::ZoneAware;
+use zones::Zones;
 use std::cmp::Reverse;
 use super::keymap::KeyMap;
 use std::collections::BinaryHeap;
@@ -88,32 +94,6 @@ pub struct BalancerConfig {
     pub splits: Vec<Split>,
 }
 
-/// A shard's range split while serving: keys are copied to a new shard from `from`, and at
-/// `to` the upper part of the range moves there.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Split {
-    pub shard: u32,
-    pub from: Nanos,
-    pub to: Nanos,
-    /// Split where the sampled load halves (CockroachDB's load-based splitting), not at
-    /// the middle key.
-    pub by_load: bool,
-}
-
-/// Keys sampled per split to place a load-based split.
-const SPLIT_SAMPLE: usize = 4096;
-
-/// Envoy's zone-aware routing: replica slot r is in zone r mod `zones`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ZoneAware {
-    pub zones: u32,
-    /// The callers' zone.
-    pub local: u32,
-    /// The callers' share in each zone (summing to 1).
-    pub callers: Vec<f64>,
-    pub min_cluster_size: u32,
-}
-
 struct Backend {
     /// In the endpoint set (a ready replica of the service).
     member: bool,
@@ -175,20 +155,9 @@ pub struct Balancer {
     ring: Vec<(u64, u32)>,
     maglev: Vec<u32>,
     maglev_dirty: bool,
-    /// Zone-aware routing: available replicas per zone, rebuilt after a change, and each
-    /// zone's round-robin turn.
-    zone_avail: Vec<Vec<u32>>,
-    zone_dirty: bool,
-    zone_next: Vec<usize>,
-    /// Range shards once a split has happened: (first key, replica slot), by first key.
-    ranges: Vec<(u64, u32)>,
-    /// Keys routed to the next split's shard during its copy.
-    split_sample: Vec<u64>,
-    next_split: usize,
-    /// A split waiting for its new replica to join: (the range's index, its split key).
-    split_waiting: Option<(usize, u64)>,
-    splits_done: u32,
-    last_split_key: u64,
+    zones: Option<Zones>,
+    /// `ShardByRange`'s ranges and their splits.
+    ranges: Option<RangeShards>,
     sticky: KeyMap<u32>,
     /// The replica each routed call went to (lookups only: order never reaches output).
     routes: KeyMap<u32>,
@@ -217,6 +186,13 @@ impl Balancer {
         let backends = (0..n)
             .map(|_| Backend::new(true, cfg.health_check.is_some(), warmup))
             .collect();
+        let zones = cfg.zone_aware.clone().map(Zones::new);
+        let ranges = match cfg.algorithm {
+            Algorithm::ShardByRange { keys } => {
+                Some(RangeShards::new(keys, cfg.replicas, cfg.splits.clone()))
+            }
+            _ => None,
+        };
         let mut b = Balancer {
             id,
             cfg,
@@ -226,15 +202,8 @@ impl Balancer {
             ring: Vec::new(),
             maglev: Vec::new(),
             maglev_dirty: true,
-            zone_avail: Vec::new(),
-            zone_dirty: true,
-            zone_next: Vec::new(),
-            ranges: Vec::new(),
-            split_sample: Vec::new(),
-            next_split: 0,
-            split_waiting: None,
-            splits_done: 0,
-            last_split_key: 0,
+            zones,
+            ranges,
             sticky: KeyMap::default(),
             routes: KeyMap::default(),
             rotation: Rotation::new(least),
@@ -312,7 +281,9 @@ impl Balancer {
 
     /// Puts replica `r` in or out of rotation after its state changed.
     fn refresh(&mut self, r: u32, now: Nanos) {
-        self.zone_dirty = true;
+        if let Some(z) = &mut self.zones {
+            z.invalidate();
+        }
         let b = &self.backends[r as usize];
         let available = b.member && b.healthy && b.ejected_until.is_none_or(|t| now >= t);
         self.rotation.set(r, b.member, available, b.outstanding);
@@ -349,168 +320,25 @@ impl Balancer {
         }
     }
 
-    /// Envoy's zone-aware pick (SEMANTICS.md): all calls stay in the local zone while its
-    /// share of the healthy replicas is at least its share of the callers; otherwise that
-    /// ratio of them stays, and the rest spill to the other zones in proportion to their
-    /// residual capacity (their share of replicas beyond their share of callers). `None`
-    /// when zone-aware routing is off or does not apply (too few healthy replicas, panic).
-    fn zone_pick(&mut self) -> Option<u32> {
-        let z = self.cfg.zone_aware.as_ref()?;
-        let (avail, panic) = self.rotation.eligible();
-        if panic || avail.len() < z.min_cluster_size.max(1) as usize {
-            return None;
-        }
-        let k = z.zones as usize;
-        if self.zone_dirty {
-            self.zone_avail.resize(k, Vec::new());
-            self.zone_next.resize(k, 0);
-            for v in &mut self.zone_avail {
-                v.clear();
-            }
-            for &r in avail {
-                self.zone_avail[r as usize % k].push(r);
-            }
-            self.zone_dirty = false;
-        }
-        let total = avail.len() as f64;
-        let share = |i: usize| self.zone_avail[i].len() as f64 / total;
-        let local = z.local as usize;
-        let stay = (share(local) / z.callers[local]).min(1.0);
-        let zone = if stay >= 1.0 || self.rng.random::<f64>() < stay {
-            local
-        } else {
-            let residual = |i: usize| {
-                if i == local {
-                    0.0
-                } else {
-                    (share(i) - z.callers[i]).max(0.0)
-                }
-            };
-            let sum: f64 = (0..k).map(residual).sum();
-            // No zone has room beyond its callers: spill by healthy replicas instead.
-            let weight = |i: usize| {
-                if sum > 0.0 {
-                    residual(i)
-                } else if i == local {
-                    0.0
-                } else {
-                    share(i)
-                }
-            };
-            let all: f64 = (0..k).map(weight).sum();
-            if all <= 0.0 {
-                local
-            } else {
-                let mut x = self.rng.random::<f64>() * all;
-                let mut pick = local;
-                for i in 0..k {
-                    let w = weight(i);
-                    if w <= 0.0 {
-                        continue;
-                    }
-                    pick = i;
-                    if x < w {
-                        break;
-                    }
-                    x -= w;
-                }
-                pick
-            }
-        };
-        let in_zone = &self.zone_avail[zone];
-        if in_zone.is_empty() {
-            return None;
-        }
-        let i = match self.cfg.algorithm {
-            Algorithm::Random => self.rng.random_range(0..in_zone.len()),
-            _ => {
-                let i = self.zone_next[zone] % in_zone.len();
-                self.zone_next[zone] = i + 1;
-                i
-            }
-        };
-        Some(in_zone[i])
-    }
-
-    /// Split `i`'s copy is over: the upper part of its shard's range moves to a replica
-    /// slot that holds no range (the one the split added), now or once it joins.
-    fn split(&mut self, i: usize) {
-        let sp = self.cfg.splits[i];
-        self.next_split = i + 1;
-        let Algorithm::ShardByRange { keys } = self.cfg.algorithm else {
-            unreachable!("splits only of range shards")
-        };
-        if self.ranges.is_empty() {
-            let n = self.cfg.replicas.max(1) as u64;
-            self.ranges = (0..n)
-                .map(|s| ((s as u128 * keys as u128).div_ceil(n as u128) as u64, s as u32))
-                .collect();
-        }
-        let Some(j) = self.ranges.iter().position(|(_, s)| *s == sp.shard) else {
-            return;
-        };
-        let start = self.ranges[j].0;
-        let end = self.ranges.get(j + 1).map_or(keys, |r| r.0);
-        let mut at = start + (end - start) / 2;
-        if sp.by_load && !self.split_sample.is_empty() {
-            let sample = &mut self.split_sample;
-            sample.sort_unstable();
-            at = sample[sample.len() / 2];
-        }
-        self.split_sample.clear();
-        // A range of one key cannot be split; the key above the start at least moves.
-        let at = at.clamp(start + 1, end.saturating_sub(1).max(start + 1));
-        if end - start < 2 {
-            return;
-        }
-        self.split_waiting = Some((j, at));
-        self.finish_split();
-    }
-
-    /// Moves the waiting split's upper part to the first member slot without a range.
-    fn finish_split(&mut self) {
-        let Some((j, at)) = self.split_waiting else {
-            return;
-        };
-        let owns = |r: u32, ranges: &[(u64, u32)]| ranges.iter().any(|x| x.1 == r);
-        let free = (0..self.backends.len() as u32)
-            .find(|&r| self.backends[r as usize].member && !owns(r, &self.ranges));
-        let Some(slot) = free else {
-            return; // the new shard's replica is not ready yet
-        };
-        self.ranges.insert(j + 1, (at, slot));
-        self.split_waiting = None;
-        self.splits_done += 1;
-        self.last_split_key = at;
-    }
-
     /// The replica for a call, or `None` when the service has no members at all.
     fn pick(&mut self, key: u64, now: Nanos) -> Option<u32> {
         let shards = self.cfg.replicas.max(1) as u64;
         match self.cfg.algorithm {
             Algorithm::ShardByHash => return Some((mix(key ^ 0x5bd1_e995) % shards) as u32),
-            Algorithm::ShardByRange { keys } => {
-                let r = if self.ranges.is_empty() {
-                    ((key as u128 * shards as u128 / keys as u128) as u64).min(shards - 1) as u32
-                } else {
-                    let i = self.ranges.partition_point(|(start, _)| *start <= key);
-                    self.ranges[i.saturating_sub(1)].1
-                };
-                if let Some(sp) = self.cfg.splits.get(self.next_split) {
-                    let copying = (sp.from..sp.to).contains(&now);
-                    if copying && r == sp.shard && self.split_sample.len() < SPLIT_SAMPLE {
-                        self.split_sample.push(key);
-                    }
-                }
-                return Some(r);
+            Algorithm::ShardByRange { .. } => {
+                let shards = self.ranges.as_mut().expect("built for range sharding");
+                return Some(shards.shard(key, now));
             }
             _ => {}
         }
         self.expire(now);
-        if let Some(r) = self.zone_pick() {
-            return Some(r);
-        }
         let (avail, panic) = self.rotation.eligible();
+        if let Some(z) = self.zones.as_mut().filter(|_| !panic) {
+            let random = matches!(self.cfg.algorithm, Algorithm::Random);
+            if let Some(r) = z.pick(avail, &mut self.rng, random) {
+                return Some(r);
+            }
+        }
         if avail.is_empty() {
             return None;
         }
@@ -712,9 +540,14 @@ impl Balancer {
                 joins: member,
             } => {
                 self.membership(r, member, now, ctx);
-                self.finish_split();
+                if let Some(shards) = &mut self.ranges {
+                    shards.finish(members(&self.backends));
+                }
             }
-            Msg::Scheduled(i) => self.split(i as usize),
+            Msg::Scheduled(i) => {
+                let shards = self.ranges.as_mut().expect("splits only of range shards");
+                shards.split(i as usize, members(&self.backends));
+            }
             _ => unreachable!("a balancer takes calls, replies and its own timers"),
         }
     }
@@ -838,9 +671,9 @@ impl Balancer {
                 self.stats.hc_failures as f64,
             ),
         ];
-        if !self.cfg.splits.is_empty() {
-            m.push(("splits".into(), self.splits_done as f64));
-            m.push(("split_key".into(), self.last_split_key as f64));
+        if let Some(r) = self.ranges.as_ref().filter(|r| !r.splits().is_empty()) {
+            m.push(("splits".into(), r.done as f64));
+            m.push(("split_key".into(), r.last_key as f64));
         }
         if self.backends.len() > PER_REPLICA_COLUMNS {
             // A column per replica of a large fleet would be most of the result files: say
@@ -863,6 +696,11 @@ impl Balancer {
         }
         m
     }
+}
+
+/// The slots of the service's current members, in slot order.
+fn members(backends: &[Backend]) -> impl Iterator<Item = u32> + '_ {
+    (0..backends.len() as u32).filter(|&r| backends[r as usize].member)
 }
 
 /// Replica slots up to which a balancer reports each one's load in its own columns.
@@ -934,159 +772,4 @@ impl super::node::Build for Balancer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn maglev_spreads_evenly_and_moves_little() {
-        let m = 65537;
-        let t3 = maglev_table(m, &[0, 1, 2]);
-        for b in 0..3 {
-            let share = t3.iter().filter(|&&x| x == b).count() as f64 / m as f64;
-            assert!((share - 1.0 / 3.0).abs() < 0.01, "{share}");
-        }
-        // Removing one of three backends moves about its third, plus a little.
-        let t2 = maglev_table(m, &[0, 1]);
-        let moved = t3
-            .iter()
-            .zip(&t2)
-            .filter(|(a, b)| **a != 2 && a != b)
-            .count() as f64
-            / m as f64;
-        assert!(moved < 0.1, "{moved}");
-    }
-}
-
-#[cfg(test)]
-mod picking {
-    use super::*;
-    use crate::engine::derive_stream;
-
-    fn balancer(algorithm: Algorithm, replicas: u32) -> Balancer {
-        let cfg = BalancerConfig {
-            target: ActorId(0),
-            replicas,
-            algorithm,
-            health_check: None,
-            outlier: None,
-            affinity: false,
-            timeout: 15_000_000_000,
-            zone_aware: None,
-            splits: Vec::new(),
-        };
-        Balancer::new(ActorId(1), cfg, derive_stream(1, 0, "lb", "test"), 0)
-    }
-
-    #[test]
-    fn affinity_keeps_a_key_on_its_replica_while_available() {
-        let mut b = balancer(Algorithm::RoundRobin, 3);
-        b.cfg.affinity = true;
-        let first: Vec<u32> = (0..6).map(|k| b.pick(k, 0).unwrap()).collect();
-        assert_eq!(first, vec![0, 1, 2, 0, 1, 2]);
-        let again: Vec<u32> = (0..6).map(|k| b.pick(k, 0).unwrap()).collect();
-        assert_eq!(again, first, "sticky");
-        b.backends[1].healthy = false;
-        b.refresh(1, 0);
-        assert_ne!(
-            b.pick(1, 0).unwrap(),
-            1,
-            "moves when its replica is out of rotation"
-        );
-    }
-
-    #[test]
-    fn outlier_ejection_grows_with_repeat_offences_and_is_capped() {
-        let mut b = balancer(Algorithm::RoundRobin, 10);
-        b.cfg.outlier = Some(Outlier {
-            consecutive_errors: 2,
-            base_ejection: 30,
-            max_ejection: 70,
-            max_percent: 10.0,
-            interval: u64::MAX,
-        });
-        let mut cal = crate::engine::Calendar::new();
-        let mut requests = crate::components::Requests::default();
-        let mut ctx = Ctx {
-            cal: &mut cal,
-            requests: &mut requests,
-            warmup: 0,
-        };
-        let mut eject_at = |b: &mut Balancer, r: u32, now| {
-            b.passive_result(r, true, now, &mut ctx);
-            b.passive_result(r, true, now, &mut ctx);
-            b.backends[r as usize].ejected_until
-        };
-        assert_eq!(eject_at(&mut b, 4, 0), Some(30), "base ejection");
-        // At most 10% of 10 hosts: a second host is not ejected meanwhile.
-        assert_eq!(eject_at(&mut b, 5, 10), None);
-        assert_eq!(
-            eject_at(&mut b, 4, 100),
-            Some(160),
-            "twice the base the second time"
-        );
-        assert_eq!(
-            eject_at(&mut b, 4, 200),
-            Some(270),
-            "capped at max_ejection"
-        );
-    }
-
-    /// Envoy: ejection = base × count, and each sweep (every interval) that finds the host in
-    /// rotation lowers the count by one. With the defaults (30 s, 10 s sweeps), a host ejected
-    /// again 5 s after its first ejection ended stays out 60 s; one that behaves for 110 s
-    /// before failing again is out the base 30 s, not 90 s.
-    #[test]
-    fn outlier_ejection_is_forgiven_one_step_per_healthy_sweep() {
-        let s = 1_000_000_000u64;
-        let mut b = balancer(Algorithm::RoundRobin, 10);
-        b.cfg.outlier = Some(Outlier {
-            consecutive_errors: 1,
-            base_ejection: 30 * s,
-            max_ejection: 300 * s,
-            max_percent: 10.0,
-            interval: 10 * s,
-        });
-        let mut cal = crate::engine::Calendar::new();
-        let mut requests = crate::components::Requests::default();
-        let mut ctx = Ctx {
-            cal: &mut cal,
-            requests: &mut requests,
-            warmup: 0,
-        };
-        let mut eject_at = |b: &mut Balancer, now: u64| {
-            b.passive_result(3, true, now, &mut ctx);
-            b.backends[3].ejected_until.map(|t| (t - now) / s)
-        };
-        assert_eq!(eject_at(&mut b, 0), Some(30));
-        assert_eq!(eject_at(&mut b, 35 * s), Some(60), "no sweep since: count 2");
-        // Out until 95 s; sweeps at 100, 110, ..., 200 s find it healthy: 11 steps down.
-        assert_eq!(eject_at(&mut b, 205 * s), Some(30), "forgiven: count back to 1");
-        // Out until 235 s; one sweep (240 s) before failing at 245 s: count 1 − 1 + 1.
-        assert_eq!(eject_at(&mut b, 245 * s), Some(30));
-        // Out until 275 s; failing again at 278 s, before any sweep: count 2.
-        assert_eq!(eject_at(&mut b, 278 * s), Some(60));
-    }
-
-    #[test]
-    fn smooth_weighted_round_robin_interleaves_by_weight() {
-        let mut b = balancer(Algorithm::WeightedRoundRobin(vec![5, 1, 1]), 3);
-        let picks: Vec<u32> = (0..7).map(|_| b.pick(0, 0).unwrap()).collect();
-        // NGINX's smooth WRR for weights 5,1,1: a a b a c a a.
-        assert_eq!(picks, vec![0, 0, 1, 0, 2, 0, 0]);
-    }
-
-    #[test]
-    fn ring_hash_moves_about_one_nth_of_keys() {
-        let mut four = balancer(Algorithm::RingHash { vnodes: 160 }, 4);
-        let before: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0).unwrap()).collect();
-        // Take replica 3 out of rotation: only its keys move.
-        four.backends[3].healthy = false;
-        four.refresh(3, 0);
-        let after: Vec<u32> = (0..20_000).map(|k| four.pick(k, 0).unwrap()).collect();
-        let moved = before.iter().zip(&after).filter(|(a, b)| a != b).count();
-        let owned_by_3 = before.iter().filter(|&&r| r == 3).count();
-        assert_eq!(moved, owned_by_3, "keys of other replicas stay put");
-        let share = owned_by_3 as f64 / 20_000.0;
-        assert!((share - 0.25).abs() < 0.05, "{share}");
-    }
-}
+mod tests;

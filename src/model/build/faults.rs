@@ -311,7 +311,8 @@ fn lose_place(
     at: spec::Duration,
     r#for: Option<spec::Duration>,
 ) -> Result<(), String> {
-    let network = model.network.clone().unwrap_or_default();
+    let none = spec::NetworkSpec::default();
+    let network = model.network.as_ref().unwrap_or(&none);
     let places = if what == "region" {
         &network.regions
     } else {
