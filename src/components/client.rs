@@ -281,6 +281,7 @@ impl Client {
     }
 
     /// The next open-loop arrival at or after `now`, or `None` if there is none.
+    #[inline]
     fn next_arrival(&mut self, now: Nanos) -> Option<Nanos> {
         let rng = &mut self.arrivals_rng;
         let exp = |rng: &mut Stream, mean_s: f64| -> Nanos {
@@ -427,6 +428,7 @@ impl Client {
         }
     }
 
+    #[inline]
     fn send(&mut self, owner: u64, key: Option<u64>, class: Option<u16>, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let class = class.unwrap_or_else(|| self.draw_class());
@@ -449,6 +451,7 @@ impl Client {
     }
 
     /// A logical request ended (after any retries): count it; a closed-loop user thinks.
+    #[inline]
     fn finished(&mut self, done: Done, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         self.in_flight.add(now, -1);

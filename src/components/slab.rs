@@ -43,6 +43,7 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
+    #[inline]
     pub fn insert(&mut self, value: T) -> Id {
         self.live += 1;
         if let Some(idx) = self.free.pop() {

@@ -84,7 +84,7 @@ impl<M: Copy> Calendar<M> {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.timers.push(time, seq, target, msg)
+        self.timers.push(time, time - self.now, seq, target, msg)
     }
 
     /// Cancels a timer that has not fired: it never will.
@@ -152,7 +152,7 @@ impl<M: Copy> Calendar<M> {
 
     /// Whether the earliest timer comes before the heap's first event.
     #[inline]
-    fn timer_first(&self) -> bool {
+    fn timer_first(&mut self) -> bool {
         let t = self.timers.first();
         match self.heap.peek() {
             Some(h) => t < Some((h.time, h.seq)),

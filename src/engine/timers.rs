@@ -1,9 +1,19 @@
 //! Cancellable timers: events that usually never fire (an attempt's timeout, answered in
-//! time) kept apart from the calendar's heap, in a binary heap that knows where each timer
-//! sits, so cancelling one removes it at once instead of leaving a dead event to pop later.
+//! time) kept apart from the calendar's heap, so that cancelling one costs next to nothing.
+//!
+//! Timers are kept in lanes, one per delay: a timeout is always set `delay` after the
+//! current time, and time never goes back, so a lane filled in scheduling order is already
+//! sorted by (time, sequence). Setting a timer appends to its lane, cancelling one marks it
+//! dead where it stands, and the earliest timer is the earliest of the lanes' first live
+//! ones. Models have a handful of distinct timeouts, so a handful of lanes.
+//!
+//! A dead timer leaves its lane when it reaches the front, or when dead ones are more than
+//! half a lane (compacted then): memory stays in proportion to the timers set within one
+//! delay, whatever the run's length.
 
 use super::calendar::Scheduled;
 use super::{ActorId, Nanos};
+use std::collections::VecDeque;
 
 /// A handle to a scheduled timer: its slot and the slot's generation (a handle to a timer
 /// that fired or was cancelled finds nothing).
@@ -27,153 +37,223 @@ impl TimerId {
     }
 }
 
-/// Not in the heap.
-const OUT: u32 = u32::MAX;
-
 struct Slot<M> {
-    ev: Option<Scheduled<M>>,
+    ev: Scheduled<M>,
     generation: u32,
-    /// Its index in `heap`, or `OUT`.
-    pos: u32,
+    lane: u32,
+    /// Pending: neither fired nor cancelled.
+    live: bool,
 }
 
+/// Timers set with one delay, in scheduling order (so in (time, sequence) order).
+struct Lane {
+    delay: Nanos,
+    queue: VecDeque<u32>,
+    /// Cancelled timers still in `queue`.
+    dead: usize,
+}
+
+/// Dead timers a lane holds before it is worth compacting.
+const COMPACT_AT: usize = 256;
+
+/// `head` when the earliest lane must be found again.
+const UNKNOWN: usize = usize::MAX;
+
 pub(super) struct Timers<M> {
-    /// Slots, ordered as a binary min-heap by (time, sequence).
-    heap: Vec<u32>,
+    lanes: Vec<Lane>,
     slots: Vec<Slot<M>>,
     free: Vec<u32>,
+    /// Pending timers.
+    live: usize,
+    /// The lane whose first timer is the earliest of all (its first timer is live), or
+    /// `UNKNOWN`.
+    head: usize,
 }
 
 impl<M: Copy> Timers<M> {
     pub(super) fn new() -> Self {
         Timers {
-            heap: Vec::new(),
+            lanes: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
+            live: 0,
+            head: UNKNOWN,
         }
     }
 
-    pub(super) fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    /// The earliest timer's (time, sequence).
+    /// Pending timers.
     #[inline]
-    pub(super) fn first(&self) -> Option<(Nanos, u64)> {
-        let s = *self.heap.first()?;
-        let ev = self.slots[s as usize]
-            .ev
-            .as_ref()
-            .expect("a timer in the heap");
-        Some((ev.time, ev.seq))
+    pub(super) fn len(&self) -> usize {
+        self.live
     }
 
-    pub(super) fn push(&mut self, time: Nanos, seq: u64, target: ActorId, msg: M) -> TimerId {
-        let ev = Some(Scheduled {
+    fn key(&self, slot: u32) -> (Nanos, u64) {
+        let ev = &self.slots[slot as usize].ev;
+        (ev.time, ev.seq)
+    }
+
+    /// The first timer of lane `l`, which is live.
+    fn front(&self, l: usize) -> u32 {
+        *self.lanes[l]
+            .queue
+            .front()
+            .expect("a lane with a live timer")
+    }
+
+    /// The earliest pending timer's (time, sequence).
+    #[inline]
+    pub(super) fn first(&mut self) -> Option<(Nanos, u64)> {
+        if self.live == 0 {
+            return None;
+        }
+        if self.head == UNKNOWN {
+            self.find_head();
+        }
+        Some(self.key(self.front(self.head)))
+    }
+
+    /// Drops every lane's dead first timers and finds the lane with the earliest one.
+    #[inline(never)]
+    fn find_head(&mut self) {
+        let mut best: Option<((Nanos, u64), usize)> = None;
+        for l in 0..self.lanes.len() {
+            while let Some(&s) = self.lanes[l].queue.front() {
+                if self.slots[s as usize].live {
+                    let key = self.key(s);
+                    if best.is_none_or(|(b, _)| key < b) {
+                        best = Some((key, l));
+                    }
+                    break;
+                }
+                self.lanes[l].queue.pop_front();
+                self.lanes[l].dead -= 1;
+                self.free.push(s);
+            }
+        }
+        self.head = best.expect("a live timer in some lane").1;
+    }
+
+    /// Sets a timer due at `time`, `delay` after the current time, scheduled `seq`-th.
+    pub(super) fn push(
+        &mut self,
+        time: Nanos,
+        delay: Nanos,
+        seq: u64,
+        target: ActorId,
+        msg: M,
+    ) -> TimerId {
+        let lane = self.lane_for(delay);
+        let ev = Scheduled {
             time,
             seq,
             target,
             msg,
-        });
+        };
         let slot = match self.free.pop() {
             Some(s) => {
-                self.slots[s as usize].ev = ev;
+                let slot = &mut self.slots[s as usize];
+                (slot.ev, slot.lane, slot.live) = (ev, lane as u32, true);
                 s
             }
             None => {
                 self.slots.push(Slot {
                     ev,
                     generation: 0,
-                    pos: OUT,
+                    lane: lane as u32,
+                    live: true,
                 });
                 (self.slots.len() - 1) as u32
             }
         };
-        let at = self.heap.len();
-        self.heap.push(slot);
-        self.slots[slot as usize].pos = at as u32;
-        self.sift_up(at);
+        let queue = &mut self.lanes[lane].queue;
+        debug_assert!(
+            queue
+                .back()
+                .is_none_or(|&b| self.slots[b as usize].ev.time <= time),
+            "a lane's timers out of order"
+        );
+        queue.push_back(slot);
+        // A lane's first timer may be a dead one still waiting to leave: then the earliest
+        // lane is found again when asked.
+        if self.live == 0 {
+            self.head = UNKNOWN;
+        } else if self.head != UNKNOWN && (time, seq) < self.key(self.front(self.head)) {
+            self.head = lane;
+        }
+        self.live += 1;
         TimerId::new(slot, self.slots[slot as usize].generation)
+    }
+
+    /// The lane of timers set with `delay`, made on first use.
+    #[inline]
+    fn lane_for(&mut self, delay: Nanos) -> usize {
+        match self.lanes.iter().position(|l| l.delay == delay) {
+            Some(l) => l,
+            None => {
+                self.lanes.push(Lane {
+                    delay,
+                    queue: VecDeque::new(),
+                    dead: 0,
+                });
+                self.lanes.len() - 1
+            }
+        }
     }
 
     /// Takes the earliest timer out.
     pub(super) fn pop(&mut self) -> Option<Scheduled<M>> {
-        let slot = *self.heap.first()?;
-        Some(self.take(slot as usize))
+        self.first()?;
+        let l = self.head;
+        let s = self.lanes[l].queue.pop_front().expect("the earliest timer");
+        let slot = &mut self.slots[s as usize];
+        slot.live = false;
+        slot.generation = slot.generation.wrapping_add(1);
+        let ev = slot.ev;
+        self.free.push(s);
+        self.live -= 1;
+        self.head = UNKNOWN;
+        Some(ev)
     }
 
     /// Cancels `id` if it is still pending; true if it was.
     pub(super) fn cancel(&mut self, id: TimerId) -> bool {
         let s = id.slot();
-        match self.slots.get(s) {
-            Some(slot) if slot.generation == id.generation() && slot.pos != OUT => {
-                self.take(s);
-                true
-            }
-            _ => false,
+        let Some(slot) = self.slots.get_mut(s) else {
+            return false;
+        };
+        if slot.generation != id.generation() || !slot.live {
+            return false;
         }
-    }
-
-    /// Removes slot `s` from the heap and frees it.
-    fn take(&mut self, s: usize) -> Scheduled<M> {
-        let at = self.slots[s].pos as usize;
-        let last = self.heap.len() - 1;
-        self.heap.swap(at, last);
-        self.heap.pop();
-        if at < last {
-            let moved = self.heap[at] as usize;
-            self.slots[moved].pos = at as u32;
-            self.sift_down(at);
-            self.sift_up(self.slots[moved].pos as usize);
-        }
-        let slot = &mut self.slots[s];
-        slot.pos = OUT;
+        slot.live = false;
         slot.generation = slot.generation.wrapping_add(1);
-        self.free.push(s as u32);
-        slot.ev.take().expect("a timer in the heap")
-    }
-
-    fn key(&self, i: usize) -> (Nanos, u64) {
-        let ev = self.slots[self.heap[i] as usize]
-            .ev
-            .as_ref()
-            .expect("a timer in the heap");
-        (ev.time, ev.seq)
-    }
-
-    fn swap(&mut self, a: usize, b: usize) {
-        self.heap.swap(a, b);
-        self.slots[self.heap[a] as usize].pos = a as u32;
-        self.slots[self.heap[b] as usize].pos = b as u32;
-    }
-
-    fn sift_up(&mut self, mut i: usize) {
-        while i > 0 {
-            let parent = (i - 1) / 2;
-            if self.key(i) >= self.key(parent) {
-                break;
-            }
-            self.swap(i, parent);
-            i = parent;
+        let l = slot.lane as usize;
+        self.live -= 1;
+        if self.head == l && self.lanes[l].queue.front() == Some(&(s as u32)) {
+            // Was the earliest: the next one may be in another lane.
+            self.head = UNKNOWN;
         }
+        let lane = &mut self.lanes[l];
+        lane.dead += 1;
+        if lane.dead >= COMPACT_AT && lane.dead * 2 > lane.queue.len() {
+            self.compact(l);
+        }
+        true
     }
 
-    fn sift_down(&mut self, mut i: usize) {
-        let n = self.heap.len();
-        loop {
-            let (l, r) = (2 * i + 1, 2 * i + 2);
-            let mut least = i;
-            if l < n && self.key(l) < self.key(least) {
-                least = l;
+    /// Frees lane `l`'s dead timers, keeping the live ones in order.
+    #[inline(never)]
+    fn compact(&mut self, l: usize) {
+        let (slots, free) = (&self.slots, &mut self.free);
+        self.lanes[l].queue.retain(|&s| {
+            let live = slots[s as usize].live;
+            if !live {
+                free.push(s);
             }
-            if r < n && self.key(r) < self.key(least) {
-                least = r;
-            }
-            if least == i {
-                return;
-            }
-            self.swap(i, least);
-            i = least;
+            live
+        });
+        self.lanes[l].dead = 0;
+        if self.head == l {
+            self.head = UNKNOWN;
         }
     }
 }
@@ -182,22 +262,23 @@ impl<M: Copy> Timers<M> {
 mod tests {
     use super::*;
 
-    /// Against a sorted list, through pushes, cancellations and pops in a pseudo-random mix.
+    /// Against a sorted list, through pushes with a few delays, cancellations and pops in a
+    /// pseudo-random mix, time moving forward as timers fire.
     #[test]
     fn timers_pop_in_order_and_cancel_exactly() {
         let mut t: Timers<u64> = Timers::new();
         let mut live: Vec<(Nanos, u64, TimerId)> = Vec::new();
-        let mut x = 7u64;
-        let mut seq = 0;
-        for _ in 0..20_000 {
+        let (mut x, mut seq, mut now) = (7u64, 0, 0);
+        let delays = [5, 40, 40, 300, 1, 1000];
+        for _ in 0..50_000 {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             match (x >> 60) % 4 {
                 0 | 1 => {
-                    let time = (x >> 20) % 1000;
-                    let id = t.push(time, seq, ActorId(0), seq);
-                    live.push((time, seq, id));
+                    let delay = delays[(x >> 20) as usize % delays.len()];
+                    let id = t.push(now + delay, delay, seq, ActorId(0), seq);
+                    live.push((now + delay, seq, id));
                     seq += 1;
                 }
                 2 if !live.is_empty() => {
@@ -209,14 +290,33 @@ mod tests {
                 _ => {
                     live.sort_by_key(|&(time, seq, _)| (time, seq));
                     let want = (!live.is_empty()).then(|| live.remove(0));
+                    assert_eq!(t.first(), want.map(|(time, seq, _)| (time, seq)));
                     let got = t.pop().map(|e| (e.time, e.seq));
                     assert_eq!(got, want.map(|(time, seq, _)| (time, seq)));
-                    if let Some((_, _, id)) = want {
+                    if let Some((time, _, id)) = want {
                         assert!(!t.cancel(id), "a fired timer cannot be cancelled");
+                        now = time;
                     }
                 }
             }
             assert_eq!(t.len(), live.len());
         }
+    }
+
+    /// Cancelled timers do not pile up: a lane keeps about as many as are pending.
+    #[test]
+    fn cancelled_timers_are_freed() {
+        let mut t: Timers<()> = Timers::new();
+        for i in 0..100_000u64 {
+            let id = t.push(i + 1_000_000, 1_000_000, i, ActorId(0), ());
+            assert!(t.cancel(id));
+        }
+        assert_eq!(t.len(), 0);
+        assert!(
+            t.slots.len() <= 2 * COMPACT_AT + 1,
+            "{} slots",
+            t.slots.len()
+        );
+        assert_eq!(t.first(), None);
     }
 }

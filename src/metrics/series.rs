@@ -37,6 +37,7 @@ impl CoarseHistogram {
         (lo as f64 + width as f64 / 2.0) * 1e-6
     }
 
+    #[inline]
     pub fn record(&mut self, ns: u64) {
         let i = Self::index(ns);
         if self.counts.len() <= i {

@@ -58,6 +58,7 @@ fn held_replica(replica: u32) -> Option<usize> {
 impl Service {
     /// A call arrives, for a given replica (from a balancer) or spread round robin: it takes
     /// a connection, if the server counts them, then goes in.
+    #[inline]
     pub(super) fn arrive(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
         let Some((conns, rng)) = &mut self.conns else {
             self.enter(id, replica, ctx);
@@ -88,6 +89,7 @@ impl Service {
     }
 
     /// A call on its connection: rate limits, then a replica.
+    #[inline]
     fn enter(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let work = self.sampler.sample(&mut self.rng, self.cfg.speed);
