@@ -54,6 +54,9 @@ pub struct Request {
     /// Sent on a connection already open (a caller's pool, a pooler's server connection):
     /// a server with a connection setup cost charges none.
     pub kept: bool,
+    /// The replica a balancer sent this call to (the balancer's own record of the route,
+    /// read back when the reply or the route's timeout comes).
+    pub route: u32,
 }
 
 impl Request {
@@ -85,6 +88,7 @@ impl Request {
             timer: TimerId::NONE,
             direct_tag: None,
             kept: false,
+            route: 0,
         }
     }
 }

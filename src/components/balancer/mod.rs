@@ -159,8 +159,6 @@ pub struct Balancer {
     /// `ShardByRange`'s ranges and their splits.
     ranges: Option<RangeShards>,
     sticky: KeyMap<u32>,
-    /// The replica each routed call went to (lookups only: order never reaches output).
-    routes: KeyMap<u32>,
     /// The replicas picks choose among, kept current as their state changes.
     rotation: Rotation,
     /// P2C's swaps of one pick (a buffer kept between picks: no allocation per call).
@@ -205,7 +203,6 @@ impl Balancer {
             zones,
             ranges,
             sticky: KeyMap::default(),
-            routes: KeyMap::default(),
             rotation: Rotation::new(least),
             swaps: Vec::new(),
             expiries: BinaryHeap::new(),
@@ -463,8 +460,9 @@ impl Balancer {
                 if now >= ctx.warmup {
                     b.requests += 1;
                 }
-                let cid = ctx.requests.insert(p.on_behalf(self.id, parent.to_token()));
-                self.routes.insert(cid.to_token(), r);
+                let mut child = p.on_behalf(self.id, parent.to_token());
+                child.route = r;
+                let cid = ctx.requests.insert(child);
                 if self.cfg.timeout > 0 {
                     let due = now.saturating_add(self.cfg.timeout);
                     let timer = ctx.cal.timer(due, self.id, Msg::Expire(cid));
@@ -484,10 +482,11 @@ impl Balancer {
                     .requests
                     .remove(child)
                     .expect("a reply frees its request");
-                let Some(r) = self.routes.remove(&child.to_token()) else {
+                if c.abandoned {
                     // Answered already at the route timeout: the late reply only frees it.
                     return;
-                };
+                }
+                let r = c.route;
                 ctx.cal.cancel(c.timer);
                 self.settle(r, now);
                 let failed = matches!(c.outcome, Outcome::Error | Outcome::Rejected);
@@ -566,12 +565,13 @@ impl Balancer {
     /// outlier detection (Envoy counts a locally originated timeout as a 5xx) unless the
     /// caller had already gone: a downstream reset is nobody's failure.
     fn route_timeout(&mut self, child: ReqId, now: Nanos, ctx: &mut Ctx) {
-        let Some(r) = self.routes.remove(&child.to_token()) else {
+        let Some(c) = ctx.requests.get_mut(child).filter(|c| !c.abandoned) else {
             return; // answered in time (a cancelled timer kept firing does nothing)
         };
-        self.settle(r, now);
-        let c = ctx.requests.get_mut(child).expect("a routed call is live");
         c.abandoned = true;
+        let r = c.route;
+        self.settle(r, now);
+        let c = ctx.requests.get(child).expect("a routed call is live");
         let parent = ReqId::from_token(c.token);
         let gone = ctx
             .requests
