@@ -14,6 +14,14 @@ pub struct Scheduled<M> {
     pub msg: M,
 }
 
+impl<M> Scheduled<M> {
+    /// (time, sequence) as one number: one wide comparison instead of two branches.
+    #[inline(always)]
+    fn key(&self) -> u128 {
+        ((self.time as u128) << 64) | self.seq as u128
+    }
+}
+
 impl<M> PartialEq for Scheduled<M> {
     fn eq(&self, other: &Self) -> bool {
         self.time == other.time && self.seq == other.seq
@@ -29,10 +37,26 @@ impl<M> Ord for Scheduled<M> {
     // Reversed, so that the max-heap pops the earliest event; equal times pop in insertion
     // order (FIFO), which makes a run a pure function of its input.
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .time
-            .cmp(&self.time)
-            .then_with(|| other.seq.cmp(&self.seq))
+        other.key().cmp(&self.key())
+    }
+}
+
+/// An event handed out by the calendar: when, to whom, what.
+#[derive(Clone, Copy, Debug)]
+pub struct Event<M> {
+    pub time: Nanos,
+    pub target: ActorId,
+    pub msg: M,
+}
+
+impl<M> From<Scheduled<M>> for Event<M> {
+    #[inline]
+    fn from(s: Scheduled<M>) -> Self {
+        Event {
+            time: s.time,
+            target: s.target,
+            msg: s.msg,
+        }
     }
 }
 
@@ -44,7 +68,9 @@ impl<M> Ord for Scheduled<M> {
 /// (time, sequence); only the cost changes.
 pub struct Calendar<M> {
     heap: BinaryHeap<Scheduled<M>>,
-    immediate: VecDeque<Scheduled<M>>,
+    /// Events due now, in the order scheduled (their time is `now`; their sequence numbers
+    /// are all larger than any in the heap or the timers, so only the order among them counts).
+    immediate: VecDeque<(ActorId, M)>,
     /// Cancellable timers, beside the heap; ordered with it by (time, sequence).
     timers: Timers<M>,
     /// Cancelled timers still fire (as no-op events): only to show that cancelling
@@ -107,16 +133,15 @@ impl<M: Copy> Calendar<M> {
         assert!(time >= self.now, "event scheduled in the past");
         let seq = self.next_seq;
         self.next_seq += 1;
-        let ev = Scheduled {
-            time,
-            seq,
-            target,
-            msg,
-        };
         if time == self.now {
-            self.immediate.push_back(ev);
+            self.immediate.push_back((target, msg));
         } else {
-            self.heap.push(ev);
+            self.heap.push(Scheduled {
+                time,
+                seq,
+                target,
+                msg,
+            });
         }
     }
 
@@ -128,7 +153,7 @@ impl<M: Copy> Calendar<M> {
 
     /// Takes the earliest event if it is due strictly before `until`, advancing `now` to it.
     #[inline]
-    pub fn pop_before(&mut self, until: Nanos) -> Option<Scheduled<M>> {
+    pub fn pop_before(&mut self, until: Nanos) -> Option<Event<M>> {
         if self.timers.len() != 0 && self.timer_first() {
             return self.pop_timer_before(until);
         }
@@ -136,8 +161,8 @@ impl<M: Copy> Calendar<M> {
         // now (the immediate queue).
         let heap_first = self.heap.peek().is_some_and(|h| h.time == self.now);
         if !heap_first && self.now < until {
-            if let Some(ev) = self.immediate.pop_front() {
-                return Some(ev);
+            if let Some((target, msg)) = self.immediate.pop_front() {
+                return Some(self.due_now(target, msg));
             }
         }
         debug_assert!(heap_first || self.immediate.is_empty() || self.now >= until);
@@ -147,7 +172,16 @@ impl<M: Copy> Calendar<M> {
         let ev = self.heap.pop()?;
         debug_assert!(ev.time >= self.now, "time went backwards");
         self.now = ev.time;
-        Some(ev)
+        Some(ev.into())
+    }
+
+    #[inline]
+    fn due_now(&self, target: ActorId, msg: M) -> Event<M> {
+        Event {
+            time: self.now,
+            target,
+            msg,
+        }
     }
 
     /// Whether the earliest timer comes before the heap's first event.
@@ -162,11 +196,11 @@ impl<M: Copy> Calendar<M> {
 
     /// `pop_before` when a timer is the earliest of the heap and the timers.
     #[inline(never)]
-    fn pop_timer_before(&mut self, until: Nanos) -> Option<Scheduled<M>> {
+    fn pop_timer_before(&mut self, until: Nanos) -> Option<Event<M>> {
         let (time, _) = self.timers.first().expect("a timer is pending");
         if time != self.now && self.now < until {
-            if let Some(ev) = self.immediate.pop_front() {
-                return Some(ev);
+            if let Some((target, msg)) = self.immediate.pop_front() {
+                return Some(self.due_now(target, msg));
             }
         }
         if time >= until {
@@ -175,7 +209,7 @@ impl<M: Copy> Calendar<M> {
         let ev = self.timers.pop()?;
         debug_assert!(ev.time >= self.now, "time went backwards");
         self.now = ev.time;
-        Some(ev)
+        Some(ev.into())
     }
 
     pub fn is_empty(&self) -> bool {

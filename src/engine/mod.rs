@@ -8,7 +8,7 @@ mod calendar;
 mod rng;
 mod timers;
 
-pub use calendar::{Calendar, Scheduled};
+pub use calendar::{Calendar, Event, Scheduled};
 pub use rng::{derive_stream, Stream};
 pub use timers::TimerId;
 
