@@ -257,6 +257,28 @@ mod tests {
         assert_eq!(rest, vec![2, 3, 4, 5]);
     }
 
+    /// Timers, heap events and events due now interleave by (time, sequence) alone, whatever
+    /// lane a timer sits in and whatever was cancelled around it.
+    #[test]
+    fn timers_order_with_other_events() {
+        let mut c = Calendar::new();
+        let t1 = c.timer(10, ActorId(0), 'a'); // lane 10
+        c.at(10, ActorId(0), 'b');
+        let dead = c.timer(10, ActorId(0), 'x');
+        c.timer(4, ActorId(0), 'c'); // lane 4, earlier
+        c.timer(10, ActorId(0), 'd');
+        c.cancel(dead);
+        c.cancel(dead); // twice does nothing
+        let first = c.pop_before(100).unwrap();
+        assert_eq!((first.time, first.msg), (4, 'c'));
+        c.at(4, ActorId(0), 'e'); // due now: before everything at 10
+        c.timer(10, ActorId(0), 'f'); // lane 6: after 'd', scheduled earlier
+        let rest: Vec<char> = std::iter::from_fn(|| c.pop_before(100).map(|e| e.msg)).collect();
+        assert_eq!(rest, vec!['e', 'a', 'b', 'd', 'f']);
+        c.cancel(t1); // fired already: nothing happens
+        assert!(c.is_empty());
+    }
+
     #[test]
     fn stops_at_horizon() {
         let mut c = Calendar::new();
