@@ -1,6 +1,7 @@
-//! Engine benchmarks: events per second for M/M/1 and M/M/16 through the full actor model,
-//! against a hard-coded single-purpose M/M/1 loop on the same machine, and peak memory for
-//! 10^6 vs 10^8 events. Run with `cargo bench --bench engine`.
+//! Engine benchmarks: requests (customers) and events per second for the benchmark models
+//! shipped in `benches/` (M/M/1, M/M/16, the web tier) through the full actor model, against
+//! a hard-coded single-purpose M/M/1 loop on the same machine, in interleaved rounds; and peak
+//! memory for 10^6 vs 10^8 events. Run with `cargo bench --bench engine`.
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp1};
@@ -11,35 +12,35 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
-/// The textbook M/M/c experiment with `c` workers at load `rho` (service mean 1 ms).
-fn model(c: u32, rho: f64) -> Vec<(String, ActorConfig)> {
-    let exp = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/textbook/mmc.ron");
+/// The actors of benchmark model `benches/NAME.ron`, long enough for any event count.
+fn model(name: &str) -> Vec<(String, ActorConfig)> {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches")
+        .join(format!("{name}.ron"));
     let cli = CommandLine {
-        set: vec![
-            format!("queue.workers={c}"),
-            format!("arrivals.arrivals.rate={:?}", rho * c as f64 * 1000.0),
-        ],
+        set: vec!["duration=1000000s".into()],
         ..Default::default()
     };
-    let plan = model::load_experiment(&exp, &cli).expect("the textbook experiment loads");
+    let plan = model::load_experiment(&file, &cli).expect("the benchmark model loads");
     plan.points[0].actors.clone()
 }
 
-/// Runs the model until `events` events have been handled; returns (requests, seconds).
-fn run_model(c: u32, events: u64) -> (u64, f64) {
-    let mut net = Network::build(model(c, 0.8), 1, 0, 0, usize::MAX).unwrap();
+/// Runs benchmark model `name` until `events` events have been handled; returns
+/// (requests, events, seconds).
+fn run_model(name: &str, events: u64) -> (u64, u64, f64) {
+    let mut net = Network::build(model(name), 1, 0, 0, usize::MAX).unwrap();
     let mut cal = Calendar::new();
     net.start(&mut cal);
     let t = Instant::now();
     let out = engine::run(&mut net, &mut cal, u64::MAX, events);
     let secs = t.elapsed().as_secs_f64();
     let requests = net.metrics(out.end).get("requests").unwrap_or(0.0) as u64;
-    (requests, secs)
+    (requests, out.events, secs)
 }
 
 /// A hard-coded M/M/1 simulation: a binary-heap calendar of arrivals and departures, the
 /// same generator, a FIFO of arrival times, and the mean wait. Nothing else.
-fn baseline_mm1(events: u64) -> (u64, f64) {
+fn baseline_mm1(events: u64) -> (u64, u64, f64) {
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
     enum Kind {
         Arrival,
@@ -90,7 +91,7 @@ fn baseline_mm1(events: u64) -> (u64, f64) {
     }
     let secs = t.elapsed().as_secs_f64();
     std::hint::black_box((wait_sum, rng.random::<u8>()));
-    (served, secs)
+    (served, n, secs)
 }
 
 fn peak_rss_kib() -> u64 {
@@ -116,34 +117,45 @@ fn memory_in_child(events: u64) -> Option<u64> {
 fn main() {
     if let Ok(v) = std::env::var("SCALESIM_BENCH_MEMORY_EVENTS") {
         let events: u64 = v.parse().expect("event count");
-        run_model(1, events);
+        run_model("mm1", events);
         println!("{}", peak_rss_kib());
         return;
     }
-    // Customers (requests) per second, in interleaved rounds so that the machine's load
-    // changes hit every contender alike; the ratios are taken within each round.
+    // Requests and events per second, in interleaved rounds so that the machine's load
+    // changes hit every contender alike; ratios to the loop are taken within each round.
     const EVENTS: u64 = 10_000_000;
     const ROUNDS: usize = 5;
-    let rate = |(n, s): (u64, f64)| n as f64 / s / 1e6;
-    let mut rounds = Vec::new();
+    const MODELS: [&str; 3] = ["mm1", "mm16", "web-tier"];
+    let per_s = |(n, e, s): (u64, u64, f64)| (n as f64 / s / 1e6, e as f64 / s / 1e6);
+    let mut rounds: Vec<Vec<(f64, f64)>> = Vec::new();
     for _ in 0..ROUNDS {
-        let base = rate(baseline_mm1(EVENTS / 2));
-        let mm1 = rate(run_model(1, EVENTS));
-        let mm16 = rate(run_model(16, EVENTS));
-        rounds.push((base, mm1, mm16));
+        let mut round = vec![per_s(baseline_mm1(EVENTS / 2))];
+        for m in MODELS {
+            round.push(per_s(run_model(m, EVENTS)));
+        }
+        rounds.push(round);
     }
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let base = median(rounds.iter().map(|r| r.0).collect());
-    let mm1 = median(rounds.iter().map(|r| r.1).collect());
-    let mm16 = median(rounds.iter().map(|r| r.2).collect());
-    let ratio = median(rounds.iter().map(|r| r.1 / r.0).collect());
-    println!("customers (requests) per second, median of {ROUNDS} interleaved rounds:");
-    println!("  hard-coded M/M/1 loop   {base:7.2} M/s");
-    println!("  scalesim M/M/1          {mm1:7.2} M/s  ({ratio:.2}× the loop, median of the rounds' ratios)");
-    println!("  scalesim M/M/16         {mm16:7.2} M/s");
+    let column = |f: fn(&[(f64, f64)], usize) -> f64, i: usize| {
+        median(rounds.iter().map(|r| f(r, i)).collect())
+    };
+    println!("median of {ROUNDS} interleaved rounds ({EVENTS} events each):");
+    println!(
+        "  {:<22} {:>10} {:>10} {:>14}",
+        "", "requests/s", "events/s", "requests ÷ loop"
+    );
+    for (i, name) in std::iter::once("hard-coded M/M/1 loop")
+        .chain(MODELS)
+        .enumerate()
+    {
+        let reqs = column(|r, i| r[i].0, i);
+        let evs = column(|r, i| r[i].1, i);
+        let ratio = column(|r, i| r[i].0 / r[0].0, i);
+        println!("  {name:<22} {reqs:>8.2} M {evs:>8.2} M {ratio:>13.2}×");
+    }
     match (memory_in_child(1_000_000), memory_in_child(100_000_000)) {
         (Some(small), Some(large)) => {
             println!("peak resident memory (whole process):");
