@@ -125,12 +125,16 @@ fn main() {
     // changes hit every contender alike; ratios to the loop are taken within each round.
     const EVENTS: u64 = 10_000_000;
     const ROUNDS: usize = 5;
-    const MODELS: [&str; 3] = ["mm1", "mm16", "web-tier"];
+    const MODELS: [(&str, &str); 3] = [
+        ("mm1", "scalesim M/M/1"),
+        ("mm16", "scalesim M/M/16"),
+        ("web-tier", "scalesim web tier"),
+    ];
     let per_s = |(n, e, s): (u64, u64, f64)| (n as f64 / s / 1e6, e as f64 / s / 1e6);
     let mut rounds: Vec<Vec<(f64, f64)>> = Vec::new();
     for _ in 0..ROUNDS {
         let mut round = vec![per_s(baseline_mm1(EVENTS / 2))];
-        for m in MODELS {
+        for (m, _) in MODELS {
             round.push(per_s(run_model(m, EVENTS)));
         }
         rounds.push(round);
@@ -148,7 +152,7 @@ fn main() {
         "", "requests/s", "events/s", "requests ÷ loop"
     );
     for (i, name) in std::iter::once("hard-coded M/M/1 loop")
-        .chain(MODELS)
+        .chain(MODELS.map(|(_, label)| label))
         .enumerate()
     {
         let reqs = column(|r, i| r[i].0, i);
