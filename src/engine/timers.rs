@@ -68,6 +68,8 @@ pub(super) struct Timers<M> {
     /// The lane whose first timer is the earliest of all (its first timer is live), or
     /// `UNKNOWN`.
     head: usize,
+    /// That timer's (time, sequence), when `head` is known.
+    head_key: (Nanos, u64),
 }
 
 impl<M: Copy> Timers<M> {
@@ -78,6 +80,7 @@ impl<M: Copy> Timers<M> {
             free: Vec::new(),
             live: 0,
             head: UNKNOWN,
+            head_key: (0, 0),
         }
     }
 
@@ -92,14 +95,6 @@ impl<M: Copy> Timers<M> {
         (ev.time, ev.seq)
     }
 
-    /// The first timer of lane `l`, which is live.
-    fn front(&self, l: usize) -> u32 {
-        *self.lanes[l]
-            .queue
-            .front()
-            .expect("a lane with a live timer")
-    }
-
     /// The earliest pending timer's (time, sequence).
     #[inline]
     pub(super) fn first(&mut self) -> Option<(Nanos, u64)> {
@@ -109,7 +104,7 @@ impl<M: Copy> Timers<M> {
         if self.head == UNKNOWN {
             self.find_head();
         }
-        Some(self.key(self.front(self.head)))
+        Some(self.head_key)
     }
 
     /// Drops every lane's dead first timers and finds the lane with the earliest one.
@@ -130,7 +125,7 @@ impl<M: Copy> Timers<M> {
                 self.free.push(s);
             }
         }
-        self.head = best.expect("a live timer in some lane").1;
+        (self.head_key, self.head) = best.expect("a live timer in some lane");
     }
 
     /// Sets a timer due at `time`, `delay` after the current time, scheduled `seq`-th.
@@ -177,8 +172,8 @@ impl<M: Copy> Timers<M> {
         // lane is found again when asked.
         if self.live == 0 {
             self.head = UNKNOWN;
-        } else if self.head != UNKNOWN && (time, seq) < self.key(self.front(self.head)) {
-            self.head = lane;
+        } else if self.head != UNKNOWN && (time, seq) < self.head_key {
+            (self.head, self.head_key) = (lane, (time, seq));
         }
         self.live += 1;
         TimerId::new(slot, self.slots[slot as usize].generation)
@@ -228,7 +223,7 @@ impl<M: Copy> Timers<M> {
         slot.generation = slot.generation.wrapping_add(1);
         let l = slot.lane as usize;
         self.live -= 1;
-        if self.head == l && self.lanes[l].queue.front() == Some(&(s as u32)) {
+        if self.head == l && (slot.ev.time, slot.ev.seq) == self.head_key {
             // Was the earliest: the next one may be in another lane.
             self.head = UNKNOWN;
         }
