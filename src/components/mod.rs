@@ -121,6 +121,14 @@ pub struct Network {
 }
 
 impl Network {
+    /// Sends every request through the general paths, never a fast path chosen at build
+    /// (for tests: results must not change).
+    pub fn general_paths_only(&mut self) {
+        for a in &mut self.actors {
+            a.node_mut().general_paths_only();
+        }
+    }
+
     /// Stops the run (with a warning) once the wall clock reaches `deadline`.
     pub fn set_deadline(&mut self, deadline: Option<std::time::Instant>) {
         self.deadline = deadline;

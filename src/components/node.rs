@@ -92,6 +92,10 @@ pub trait NodeActor {
 
     /// Adds its experiment-wide counts of bucket `i`.
     fn add_bucket(&self, _i: usize, _totals: &mut BucketTotals) {}
+
+    /// Sends every request through the general path, never a fast path chosen at build:
+    /// results must not change (`tests/fast_paths.rs`).
+    fn general_paths_only(&mut self) {}
 }
 
 /// How an actor is built from the configuration the model resolved for it.

@@ -93,15 +93,7 @@ impl Service {
     fn enter(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let work = self.sampler.sample(&mut self.rng, self.cfg.speed);
-        self.stats.arrivals_total += 1;
-        let counted = now >= ctx.warmup;
-        if counted {
-            self.stats.arrivals += 1;
-            if let Some(last) = self.stats.last_arrival {
-                self.stats.gaps.add(now - last);
-            }
-        }
-        self.stats.last_arrival = Some(now);
+        let counted = self.stats.arrival(now);
         let r = ctx
             .requests
             .get_mut(id)
@@ -165,31 +157,10 @@ impl Service {
             self.invoke(id, counted, ctx);
             return;
         }
-        // A replica chosen by a balancer takes the call unless it has gone (a route sent as
-        // it left): then, as without a balancer, the next serving replica in turn does.
-        let k = match replica {
-            Some(k) if matches!(self.replicas[k].phase, Phase::Serving | Phase::Draining) => {
-                Some(k)
-            }
-            _ => self.next_serving(),
-        };
-        let Some(k) = k else {
-            // No replica at all (all starting or gone): no healthy upstream.
-            if counted {
-                self.stats.failed += 1;
-            }
-            self.reply(id, Outcome::Error, ctx);
+        let Some(k) = self.choose_replica(replica) else {
+            self.unavailable(id, counted, ctx);
             return;
         };
-        let rep = &mut self.replicas[k];
-        if !rep.up {
-            // Connection refused: the caller sees an error at once.
-            if counted {
-                self.stats.failed += 1;
-            }
-            self.reply(id, Outcome::Error, ctx);
-            return;
-        }
         if let Some(s) = &mut self.sessions {
             let key = ctx.requests.get(id).expect("a call for a freed request").key;
             s.visit(key, k as u32, now, counted);
@@ -234,6 +205,27 @@ impl Service {
             self.occupancy(k, now, 1);
             self.stats.queued.add(now, 1);
         }
+    }
+
+    /// The replica a call goes to: the one a balancer chose unless it has gone (a route
+    /// sent as it left), else the next serving replica in turn. `None` when there is no
+    /// replica to take it (all starting or gone) or the one chosen is down (connection
+    /// refused).
+    #[inline]
+    pub(super) fn choose_replica(&mut self, replica: Option<usize>) -> Option<usize> {
+        let k = match replica {
+            Some(k) if matches!(self.replicas[k].phase, Phase::Serving | Phase::Draining) => k,
+            _ => self.next_serving()?,
+        };
+        self.replicas[k].up.then_some(k)
+    }
+
+    /// No healthy upstream (503): the caller sees an error at once.
+    pub(super) fn unavailable(&mut self, id: ReqId, counted: bool, ctx: &mut Ctx) {
+        if counted {
+            self.stats.failed += 1;
+        }
+        self.reply(id, Outcome::Error, ctx);
     }
 
     /// The priority level of a request class in this service's queues.
@@ -362,7 +354,7 @@ impl Service {
         let n = self.replicas.len();
         for _ in 0..n {
             let k = self.next_replica;
-            self.next_replica = (k + 1) % n;
+            self.next_replica = if k + 1 == n { 0 } else { k + 1 };
             if self.replicas[k].phase == Phase::Serving {
                 return Some(k);
             }

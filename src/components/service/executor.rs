@@ -21,9 +21,7 @@ impl Service {
             return false;
         }
         if counted {
-            self.stats.wait_sum += (now - r.entered) as u128;
-            self.stats.waits += 1;
-            self.stats.wait.record(now - r.entered);
+            self.stats.started(now - r.entered);
         }
         self.stats.busy.add(now, 1);
         let (class, work) = (r.class, r.work);
@@ -32,26 +30,14 @@ impl Service {
             .iter()
             .find(|(c, _)| *c == class)
             .map_or(0, |(_, h)| *h);
-        let job = self.jobs.insert(Job {
-            req: id,
-            replica: k,
-            step: 0,
-            used_arrival_work: false,
-            pending: 0,
-            ok: 0,
-            need: 0,
-            on_failure: OnFailure::Fail,
-            degraded: false,
-            handler,
-            holds: None,
-            waiting: false,
-            started: now,
-        });
+        let mut job = Job::new(id, k, handler, now);
         if self.plain {
             // What `advance` does for the one step of the arrival's work.
-            self.jobs.get_mut(job).expect("just started").used_arrival_work = true;
+            job.used_arrival_work = true;
+            let job = self.jobs.insert(job);
             self.work_done_at(k as usize, work, job, now, ctx);
         } else {
+            let job = self.jobs.insert(job);
             self.advance(job, ctx);
         }
         true
@@ -60,7 +46,7 @@ impl Service {
     /// Schedules the end of `work` for job `jid` on replica `k`, slowed by faults and
     /// warm-up.
     #[inline]
-    fn work_done_at(&mut self, k: usize, work: Nanos, jid: Id, now: Nanos, ctx: &mut Ctx) {
+    pub(super) fn work_done_at(&mut self, k: usize, work: Nanos, jid: Id, now: Nanos, ctx: &mut Ctx) {
         let rep = &self.replicas[k];
         let mut slow = self.slow[k] * rep.pace;
         if now < rep.warm_until {
@@ -327,13 +313,7 @@ impl Service {
             self.stats.limits.add(now, l.limit() as i64 - before as i64);
         }
         if entered >= ctx.warmup {
-            self.stats.sojourn_sum += (now - entered) as u128;
-            self.stats.sojourns += 1;
-            self.stats.service.add(now - job.started);
-            self.stats.completions += 1;
-            if outcome == Outcome::Error {
-                self.stats.failed += 1;
-            }
+            self.stats.completed(now, entered, job.started, outcome);
         }
         self.occupancy(job.replica as usize, now, -1);
         self.stats.busy.add(now, -1);
@@ -385,6 +365,12 @@ impl Service {
                 return;
             }
         }
+        self.worker_idle(k, now, ctx);
+    }
+
+    /// A worker of replica `k` has nothing to do: a draining replica left empty is gone, a
+    /// function instance left empty starts its idle timeout.
+    pub(super) fn worker_idle(&mut self, k: u32, now: Nanos, ctx: &mut Ctx) {
         let rep = &mut self.replicas[k as usize];
         rep.idle += 1;
         if rep.n == 0 {

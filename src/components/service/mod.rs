@@ -16,6 +16,7 @@ mod config;
 mod control;
 mod executor;
 mod fleet;
+mod lean;
 mod stats;
 
 pub use config::*;
@@ -167,6 +168,27 @@ struct Job {
     started: Nanos,
 }
 
+impl Job {
+    /// A job of request `req` on replica `replica`, running `handler` from its first step.
+    fn new(req: ReqId, replica: u32, handler: u16, started: Nanos) -> Self {
+        Job {
+            req,
+            replica,
+            step: 0,
+            used_arrival_work: false,
+            pending: 0,
+            ok: 0,
+            need: 0,
+            on_failure: OnFailure::Fail,
+            degraded: false,
+            handler,
+            holds: None,
+            waiting: false,
+            started,
+        }
+    }
+}
+
 pub struct Service {
     pub id: ActorId,
     cfg: ServiceConfig,
@@ -175,6 +197,9 @@ pub struct Service {
     /// The only handler is one step of the arrival's work (the default): jobs skip the
     /// step interpreter, with the same events.
     plain: bool,
+    /// Plain, and nothing else configured on a request's way (see `lean`): requests take
+    /// the lean path.
+    lean: bool,
     route_of: Vec<(u16, u16)>,
     step_samplers: Vec<Vec<Option<Sampler>>>,
     rng: Stream,
@@ -326,6 +351,8 @@ impl Service {
             Some(c) => Some((Connections::new(c)?, s.connect)),
             None => None,
         };
+        let plain = handlers.len() == 1 && matches!(handlers[0][..], [Step::Compute(None)]);
+        let lean = Self::is_lean(&cfg, plain, levels);
         Ok(Service {
             sessions: cfg.sessions.map(super::sessions::Sessions::new),
             conns,
@@ -342,7 +369,8 @@ impl Service {
             id,
             cfg,
             sampler,
-            plain: handlers.len() == 1 && matches!(handlers[0][..], [Step::Compute(None)]),
+            plain,
+            lean,
             handlers,
             route_of,
             step_samplers,
@@ -388,6 +416,12 @@ impl Service {
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             // Admission and execution.
+            Msg::Call(id) if self.lean => self.lean_arrive(id, None, ctx),
+            Msg::Route {
+                request: id,
+                replica,
+            } if self.lean => self.lean_arrive(id, Some(replica as usize), ctx),
+            Msg::Finish(job) if self.lean => self.lean_finish(Id::from_token(job), ctx),
             Msg::Call(id) => self.arrive(id, None, ctx),
             Msg::Route {
                 request: id,
@@ -467,6 +501,10 @@ impl Service {
 }
 
 impl super::node::NodeActor for Service {
+    fn general_paths_only(&mut self) {
+        self.lean = false;
+    }
+
     fn start(&mut self, ctx: &mut Ctx) {
         Service::start(self, ctx)
     }

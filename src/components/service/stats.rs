@@ -96,6 +96,44 @@ pub const SERIES_COLUMNS: [&str; SERIES_WIDTH] = [
     "cost_per_hour",
 ];
 
+impl ServiceStats {
+    /// An arrival at `now`; true if it counts (at or after the warm-up).
+    #[inline]
+    pub(super) fn arrival(&mut self, now: Nanos) -> bool {
+        self.arrivals_total += 1;
+        let counted = now >= self.warmup;
+        if counted {
+            self.arrivals += 1;
+            if let Some(last) = self.last_arrival {
+                self.gaps.add(now - last);
+            }
+        }
+        self.last_arrival = Some(now);
+        counted
+    }
+
+    /// A counted request took a worker after waiting `wait`.
+    #[inline]
+    pub(super) fn started(&mut self, wait: Nanos) {
+        self.wait_sum += wait as u128;
+        self.waits += 1;
+        self.wait.record(wait);
+    }
+
+    /// A counted request's job ended at `now` with `outcome`: in the node since `entered`,
+    /// on a worker since `started`.
+    #[inline]
+    pub(super) fn completed(&mut self, now: Nanos, entered: Nanos, started: Nanos, outcome: Outcome) {
+        self.sojourn_sum += (now - entered) as u128;
+        self.sojourns += 1;
+        self.service.add(now - started);
+        self.completions += 1;
+        if outcome == Outcome::Error {
+            self.failed += 1;
+        }
+    }
+}
+
 impl Service {
     /// Starts recording a time series.
     pub fn record_series(&mut self) {

@@ -1,0 +1,109 @@
+//! A fast path chosen at build (a lean service's request path) must have exactly the
+//! effects of the general path: the same draws, the same events in the same order. Each
+//! point runs twice — fast paths on, and every request through the general path — and the
+//! metrics, every time-series value, the event count and the fingerprint must agree.
+
+use scalesim::components::Network;
+use scalesim::engine::{self, Calendar};
+use scalesim::model::{self, CommandLine};
+use std::path::Path;
+
+/// (metrics, series, events, fingerprint) of point `p` of `plan`, replication 0.
+fn run(plan: &model::Plan, p: usize, general: bool) -> (String, String, u64, u64) {
+    let s = &plan.settings;
+    let mut net = Network::build(
+        plan.points[p].actors.clone(),
+        s.seed,
+        0,
+        s.warmup.0,
+        s.limits.max_in_flight as usize,
+    )
+    .unwrap();
+    if general {
+        net.general_paths_only();
+    }
+    net.record_series(s.bucket(), s.duration.0);
+    let mut cal = Calendar::new();
+    net.start(&mut cal);
+    let out = engine::run_ticking(
+        &mut net,
+        &mut cal,
+        s.duration.0,
+        s.limits.max_events,
+        Some(s.bucket()),
+    );
+    let series = net.series(out.end).map(|x| format!("{:?}", x.rows));
+    let metrics = format!("{:?}", net.metrics(out.end).columns().collect::<Vec<_>>());
+    (
+        metrics,
+        series.unwrap_or_default(),
+        out.events,
+        out.fingerprint,
+    )
+}
+
+/// Lean services through everything that can happen to them while running: a balancer with
+/// health checks and outlier ejection in front, a crash, a slowdown and injected errors, a
+/// full queue dropping its oldest, a rolling deploy draining replicas, an autoscaler with
+/// slow starts and warm-up.
+const TROUBLE: &str = r#"Experiment(
+    model: Model(nodes: {
+        "users": Client(target: "lb", arrivals: Poisson(rate: 900.0), timeout: "300ms"),
+        "lb": Balancer(
+            target: "app",
+            algorithm: LeastOutstanding,
+            health_check: HealthCheck(interval: "2s", timeout: "500ms", healthy: 2, unhealthy: 2),
+            outlier: Outlier(consecutive_errors: 5, base_ejection: "10s"),
+        ),
+        "app": Service(
+            replicas: 4,
+            workers: 2,
+            capacity: 5,
+            when_full: DropOldest,
+            service_time: Exponential(mean: "8ms"),
+            startup: Deterministic(value: "5s"),
+            warm_up: WarmUp(for: "10s", speed: 0.5),
+            autoscaler: Autoscaler(min: 3, max: 8, metric: Utilization(0.6), window: "10s"),
+        ),
+    }),
+    duration: "150s",
+    warmup: "5s",
+    faults: [
+        Crash(node: "app", replica: 1, at: "20s", for: "15s"),
+        Slowdown(node: "app", replica: 0, at: "40s", for: "30s", factor: 4.0),
+        Errors(node: "app", replica: 2, at: "60s", for: "20s", rate: 0.3),
+        Deploy(node: "app", at: "90s", strategy: RollingUpdate(max_surge: 1, max_unavailable: 1)),
+    ],
+)"#;
+
+#[test]
+fn lean_services_change_nothing() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let trouble = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fast-paths-trouble.ron");
+    std::fs::write(&trouble, TROUBLE).unwrap();
+    let trouble = trouble.display().to_string();
+    for file in [
+        trouble.as_str(),
+        "benches/mm16.ron",
+        "benches/web-tier.ron",
+        "experiments/textbook/mmck.ron",
+        "experiments/textbook/supermarket.ron",
+        "experiments/load-balancing.ron",
+        "experiments/rolling-deploy.ron",
+        "experiments/autoscaler-spike.ron",
+        "experiments/migration.ron",
+    ] {
+        let path = root.join(file); // an absolute path stays as it is
+        let cli = CommandLine {
+            quick: true,
+            ..Default::default()
+        };
+        let plan = model::load_experiment(&path, &cli).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for p in 0..plan.points.len().min(6) {
+            let fast = run(&plan, p, false);
+            let general = run(&plan, p, true);
+            assert!(fast.2 > 1000, "{file} point {p}: too short to tell");
+            assert_eq!(fast, general, "{file} point {p}");
+        }
+    }
+}
