@@ -132,6 +132,27 @@ pub struct ClassStats {
     pub responses: u64,
 }
 
+impl ClassStats {
+    /// A logical request of this class ended with `outcome` after `latency`; `good` if it
+    /// succeeded within its deadline.
+    #[inline]
+    fn record(&mut self, outcome: Final, latency: Nanos, good: bool) {
+        match outcome {
+            Final::Ok => {
+                self.succeeded += 1;
+                self.latency.record(latency);
+                self.good += good as u64;
+            }
+            Final::Error => self.failed += 1,
+            Final::Rejected => self.rejected += 1,
+            Final::TimedOut => self.timed_out += 1,
+            Final::Degraded => self.degraded += 1,
+        }
+        self.response_sum += latency as u128;
+        self.responses += 1;
+    }
+}
+
 pub struct Client {
     pub id: ActorId,
     cfg: ClientConfig,
@@ -159,6 +180,25 @@ pub struct BucketStats {
     pub rejected: u64,
     pub timed_out: u64,
     pub latency: crate::metrics::series::CoarseHistogram,
+}
+
+impl BucketStats {
+    /// A logical request ended in this bucket (as `ClassStats::record`; a time series shows
+    /// no degraded count).
+    #[inline]
+    fn record(&mut self, outcome: Final, latency: Nanos, good: bool) {
+        match outcome {
+            Final::Ok => {
+                self.succeeded += 1;
+                self.latency.record(latency);
+                self.good += good as u64;
+            }
+            Final::Error => self.failed += 1,
+            Final::Rejected => self.rejected += 1,
+            Final::TimedOut => self.timed_out += 1,
+            Final::Degraded => {}
+        }
+    }
 }
 
 /// Streams a client draws from, each for one purpose, so that changing one thing (say,
@@ -456,47 +496,22 @@ impl Client {
         let now = ctx.cal.now();
         self.in_flight.add(now, -1);
         let class = done.tag as usize;
-        let deadline = self.cfg.classes[class].deadline.or(self.cfg.deadline);
+        let latency = now - done.born;
+        // Good: succeeded within the class's deadline (or the client's).
+        let good = done.outcome == Final::Ok
+            && (self.cfg.classes[class].deadline)
+                .or(self.cfg.deadline)
+                .is_none_or(|d| latency <= d);
         if let Some(b) = self.bucket(now) {
-            let latency = now - done.born;
-            match done.outcome {
-                Final::Ok => {
-                    b.succeeded += 1;
-                    b.latency.record(latency);
-                    if deadline.is_none_or(|d| latency <= d) {
-                        b.good += 1;
-                    }
-                }
-                Final::Error => b.failed += 1,
-                Final::Rejected => b.rejected += 1,
-                Final::TimedOut => b.timed_out += 1,
-                Final::Degraded => {}
-            }
+            b.record(done.outcome, latency, good);
         }
-        if let (Some(r), Final::Ok) = (&mut self.recovery, done.outcome) {
-            if deadline.is_none_or(|d| now - done.born <= d) {
+        if good {
+            if let Some(r) = &mut self.recovery {
                 r.good(now);
             }
         }
         if done.born >= ctx.warmup {
-            let deadline = self.cfg.classes[class].deadline.or(self.cfg.deadline);
-            let s = &mut self.classes[class];
-            let latency = now - done.born;
-            match done.outcome {
-                Final::Ok => {
-                    s.succeeded += 1;
-                    s.latency.record(latency);
-                    if deadline.is_none_or(|d| latency <= d) {
-                        s.good += 1;
-                    }
-                }
-                Final::Error => s.failed += 1,
-                Final::Rejected => s.rejected += 1,
-                Final::TimedOut => s.timed_out += 1,
-                Final::Degraded => s.degraded += 1,
-            }
-            s.response_sum += latency as u128;
-            s.responses += 1;
+            self.classes[class].record(done.outcome, latency, good);
         }
         if let Source::Closed { think } = &self.source {
             let t = think.sample(&mut self.think_rng, 1.0);
