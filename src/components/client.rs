@@ -118,13 +118,7 @@ enum Source {
 #[derive(Default)]
 pub struct ClassStats {
     pub requests: u64,
-    /// Answered by a breaker's fallback.
-    pub degraded: u64,
-    pub succeeded: u64,
-    pub good: u64,
-    pub failed: u64,
-    pub rejected: u64,
-    pub timed_out: u64,
+    pub ended: Outcomes,
     /// End-to-end latency of successful requests.
     pub latency: Histogram,
     /// Time until the caller got an answer or gave up, over every final outcome.
@@ -132,21 +126,44 @@ pub struct ClassStats {
     pub responses: u64,
 }
 
-impl ClassStats {
-    /// A logical request of this class ended with `outcome` after `latency`; `good` if it
-    /// succeeded within its deadline.
+/// Logical requests by how they ended (after any retries).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Outcomes {
+    pub succeeded: u64,
+    /// Succeeded within the deadline.
+    pub good: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub timed_out: u64,
+    /// Answered by a breaker's fallback.
+    pub degraded: u64,
+}
+
+impl Outcomes {
+    /// Counts one that ended with `outcome`; `good` if it succeeded within its deadline.
     #[inline]
-    fn record(&mut self, outcome: Final, latency: Nanos, good: bool) {
+    fn count(&mut self, outcome: Final, good: bool) {
         match outcome {
             Final::Ok => {
                 self.succeeded += 1;
-                self.latency.record(latency);
                 self.good += good as u64;
             }
             Final::Error => self.failed += 1,
             Final::Rejected => self.rejected += 1,
             Final::TimedOut => self.timed_out += 1,
             Final::Degraded => self.degraded += 1,
+        }
+    }
+}
+
+impl ClassStats {
+    /// A logical request of this class ended with `outcome` after `latency`; `good` if it
+    /// succeeded within its deadline.
+    #[inline]
+    fn record(&mut self, outcome: Final, latency: Nanos, good: bool) {
+        self.ended.count(outcome, good);
+        if outcome == Final::Ok {
+            self.latency.record(latency);
         }
         self.response_sum += latency as u128;
         self.responses += 1;
@@ -174,29 +191,17 @@ pub struct Client {
 #[derive(Clone, Default)]
 pub struct BucketStats {
     pub requests: u64,
-    pub succeeded: u64,
-    pub good: u64,
-    pub failed: u64,
-    pub rejected: u64,
-    pub timed_out: u64,
+    pub ended: Outcomes,
     pub latency: crate::metrics::series::CoarseHistogram,
 }
 
 impl BucketStats {
-    /// A logical request ended in this bucket (as `ClassStats::record`; a time series shows
-    /// no degraded count).
+    /// A logical request ended in this bucket, as `ClassStats::record` counts it.
     #[inline]
     fn record(&mut self, outcome: Final, latency: Nanos, good: bool) {
-        match outcome {
-            Final::Ok => {
-                self.succeeded += 1;
-                self.latency.record(latency);
-                self.good += good as u64;
-            }
-            Final::Error => self.failed += 1,
-            Final::Rejected => self.rejected += 1,
-            Final::TimedOut => self.timed_out += 1,
-            Final::Degraded => {}
+        self.ended.count(outcome, good);
+        if outcome == Final::Ok {
+            self.latency.record(latency);
         }
     }
 }
@@ -538,7 +543,7 @@ impl Client {
         }
         let q = |q: f64| latency.quantile(q).map_or(f64::NAN, |v| v / 1e9);
         let mut m = vec![
-            ("goodput_rps".to_string(), sum(|c| c.good) as f64 / window_s),
+            ("goodput_rps".to_string(), sum(|c| c.ended.good) as f64 / window_s),
             ("latency_p50_s".into(), q(0.5)),
             ("latency_p99_s".into(), q(0.99)),
             ("arrivals".into(), requests as f64),
@@ -548,11 +553,11 @@ impl Client {
             ("retries_refused".into(), self.out.stats.retries_refused as f64),
             ("throughput_rps".into(), responses as f64 / window_s),
             // This client's outcomes: with several clients, the experiment-wide counts mix them.
-            ("succeeded".into(), sum(|c| c.succeeded) as f64),
-            ("failed".into(), sum(|c| c.failed) as f64),
-            ("rejected".into(), sum(|c| c.rejected) as f64),
-            ("timed_out".into(), sum(|c| c.timed_out) as f64),
-            ("degraded".into(), sum(|c| c.degraded) as f64),
+            ("succeeded".into(), sum(|c| c.ended.succeeded) as f64),
+            ("failed".into(), sum(|c| c.ended.failed) as f64),
+            ("rejected".into(), sum(|c| c.ended.rejected) as f64),
+            ("timed_out".into(), sum(|c| c.ended.timed_out) as f64),
+            ("degraded".into(), sum(|c| c.ended.degraded) as f64),
             ("response_mean_s".into(), resp),
             (
                 "in_flight_mean".into(),
@@ -578,12 +583,12 @@ impl Client {
             for (c, s) in self.cfg.classes.iter().zip(&self.classes) {
                 let q = |q: f64| s.latency.quantile(q).map_or(f64::NAN, |v| v / 1e9);
                 m.push((format!("{}.requests", c.name), s.requests as f64));
-                m.push((format!("{}.goodput_rps", c.name), s.good as f64 / window_s));
+                m.push((format!("{}.goodput_rps", c.name), s.ended.good as f64 / window_s));
                 m.push((format!("{}.latency_p50_s", c.name), q(0.5)));
                 m.push((format!("{}.latency_p99_s", c.name), q(0.99)));
-                m.push((format!("{}.rejected", c.name), s.rejected as f64));
-                m.push((format!("{}.degraded", c.name), s.degraded as f64));
-                m.push((format!("{}.timed_out", c.name), s.timed_out as f64));
+                m.push((format!("{}.rejected", c.name), s.ended.rejected as f64));
+                m.push((format!("{}.degraded", c.name), s.ended.degraded as f64));
+                m.push((format!("{}.timed_out", c.name), s.ended.timed_out as f64));
             }
         }
         m
@@ -607,12 +612,12 @@ impl super::node::NodeActor for Client {
     fn add_totals(&self, t: &mut super::node::Totals, _end: Nanos) {
         for s in &self.classes {
             t.requests += s.requests;
-            t.succeeded += s.succeeded;
-            t.good += s.good;
-            t.failed += s.failed;
-            t.rejected += s.rejected;
-            t.timed_out += s.timed_out;
-            t.degraded += s.degraded;
+            t.succeeded += s.ended.succeeded;
+            t.good += s.ended.good;
+            t.failed += s.ended.failed;
+            t.rejected += s.ended.rejected;
+            t.timed_out += s.ended.timed_out;
+            t.degraded += s.ended.degraded;
             t.latency.merge(&s.latency);
         }
         t.retries += self.out.stats.retries;
@@ -634,11 +639,11 @@ impl super::node::NodeActor for Client {
         let b = &buckets[i];
         for (k, v) in [
             b.requests,
-            b.succeeded,
-            b.good,
-            b.failed,
-            b.rejected,
-            b.timed_out,
+            b.ended.succeeded,
+            b.ended.good,
+            b.ended.failed,
+            b.ended.rejected,
+            b.ended.timed_out,
         ]
         .into_iter()
         .enumerate()
