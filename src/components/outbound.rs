@@ -106,8 +106,8 @@ pub struct OutboundStats {
 pub struct Outbound {
     me: ActorId,
     sites: Vec<CallSite>,
-    /// Per site: nothing to do between sending and the reply (no retry, hedge, timeout,
-    /// breaker or bulkhead), so a call needs no record of its own.
+    /// Per site: a call is its one attempt (no retry, hedge, breaker or bulkhead; a timeout
+    /// ends both at once), so it needs no record of its own.
     plain: Vec<bool>,
     /// Calls holding a bulkhead place, per site.
     in_bulkhead: Vec<u32>,
@@ -172,7 +172,7 @@ impl Outbound {
             .map(|s| {
                 s.retry.is_none()
                     && s.hedge.is_none()
-                    && s.timeout.is_none()
+                    && s.hedge_budget.is_none()
                     && s.breaker.is_none()
                     && s.bulkhead.is_none()
             })
@@ -277,8 +277,8 @@ impl Outbound {
     }
 
     /// A plain site's call: its one attempt carries the owner's token and label, and the
-    /// reply ends the call. What `attempt` does for such a site, in the same order (the
-    /// same draws), without a logical-call record.
+    /// reply (or the timeout) ends the call. What `attempt` does for such a site, in the
+    /// same order (the same draws, the same events), without a logical-call record.
     #[inline]
     fn send_plain(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {
         let now = ctx.cal.now();
@@ -287,6 +287,7 @@ impl Outbound {
         let net = edge_latency(site, &mut self.rng, now);
         let mut req = Request::new(meta.born, self.me, meta.owner);
         req.sent = now;
+        req.deadline = site.timeout.map_or(Nanos::MAX, |t| now.saturating_add(t));
         req.net = net;
         req.class = meta.class;
         req.key = meta.key;
@@ -299,9 +300,7 @@ impl Outbound {
         if meta.born >= self.warmup {
             self.stats.attempts += 1;
         }
-        let rid = ctx.requests.insert(req);
-        ctx.cal
-            .at(now.saturating_add(net), site.target, Msg::Call(rid));
+        send(self.me, site, req, ctx);
     }
 
     /// Sends an attempt: a first try or retry, or (`hedge`) an extra copy of one in flight.
@@ -358,16 +357,7 @@ impl Outbound {
                 c.hedge_timer = ctx.cal.timer(due, self.me, Msg::HedgeDue(id.to_token()));
             }
         }
-        let rid = ctx.requests.insert(req);
-        ctx.cal
-            .at(now.saturating_add(net), site.target, Msg::Call(rid));
-        if let Some(t) = site.timeout {
-            // Usually answered in time: a timer the reply cancels, not an event to skip.
-            let timer = ctx
-                .cal
-                .timer(now.saturating_add(t), self.me, Msg::Expire(rid));
-            ctx.requests.get_mut(rid).expect("just inserted").timer = timer;
-        }
+        send(self.me, site, req, ctx);
     }
 
     /// A reply to one of our attempts. Returns the logical call if it is now finished.
@@ -515,6 +505,16 @@ impl Outbound {
             return None;
         }
         r.abandoned = true;
+        if let Some(tag) = r.direct_tag {
+            // A plain site's call ends with its one attempt.
+            self.active -= 1;
+            return Some(Done {
+                owner: r.token,
+                tag,
+                outcome: Final::TimedOut,
+                born: r.born,
+            });
+        }
         let (token, sent) = (r.token, r.sent);
         self.answered(Id::from_token(token), Final::TimedOut, sent, ctx)
     }
@@ -586,6 +586,21 @@ impl Outbound {
         }
         ctx.cal.cancel(c.hedge_timer);
         Some(self.finish(id, outcome))
+    }
+}
+
+/// Sends attempt `req` (sent now, its latency drawn) from `me` over `site`, with its
+/// timeout if the site has one.
+#[inline]
+fn send(me: ActorId, site: &CallSite, req: Request, ctx: &mut Ctx) {
+    let (now, net) = (req.sent, req.net);
+    let rid = ctx.requests.insert(req);
+    ctx.cal
+        .at(now.saturating_add(net), site.target, Msg::Call(rid));
+    if let Some(t) = site.timeout {
+        // Usually answered in time: a timer the reply cancels, not an event to skip.
+        let timer = ctx.cal.timer(now.saturating_add(t), me, Msg::Expire(rid));
+        ctx.requests.get_mut(rid).expect("just inserted").timer = timer;
     }
 }
 
