@@ -591,7 +591,7 @@ impl Outbound {
 
 /// Sends attempt `req` (sent now, its latency drawn) from `me` over `site`, with its
 /// timeout if the site has one.
-#[inline]
+#[inline(always)]
 fn send(me: ActorId, site: &CallSite, req: Request, ctx: &mut Ctx) {
     let (now, net) = (req.sent, req.net);
     let rid = ctx.requests.insert(req);
