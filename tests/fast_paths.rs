@@ -3,44 +3,11 @@
 //! point runs twice — fast paths on, and every request through the general path — and the
 //! metrics, every time-series value, the event count and the fingerprint must agree.
 
-use scalesim::components::Network;
-use scalesim::engine::{self, Calendar};
+mod common;
+
+use common::run_point;
 use scalesim::model::{self, CommandLine};
 use std::path::Path;
-
-/// (metrics, series, events, fingerprint) of point `p` of `plan`, replication 0.
-fn run(plan: &model::Plan, p: usize, general: bool) -> (String, String, u64, u64) {
-    let s = &plan.settings;
-    let mut net = Network::build(
-        plan.points[p].actors.clone(),
-        s.seed,
-        0,
-        s.warmup.0,
-        s.limits.max_in_flight as usize,
-    )
-    .unwrap();
-    if general {
-        net.general_paths_only();
-    }
-    net.record_series(s.bucket(), s.duration.0);
-    let mut cal = Calendar::new();
-    net.start(&mut cal);
-    let out = engine::run_ticking(
-        &mut net,
-        &mut cal,
-        s.duration.0,
-        s.limits.max_events,
-        Some(s.bucket()),
-    );
-    let series = net.series(out.end).map(|x| format!("{:?}", x.rows));
-    let metrics = format!("{:?}", net.metrics(out.end).columns().collect::<Vec<_>>());
-    (
-        metrics,
-        series.unwrap_or_default(),
-        out.events,
-        out.fingerprint,
-    )
-}
 
 /// Lean services through everything that can happen to them while running: a balancer with
 /// health checks and outlier ejection in front, a crash, a slowdown and injected errors, a
@@ -100,8 +67,8 @@ fn lean_services_change_nothing() {
         };
         let plan = model::load_experiment(&path, &cli).unwrap_or_else(|e| panic!("{file}: {e}"));
         for p in 0..plan.points.len().min(6) {
-            let fast = run(&plan, p, false);
-            let general = run(&plan, p, true);
+            let fast = run_point(&plan, p, 0, |_, _| {});
+            let general = run_point(&plan, p, 0, |net, _| net.general_paths_only());
             assert!(fast.2 > 1000, "{file} point {p}: too short to tell");
             assert_eq!(fast, general, "{file} point {p}");
         }

@@ -4,36 +4,19 @@
 //! hedges and pools runs twice — cancelled timers dropped, and kept firing as no-ops — and
 //! every metric and every time-series value must be the same, with fewer events.
 
-use scalesim::components::Network;
-use scalesim::engine::{self, Calendar};
+mod common;
+
+use common::run_point;
 use scalesim::model::{self, CommandLine};
 use std::path::Path;
 
-/// (metrics as text, series as text, events) of point `p` of `plan`, replication `rep`.
-fn run(plan: &model::Plan, p: usize, rep: u64, keep_cancelled: bool) -> (String, String, u64) {
-    let s = &plan.settings;
-    let mut net = Network::build(
-        plan.points[p].actors.clone(),
-        s.seed,
-        rep,
-        s.warmup.0,
-        s.limits.max_in_flight as usize,
-    )
-    .unwrap();
-    net.record_series(s.bucket(), s.duration.0);
-    let mut cal = Calendar::new();
-    cal.keep_cancelled_timers(keep_cancelled);
-    net.start(&mut cal);
-    let out = engine::run_ticking(
-        &mut net,
-        &mut cal,
-        s.duration.0,
-        s.limits.max_events,
-        Some(s.bucket()),
-    );
-    let series = net.series(out.end).map(|x| format!("{:?}", x.rows));
-    let metrics = format!("{:?}", net.metrics(out.end).columns().collect::<Vec<_>>());
-    (metrics, series.unwrap_or_default(), out.events)
+/// (metrics, series, events) of point `p` of `plan`, replication 0, with cancelled timers
+/// dropped or kept firing.
+fn run(plan: &model::Plan, p: usize, keep_cancelled: bool) -> (String, String, u64) {
+    let (metrics, series, events, _) = run_point(plan, p, 0, |_, cal| {
+        cal.keep_cancelled_timers(keep_cancelled)
+    });
+    (metrics, series, events)
 }
 
 /// Hedged calls with timeouts and retries, over a balancer to a replica slowed by a fault:
@@ -77,8 +60,8 @@ fn cancelling_timers_changes_nothing_but_the_events() {
         let cli = CommandLine::default();
         let plan = model::load_experiment(&path, &cli).unwrap_or_else(|e| panic!("{file}: {e}"));
         for p in 0..plan.points.len().min(6) {
-            let (m_drop, s_drop, e_drop) = run(&plan, p, 0, false);
-            let (m_keep, s_keep, e_keep) = run(&plan, p, 0, true);
+            let (m_drop, s_drop, e_drop) = run(&plan, p, false);
+            let (m_keep, s_keep, e_keep) = run(&plan, p, true);
             assert_eq!(m_drop, m_keep, "{file} point {p}: metrics differ");
             assert_eq!(s_drop, s_keep, "{file} point {p}: time series differ");
             assert!(e_drop <= e_keep, "{file} point {p}: more events");

@@ -4,6 +4,7 @@
 
 use super::dist::{DistParams, Sampler};
 use super::kernel::{Ctx, Msg};
+use super::node::Outcomes;
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use crate::engine::{round_ns, ActorId, Nanos, Stream};
 use crate::metrics::{Histogram, TimeWeighted};
@@ -124,36 +125,6 @@ pub struct ClassStats {
     /// Time until the caller got an answer or gave up, over every final outcome.
     pub response_sum: u128,
     pub responses: u64,
-}
-
-/// Logical requests by how they ended (after any retries).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Outcomes {
-    pub succeeded: u64,
-    /// Succeeded within the deadline.
-    pub good: u64,
-    pub failed: u64,
-    pub rejected: u64,
-    pub timed_out: u64,
-    /// Answered by a breaker's fallback.
-    pub degraded: u64,
-}
-
-impl Outcomes {
-    /// Counts one that ended with `outcome`; `good` if it succeeded within its deadline.
-    #[inline]
-    fn count(&mut self, outcome: Final, good: bool) {
-        match outcome {
-            Final::Ok => {
-                self.succeeded += 1;
-                self.good += good as u64;
-            }
-            Final::Error => self.failed += 1,
-            Final::Rejected => self.rejected += 1,
-            Final::TimedOut => self.timed_out += 1,
-            Final::Degraded => self.degraded += 1,
-        }
-    }
 }
 
 impl ClassStats {
@@ -612,12 +583,7 @@ impl super::node::NodeActor for Client {
     fn add_totals(&self, t: &mut super::node::Totals, _end: Nanos) {
         for s in &self.classes {
             t.requests += s.requests;
-            t.succeeded += s.ended.succeeded;
-            t.good += s.ended.good;
-            t.failed += s.ended.failed;
-            t.rejected += s.ended.rejected;
-            t.timed_out += s.ended.timed_out;
-            t.degraded += s.ended.degraded;
+            t.ended.add(&s.ended);
             t.latency.merge(&s.latency);
         }
         t.retries += self.out.stats.retries;

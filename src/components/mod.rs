@@ -40,7 +40,7 @@ pub use service::{
 use crate::engine::{ActorId, Calendar, Nanos, World};
 use crate::metrics::series::{Owner, Series};
 use crate::metrics::{named, RunMetrics};
-use node::{BucketTotals, Build, ColumnGroup, NodeActor, Streams, Totals};
+use node::{BucketTotals, Build, ColumnGroup, NodeActor, Outcomes, Streams, Totals};
 
 /// The actor and configuration enums, one variant per node kind of `kinds.rs`, and the
 /// forwarding that keeps an event's dispatch one `match`.
@@ -293,18 +293,21 @@ impl Network {
         }
         let Totals {
             requests,
+            ended,
+            retries,
+            attempts,
+            latency,
+            cost,
+        } = totals;
+        let Outcomes {
             succeeded,
             good,
             failed,
             rejected,
             timed_out,
             degraded,
-            retries,
-            attempts,
-            latency,
-            cost,
-        } = totals;
-        let completed = succeeded + failed + rejected + timed_out + degraded;
+        } = ended;
+        let completed = ended.total();
         let secs = |q: f64| latency.quantile(q).map_or(f64::NAN, |v| v / 1e9);
         let experiment = vec![
             ("requests", requests as f64),

@@ -3,7 +3,7 @@
 //! `kinds.rs`, and forwards to these methods, so an event costs no virtual call.
 
 use super::kernel::{Ctx, Msg};
-use super::outbound::Outbound;
+use super::outbound::{Final, Outbound};
 use crate::engine::{derive_stream, ActorId, Nanos, Stream};
 use crate::metrics::series::{CoarseHistogram, Owner};
 use crate::metrics::Histogram;
@@ -26,16 +26,56 @@ impl Streams<'_> {
 #[derive(Default)]
 pub struct Totals {
     pub requests: u64,
-    pub succeeded: u64,
-    pub good: u64,
-    pub failed: u64,
-    pub rejected: u64,
-    pub timed_out: u64,
-    pub degraded: u64,
+    pub ended: Outcomes,
     pub retries: u64,
     pub attempts: u64,
     pub latency: Histogram,
     pub cost: f64,
+}
+
+/// Logical requests by how they ended (after any retries).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Outcomes {
+    pub succeeded: u64,
+    /// Succeeded within the deadline.
+    pub good: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub timed_out: u64,
+    /// Answered by a breaker's fallback.
+    pub degraded: u64,
+}
+
+impl Outcomes {
+    /// Counts one that ended with `outcome`; `good` if it succeeded within its deadline.
+    #[inline]
+    pub fn count(&mut self, outcome: Final, good: bool) {
+        match outcome {
+            Final::Ok => {
+                self.succeeded += 1;
+                self.good += good as u64;
+            }
+            Final::Error => self.failed += 1,
+            Final::Rejected => self.rejected += 1,
+            Final::TimedOut => self.timed_out += 1,
+            Final::Degraded => self.degraded += 1,
+        }
+    }
+
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &Outcomes) {
+        self.succeeded += other.succeeded;
+        self.good += other.good;
+        self.failed += other.failed;
+        self.rejected += other.rejected;
+        self.timed_out += other.timed_out;
+        self.degraded += other.degraded;
+    }
+
+    /// Every one that ended.
+    pub fn total(&self) -> u64 {
+        self.succeeded + self.failed + self.rejected + self.timed_out + self.degraded
+    }
 }
 
 /// Experiment-wide counts of one time bucket: requests, succeeded, good, failed, rejected,

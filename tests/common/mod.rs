@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use scalesim::components::{Msg, Network};
+use scalesim::engine::{self, Calendar};
 use scalesim::experiment::{self, Results};
 use scalesim::metrics::{student_t_975, Aggregate};
 use scalesim::model::{self, CommandLine, Plan};
@@ -102,4 +104,43 @@ pub fn assert_little(plan: &Plan, results: &Results, node: &str) {
             u.unit.replication
         );
     }
+}
+
+/// Runs point `p` of `plan`, replication `rep`, recording its time series, after `setup` has
+/// seen the network and the calendar: (metrics, series, events, fingerprint), the metrics and
+/// series as text to compare whole.
+pub fn run_point(
+    plan: &Plan,
+    p: usize,
+    rep: u64,
+    setup: impl FnOnce(&mut Network, &mut Calendar<Msg>),
+) -> (String, String, u64, u64) {
+    let s = &plan.settings;
+    let mut net = Network::build(
+        plan.points[p].actors.clone(),
+        s.seed,
+        rep,
+        s.warmup.0,
+        s.limits.max_in_flight as usize,
+    )
+    .unwrap();
+    net.record_series(s.bucket(), s.duration.0);
+    let mut cal = Calendar::new();
+    setup(&mut net, &mut cal);
+    net.start(&mut cal);
+    let out = engine::run_ticking(
+        &mut net,
+        &mut cal,
+        s.duration.0,
+        s.limits.max_events,
+        Some(s.bucket()),
+    );
+    let series = net.series(out.end).map(|x| format!("{:?}", x.rows));
+    let metrics = format!("{:?}", net.metrics(out.end).columns().collect::<Vec<_>>());
+    (
+        metrics,
+        series.unwrap_or_default(),
+        out.events,
+        out.fingerprint,
+    )
 }

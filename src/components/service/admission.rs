@@ -88,10 +88,11 @@ impl Service {
         self.enter(id, replica, ctx);
     }
 
-    /// A call on its connection: rate limits, then a replica.
+    /// A call comes in at `now`: its work is drawn (at arrival, whatever happens to it after:
+    /// the n-th arrival gets the same work in every variant), the arrival counted, its time
+    /// here starts. Returns (counted, class, key).
     #[inline]
-    fn enter(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
-        let now = ctx.cal.now();
+    pub(super) fn take_in(&mut self, id: ReqId, now: Nanos, ctx: &mut Ctx) -> (bool, u16, u64) {
         let work = self.sampler.sample(&mut self.rng, self.cfg.speed);
         let counted = self.stats.arrival(now);
         let r = ctx
@@ -100,8 +101,14 @@ impl Service {
             .expect("a call for a freed request");
         r.work = work;
         r.entered = now;
-        let class = r.class;
-        let key = r.key;
+        (counted, r.class, r.key)
+    }
+
+    /// A call on its connection: rate limits, then a replica.
+    #[inline]
+    fn enter(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let (counted, class, key) = self.take_in(id, now, ctx);
         match self.limits.decide(class, key, now) {
             Verdict::Admit => {}
             Verdict::Refuse => {
@@ -193,7 +200,17 @@ impl Service {
             if !self.start_job(k as u32, id, ctx) {
                 self.next_from_queue(k as u32, ctx);
             }
-        } else if self
+        } else {
+            self.wait_in_line(k, id, class, counted, ctx);
+        }
+    }
+
+    /// No worker of replica `k` is free: the call queues, or finds the queue full.
+    #[inline]
+    pub(super) fn wait_in_line(&mut self, k: usize, id: ReqId, class: u16, counted: bool, ctx: &mut Ctx) {
+        let now = ctx.cal.now();
+        let rep = &self.replicas[k];
+        if self
             .cfg
             .capacity
             .is_some_and(|c| rep.queue.len() >= c as usize)

@@ -35,15 +35,7 @@ impl Service {
     /// A call arrives, for a given replica (from a balancer) or the next in turn.
     pub(super) fn lean_arrive(&mut self, id: ReqId, replica: Option<usize>, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        let work = self.sampler.sample(&mut self.rng, self.cfg.speed);
-        let counted = self.stats.arrival(now);
-        let r = ctx
-            .requests
-            .get_mut(id)
-            .expect("a call for a freed request");
-        r.work = work;
-        r.entered = now;
-        let class = r.class;
+        let (counted, class, _) = self.take_in(id, now, ctx);
         let Some(k) = self.choose_replica(replica) else {
             self.unavailable(id, counted, ctx);
             return;
@@ -53,16 +45,8 @@ impl Service {
             rep.idle -= 1;
             self.occupancy(k, now, 1);
             self.lean_start(k as u32, id, now, ctx);
-        } else if self
-            .cfg
-            .capacity
-            .is_some_and(|c| rep.queue.len() >= c as usize)
-        {
-            self.full(k, id, class, counted, ctx);
         } else {
-            rep.queue.push(id, 0);
-            self.occupancy(k, now, 1);
-            self.stats.queued.add(now, 1);
+            self.wait_in_line(k, id, class, counted, ctx);
         }
     }
 
