@@ -206,7 +206,7 @@ impl Service {
     }
 
     /// No worker of replica `k` is free: the call queues, or finds the queue full.
-    #[inline]
+    #[inline(always)]
     pub(super) fn wait_in_line(&mut self, k: usize, id: ReqId, class: u16, counted: bool, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let rep = &self.replicas[k];
