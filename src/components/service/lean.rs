@@ -5,10 +5,12 @@
 //!
 //! The same effects, random draws and events, in the same order, as admission
 //! (`arrive`, `enter`, `admit`) and execution (`start_job`, `finish_work`, `complete`,
-//! `next_from_queue`) have for such a service, without their checks: `tests/outcomes.rs`
-//! and the golden fingerprints hold both paths to it. What can change while running (a
-//! replica down, slowed or failing by a fault, probed by a health check, draining) is
-//! checked here or handled by the shared steps these call.
+//! `next_from_queue`) have for such a service, without their checks: `tests/fast_paths.rs`
+//! runs every shipped experiment both ways and compares fingerprints. What can change
+//! while running (a replica down, slowed or failing by a fault, probed by a health check,
+//! draining) is checked here or handled by the shared steps these call. A new feature on
+//! a request's way in or out must either exclude services from `is_lean` or be handled
+//! here too.
 
 use super::*;
 
