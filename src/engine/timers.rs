@@ -66,7 +66,10 @@ pub(super) struct Timers<M> {
     /// Pending timers.
     live: usize,
     /// The lane whose first timer is the earliest of all (its first timer is live), or
-    /// `UNKNOWN`.
+    /// `UNKNOWN`. While known, every dead timer still in a lane is later than the head
+    /// (dead ones were later when cancelled, and the head only gets earlier until it is
+    /// found again, which drops dead first timers): so a new timer earlier than the head
+    /// is the first of its lane.
     head: usize,
     /// That timer's (time, sequence), when `head` is known.
     head_key: (Nanos, u64),
@@ -201,6 +204,7 @@ impl<M: Copy> Timers<M> {
         let l = self.head;
         let s = self.lanes[l].queue.pop_front().expect("the earliest timer");
         let slot = &mut self.slots[s as usize];
+        debug_assert!(slot.live, "the earliest lane's first timer is pending");
         slot.live = false;
         slot.generation = slot.generation.wrapping_add(1);
         let ev = slot.ev;
