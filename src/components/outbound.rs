@@ -287,7 +287,6 @@ impl Outbound {
         let net = edge_latency(site, &mut self.rng, now);
         let mut req = Request::new(meta.born, self.me, meta.owner);
         req.sent = now;
-        req.deadline = site.timeout.map_or(Nanos::MAX, |t| now.saturating_add(t));
         req.net = net;
         req.class = meta.class;
         req.key = meta.key;
@@ -334,7 +333,6 @@ impl Outbound {
         }
         let mut req = Request::new(c.born, self.me, id.to_token());
         req.sent = now;
-        req.deadline = site.timeout.map_or(Nanos::MAX, |t| now.saturating_add(t));
         req.net = net;
         req.class = c.class;
         req.key = c.key;
@@ -376,16 +374,22 @@ impl Outbound {
             Outcome::Pending => unreachable!("a reply without an outcome"),
         };
         if let Some(tag) = r.direct_tag {
-            // A plain site's call ends with its one attempt.
-            self.active -= 1;
-            return Some(Done {
-                owner: r.token,
-                tag,
-                outcome,
-                born: r.born,
-            });
+            return Some(self.end_plain(r.token, r.born, tag, outcome));
         }
         self.answered(Id::from_token(r.token), outcome, r.sent, ctx)
+    }
+
+    /// A plain site's call (its owner's token, born when sent, labelled `tag`) ends with
+    /// its one attempt.
+    #[inline]
+    fn end_plain(&mut self, owner: u64, born: Nanos, tag: u32, outcome: Final) -> Done {
+        self.active -= 1;
+        Done {
+            owner,
+            tag,
+            outcome,
+            born,
+        }
     }
 
     /// An open breaker refused the call's attempt: fail fast, or the fallback answers.
@@ -506,14 +510,8 @@ impl Outbound {
         }
         r.abandoned = true;
         if let Some(tag) = r.direct_tag {
-            // A plain site's call ends with its one attempt.
-            self.active -= 1;
-            return Some(Done {
-                owner: r.token,
-                tag,
-                outcome: Final::TimedOut,
-                born: r.born,
-            });
+            let (owner, born) = (r.token, r.born);
+            return Some(self.end_plain(owner, born, tag, Final::TimedOut));
         }
         let (token, sent) = (r.token, r.sent);
         self.answered(Id::from_token(token), Final::TimedOut, sent, ctx)
@@ -589,11 +587,12 @@ impl Outbound {
     }
 }
 
-/// Sends attempt `req` (sent now, its latency drawn) from `me` over `site`, with its
-/// timeout if the site has one.
+/// Sends attempt `req` (sent now, its latency drawn) from `me` over `site`, with the
+/// site's timeout as its deadline and a timer, if the site has one.
 #[inline(always)]
-fn send(me: ActorId, site: &CallSite, req: Request, ctx: &mut Ctx) {
+fn send(me: ActorId, site: &CallSite, mut req: Request, ctx: &mut Ctx) {
     let (now, net) = (req.sent, req.net);
+    req.deadline = site.timeout.map_or(Nanos::MAX, |t| now.saturating_add(t));
     let rid = ctx.requests.insert(req);
     ctx.cal
         .at(now.saturating_add(net), site.target, Msg::Call(rid));

@@ -569,10 +569,8 @@ impl Balancer {
             return; // answered in time (a cancelled timer kept firing does nothing)
         };
         c.abandoned = true;
-        let r = c.route;
+        let (r, parent) = (c.route, ReqId::from_token(c.token));
         self.settle(r, now);
-        let c = ctx.requests.get(child).expect("a routed call is live");
-        let parent = ReqId::from_token(c.token);
         let gone = ctx
             .requests
             .get(parent)
