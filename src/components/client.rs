@@ -9,7 +9,8 @@ use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use crate::engine::{round_ns, ActorId, Nanos, Stream};
 use crate::metrics::{Histogram, TimeWeighted};
 use rand::Rng;
-use rand_distr::{Distribution, Exp1, Zipf};
+use super::zipf::ZipfKeys;
+use rand_distr::{Distribution, Exp1};
 use std::sync::Arc;
 
 /// One request of a replayed trace.
@@ -148,7 +149,7 @@ pub struct Client {
     arrivals_rng: Stream,
     think_rng: Stream,
     mix_rng: Stream,
-    zipf: Option<Zipf<f64>>,
+    zipf: Option<ZipfKeys>,
     pub out: Outbound,
     pub classes: Vec<ClassStats>,
     /// Logical requests of this client in flight, over time.
@@ -230,7 +231,7 @@ impl Client {
             },
         };
         let zipf = match cfg.keys {
-            Keys::Zipf { s, n } => Some(Zipf::new(n as f64, s).map_err(|e| e.to_string())?),
+            Keys::Zipf { s, n } => Some(ZipfKeys::new(n, s)?),
             _ => None,
         };
         let out = Outbound::new(id, vec![cfg.call.clone()], s.retry, warmup);
@@ -438,8 +439,8 @@ impl Client {
             Keys::None => 0,
             Keys::Uniform { n } => self.mix_rng.random_range(0..n),
             Keys::Zipf { .. } => {
-                let z = self.zipf.as_ref().expect("built with the keys");
-                z.sample(&mut self.mix_rng) as u64 - 1
+                let z = self.zipf.as_mut().expect("built with the keys");
+                z.sample(&mut self.mix_rng) - 1
             }
         }
     }

@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod size;
 pub mod slab;
 pub mod store;
+pub mod zipf;
 
 pub use balancer::{Algorithm, Balancer, BalancerConfig, HealthCheck, Outlier, Split, ZoneAware};
 pub use client::{Arrivals, Class, Client, ClientConfig, ClientStreams, Keys, TraceEvent};
