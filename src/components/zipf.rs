@@ -23,7 +23,7 @@ impl ZipfKeys {
     /// As `rand_distr::Zipf::new(n, s)`: `n ≥ 1`, `s ≥ 0`.
     pub fn new(n: u64, s: f64) -> Result<ZipfKeys, String> {
         let n_f = n as f64;
-        if !(s >= 0.0) {
+        if s.is_nan() || s < 0.0 {
             return Err("s < 0 or is NaN in Zipf distribution".into());
         }
         if n_f < 1.0 {
