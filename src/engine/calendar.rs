@@ -65,7 +65,8 @@ impl<M> From<Scheduled<M>> for Event<M> {
 /// Events due at the current instant (a reply sent the moment work finishes) skip the heap
 /// and wait in a FIFO: every event already in the heap for this instant was scheduled
 /// earlier, so it has a smaller sequence number and still goes first. The order is exactly
-/// (time, sequence); only the cost changes.
+/// (time, sequence); only the cost changes. Once nothing but the FIFO is due at an instant,
+/// its events are handed out without looking at the heap or the timers again.
 pub struct Calendar<M> {
     heap: BinaryHeap<Scheduled<M>>,
     /// Events due now, in the order scheduled (their time is `now`; their sequence numbers
@@ -76,6 +77,10 @@ pub struct Calendar<M> {
     /// Cancelled timers still fire (as no-op events): only to show that cancelling
     /// changes nothing but the events counted.
     keep_cancelled: bool,
+    /// Nothing in the heap or the timers is due at `now`: the FIFO's front, if any, is the
+    /// next event. Scheduling never puts an event due now anywhere but the FIFO, so this
+    /// holds until time moves.
+    only_fifo_now: bool,
     next_seq: u64,
     now: Nanos,
 }
@@ -87,6 +92,7 @@ impl<M: Copy> Calendar<M> {
             immediate: VecDeque::with_capacity(64),
             timers: Timers::new(),
             keep_cancelled: false,
+            only_fifo_now: false,
             next_seq: 0,
             now: 0,
         }
@@ -154,6 +160,11 @@ impl<M: Copy> Calendar<M> {
     /// Takes the earliest event if it is due strictly before `until`, advancing `now` to it.
     #[inline]
     pub fn pop_before(&mut self, until: Nanos) -> Option<Event<M>> {
+        if self.only_fifo_now && self.now < until {
+            if let Some((target, msg)) = self.immediate.pop_front() {
+                return Some(self.due_now(target, msg));
+            }
+        }
         if self.timers.len() != 0 && self.timer_first() {
             return self.pop_timer_before(until);
         }
@@ -162,6 +173,9 @@ impl<M: Copy> Calendar<M> {
         let heap_first = self.heap.peek().is_some_and(|h| h.time == self.now);
         if !heap_first && self.now < until {
             if let Some((target, msg)) = self.immediate.pop_front() {
+                // Nothing but the FIFO is due now (the earliest timer is no earlier than
+                // the heap's first, which is later).
+                self.only_fifo_now = true;
                 return Some(self.due_now(target, msg));
             }
         }
@@ -171,7 +185,7 @@ impl<M: Copy> Calendar<M> {
         }
         let ev = self.heap.pop()?;
         debug_assert!(ev.time >= self.now, "time went backwards");
-        self.now = ev.time;
+        self.advance(ev.time);
         Some(ev.into())
     }
 
@@ -200,6 +214,7 @@ impl<M: Copy> Calendar<M> {
         let (time, _) = self.timers.first().expect("a timer is pending");
         if time != self.now && self.now < until {
             if let Some((target, msg)) = self.immediate.pop_front() {
+                self.only_fifo_now = true; // the heap's first is after the earliest timer
                 return Some(self.due_now(target, msg));
             }
         }
@@ -208,8 +223,16 @@ impl<M: Copy> Calendar<M> {
         }
         let ev = self.timers.pop()?;
         debug_assert!(ev.time >= self.now, "time went backwards");
-        self.now = ev.time;
+        self.advance(ev.time);
         Some(ev.into())
+    }
+
+    /// Moves time to `t`, the time of the event just taken from the heap or the timers.
+    #[inline]
+    fn advance(&mut self, t: Nanos) {
+        self.now = t;
+        self.only_fifo_now = self.heap.peek().is_none_or(|h| h.time != t)
+            && (self.timers.len() == 0 || self.timers.first().is_none_or(|(f, _)| f != t));
     }
 
     pub fn is_empty(&self) -> bool {
