@@ -59,10 +59,12 @@ pub struct CacheConfig {
 
 /// A backend call in flight and what to do with its answer.
 enum Pending {
-    /// A read that missed: fills `key`, then answers the waiters.
+    /// A read that missed: fills `key`, then answers the waiters, `first` first (the others
+    /// only when coalesced: a miss allocates nothing).
     Fill {
         key: u64,
-        waiters: Vec<ReqId>,
+        first: ReqId,
+        more: Vec<ReqId>,
         started: Nanos,
     },
     /// XFetch's early refresh: fills `key`, answers no one.
@@ -300,8 +302,8 @@ impl Cache {
                 }
                 if self.cfg.coalesce {
                     if let Some((_, Some(fill))) = self.filling.get(&p.key) {
-                        if let Some(Pending::Fill { waiters, .. }) = self.pending.get_mut(*fill) {
-                            waiters.push(parent);
+                        if let Some(Pending::Fill { more, .. }) = self.pending.get_mut(*fill) {
+                            more.push(parent);
                             if counted {
                                 self.stats.coalesced += 1;
                             }
@@ -314,7 +316,8 @@ impl Cache {
                 }
                 let fill = Pending::Fill {
                     key: p.key,
-                    waiters: vec![parent],
+                    first: parent,
+                    more: Vec::new(),
                     started: now,
                 };
                 let pid = self.send(&p, fill, t, ctx);
@@ -371,14 +374,15 @@ impl Cache {
         match what {
             Pending::Fill {
                 key,
-                waiters,
+                first,
+                more,
                 started,
             } => {
                 self.end_fill(key, Some(pid));
                 if ok && self.keeps(started) {
                     self.filled(key, started, now - started, now);
                 }
-                for w in waiters {
+                for w in std::iter::once(first).chain(more) {
                     answer(ctx, w, c.outcome, now);
                 }
             }
