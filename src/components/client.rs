@@ -298,7 +298,7 @@ impl Client {
     }
 
     /// The next open-loop arrival at or after `now`, or `None` if there is none.
-    #[inline]
+    #[inline(always)]
     fn next_arrival(&mut self, now: Nanos) -> Option<Nanos> {
         let rng = &mut self.arrivals_rng;
         let exp = |rng: &mut Stream, mean_s: f64| -> Nanos {
@@ -434,6 +434,7 @@ impl Client {
         (self.cfg.classes.len() - 1) as u16
     }
 
+    #[inline(always)]
     fn draw_key(&mut self) -> u64 {
         match self.cfg.keys {
             Keys::None => 0,
@@ -445,7 +446,7 @@ impl Client {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, owner: u64, key: Option<u64>, class: Option<u16>, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let class = class.unwrap_or_else(|| self.draw_class());
@@ -468,7 +469,7 @@ impl Client {
     }
 
     /// A logical request ended (after any retries): count it; a closed-loop user thinks.
-    #[inline]
+    #[inline(always)]
     fn finished(&mut self, done: Done, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         self.in_flight.add(now, -1);

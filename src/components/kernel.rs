@@ -115,7 +115,7 @@ impl Msg {
 
 /// Answers the caller of `id` with `outcome`, sent at `at`: it arrives after the edge's
 /// latency back.
-#[inline]
+#[inline(always)]
 pub fn answer(ctx: &mut Ctx, id: ReqId, outcome: Outcome, at: Nanos) {
     let r = ctx
         .requests

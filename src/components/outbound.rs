@@ -230,7 +230,7 @@ impl Outbound {
     }
 
     /// Starts a logical call from `site` and sends its first attempt.
-    #[inline]
+    #[inline(always)]
     pub fn start(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {
         if self.plain[site as usize] {
             self.send_plain(site, meta, ctx);
@@ -279,7 +279,7 @@ impl Outbound {
     /// A plain site's call: its one attempt carries the owner's token and label, and the
     /// reply (or the timeout) ends the call. What `attempt` does for such a site, in the
     /// same order (the same draws, the same events), without a logical-call record.
-    #[inline]
+    #[inline(always)]
     fn send_plain(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         self.active += 1;
@@ -359,7 +359,7 @@ impl Outbound {
     }
 
     /// A reply to one of our attempts. Returns the logical call if it is now finished.
-    #[inline]
+    #[inline(always)]
     pub fn on_reply(&mut self, rid: ReqId, ctx: &mut Ctx) -> Option<Done> {
         let r = ctx.requests.remove(rid).expect("a reply frees its request");
         if r.abandoned {

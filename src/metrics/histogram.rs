@@ -51,7 +51,7 @@ impl Histogram {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, v: u64) {
         self.counts[index(v)] += 1;
         self.total += 1;

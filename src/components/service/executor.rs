@@ -45,7 +45,7 @@ impl Service {
 
     /// Schedules the end of `work` for job `jid` on replica `k`, slowed by faults and
     /// warm-up.
-    #[inline]
+    #[inline(always)]
     pub(super) fn work_done_at(&mut self, k: usize, work: Nanos, jid: Id, now: Nanos, ctx: &mut Ctx) {
         let rep = &self.replicas[k];
         let mut slow = self.slow[k] * rep.pace;

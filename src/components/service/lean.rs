@@ -54,6 +54,7 @@ impl Service {
 
     /// Puts `id` on a worker of replica `k` (already counted as taken): its work ends after
     /// the arrival's draw, slowed as the replica is.
+    #[inline(always)]
     fn lean_start(&mut self, k: u32, id: ReqId, now: Nanos, ctx: &mut Ctx) {
         let r = ctx.requests.get(id).expect("starting a freed request");
         if r.entered >= ctx.warmup {

@@ -489,7 +489,7 @@ impl Service {
         rep.n = (rep.n as i64 + delta) as u32;
     }
 
-    #[inline]
+    #[inline(always)]
     fn reply(&mut self, id: ReqId, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         if let Some((c, _)) = &mut self.conns {
