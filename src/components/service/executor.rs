@@ -160,7 +160,7 @@ impl Service {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn finish_work(&mut self, jid: Id, ctx: &mut Ctx) {
         if self.jobs.get(jid).is_none() {
             return; // its replica crashed
@@ -293,7 +293,7 @@ impl Service {
     }
 
     /// The job is over: answer the caller and free the worker.
-    #[inline]
+    #[inline(always)]
     pub(super) fn complete(&mut self, jid: Id, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let job = self.jobs.remove(jid).expect("completing a live job");
