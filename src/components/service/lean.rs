@@ -1,7 +1,9 @@
-//! The request path of a lean service, chosen once at build: a plain handler (one step of
-//! the arrival's work) and none of the features a request meets on its way in or out
-//! (connection limits, rate limits, function instances, sessions, concurrency limits,
-//! CoDel, priorities, blocking queues, degradation, dropping expired requests).
+//! The request path of a lean service, chosen once at build. A service with none of the
+//! features a request meets on its way in (connection limits, rate limits, function
+//! instances, sessions, concurrency limits, CoDel, priorities, blocking queues,
+//! degradation, dropping expired requests) takes arrivals here (`lean_in`); if its handler
+//! is also plain (one step of the arrival's work), its jobs start and finish here too
+//! (`lean`), else they go through the step interpreter.
 //!
 //! The same effects, random draws and events, in the same order, as admission
 //! (`arrive`, `enter`, `admit`) and execution (`start_job`, `finish_work`, `complete`,
@@ -9,17 +11,16 @@
 //! runs every shipped experiment both ways and compares fingerprints. What can change
 //! while running (a replica down, slowed or failing by a fault, probed by a health check,
 //! draining) is checked here or handled by the shared steps these call. A new feature on
-//! a request's way in or out must either exclude services from `is_lean` or be handled
+//! a request's way in or out must either exclude services from `is_lean_in` or be handled
 //! here too.
 
 use super::*;
 
 impl Service {
-    /// Whether `cfg` configures nothing a request meets beyond replicas, workers and a FIFO
-    /// queue of at most `capacity`, for a service whose handler is `plain`.
-    pub(super) fn is_lean(cfg: &ServiceConfig, plain: bool, levels: usize) -> bool {
-        plain
-            && levels == 1
+    /// Whether `cfg` configures nothing a request meets on its way in beyond replicas,
+    /// workers and a FIFO queue of at most `capacity`.
+    pub(super) fn is_lean_in(cfg: &ServiceConfig, levels: usize) -> bool {
+        levels == 1
             && cfg.connections.is_none()
             && cfg.limit.is_none()
             && cfg.class_limits.is_empty()
@@ -46,7 +47,13 @@ impl Service {
         if rep.idle > 0 {
             rep.idle -= 1;
             self.occupancy(k, now, 1);
-            self.lean_start(k as u32, id, now, ctx);
+            if self.plain {
+                self.lean_start(k as u32, id, now, ctx);
+            } else {
+                // Nothing expires on the way in (`drop_expired` is off): the job starts.
+                let started = self.start_job(k as u32, id, ctx);
+                debug_assert!(started, "a lean service starts every job it takes");
+            }
         } else {
             self.wait_in_line(k, id, class, counted, ctx);
         }

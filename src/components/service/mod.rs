@@ -197,8 +197,9 @@ pub struct Service {
     /// The only handler is one step of the arrival's work (the default): jobs skip the
     /// step interpreter, with the same events.
     plain: bool,
-    /// Plain, and nothing else configured on a request's way (see `lean`): requests take
-    /// the lean path.
+    /// Nothing configured on a request's way in (see `lean`): arrivals take the lean path.
+    lean_in: bool,
+    /// Lean on the way in and plain: jobs take the lean path too.
     lean: bool,
     route_of: Vec<(u16, u16)>,
     step_samplers: Vec<Vec<Option<Sampler>>>,
@@ -352,7 +353,8 @@ impl Service {
             None => None,
         };
         let plain = handlers.len() == 1 && matches!(handlers[0][..], [Step::Compute(None)]);
-        let lean = Self::is_lean(&cfg, plain, levels);
+        let lean_in = Self::is_lean_in(&cfg, levels);
+        let lean = lean_in && plain;
         Ok(Service {
             sessions: cfg.sessions.map(super::sessions::Sessions::new),
             conns,
@@ -370,6 +372,7 @@ impl Service {
             cfg,
             sampler,
             plain,
+            lean_in,
             lean,
             handlers,
             route_of,
@@ -416,11 +419,11 @@ impl Service {
     pub fn handle(&mut self, msg: Msg, ctx: &mut Ctx) {
         match msg {
             // Admission and execution.
-            Msg::Call(id) if self.lean => self.lean_arrive(id, None, ctx),
+            Msg::Call(id) if self.lean_in => self.lean_arrive(id, None, ctx),
             Msg::Route {
                 request: id,
                 replica,
-            } if self.lean => self.lean_arrive(id, Some(replica as usize), ctx),
+            } if self.lean_in => self.lean_arrive(id, Some(replica as usize), ctx),
             Msg::Finish(job) if self.lean => self.lean_finish(Id::from_token(job), ctx),
             Msg::Call(id) => self.arrive(id, None, ctx),
             Msg::Route {
@@ -502,6 +505,7 @@ impl Service {
 
 impl super::node::NodeActor for Service {
     fn general_paths_only(&mut self) {
+        self.lean_in = false;
         self.lean = false;
     }
 
