@@ -388,29 +388,13 @@ impl Balancer {
                 self.rotation.least_from(start, panic)
             }
             Algorithm::PowerOfChoices(d) => {
-                let n = avail.len();
-                let d = (*d as usize).min(n);
-                // d distinct random picks: a partial Fisher–Yates over the indices 0..n,
-                // its few swaps kept aside (latest last) instead of the whole permutation.
-                let swaps = &mut self.swaps;
-                swaps.clear();
-                let at = |i: usize, swaps: &[(usize, usize)]| {
-                    swaps.iter().rev().find(|(k, _)| *k == i).map_or(i, |(_, v)| *v)
-                };
-                let mut best: Option<u32> = None;
-                for i in 0..d {
-                    let j = self.rng.random_range(i..n);
-                    let (vi, vj) = (at(i, swaps), at(j, swaps));
-                    swaps.extend([(i, vj), (j, vi)]);
-                    let r = avail[vj];
-                    if best.is_none_or(|b| {
-                        self.backends[r as usize].outstanding
-                            < self.backends[b as usize].outstanding
-                    }) {
-                        best = Some(r);
-                    }
+                let backends = &self.backends;
+                let load = |r: u32| backends[r as usize].outstanding;
+                if *d == 2 && avail.len() >= 2 {
+                    least_of_two(&mut self.rng, avail, load)
+                } else {
+                    least_of_choices(&mut self.rng, &mut self.swaps, avail, *d as usize, load)
                 }
-                best.expect("at least one replica")
             }
             Algorithm::RingHash { .. } => {
                 let h = mix(key ^ 0x5bd1_e995);
@@ -766,6 +750,51 @@ impl super::node::Build for Balancer {
 
     fn waits_on(cfg: &BalancerConfig) -> Vec<ActorId> {
         vec![cfg.target]
+    }
+}
+
+/// Power of `d` choices: `d` distinct replicas of `avail` drawn at random (a partial
+/// Fisher–Yates over the indices, its few swaps kept aside in `swaps`, latest last, instead
+/// of the whole permutation), the least loaded of them, the first drawn on ties.
+fn least_of_choices(
+    rng: &mut Stream,
+    swaps: &mut Vec<(usize, usize)>,
+    avail: &[u32],
+    d: usize,
+    load: impl Fn(u32) -> u32,
+) -> u32 {
+    let n = avail.len();
+    let d = d.min(n);
+    swaps.clear();
+    let at = |i: usize, swaps: &[(usize, usize)]| {
+        swaps.iter().rev().find(|(k, _)| *k == i).map_or(i, |(_, v)| *v)
+    };
+    let mut best: Option<u32> = None;
+    for i in 0..d {
+        let j = rng.random_range(i..n);
+        let (vi, vj) = (at(i, swaps), at(j, swaps));
+        swaps.extend([(i, vj), (j, vi)]);
+        let r = avail[vj];
+        if best.is_none_or(|b| load(r) < load(b)) {
+            best = Some(r);
+        }
+    }
+    best.expect("at least one replica")
+}
+
+/// `least_of_choices` for two choices of at least two replicas, its swaps worked out: the
+/// same draws, the same pick. The first index drawn is j0; the second, drawn from 1..n,
+/// is j1 unless j1 = j0, whose place the first swap gave to index 0.
+#[inline(always)]
+fn least_of_two(rng: &mut Stream, avail: &[u32], load: impl Fn(u32) -> u32) -> u32 {
+    debug_assert!(avail.len() >= 2);
+    let j0 = rng.random_range(0..avail.len());
+    let j1 = rng.random_range(1..avail.len());
+    let (r0, r1) = (avail[j0], avail[if j1 == j0 { 0 } else { j1 }]);
+    if load(r1) < load(r0) {
+        r1
+    } else {
+        r0
     }
 }
 

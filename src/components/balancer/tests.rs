@@ -155,3 +155,31 @@ mod picking {
         assert!((share - 0.25).abs() < 0.05, "{share}");
     }
 }
+
+mod choices {
+    use super::super::*;
+    use rand::SeedableRng;
+
+    /// Two choices worked out pick what the general partial shuffle picks, from the same
+    /// draws, whatever the loads (ties included) and the number of replicas.
+    #[test]
+    fn two_choices_pick_as_the_general_case_does() {
+        let mut loads_rng = Stream::seed_from_u64(7);
+        for n in [2usize, 3, 4, 5, 8, 100] {
+            // Available replicas need not be 0..n: take every other id.
+            let avail: Vec<u32> = (0..n as u32).map(|i| 2 * i + 1).collect();
+            for seed in 0..500u64 {
+                let loads: Vec<u32> = (0..2 * n + 2)
+                    .map(|_| loads_rng.random_range(0..3))
+                    .collect();
+                let load = |r: u32| loads[r as usize];
+                let mut a = Stream::seed_from_u64(seed);
+                let mut b = a.clone();
+                let general = least_of_choices(&mut a, &mut Vec::new(), &avail, 2, load);
+                let two = least_of_two(&mut b, &avail, load);
+                assert_eq!(two, general, "n {n}, seed {seed}");
+                assert_eq!(a.random::<u64>(), b.random::<u64>(), "the same draws");
+            }
+        }
+    }
+}
