@@ -201,9 +201,11 @@ impl<M: Copy> Calendar<M> {
     /// Whether the earliest timer comes before the heap's first event.
     #[inline]
     fn timer_first(&mut self) -> bool {
-        let t = self.timers.first();
+        let Some((time, seq)) = self.timers.first() else {
+            return false;
+        };
         match self.heap.peek() {
-            Some(h) => t < Some((h.time, h.seq)),
+            Some(h) => (((time as u128) << 64) | seq as u128) < h.key(),
             None => true,
         }
     }

@@ -93,11 +93,6 @@ impl<M: Copy> Timers<M> {
         self.live
     }
 
-    fn key(&self, slot: u32) -> (Nanos, u64) {
-        let ev = &self.slots[slot as usize].ev;
-        (ev.time, ev.seq)
-    }
-
     /// The earliest pending timer's (time, sequence).
     #[inline]
     pub(super) fn first(&mut self) -> Option<(Nanos, u64)> {
@@ -114,18 +109,20 @@ impl<M: Copy> Timers<M> {
     #[inline(never)]
     fn find_head(&mut self) {
         let mut best: Option<((Nanos, u64), usize)> = None;
-        for l in 0..self.lanes.len() {
-            while let Some(&s) = self.lanes[l].queue.front() {
-                if self.slots[s as usize].live {
-                    let key = self.key(s);
+        let (slots, free) = (&self.slots, &mut self.free);
+        for (l, lane) in self.lanes.iter_mut().enumerate() {
+            while let Some(&s) = lane.queue.front() {
+                let slot = &slots[s as usize];
+                if slot.live {
+                    let key = (slot.ev.time, slot.ev.seq);
                     if best.is_none_or(|(b, _)| key < b) {
                         best = Some((key, l));
                     }
                     break;
                 }
-                self.lanes[l].queue.pop_front();
-                self.lanes[l].dead -= 1;
-                self.free.push(s);
+                lane.queue.pop_front();
+                lane.dead -= 1;
+                free.push(s);
             }
         }
         (self.head_key, self.head) = best.expect("a live timer in some lane");
