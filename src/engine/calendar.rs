@@ -162,6 +162,7 @@ impl<M: Copy> Calendar<M> {
     pub fn pop_before(&mut self, until: Nanos) -> Option<Event<M>> {
         if self.only_fifo_now && self.now < until {
             if let Some((target, msg)) = self.immediate.pop_front() {
+                debug_assert!(self.heap.peek().is_none_or(|h| h.time != self.now));
                 return Some(self.due_now(target, msg));
             }
         }
