@@ -7,6 +7,7 @@ use super::kernel::{Ctx, Msg};
 use super::node::Outcomes;
 use super::outbound::{CallMeta, CallSite, Done, Final, Outbound};
 use crate::engine::{round_ns, ActorId, Nanos, Stream};
+use crate::metrics::series::BucketIndex;
 use crate::metrics::{Histogram, TimeWeighted};
 use rand::Rng;
 use super::zipf::ZipfKeys;
@@ -154,8 +155,8 @@ pub struct Client {
     pub classes: Vec<ClassStats>,
     /// Logical requests of this client in flight, over time.
     pub in_flight: TimeWeighted,
-    /// Per time bucket, when recording a time series: (bucket, stats by bucket).
-    pub series: Option<(Nanos, Vec<BucketStats>)>,
+    /// Per time bucket, when recording a time series: (the bucket of a time, stats by bucket).
+    pub series: Option<(BucketIndex, Vec<BucketStats>)>,
     recovery: Option<super::recovery::Recovery>,
 }
 
@@ -257,14 +258,13 @@ impl Client {
 
     /// Starts recording per-bucket counts for a run of `n` buckets of `bucket`.
     pub fn record_series(&mut self, bucket: Nanos, n: usize) {
-        self.series = Some((bucket, vec![BucketStats::default(); n]));
-        self.out.series = Some((bucket, vec![0; n]));
+        self.series = Some((BucketIndex::new(bucket, n), vec![BucketStats::default(); n]));
+        self.out.series = Some((BucketIndex::new(bucket, n), vec![0; n]));
     }
 
     fn bucket(&mut self, now: Nanos) -> Option<&mut BucketStats> {
-        let (bucket, stats) = self.series.as_mut()?;
-        let i = ((now / *bucket) as usize).min(stats.len() - 1);
-        Some(&mut stats[i])
+        let (index, stats) = self.series.as_mut()?;
+        Some(&mut stats[index.at(now)])
     }
 
     /// Schedules the first arrivals (or every user's first think).

@@ -12,6 +12,7 @@ use super::request::{Outcome, ReqId, Request};
 use super::retry::{Quota, RateBudget, RetryPolicy, Throttle};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream, TimerId};
+use crate::metrics::series::BucketIndex;
 use crate::metrics::TimeWeighted;
 
 /// Where and how one call site calls.
@@ -124,8 +125,9 @@ pub struct Outbound {
     warmup: Nanos,
     breakers: Vec<Option<(Breaker, TimeWeighted)>>,
     pub stats: OutboundStats,
-    /// Attempts sent per time bucket, when recording a time series: (bucket, counts).
-    pub series: Option<(Nanos, Vec<u64>)>,
+    /// Attempts sent per time bucket, when recording a time series: (the bucket of a time,
+    /// counts).
+    pub series: Option<(BucketIndex, Vec<u64>)>,
     /// Per time bucket, the mean fraction of it the breakers were open, when recording.
     pub open_series: Option<BreakerSeries>,
 }
@@ -292,9 +294,8 @@ impl Outbound {
         req.key = meta.key;
         req.direct_tag = Some(meta.tag);
         req.kept = site.pool.is_some();
-        if let Some((bucket, counts)) = &mut self.series {
-            let i = ((now / *bucket) as usize).min(counts.len() - 1);
-            counts[i] += 1;
+        if let Some((index, counts)) = &mut self.series {
+            counts[index.at(now)] += 1;
         }
         if meta.born >= self.warmup {
             self.stats.attempts += 1;
@@ -337,9 +338,8 @@ impl Outbound {
         req.class = c.class;
         req.key = c.key;
         req.kept = site.pool.is_some();
-        if let Some((bucket, counts)) = &mut self.series {
-            let i = ((now / *bucket) as usize).min(counts.len() - 1);
-            counts[i] += 1;
+        if let Some((index, counts)) = &mut self.series {
+            counts[index.at(now)] += 1;
         }
         if c.born >= self.warmup {
             self.stats.attempts += 1;

@@ -1,5 +1,53 @@
 //! Time series: metrics per time bucket, for plots and notebooks.
 
+/// Which of `n` buckets of `width` a time falls in (the last takes every later time), for
+/// times that never go back: a division only when a bucket ends, not per record.
+#[derive(Clone, Debug)]
+pub struct BucketIndex {
+    width: u64,
+    last: usize,
+    i: usize,
+    /// Where bucket `i` ends (`u64::MAX` for the last).
+    end: u64,
+}
+
+impl BucketIndex {
+    pub fn new(width: u64, n: usize) -> Self {
+        assert!(
+            width > 0 && n > 0,
+            "a time series has buckets of some width"
+        );
+        let mut b = BucketIndex {
+            width,
+            last: n - 1,
+            i: 0,
+            end: 0,
+        };
+        b.move_to(0);
+        b
+    }
+
+    /// The bucket of `now`, no earlier than the last time asked.
+    #[inline(always)]
+    pub fn at(&mut self, now: u64) -> usize {
+        if now >= self.end {
+            self.move_to(now);
+        }
+        debug_assert_eq!(self.i, ((now / self.width) as usize).min(self.last));
+        self.i
+    }
+
+    #[inline(never)]
+    fn move_to(&mut self, now: u64) {
+        self.i = ((now / self.width) as usize).min(self.last);
+        self.end = if self.i == self.last {
+            u64::MAX
+        } else {
+            (self.i as u64 + 1) * self.width
+        };
+    }
+}
+
 /// A small log-linear histogram for per-bucket latency percentiles: microseconds, 8 equal
 /// buckets per power of two, so a reported quantile (a bucket's midpoint) is within 6.25%
 /// of the true value above 8 µs; integer arithmetic only, about 1 KiB each.
@@ -141,6 +189,23 @@ impl Owner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bucket found without dividing is the one the division gives, for times that
+    /// stay, step within a bucket, jump several buckets and run past the last.
+    #[test]
+    fn bucket_index_agrees_with_division() {
+        for (width, n) in [(1_000u64, 1usize), (1_000, 7), (999_983, 50)] {
+            let mut index = BucketIndex::new(width, n);
+            let mut now = 0u64;
+            for step in 0..20_000u64 {
+                now += (step * 7_919) % (3 * width) / (1 + step % 5);
+                let want = ((now / width) as usize).min(n - 1);
+                assert_eq!(index.at(now), want, "width {width}, n {n}, t {now}");
+                assert_eq!(index.at(now), want, "asked again");
+            }
+            assert!(now > width * n as u64, "the run went past the last bucket");
+        }
+    }
 
     #[test]
     fn coarse_quantiles_are_within_five_percent() {
