@@ -22,6 +22,7 @@ use super::slab::{Id, Slab};
 use super::store::{Eviction, Lookup, Store};
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::ratio;
+use crate::metrics::series::BucketIndex;
 use rand::Rng;
 use super::keymap::KeyMap;
 
@@ -121,7 +122,7 @@ pub struct Cache {
     crashed_at: Option<Nanos>,
     pub stats: CacheStats,
     /// Per time bucket, when recording: (bucket, (hits, reads)).
-    pub series: Option<(Nanos, Vec<(u64, u64)>)>,
+    pub series: Option<(BucketIndex, Vec<(u64, u64)>)>,
 }
 
 impl Cache {
@@ -148,7 +149,7 @@ impl Cache {
     }
 
     pub fn record_series(&mut self, bucket: Nanos, n: usize) {
-        self.series = Some((bucket, vec![(0, 0); n]));
+        self.series = Some((BucketIndex::new(bucket, n), vec![(0, 0); n]));
     }
 
     fn lookup_time(&mut self) -> Nanos {
@@ -261,8 +262,8 @@ impl Cache {
             return;
         }
         let found = self.store.get(p.key, now);
-        if let Some((bucket, v)) = &mut self.series {
-            let i = ((now / *bucket) as usize).min(v.len() - 1);
+        if let Some((index, v)) = &mut self.series {
+            let i = index.at(now);
             v[i].0 += matches!(found, Lookup::Hit { .. }) as u64;
             v[i].1 += 1;
         }

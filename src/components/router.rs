@@ -19,6 +19,7 @@ use super::outage::{Outage, Outages};
 use super::request::{Outcome, ReqId};
 use super::slab::{Id, Slab};
 use crate::engine::{ActorId, Nanos, Stream};
+use crate::metrics::series::BucketIndex;
 use crate::metrics::Histogram;
 use rand::Rng;
 
@@ -97,7 +98,7 @@ pub struct Router {
     mirror_rng: Stream,
     fault_rng: Stream,
     /// Per time bucket: calls routed, and those to the watched (or last) route.
-    series: Option<(Nanos, Vec<(u64, u64)>)>,
+    series: Option<(BucketIndex, Vec<(u64, u64)>)>,
     pub stats: RouterStats,
 }
 
@@ -187,11 +188,10 @@ impl Router {
             self.stats.requests[route] += 1;
         }
         let watched = route == self.watched();
-        if let Some((bucket, v)) = &mut self.series {
-            if let Some(b) = v.get_mut((now / *bucket) as usize) {
-                b.0 += 1;
-                b.1 += watched as u64;
-            }
+        if let Some((index, v)) = &mut self.series {
+            let b = &mut v[index.at(now)];
+            b.0 += 1;
+            b.1 += watched as u64;
         }
         self.forward(call, Some(call), route as u32, self.cfg.targets[route], ctx);
         if let Some(m) = self.cfg.mirror {
@@ -375,7 +375,7 @@ impl super::node::NodeActor for Router {
     }
 
     fn record_series(&mut self, bucket: Nanos, n: usize) {
-        self.series = Some((bucket, vec![(0, 0); n]));
+        self.series = Some((BucketIndex::new(bucket, n), vec![(0, 0); n]));
     }
 
     fn series_columns(
