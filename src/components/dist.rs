@@ -1,6 +1,6 @@
 //! Random durations: service times and think times.
 
-use crate::engine::{from_secs, round_ns, Nanos, Stream};
+use crate::engine::{from_secs, index_in, round_ns, Nanos, Stream};
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, Gamma, LogNormal, Pareto};
 
@@ -104,7 +104,7 @@ impl Sampler {
             Sampler::Gamma(d) => d.sample(rng),
             Sampler::Pareto(d) => d.sample(rng),
             Sampler::Empirical(values) => {
-                let v = values[rng.random_range(0..values.len())];
+                let v = values[index_in(rng, 0, values.len())];
                 return (v as f64 / speed).round() as Nanos;
             }
         };

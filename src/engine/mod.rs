@@ -9,7 +9,7 @@ mod rng;
 mod timers;
 
 pub use calendar::{Calendar, Event, Scheduled};
-pub use rng::{derive_stream, Stream};
+pub use rng::{derive_stream, index_in, Stream};
 pub use timers::TimerId;
 
 /// Simulated time: an integer count of nanoseconds since the start of the run.

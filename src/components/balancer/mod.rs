@@ -16,9 +16,8 @@ mod zones;
 
 use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId};
-use crate::engine::{ActorId, Nanos, Stream, TimerId};
+use crate::engine::{index_in, ActorId, Nanos, Stream, TimerId};
 use crate::metrics::TimeWeighted;
-use rand::Rng;
 use rotation::Rotation;
 pub use shards::Split;
 use shards::RangeShards;
@@ -378,7 +377,7 @@ impl Balancer {
                 self.backends[best as usize].wrr_current -= total;
                 best
             }
-            Algorithm::Random => avail[self.rng.random_range(0..avail.len())],
+            Algorithm::Random => avail[index_in(&mut self.rng, 0, avail.len())],
             Algorithm::LeastOutstanding => {
                 // The fewest outstanding, ties going to the first in turn after a rotating
                 // start.
@@ -771,7 +770,7 @@ fn least_of_choices(
     };
     let mut best: Option<u32> = None;
     for i in 0..d {
-        let j = rng.random_range(i..n);
+        let j = index_in(rng, i, n);
         let (vi, vj) = (at(i, swaps), at(j, swaps));
         swaps.extend([(i, vj), (j, vi)]);
         let r = avail[vj];
@@ -788,8 +787,8 @@ fn least_of_choices(
 #[inline(always)]
 fn least_of_two(rng: &mut Stream, avail: &[u32], load: impl Fn(u32) -> u32) -> u32 {
     debug_assert!(avail.len() >= 2);
-    let j0 = rng.random_range(0..avail.len());
-    let j1 = rng.random_range(1..avail.len());
+    let j0 = index_in(rng, 0, avail.len());
+    let j1 = index_in(rng, 1, avail.len());
     let (r0, r1) = (avail[j0], avail[if j1 == j0 { 0 } else { j1 }]);
     if load(r1) < load(r0) {
         r1

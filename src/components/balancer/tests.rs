@@ -158,7 +158,7 @@ mod picking {
 
 mod choices {
     use super::super::*;
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
 
     /// Two choices worked out pick what the general partial shuffle picks, from the same
     /// draws, whatever the loads (ties included) and the number of replicas.

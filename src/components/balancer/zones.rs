@@ -4,7 +4,7 @@
 //! in proportion to their residual capacity (their share of replicas beyond their share of
 //! callers). Replica slot r is in zone r mod `zones`.
 
-use crate::engine::Stream;
+use crate::engine::{index_in, Stream};
 use rand::Rng;
 
 /// The configuration: the zones, the callers' own and their spread.
@@ -66,7 +66,7 @@ impl Zones {
             return None;
         }
         let i = if random {
-            rng.random_range(0..in_zone.len())
+            index_in(rng, 0, in_zone.len())
         } else {
             let i = self.next[zone] % in_zone.len();
             self.next[zone] = i + 1;
