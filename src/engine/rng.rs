@@ -44,8 +44,11 @@ pub fn derive_stream(seed: u64, replication: u64, actor: &str, purpose: &str) ->
 
 /// An index in `low..high`, the same draw as `rng.random_range(low..high)`: rand draws an
 /// index below 2^32 on 32 bits (Canon's multiply, one more draw when the low half is close
-/// to overflowing), and that is spelled out here so a balancer's pick is inlined into it
-/// rather than paying for a call per draw.
+/// to overflowing), and that is spelled out here so a pick (a balancer's, an empirical
+/// sample's) is inlined into its caller rather than paying for a call per draw.
+///
+/// `low < high`, as for `random_range`; callers index a slice with the result, so an empty
+/// one still panics there (this only checks it in debug builds, being on the request path).
 #[inline(always)]
 pub fn index_in(rng: &mut Stream, low: usize, high: usize) -> usize {
     debug_assert!(low < high, "an empty range of indices");
