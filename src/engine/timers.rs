@@ -47,7 +47,6 @@ struct Slot<M> {
 
 /// Timers set with one delay, in scheduling order (so in (time, sequence) order).
 struct Lane {
-    delay: Nanos,
     queue: VecDeque<u32>,
     /// Cancelled timers still in `queue`.
     dead: usize,
@@ -61,6 +60,8 @@ const UNKNOWN: usize = usize::MAX;
 
 pub(super) struct Timers<M> {
     lanes: Vec<Lane>,
+    /// Each lane's delay, by lane: looked up on every timer set, so kept apart and dense.
+    delays: Vec<Nanos>,
     slots: Vec<Slot<M>>,
     free: Vec<u32>,
     /// Pending timers.
@@ -79,6 +80,7 @@ impl<M: Copy> Timers<M> {
     pub(super) fn new() -> Self {
         Timers {
             lanes: Vec::new(),
+            delays: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
@@ -144,11 +146,11 @@ impl<M: Copy> Timers<M> {
             target,
             msg,
         };
-        let slot = match self.free.pop() {
+        let (slot, generation) = match self.free.pop() {
             Some(s) => {
                 let slot = &mut self.slots[s as usize];
                 (slot.ev, slot.lane, slot.live) = (ev, lane as u32, true);
-                s
+                (s, slot.generation)
             }
             None => {
                 self.slots.push(Slot {
@@ -157,7 +159,7 @@ impl<M: Copy> Timers<M> {
                     lane: lane as u32,
                     live: true,
                 });
-                (self.slots.len() - 1) as u32
+                ((self.slots.len() - 1) as u32, 0)
             }
         };
         let queue = &mut self.lanes[lane].queue;
@@ -176,17 +178,17 @@ impl<M: Copy> Timers<M> {
             (self.head, self.head_key) = (lane, (time, seq));
         }
         self.live += 1;
-        TimerId::new(slot, self.slots[slot as usize].generation)
+        TimerId::new(slot, generation)
     }
 
     /// The lane of timers set with `delay`, made on first use.
     #[inline]
     fn lane_for(&mut self, delay: Nanos) -> usize {
-        match self.lanes.iter().position(|l| l.delay == delay) {
+        match self.delays.iter().position(|&d| d == delay) {
             Some(l) => l,
             None => {
+                self.delays.push(delay);
                 self.lanes.push(Lane {
-                    delay,
                     queue: VecDeque::new(),
                     dead: 0,
                 });
