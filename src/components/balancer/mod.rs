@@ -301,8 +301,17 @@ impl Balancer {
         self.refresh(r, now);
     }
 
-    /// Ejections that ended by `now` put their replicas back in rotation.
+    /// Ejections that ended by `now` put their replicas back in rotation. On every pick, and
+    /// usually none is pending: the check is inlined, the work is not.
+    #[inline(always)]
     fn expire(&mut self, now: Nanos) {
+        if self.expiries.peek().is_some_and(|&Reverse((t, _))| t <= now) {
+            self.expire_ended(now);
+        }
+    }
+
+    #[inline(never)]
+    fn expire_ended(&mut self, now: Nanos) {
         while let Some(&Reverse((t, r))) = self.expiries.peek() {
             if t > now {
                 break;
@@ -602,7 +611,17 @@ impl Balancer {
         self.refresh(r, now);
     }
 
+    /// A call's result, for outlier detection if it is on (the check inlined: it usually
+    /// is not).
+    #[inline(always)]
     fn passive_result(&mut self, r: u32, failed: bool, now: Nanos, ctx: &mut Ctx) {
+        if self.cfg.outlier.is_some() {
+            self.outlier_result(r, failed, now, ctx);
+        }
+    }
+
+    #[inline(never)]
+    fn outlier_result(&mut self, r: u32, failed: bool, now: Nanos, ctx: &mut Ctx) {
         let Some(o) = self.cfg.outlier else { return };
         let n = self.backends.len();
         self.expire(now);
