@@ -76,7 +76,7 @@ impl ZipfKeys {
     pub fn sample<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
         loop {
             let inv_b = self.inv_cdf(rng.random::<f64>());
-            let x = (inv_b + 1.0).floor();
+            let x = floor_non_negative(inv_b + 1.0);
             let mut ratio = self.neg_power(x);
             if x > 1.0 {
                 // pow(v, 1) is v exactly: the exact result is representable and every libm's
@@ -95,11 +95,57 @@ impl ZipfKeys {
     }
 }
 
+/// `v.floor()` for `v` ≥ 0 (or NaN), without the library call `floor` is on targets
+/// without SSE4.1: below 2^52 truncating is flooring, and from 2^52 on every float is whole.
+#[inline(always)]
+fn floor_non_negative(v: f64) -> f64 {
+    debug_assert!(v >= 0.0 || v.is_nan(), "negative {v}");
+    if v < (1u64 << 52) as f64 {
+        (v as i64) as f64
+    } else {
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_distr::{Distribution, Zipf};
+
+    #[test]
+    fn floor_non_negative_is_floor() {
+        let two52 = (1u64 << 52) as f64;
+        let mut cases = vec![
+            0.0,
+            0.5,
+            1.0,
+            1.0 - f64::EPSILON / 2.0,
+            2.5,
+            1e6 + 0.999,
+            two52 - 0.5,
+            two52,
+            two52 + 1.0,
+            1e300,
+            f64::MAX,
+            f64::INFINITY,
+            f64::MIN_POSITIVE,
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..100_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            cases.push(f64::from_bits(x >> 1)); // every non-negative bit pattern alike
+        }
+        for v in cases {
+            let (got, want) = (floor_non_negative(v), v.floor());
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "{v}"
+            );
+        }
+    }
 
     /// The same keys as rand_distr's sampler from the same stream, draw for draw, over
     /// exponents on both sides of 1 and at 1, key counts small and large.
