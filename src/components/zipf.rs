@@ -95,8 +95,9 @@ impl ZipfKeys {
     }
 }
 
-/// `v.floor()` for `v` ≥ 0 (or NaN), without the library call `floor` is on targets
-/// without SSE4.1: below 2^52 truncating is flooring, and from 2^52 on every float is whole.
+/// `v.floor()` for `v` ≥ 0 (or NaN), without the library call `floor` compiles to on
+/// targets without SSE4.1: below 2^52 truncating is flooring, and from 2^52 on every float
+/// is whole.
 #[inline(always)]
 fn floor_non_negative(v: f64) -> f64 {
     debug_assert!(v >= 0.0 || v.is_nan(), "negative {v}");
@@ -131,6 +132,10 @@ mod tests {
             f64::INFINITY,
             f64::MIN_POSITIVE,
         ];
+        // Just below and at whole numbers, where truncating and flooring could part.
+        for w in [1.0, 2.0, 3.0, 100_000.0, 1e15, two52 - 1.0] {
+            cases.extend([f64::from_bits(w.to_bits() - 1), w, w + 0.5]);
+        }
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..100_000 {
             x = x
