@@ -73,3 +73,17 @@ fn autoscaling_trajectory_is_unchanged() {
     let want: Vec<(u64, String)> = want.iter().map(|(e, f)| (*e, f.to_string())).collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn function_instances_trajectory_is_unchanged() {
+    // Which instance a call lands on (the lowest free, else the lowest starting with room)
+    // under crashes, recoveries, a cap, a scaling rate and idle reclaims. The values were
+    // written while calls still found their instance by scanning every slot.
+    assert_eq!(
+        fingerprints("tests/fixtures/function-faults.ron"),
+        vec![
+            (17449, "eff9e86345f4ac13".to_string()),
+            (17475, "ffec0759591151ff".to_string()),
+        ]
+    );
+}

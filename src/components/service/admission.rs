@@ -304,15 +304,16 @@ impl Service {
     pub(super) fn invoke(&mut self, id: ReqId, counted: bool, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let f = self.cfg.function.expect("function-style");
-        let free = |r: &Replica| r.phase == Phase::Serving && r.up && r.idle > 0;
-        let room =
-            |r: &Replica| r.phase == Phase::Starting && r.queue.len() < f.concurrency as usize;
-        let k = match self.replicas.iter().position(free) {
+        let k = match self.free_instance() {
             Some(k) => k,
-            None => match self.replicas.iter().position(room) {
+            None => match self.starting_instance(f.concurrency) {
                 Some(k) => k,
                 None => {
-                    let running = self.replicas.iter().filter(|r| r.active()).count() as u32;
+                    let running = self.instances.as_ref().expect("a function").running;
+                    debug_assert_eq!(
+                        running as usize,
+                        self.replicas.iter().filter(|r| r.active()).count()
+                    );
                     let too_fast = running < f.cap
                         && self.scaling.as_mut().is_some_and(|l| !l.admit(now));
                     if running >= f.cap || too_fast {
@@ -337,6 +338,10 @@ impl Service {
         let rep = &mut self.replicas[k];
         if rep.phase == Phase::Serving && rep.idle > 0 {
             rep.idle -= 1;
+            if rep.idle == 0 {
+                // Taken now: out of the set at once, not at the next lookup.
+                self.instances.as_mut().expect("a function").free.remove(k);
+            }
             self.occupancy(k, now, 1);
             if !self.start_job(k as u32, id, ctx) {
                 self.next_from_queue(k as u32, ctx);
@@ -346,6 +351,28 @@ impl Service {
             self.occupancy(k, now, 1);
             self.stats.queued.add(now, 1);
         }
+    }
+
+    /// The lowest-numbered serving instance with an idle worker.
+    fn free_instance(&mut self) -> Option<usize> {
+        let free = |r: &Replica| r.phase == Phase::Serving && r.up && r.idle > 0;
+        let reps = &self.replicas;
+        let i = self.instances.as_mut().expect("a function");
+        let k = i.free.lowest_fitting(|k| free(&reps[k]));
+        debug_assert_eq!(k, reps.iter().position(free), "an instance missing from the set");
+        k
+    }
+
+    /// The lowest-numbered starting instance with room in its queue (its queue only grows
+    /// until it is ready, so one found full stays out of the set).
+    fn starting_instance(&mut self, concurrency: u32) -> Option<usize> {
+        let room =
+            |r: &Replica| r.phase == Phase::Starting && r.queue.len() < concurrency as usize;
+        let reps = &self.replicas;
+        let i = self.instances.as_mut().expect("a function");
+        let k = i.starting.lowest_fitting(|k| room(&reps[k]));
+        debug_assert_eq!(k, reps.iter().position(room), "an instance missing from the set");
+        k
     }
 
     /// A function instance has nothing to do: reclaim it after the idle timeout.

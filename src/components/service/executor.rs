@@ -373,6 +373,9 @@ impl Service {
     pub(super) fn worker_idle(&mut self, k: u32, now: Nanos, ctx: &mut Ctx) {
         let rep = &mut self.replicas[k as usize];
         rep.idle += 1;
+        if let Some(i) = &mut self.instances {
+            i.free.insert(k as usize);
+        }
         if rep.n == 0 {
             if rep.phase == Phase::Draining {
                 self.gone(k as usize, now, ctx);

@@ -149,6 +149,9 @@ impl Service {
         }
         rep.up = true;
         rep.idle = rep.workers;
+        if let Some(i) = &mut self.instances {
+            i.free.insert(k as usize);
+        }
         self.stats.workers.add(now, rep.workers as i64);
         self.stats.replicas.add(now, 1);
         self.hold_pools(k as usize, true, ctx);
@@ -282,6 +285,10 @@ impl Service {
         let rep = &mut self.replicas[k];
         let epoch = rep.epoch.wrapping_add(1);
         *rep = Replica::new(Phase::Starting, size, base, &self.cfg, self.levels);
+        if let Some(i) = &mut self.instances {
+            i.starting.insert(k);
+            i.running += 1;
+        }
         rep.epoch = epoch;
         rep.version = version;
         rep.since = now;
@@ -316,6 +323,9 @@ impl Service {
         rep.phase = Phase::Serving;
         rep.idle = rep.workers;
         rep.warm_until = now.saturating_add(warm_for);
+        if let Some(i) = &mut self.instances {
+            i.free.insert(k);
+        }
         self.stats.starting.add(now, -1);
         self.stats.workers.add(now, rep.workers as i64);
         self.stats.replicas.add(now, 1);
@@ -343,12 +353,18 @@ impl Service {
         match rep.phase {
             Phase::Starting => {
                 rep.phase = Phase::Gone;
+                if let Some(i) = &mut self.instances {
+                    i.running -= 1;
+                }
                 self.free_slots.push(std::cmp::Reverse(k));
                 self.stats.starting.add(now, -1);
                 self.stats.billed.add(now, -rep.micro_cost);
             }
             Phase::Serving => {
                 rep.phase = Phase::Draining;
+                if let Some(i) = &mut self.instances {
+                    i.running -= 1;
+                }
                 let (up, idle) = (rep.up, rep.n == 0);
                 if up {
                     self.stats.replicas.add(now, -1);

@@ -16,6 +16,7 @@ mod config;
 mod control;
 mod executor;
 mod fleet;
+mod instances;
 mod lean;
 mod stats;
 
@@ -233,6 +234,8 @@ pub struct Service {
     error_rate: Vec<f64>,
     /// A function's scaling rate: launches take a token.
     scaling: Option<Limiter>,
+    /// A function's instances, as `invoke` looks them up.
+    instances: Option<instances::Instances>,
     /// The server's connections, if it limits them or charges for new ones.
     conns: Option<(Connections, Stream)>,
     sessions: Option<super::sessions::Sessions>,
@@ -352,6 +355,14 @@ impl Service {
             Some(c) => Some((Connections::new(c)?, s.connect)),
             None => None,
         };
+        let instances = cfg.function.map(|_| {
+            let mut i = instances::Instances {
+                running: cfg.replicas,
+                ..Default::default()
+            };
+            (0..n).for_each(|k| i.free.insert(k));
+            i
+        });
         let plain = handlers.len() == 1 && matches!(handlers[0][..], [Step::Compute(None)]);
         let lean_in = Self::is_lean_in(&cfg, levels);
         let lean = lean_in && plain;
@@ -390,6 +401,7 @@ impl Service {
             slow: vec![1.0; n],
             error_rate: vec![0.0; n],
             scaling,
+            instances,
             stats,
         })
     }
