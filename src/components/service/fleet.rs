@@ -1,6 +1,7 @@
 //! The fleet: replica slots and their lifecycle (launch, ready, drain, gone), the reconcile
 //! step toward the desired count and version, faults and crashes, and billing.
 
+use super::census::Census;
 use super::*;
 
 impl Service {
@@ -45,33 +46,36 @@ impl Service {
 
     /// Recomputes every replica's slowdown and error rate from the active faults.
     pub(super) fn refresh_faults(&mut self) {
-        self.slow.iter_mut().for_each(|x| *x = 1.0);
-        self.error_rate.iter_mut().for_each(|x| *x = 0.0);
-        let n = self.replicas.len();
-        let which = |r: Option<u32>| r.map_or(0..n, |r| r as usize..r as usize + 1);
+        for k in 0..self.replicas.len() {
+            self.refresh_faults_of(k);
+        }
+    }
+
+    /// Recomputes replica `k`'s slowdown and error rate from the active faults: those on
+    /// every replica or on `k`, then a canary's flaws while it lives.
+    fn refresh_faults_of(&mut self, k: usize) {
+        let (mut slow, mut error_rate) = (1.0, 0.0f64);
+        let on_k = |r: Option<u32>| r.is_none_or(|r| r as usize == k);
         for (f, on) in self.cfg.faults.iter().zip(&self.active_faults) {
             match (f.kind, on) {
-                (FaultKind::Slowdown { factor, replica }, true) => {
-                    which(replica).for_each(|r| self.slow[r] *= factor)
-                }
-                (FaultKind::Errors { rate, replica }, true) => {
-                    which(replica).for_each(|r| self.error_rate[r] = self.error_rate[r].max(rate))
+                (FaultKind::Slowdown { factor, replica }, true) if on_k(replica) => slow *= factor,
+                (FaultKind::Errors { rate, replica }, true) if on_k(replica) => {
+                    error_rate = error_rate.max(rate)
                 }
                 _ => {}
             }
         }
-        // Canaries carry their version's flaws while they live.
-        for (k, r) in self.replicas.iter().enumerate() {
-            if r.canary == 0 || r.phase == Phase::Gone {
-                continue;
-            }
+        let r = &self.replicas[k];
+        if r.canary != 0 && r.phase != Phase::Gone {
             if let FaultKind::Canary { factor, rate, .. } =
                 self.cfg.faults[r.canary as usize - 1].kind
             {
-                self.slow[k] *= factor;
-                self.error_rate[k] = self.error_rate[k].max(rate);
+                slow *= factor;
+                error_rate = error_rate.max(rate);
             }
         }
+        self.slow[k] = slow;
+        self.error_rate[k] = error_rate;
     }
 
     /// Replica `k` opens (`open`) or closes the connections its pools keep open
@@ -200,12 +204,9 @@ impl Service {
         // Counted once, then kept current by what each step changes (a launch or a removal
         // touches only its own slot): O(fleet) per reconcile, not per replica changed.
         let v = self.version;
-        let mut tally = [0u32; 4];
-        for r in &self.replicas {
-            add(&mut tally, counted(r, v));
-        }
+        let mut census = Census::of(&self.replicas, v);
         loop {
-            let [old, new, available, new_ready] = tally;
+            let [old, new, available, new_ready] = census.tally;
             let n = self.desired;
             if old == 0 {
                 self.rollout = None;
@@ -216,33 +217,48 @@ impl Service {
                 && (old == 0 || ro.is_some_and(|r| r.blue_green) || old + new < n + surge)
             {
                 let k = self.launch(ctx);
-                add(&mut tally, counted(&self.replicas[k], v));
+                census.launched(k, &self.replicas[k]);
                 continue;
             } else if old > 0 {
                 let ro = ro.expect("old replicas only during a rollout");
                 let may_go = ro.blue_green && new_ready >= n
                     || !ro.blue_green && (available + unavailable > n || old + new > n + surge);
                 // Old replicas that serve nothing cost no availability: they go first.
-                match self.victim(|r| r.version != v && !(r.phase == Phase::Serving && r.up)) {
+                let idle_old = census.take(&self.replicas, false, 1);
+                debug_assert_eq!(
+                    idle_old,
+                    self.victim(|r| r.version != v && !(r.phase == Phase::Serving && r.up))
+                );
+                match idle_old {
                     Some(k) => k,
-                    None if may_go => self.victim(|r| r.version != v).expect("counted"),
-                    None if new > n => self.victim(|r| r.version == v).expect("counted"),
+                    None if may_go => {
+                        let k = census.take(&self.replicas, false, 2);
+                        debug_assert_eq!(k, self.victim(|r| r.version != v));
+                        k.expect("counted")
+                    }
+                    None if new > n => {
+                        let k = census.take(&self.replicas, true, 2);
+                        debug_assert_eq!(k, self.victim(|r| r.version == v));
+                        k.expect("counted")
+                    }
                     None => return,
                 }
             } else if new > n {
-                self.victim(|r| r.version == v).expect("counted")
+                let k = census.take(&self.replicas, true, 2);
+                debug_assert_eq!(k, self.victim(|r| r.version == v));
+                k.expect("counted")
             } else {
                 return;
             };
-            let before = counted(&self.replicas[k], v);
+            let before = census.counted(&self.replicas[k]);
             self.remove(k, ctx);
-            sub(&mut tally, before);
-            add(&mut tally, counted(&self.replicas[k], v));
+            census.removed(&before, &self.replicas[k]);
         }
     }
 
     /// Which active replica to remove among those matching: one still starting, else one
-    /// down, else the newest slot.
+    /// down, else the newest slot. A scan of the fleet: reconcile takes the same from its
+    /// census, and checks it against this in debug builds.
     pub(super) fn victim(&self, matching: impl Fn(&Replica) -> bool) -> Option<usize> {
         let rank = |r: &Replica| match (r.phase, r.up) {
             (Phase::Starting, _) => 0,
@@ -277,8 +293,9 @@ impl Service {
                 ));
                 self.slow.push(1.0);
                 self.error_rate.push(0.0);
-                self.refresh_faults();
-                self.replicas.len() - 1
+                let k = self.replicas.len() - 1;
+                self.refresh_faults_of(k);
+                k
             }
         };
         let (size, version, base) = (self.size, self.version, self.cfg.speed);
@@ -507,30 +524,5 @@ impl Service {
             rep.reaping = true;
             ctx.cal.at(due, self.id, Msg::Reap { instance: k, epoch });
         }
-    }
-}
-
-/// What reconcile counts of a replica toward version `v`: [old, new, available, new ready].
-fn counted(r: &Replica, v: u32) -> [u32; 4] {
-    if !r.active() || r.canary != 0 {
-        return [0; 4];
-    }
-    let serving = (r.phase == Phase::Serving && r.up) as u32;
-    if r.version == v {
-        [0, 1, serving, serving]
-    } else {
-        [1, 0, serving, 0]
-    }
-}
-
-fn add(tally: &mut [u32; 4], c: [u32; 4]) {
-    for (t, c) in tally.iter_mut().zip(c) {
-        *t += c;
-    }
-}
-
-fn sub(tally: &mut [u32; 4], c: [u32; 4]) {
-    for (t, c) in tally.iter_mut().zip(c) {
-        *t -= c;
     }
 }

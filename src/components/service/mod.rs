@@ -12,6 +12,7 @@
 //! autoscaler, scaling actions and rollouts only change what is desired.
 
 mod admission;
+mod census;
 mod config;
 mod control;
 mod executor;
