@@ -591,3 +591,36 @@ fn a_gcp_autoscaler_scales_out_at_once_and_in_after_its_stabilization_period() {
     let after = window_mean(&c, "app.replicas", 1500.0, 1800.0);
     assert!(after >= 7.0, "one replica per 10 minutes: {after}");
 }
+
+#[test]
+fn a_replica_in_the_slot_a_canary_left_has_none_of_its_flaws() {
+    // A canary that fails every request and works 10× slower is rolled back while busy: it
+    // drains, and its slot is free. Later the HPA scales out into that slot: the replica
+    // there is of the current version, and fails nothing.
+    let p = write(
+        "canary-slot",
+        r#"Experiment(
+            name: "canary-slot",
+            model: Model(nodes: {
+                "users": Client(target: "app", timeout: "60s", arrivals: Schedule(steps: [
+                    Step(at: "0s", rate: 100.0), Step(at: "60s", rate: 1500.0),
+                ])),
+                "app": Service(
+                    replicas: 2,
+                    workers: 4,
+                    service_time: Exponential(mean: "20ms"),
+                    startup: Deterministic(value: "5s"),
+                    autoscaler: Autoscaler(min: 2, max: 12, metric: Utilization(0.6), window: "10s"),
+                ),
+            }),
+            faults: [Canary(node: "app", at: "10s", for: "20s", factor: 10.0, rate: 1.0)],
+            duration: "150s", warmup: "50s", seed: 3, replications: 2,
+        )"#,
+    );
+    let (plan, results) = run_file(&p);
+    for u in results.of_point(point(&plan, "base")) {
+        let scaled_to = u.metrics.node("app", "replicas_desired_max").unwrap();
+        assert!(scaled_to >= 8.0, "scaled out to {scaled_to} replicas");
+        assert_eq!(u.metrics.get("failed").unwrap(), 0.0);
+    }
+}

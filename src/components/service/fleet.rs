@@ -293,9 +293,7 @@ impl Service {
                 ));
                 self.slow.push(1.0);
                 self.error_rate.push(0.0);
-                let k = self.replicas.len() - 1;
-                self.refresh_faults_of(k);
-                k
+                self.replicas.len() - 1
             }
         };
         let (size, version, base) = (self.size, self.version, self.cfg.speed);
@@ -311,6 +309,9 @@ impl Service {
         rep.since = now;
         self.stats.starting.add(now, 1);
         self.stats.billed.add(now, rep.micro_cost);
+        // The slot's last replica may have been a canary, drained after its faults were
+        // last recomputed: this one starts with the faults on it now, and none of that.
+        self.refresh_faults_of(k);
         let delay = match (self.rollout.and_then(|r| r.restart), &self.startup) {
             (Some(d), _) => d,
             (None, Some(s)) => s.sample(&mut self.provision_rng, 1.0),
