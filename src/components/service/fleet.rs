@@ -16,6 +16,7 @@ impl Service {
                 for _ in 0..replicas {
                     let k = self.launch(ctx);
                     self.replicas[k].canary = i as u32 + 1;
+                    self.refresh_faults_of(k);
                 }
             }
             FaultKind::Canary { .. } => {
@@ -23,12 +24,25 @@ impl Service {
                     let r = &self.replicas[k];
                     if r.canary == i as u32 + 1 && r.active() {
                         self.remove(k, ctx);
+                        self.refresh_faults_of(k);
                     }
                 }
             }
-            _ => {}
+            // Rates change on the replica named, or on all of them.
+            FaultKind::Slowdown { replica, .. } | FaultKind::Errors { replica, .. } => {
+                match replica {
+                    Some(k) if (k as usize) < self.replicas.len() => {
+                        self.refresh_faults_of(k as usize)
+                    }
+                    Some(_) => {} // a slot not made yet takes its rates at launch
+                    None => {
+                        for k in 0..self.replicas.len() {
+                            self.refresh_faults_of(k);
+                        }
+                    }
+                }
+            }
         }
-        self.refresh_faults();
     }
 
     /// Starts replacing every replica with a new version (of a new size, perhaps).
@@ -44,22 +58,15 @@ impl Service {
         self.reconcile(ctx);
     }
 
-    /// Recomputes every replica's slowdown and error rate from the active faults.
-    pub(super) fn refresh_faults(&mut self) {
-        for k in 0..self.replicas.len() {
-            self.refresh_faults_of(k);
-        }
-    }
-
     /// Recomputes replica `k`'s slowdown and error rate from the active faults: those on
     /// every replica or on `k`, then a canary's flaws while it lives.
     fn refresh_faults_of(&mut self, k: usize) {
         let (mut slow, mut error_rate) = (1.0, 0.0f64);
         let on_k = |r: Option<u32>| r.is_none_or(|r| r as usize == k);
-        for (f, on) in self.cfg.faults.iter().zip(&self.active_faults) {
-            match (f.kind, on) {
-                (FaultKind::Slowdown { factor, replica }, true) if on_k(replica) => slow *= factor,
-                (FaultKind::Errors { rate, replica }, true) if on_k(replica) => {
+        for &i in self.rate_faults.iter().filter(|&&i| self.active_faults[i]) {
+            match self.cfg.faults[i].kind {
+                FaultKind::Slowdown { factor, replica } if on_k(replica) => slow *= factor,
+                FaultKind::Errors { rate, replica } if on_k(replica) => {
                     error_rate = error_rate.max(rate)
                 }
                 _ => {}

@@ -229,6 +229,10 @@ pub struct Service {
     pub out: Outbound,
     limits: admission::RateLimits,
     active_faults: Vec<bool>,
+    /// The faults that set a replica's slowdown or error rate (`Slowdown`, `Errors`), in
+    /// file order: a replica's rates come from these alone, however many crashes a region
+    /// loss adds.
+    rate_faults: Vec<usize>,
     pub series: Option<ServiceSeries>,
     /// Per replica: the slowdown factor and error probability of the active faults.
     slow: Vec<f64>,
@@ -339,6 +343,10 @@ impl Service {
         let stats = ServiceStats::new(&cfg, size, warmup);
         let out = Outbound::new(id, cfg.calls.clone(), s.calls, warmup);
         let active_faults = vec![false; cfg.faults.len()];
+        let rate_faults = (cfg.faults.iter().enumerate())
+            .filter(|(_, f)| matches!(f.kind, FaultKind::Slowdown { .. } | FaultKind::Errors { .. }))
+            .map(|(i, _)| i)
+            .collect();
         let limits = admission::RateLimits::new(&cfg);
         let n = cfg.replicas as usize;
         let autoscaler = cfg.autoscaler.clone().map(Autoscaler::new);
@@ -398,6 +406,7 @@ impl Service {
             out,
             limits,
             active_faults,
+            rate_faults,
             series: None,
             slow: vec![1.0; n],
             error_rate: vec![0.0; n],
