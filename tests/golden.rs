@@ -87,3 +87,18 @@ fn function_instances_trajectory_is_unchanged() {
         ]
     );
 }
+
+#[test]
+fn fleet_lifecycle_trajectory_is_unchanged() {
+    // Which replicas start, drain and serve through rollouts of every strategy with crashes
+    // in their middle, a canary, scaling actions, scheduled bounds, a region loss and a
+    // vertical resize. The values were written while reconcile counted the fleet by scanning
+    // every slot, and every fault recomputed every replica's rates.
+    assert_eq!(
+        fingerprints("tests/fixtures/fleet-lifecycle.ron"),
+        vec![
+            (512084, "f2c982de3641fa8b".to_string()),
+            (512621, "e22d6cf67f649f77".to_string()),
+        ]
+    );
+}

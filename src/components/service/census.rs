@@ -1,111 +1,114 @@
-//! What one reconcile step knows of the fleet: the counts it steers by, and which replica
-//! goes next. Built with one pass over the slots and kept current by each launch and
-//! removal, so a step that changes m replicas costs O(fleet + m log fleet), not
-//! O(fleet × m).
+//! What reconcile steers by, kept current by every change to a replica's lifecycle (launch,
+//! ready, crash, recovery, removal, a canary marked, a new version), so a reconcile step
+//! and an autoscaler's decision cost O(what changes), not O(fleet).
 
+use super::slots::SlotSet;
 use super::{Phase, Replica};
-use std::collections::BinaryHeap;
 
-/// Which replicas go first: one still starting, else one down, else one serving.
-fn rank(r: &Replica) -> usize {
-    match (r.phase, r.up) {
-        (Phase::Starting, _) => 0,
-        (_, false) => 1,
-        _ => 2,
-    }
+/// Where the census counts an active replica (starting or serving; a draining or gone
+/// one is counted nowhere).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Place {
+    /// A canary: beside the desired count, outside reconcile's tally.
+    canary: bool,
+    /// Of the version the fleet moves to.
+    current: bool,
+    /// Which replicas go first: 0 starting, 1 down, 2 serving.
+    rank: u8,
 }
 
-/// Whether reconcile counts `r` at all: active, and not a canary (outside the count).
-fn counts(r: &Replica) -> bool {
-    r.active() && r.canary == 0
-}
-
+#[derive(Debug, PartialEq)]
 pub(super) struct Census {
     version: u32,
-    /// [old, new, available, new ready] toward `version`.
+    /// Toward `version`, without canaries: [old, new, available, new ready].
     pub(super) tally: [u32; 4],
-    /// Per version class (0: old, 1: the current version), per rank: the counted replicas,
-    /// the highest slot on top. Built at the first removal.
-    candidates: Option<[[BinaryHeap<usize>; 3]; 2]>,
+    /// Every active replica, canaries too, per rank: [starting, down, serving].
+    pub(super) fleet: [u32; 3],
+    /// Per version class (0 old, 1 current), per rank: the slots of the tallied replicas.
+    slots: [[SlotSet; 3]; 2],
 }
 
 impl Census {
     pub(super) fn of(replicas: &[Replica], version: u32) -> Self {
-        let mut tally = [0; 4];
-        for r in replicas {
-            add(&mut tally, counted(r, version));
-        }
-        Census {
+        let mut c = Census {
             version,
-            tally,
-            candidates: None,
+            tally: [0; 4],
+            fleet: [0; 3],
+            slots: Default::default(),
+        };
+        for (k, r) in replicas.iter().enumerate() {
+            c.moved(k, None, c.place(r));
         }
+        c
     }
 
-    /// Replica `k` (now `r`) was launched.
-    pub(super) fn launched(&mut self, k: usize, r: &Replica) {
-        add(&mut self.tally, counted(r, self.version));
-        if let Some(c) = &mut self.candidates {
-            if counts(r) {
-                c[(r.version == self.version) as usize][rank(r)].push(k);
+    /// Where replica `r` counts now.
+    pub(super) fn place(&self, r: &Replica) -> Option<Place> {
+        let rank = match (r.phase, r.up) {
+            (Phase::Starting, _) => 0,
+            (Phase::Serving, false) => 1,
+            (Phase::Serving, true) => 2,
+            (Phase::Draining | Phase::Gone, _) => return None,
+        };
+        Some(Place {
+            canary: r.canary != 0,
+            current: r.version == self.version,
+            rank,
+        })
+    }
+
+    /// Replica `k` counted at `from` and counts at `to` now.
+    pub(super) fn moved(&mut self, k: usize, from: Option<Place>, to: Option<Place>) {
+        if from == to {
+            return;
+        }
+        if let Some(p) = from {
+            self.fleet[p.rank as usize] -= 1;
+            if !p.canary {
+                self.slots[p.current as usize][p.rank as usize].remove(k);
+                for (t, c) in self.tally.iter_mut().zip(counts(p)) {
+                    *t -= c;
+                }
+            }
+        }
+        if let Some(p) = to {
+            self.fleet[p.rank as usize] += 1;
+            if !p.canary {
+                self.slots[p.current as usize][p.rank as usize].insert(k);
+                for (t, c) in self.tally.iter_mut().zip(counts(p)) {
+                    *t += c;
+                }
             }
         }
     }
 
-    /// Replica `k` was removed: it counted as `before`, and is `after` now.
-    pub(super) fn removed(&mut self, before: &[u32; 4], after: &Replica) {
-        sub(&mut self.tally, *before);
-        add(&mut self.tally, counted(after, self.version));
+    /// The fleet moves to `version`: every replica of the current one is old now.
+    pub(super) fn new_version(&mut self, version: u32) {
+        self.version = version;
+        let [old, new] = &mut self.slots;
+        for (o, n) in old.iter_mut().zip(new) {
+            o.take_all(n);
+        }
+        let [o, n, available, _] = self.tally;
+        self.tally = [o + n, 0, available, 0];
     }
 
-    pub(super) fn counted(&self, r: &Replica) -> [u32; 4] {
-        counted(r, self.version)
-    }
-
-    /// The replica to remove among the counted ones of the current version (`current`) or
+    /// The replica to remove among the tallied ones of the current version (`current`) or
     /// older ones, of rank at most `max_rank`: the lowest rank, then the highest slot (as
-    /// `Service::victim` picks). Taken from the candidates: the caller removes it.
-    pub(super) fn take(
-        &mut self,
-        replicas: &[Replica],
-        current: bool,
-        max_rank: usize,
-    ) -> Option<usize> {
-        let v = self.version;
-        let c = self.candidates.get_or_insert_with(|| {
-            let mut c: [[Vec<usize>; 3]; 2] = Default::default();
-            for (k, r) in replicas.iter().enumerate().filter(|(_, r)| counts(r)) {
-                c[(r.version == v) as usize][rank(r)].push(k);
-            }
-            c.map(|by_rank| by_rank.map(BinaryHeap::from))
-        });
-        c[current as usize][..=max_rank]
-            .iter_mut()
-            .find_map(|heap| heap.pop())
+    /// `Service::victim` picks).
+    pub(super) fn next_out(&self, current: bool, max_rank: usize) -> Option<usize> {
+        self.slots[current as usize][..=max_rank]
+            .iter()
+            .find_map(SlotSet::highest)
     }
 }
 
-/// What reconcile counts of a replica toward version `v`: [old, new, available, new ready].
-fn counted(r: &Replica, v: u32) -> [u32; 4] {
-    if !counts(r) {
-        return [0; 4];
-    }
-    let serving = (r.phase == Phase::Serving && r.up) as u32;
-    if r.version == v {
+/// What a tallied replica adds to [old, new, available, new ready].
+fn counts(p: Place) -> [u32; 4] {
+    let serving = (p.rank == 2) as u32;
+    if p.current {
         [0, 1, serving, serving]
     } else {
         [1, 0, serving, 0]
-    }
-}
-
-fn add(tally: &mut [u32; 4], c: [u32; 4]) {
-    for (t, c) in tally.iter_mut().zip(c) {
-        *t += c;
-    }
-}
-
-fn sub(tally: &mut [u32; 4], c: [u32; 4]) {
-    for (t, c) in tally.iter_mut().zip(c) {
-        *t -= c;
     }
 }

@@ -28,16 +28,13 @@ impl Service {
     /// rolled out.
     pub(super) fn autoscale(&mut self, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        let ready = self
-            .replicas
-            .iter()
-            .filter(|r| r.phase == Phase::Serving && r.up)
-            .count() as u32;
-        let starting = self
-            .replicas
-            .iter()
-            .filter(|r| r.phase == Phase::Starting)
-            .count() as u32;
+        let [starting, _, ready] = self.census.fleet;
+        debug_assert_eq!(
+            ready as usize,
+            (self.replicas.iter())
+                .filter(|r| r.phase == Phase::Serving && r.up)
+                .count()
+        );
         let a = self
             .autoscaler
             .as_mut()

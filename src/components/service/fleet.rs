@@ -1,7 +1,7 @@
 //! The fleet: replica slots and their lifecycle (launch, ready, drain, gone), the reconcile
 //! step toward the desired count and version, faults and crashes, and billing.
 
-use super::census::Census;
+use super::census::{Census, Place};
 use super::*;
 
 impl Service {
@@ -15,7 +15,9 @@ impl Service {
             FaultKind::Canary { replicas, .. } if begin => {
                 for _ in 0..replicas {
                     let k = self.launch(ctx);
+                    let before = self.place(k);
                     self.replicas[k].canary = i as u32 + 1;
+                    self.recount(k, before);
                     self.refresh_faults_of(k);
                 }
             }
@@ -48,6 +50,7 @@ impl Service {
     /// Starts replacing every replica with a new version (of a new size, perhaps).
     pub(super) fn roll_out(&mut self, r: Rollout, ctx: &mut Ctx) {
         self.version += 1;
+        self.census.new_version(self.version);
         self.rollout = Some(r);
         if let Some(size) = r.size {
             self.size = size;
@@ -117,8 +120,11 @@ impl Service {
         if !rep.up || !matches!(rep.phase, Phase::Serving | Phase::Draining) {
             return;
         }
+        let before = self.place(k as usize);
+        let rep = &mut self.replicas[k as usize];
         rep.up = false;
         rep.probes.clear();
+        self.recount(k as usize, before);
         self.hold_pools(k as usize, false, ctx);
         let rep = &mut self.replicas[k as usize];
         if let Some(s) = &mut self.sessions {
@@ -158,8 +164,12 @@ impl Service {
         if rep.up || rep.phase != Phase::Serving {
             return;
         }
+        let before = self.place(k as usize);
+        let rep = &mut self.replicas[k as usize];
         rep.up = true;
         rep.idle = rep.workers;
+        self.recount(k as usize, before);
+        let rep = &mut self.replicas[k as usize];
         if let Some(i) = &mut self.instances {
             i.free.insert(k as usize);
         }
@@ -208,12 +218,14 @@ impl Service {
         if self.cfg.function.is_some() {
             return; // instances follow demand, not a desired count
         }
-        // Counted once, then kept current by what each step changes (a launch or a removal
-        // touches only its own slot): O(fleet) per reconcile, not per replica changed.
         let v = self.version;
-        let mut census = Census::of(&self.replicas, v);
-        loop {
-            let [old, new, available, new_ready] = census.tally;
+        debug_assert_eq!(self.census, Census::of(&self.replicas, v), "census kept current");
+        // Each step launches toward the desired count or removes one of the replicas there
+        // were: a census out of step with the fleet would loop, so the steps are counted.
+        let most = 2 * (self.replicas.len() + self.desired as usize) + 4;
+        for step in 0.. {
+            assert!(step < most, "reconcile did not settle: its census is out of step");
+            let [old, new, available, new_ready] = self.census.tally;
             let n = self.desired;
             if old == 0 {
                 self.rollout = None;
@@ -223,15 +235,14 @@ impl Service {
             let k = if new < n
                 && (old == 0 || ro.is_some_and(|r| r.blue_green) || old + new < n + surge)
             {
-                let k = self.launch(ctx);
-                census.launched(k, &self.replicas[k]);
+                self.launch(ctx);
                 continue;
             } else if old > 0 {
                 let ro = ro.expect("old replicas only during a rollout");
                 let may_go = ro.blue_green && new_ready >= n
                     || !ro.blue_green && (available + unavailable > n || old + new > n + surge);
                 // Old replicas that serve nothing cost no availability: they go first.
-                let idle_old = census.take(&self.replicas, false, 1);
+                let idle_old = self.census.next_out(false, 1);
                 debug_assert_eq!(
                     idle_old,
                     self.victim(|r| r.version != v && !(r.phase == Phase::Serving && r.up))
@@ -239,28 +250,37 @@ impl Service {
                 match idle_old {
                     Some(k) => k,
                     None if may_go => {
-                        let k = census.take(&self.replicas, false, 2);
+                        let k = self.census.next_out(false, 2);
                         debug_assert_eq!(k, self.victim(|r| r.version != v));
                         k.expect("counted")
                     }
                     None if new > n => {
-                        let k = census.take(&self.replicas, true, 2);
+                        let k = self.census.next_out(true, 2);
                         debug_assert_eq!(k, self.victim(|r| r.version == v));
                         k.expect("counted")
                     }
                     None => return,
                 }
             } else if new > n {
-                let k = census.take(&self.replicas, true, 2);
+                let k = self.census.next_out(true, 2);
                 debug_assert_eq!(k, self.victim(|r| r.version == v));
                 k.expect("counted")
             } else {
                 return;
             };
-            let before = census.counted(&self.replicas[k]);
             self.remove(k, ctx);
-            census.removed(&before, &self.replicas[k]);
         }
+    }
+
+    /// Where replica `k` counts in the census now.
+    fn place(&self, k: usize) -> Option<Place> {
+        self.census.place(&self.replicas[k])
+    }
+
+    /// Replica `k` changed since it counted at `before`: the census follows.
+    fn recount(&mut self, k: usize, before: Option<Place>) {
+        let now = self.place(k);
+        self.census.moved(k, before, now);
     }
 
     /// Which active replica to remove among those matching: one still starting, else one
@@ -316,6 +336,7 @@ impl Service {
         rep.since = now;
         self.stats.starting.add(now, 1);
         self.stats.billed.add(now, rep.micro_cost);
+        self.recount(k, None); // a free slot counted nowhere
         // The slot's last replica may have been a canary, drained after its faults were
         // last recomputed: this one starts with the faults on it now, and none of that.
         self.refresh_faults_of(k);
@@ -343,9 +364,12 @@ impl Service {
     pub(super) fn ready(&mut self, k: usize, ctx: &mut Ctx) {
         let now = ctx.cal.now();
         let warm_for = self.cfg.provisioning.warm_for;
+        let before = self.place(k);
         let rep = &mut self.replicas[k];
         debug_assert_eq!(rep.phase, Phase::Starting);
         rep.phase = Phase::Serving;
+        self.recount(k, before);
+        let rep = &mut self.replicas[k];
         rep.idle = rep.workers;
         rep.warm_until = now.saturating_add(warm_for);
         if let Some(i) = &mut self.instances {
@@ -374,10 +398,13 @@ impl Service {
     /// Takes replica `k` out: a starting one stops, a serving one drains.
     pub(super) fn remove(&mut self, k: usize, ctx: &mut Ctx) {
         let now = ctx.cal.now();
+        let before = self.place(k);
         let rep = &mut self.replicas[k];
         match rep.phase {
             Phase::Starting => {
                 rep.phase = Phase::Gone;
+                self.recount(k, before);
+                let rep = &mut self.replicas[k];
                 if let Some(i) = &mut self.instances {
                     i.running -= 1;
                 }
@@ -387,6 +414,8 @@ impl Service {
             }
             Phase::Serving => {
                 rep.phase = Phase::Draining;
+                self.recount(k, before);
+                let rep = &mut self.replicas[k];
                 if let Some(i) = &mut self.instances {
                     i.running -= 1;
                 }

@@ -19,6 +19,7 @@ mod executor;
 mod fleet;
 mod instances;
 mod lean;
+mod slots;
 mod stats;
 
 pub use config::*;
@@ -213,6 +214,8 @@ pub struct Service {
     degrade_rng: Stream,
     dimmer: Option<Dimmer>,
     replicas: Vec<Replica>,
+    /// What reconcile and the autoscaler count of `replicas`, kept current by each change.
+    census: census::Census,
     /// Gone slots, the lowest reused first (as a scan for the first free slot would).
     free_slots: std::collections::BinaryHeap<std::cmp::Reverse<usize>>,
     next_replica: usize,
@@ -331,7 +334,7 @@ impl Service {
         } else {
             1
         };
-        let replicas = (0..cfg.replicas)
+        let replicas: Vec<Replica> = (0..cfg.replicas)
             .map(|_| Replica::new(Phase::Serving, size, cfg.speed, &cfg, levels))
             .collect();
         let startup = cfg
@@ -399,6 +402,7 @@ impl Service {
             step_samplers,
             rng: s.work,
             fault_rng: s.faults,
+            census: census::Census::of(&replicas, 0),
             replicas,
             free_slots: Default::default(),
             next_replica: 0,
