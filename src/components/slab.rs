@@ -8,6 +8,11 @@ pub struct Id {
 }
 
 impl Id {
+    /// The slot: live ids in slot order are the order `Slab::ids` lists them in.
+    pub fn slot(self) -> u32 {
+        self.idx
+    }
+
     /// Packs the id into a token other actors can carry.
     pub fn to_token(self) -> u64 {
         ((self.gen as u64) << 32) | self.idx as u64

@@ -137,13 +137,11 @@ impl Service {
             self.occupancy(k as usize, now, -1);
             self.reply(id, Outcome::Error, ctx);
         }
-        for jid in self.jobs.ids() {
-            if self.jobs.get(jid).is_some_and(|j| j.replica == k) {
-                let job = self.jobs.remove(jid).expect("listed");
-                self.stats.busy.add(now, -1);
-                self.occupancy(k as usize, now, -1);
-                self.reply(job.req, Outcome::Error, ctx);
-            }
+        for jid in self.jobs.on_replica(k) {
+            let job = self.jobs.remove(jid).expect("listed");
+            self.stats.busy.add(now, -1);
+            self.occupancy(k as usize, now, -1);
+            self.reply(job.req, Outcome::Error, ctx);
         }
         let rep = &mut self.replicas[k as usize];
         rep.idle = 0;

@@ -18,6 +18,7 @@ mod control;
 mod executor;
 mod fleet;
 mod instances;
+mod jobs;
 mod lean;
 mod slots;
 mod stats;
@@ -37,7 +38,7 @@ use super::pool::Pool;
 use super::queue::{CoDel, Order, QueuePolicy, WaitQueue, WhenFull};
 use super::request::{Outcome, ReqId};
 pub use super::size::Size;
-use super::slab::{Id, Slab};
+use super::slab::Id;
 use crate::engine::{ActorId, Nanos, Stream};
 use crate::metrics::{Moments, TimeWeighted};
 use rand::Rng;
@@ -228,7 +229,7 @@ pub struct Service {
     size: Size,
     startup: Option<Sampler>,
     autoscaler: Option<Autoscaler>,
-    jobs: Slab<Job>,
+    jobs: jobs::Jobs,
     pub out: Outbound,
     limits: admission::RateLimits,
     active_faults: Vec<bool>,
@@ -350,6 +351,7 @@ impl Service {
             .filter(|(_, f)| matches!(f.kind, FaultKind::Slowdown { .. } | FaultKind::Errors { .. }))
             .map(|(i, _)| i)
             .collect();
+        let crashes = (cfg.faults.iter()).any(|f| matches!(f.kind, FaultKind::Crash { .. }));
         let limits = admission::RateLimits::new(&cfg);
         let n = cfg.replicas as usize;
         let autoscaler = cfg.autoscaler.clone().map(Autoscaler::new);
@@ -406,7 +408,7 @@ impl Service {
             replicas,
             free_slots: Default::default(),
             next_replica: 0,
-            jobs: Slab::default(),
+            jobs: jobs::Jobs::new(crashes),
             out,
             limits,
             active_faults,
