@@ -393,16 +393,30 @@ impl Service {
         }
     }
 
-    /// The next serving replica in turn (crashed ones included: callers see the refusal).
+    /// The next serving replica in turn (crashed ones included: callers see the refusal):
+    /// the one whose turn it is, else the first serving one after it, wrapping around.
+    #[inline]
     pub(super) fn next_serving(&mut self) -> Option<usize> {
         let n = self.replicas.len();
-        for _ in 0..n {
-            let k = self.next_replica;
-            self.next_replica = if k + 1 == n { 0 } else { k + 1 };
-            if self.replicas[k].phase == Phase::Serving {
-                return Some(k);
-            }
-        }
-        None
+        let turn = self.next_replica;
+        let k = if turn < n && self.replicas[turn].phase == Phase::Serving {
+            turn
+        } else {
+            self.serving_from(turn)?
+        };
+        debug_assert_eq!(
+            Some(k),
+            (0..n).map(|i| (turn + i) % n).find(|&i| self.replicas[i].phase == Phase::Serving)
+        );
+        self.next_replica = if k + 1 == n { 0 } else { k + 1 };
+        Some(k)
+    }
+
+    /// The first serving replica from slot `turn` on, wrapping around.
+    #[cold]
+    #[inline(never)]
+    fn serving_from(&self, turn: usize) -> Option<usize> {
+        let serving = &self.census.serving;
+        serving.first_from(turn).or_else(|| serving.lowest())
     }
 }

@@ -26,6 +26,8 @@ pub(super) struct Census {
     pub(super) fleet: [u32; 3],
     /// Per version class (0 old, 1 current), per rank: the slots of the tallied replicas.
     slots: [[SlotSet; 3]; 2],
+    /// Every serving replica, down or up, canaries too: round robin's turn.
+    pub(super) serving: SlotSet,
 }
 
 impl Census {
@@ -35,6 +37,7 @@ impl Census {
             tally: [0; 4],
             fleet: [0; 3],
             slots: Default::default(),
+            serving: SlotSet::default(),
         };
         for (k, r) in replicas.iter().enumerate() {
             c.moved(k, None, c.place(r));
@@ -63,6 +66,9 @@ impl Census {
             return;
         }
         if let Some(p) = from {
+            if p.rank > 0 {
+                self.serving.remove(k);
+            }
             self.fleet[p.rank as usize] -= 1;
             if !p.canary {
                 self.slots[p.current as usize][p.rank as usize].remove(k);
@@ -72,6 +78,9 @@ impl Census {
             }
         }
         if let Some(p) = to {
+            if p.rank > 0 {
+                self.serving.insert(k);
+            }
             self.fleet[p.rank as usize] += 1;
             if !p.canary {
                 self.slots[p.current as usize][p.rank as usize].insert(k);

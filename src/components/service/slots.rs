@@ -50,6 +50,22 @@ impl SlotSet {
         Some(w * 64 + 63 - self.words[w].leading_zeros() as usize)
     }
 
+    /// The lowest member at or above `k`.
+    pub(super) fn first_from(&self, k: usize) -> Option<usize> {
+        let w = k / 64;
+        let here = self.words.get(w)? & (!0u64 << (k % 64));
+        if here != 0 {
+            return Some(w * 64 + here.trailing_zeros() as usize);
+        }
+        // The next word with a member: the first summary bit above `w`'s.
+        let next = w + 1;
+        let (i, s) = (self.summary.iter().enumerate().skip(next / 64))
+            .map(|(i, &s)| (i, if i == next / 64 { s & (!0u64 << (next % 64)) } else { s }))
+            .find(|(_, s)| *s != 0)?;
+        let w = i * 64 + s.trailing_zeros() as usize;
+        Some(w * 64 + self.words[w].trailing_zeros() as usize)
+    }
+
     /// The lowest member for which `fits` holds, dropping the lower ones it does not hold
     /// for. A set of candidates: members may be stale, as long as every slot that fits is
     /// a member (so each is dropped once per time it was added).
@@ -91,7 +107,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     #[test]
-    fn the_lowest_and_highest_members_are_the_ones_a_scan_finds() {
+    fn the_lowest_highest_and_next_members_are_the_ones_a_scan_finds() {
         let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
         let n = 20_000;
         let mut set = SlotSet::default();
@@ -111,6 +127,9 @@ mod tests {
             }
             assert_eq!(set.lowest(), member.iter().position(|m| *m));
             assert_eq!(set.highest(), member.iter().rposition(|m| *m));
+            let from = rng.random_range(0..n + 100);
+            let scan = (from..n).find(|&j| member[j]);
+            assert_eq!(set.first_from(from), scan, "first from {from}");
         }
     }
 
