@@ -371,17 +371,24 @@ impl Service {
     /// A worker of replica `k` has nothing to do: a draining replica left empty is gone, a
     /// function instance left empty starts its idle timeout.
     pub(super) fn worker_idle(&mut self, k: u32, now: Nanos, ctx: &mut Ctx) {
+        if self.instances.is_some() {
+            self.instance_freed(k as usize);
+        }
         let rep = &mut self.replicas[k as usize];
         rep.idle += 1;
-        if let Some(i) = &mut self.instances {
-            i.free.insert(k as usize);
-        }
         if rep.n == 0 {
             if rep.phase == Phase::Draining {
                 self.gone(k as usize, now, ctx);
-            } else {
+            } else if self.instances.is_some() {
                 self.idle_instance(k as usize, now, ctx);
             }
         }
+    }
+
+    /// A function instance has a free worker again: a candidate for the next call.
+    #[cold]
+    #[inline(never)]
+    fn instance_freed(&mut self, k: usize) {
+        self.instances.as_mut().expect("a function").free.insert(k);
     }
 }
