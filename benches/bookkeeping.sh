@@ -84,15 +84,7 @@ print(f'''(
 PY
 }
 
-measure() { # experiment file -> "instructions requests"
-    local ins reqs
-    ins=$(valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
-        --toggle-collect='scalesim::experiment::run_unit*' \
-        "$bin" run "$1" --out "$work/out" --threads 1 --quiet 2>&1 |
-        awk '/Collected/ {print $4}')
-    reqs=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['points'][0]['metrics']['requests']['mean'])" "$work/out/summary.json")
-    echo "$ins $reqs"
-}
+. "$(dirname "$0")/callgrind.sh"
 
 kinds=${KINDS:-function shrunk reconcile grow rollout loss busy}
 sizes=${SIZES:-8 100 1000 10000}
@@ -103,10 +95,7 @@ for kind in function shrunk; do
     for n in $sizes; do
         experiment "$kind" "$n" 20000 >"$work/a.ron"
         experiment "$kind" "$n" 40000 >"$work/b.ron"
-        read -r ia ra <<<"$(measure "$work/a.ron")"
-        read -r ib rb <<<"$(measure "$work/b.ron")"
-        awk -v k="$kind" -v n="$n" -v ia="$ia" -v ib="$ib" -v ra="$ra" -v rb="$rb" \
-            'BEGIN { printf "%-9s %6d %8.0f per request\n", k, n, (ib - ia) / (rb - ra) }'
+        printf "%-9s %6d %8s per request\n" "$kind" "$n" "$(marginal "$work/a.ron" "$work/b.ron")"
     done
 done
 wanted busy && for n in $sizes; do

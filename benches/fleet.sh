@@ -34,24 +34,12 @@ print(f'''(
 PY
 }
 
-measure() { # experiment file -> "instructions requests"
-    local ins
-    ins=$(valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
-        --toggle-collect='scalesim::experiment::run_unit*' \
-        "$bin" run "$1" --out "$work/out" --threads 1 --quiet 2>&1 |
-        awk '/Collected/ {print $4}')
-    local reqs
-    reqs=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['points'][0]['metrics']['requests']['mean'])" "$work/out/summary.json")
-    echo "$ins $reqs"
-}
+. "$(dirname "$0")/callgrind.sh"
 
 for alg in RoundRobin Random 'LeastOutstanding' 'PowerOfChoices()' 'RingHash()' 'Maglev()'; do
     for n in 8 100 1000 10000; do
         experiment "$n" "$alg" "$short" >"$work/a.ron"
         experiment "$n" "$alg" "$long" >"$work/b.ron"
-        read -r ia ra <<<"$(measure "$work/a.ron")"
-        read -r ib rb <<<"$(measure "$work/b.ron")"
-        awk -v a="$alg" -v n="$n" -v ia="$ia" -v ib="$ib" -v ra="$ra" -v rb="$rb" \
-            'BEGIN { printf "%-18s %6d %8.0f\n", a, n, (ib - ia) / (rb - ra) }'
+        printf "%-18s %6d %8s\n" "$alg" "$n" "$(marginal "$work/a.ron" "$work/b.ron")"
     done
 done
