@@ -10,11 +10,8 @@ bin=${1:-target/release/scalesim}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+. "$here/callgrind.sh"
 for model in mm1 mm16 web-tier; do
-    ins=$(valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
-        --toggle-collect='scalesim::experiment::run_unit*' \
-        "$bin" run "$here/$model.ron" --out "$work/out" --threads 1 --quiet 2>&1 |
-        awk '/Collected/ {print $4}')
-    reqs=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(int(d['points'][0]['metrics']['requests']['mean']))" "$work/out/summary.json")
+    read -r ins reqs <<<"$(measure "$here/$model.ron")"
     awk -v m="$model" -v i="$ins" -v r="$reqs" 'BEGIN { printf "%-9s %12d %8d %6.0f\n", m, i, r, i / r }'
 done
