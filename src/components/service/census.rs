@@ -30,8 +30,32 @@ pub(super) struct Census {
     pub(super) serving: SlotSet,
 }
 
+/// What the census reads of a replica.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Seen {
+    phase: Phase,
+    up: bool,
+    canary: bool,
+    version: u32,
+}
+
+impl From<&Replica> for Seen {
+    fn from(r: &Replica) -> Self {
+        Seen {
+            phase: r.phase,
+            up: r.up,
+            canary: r.canary != 0,
+            version: r.version,
+        }
+    }
+}
+
 impl Census {
     pub(super) fn of(replicas: &[Replica], version: u32) -> Self {
+        Self::of_seen(replicas.iter().map(Seen::from), version)
+    }
+
+    fn of_seen(replicas: impl Iterator<Item = Seen>, version: u32) -> Self {
         let mut c = Census {
             version,
             tally: [0; 4],
@@ -39,14 +63,18 @@ impl Census {
             slots: Default::default(),
             serving: SlotSet::default(),
         };
-        for (k, r) in replicas.iter().enumerate() {
-            c.moved(k, None, c.place(r));
+        for (k, r) in replicas.enumerate() {
+            c.moved(k, None, c.place_seen(r));
         }
         c
     }
 
     /// Where replica `r` counts now.
     pub(super) fn place(&self, r: &Replica) -> Option<Place> {
+        self.place_seen(r.into())
+    }
+
+    fn place_seen(&self, r: Seen) -> Option<Place> {
         let rank = match (r.phase, r.up) {
             (Phase::Starting, _) => 0,
             (Phase::Serving, false) => 1,
@@ -54,7 +82,7 @@ impl Census {
             (Phase::Draining | Phase::Gone, _) => return None,
         };
         Some(Place {
-            canary: r.canary != 0,
+            canary: r.canary,
             current: r.version == self.version,
             rank,
         })
@@ -119,5 +147,75 @@ fn counts(p: Place) -> [u32; 4] {
         [0, 1, serving, serving]
     } else {
         [1, 0, serving, 0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// Which replica `Service::victim` would remove among the tallied ones of a version
+    /// class with rank at most `max_rank`: the lowest rank, then the highest slot.
+    fn victim(fleet: &[Seen], c: &Census, current: bool, max_rank: u8) -> Option<usize> {
+        let places = fleet.iter().map(|r| c.place_seen(*r));
+        let fit = places.enumerate().filter_map(|(k, p)| {
+            p.filter(|p| !p.canary && p.current == current && p.rank <= max_rank)
+                .map(|p| (p.rank, std::cmp::Reverse(k)))
+        });
+        fit.min().map(|(_, std::cmp::Reverse(k))| k)
+    }
+
+    /// Every lifecycle change, at random, moved into a census as the service does: it equals a
+    /// census rebuilt from the replicas, and picks the replicas a scan would.
+    #[test]
+    fn a_census_kept_current_equals_one_rebuilt() {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(11);
+        let mut fleet: Vec<Seen> = Vec::new();
+        let mut version = 0;
+        let mut c = Census::of_seen(fleet.iter().copied(), version);
+        for step in 0..40_000u32 {
+            if rng.random_range(0..500) == 0 {
+                version += 1;
+                c.new_version(version);
+            } else {
+                let k = rng.random_range(0..fleet.len() + 1);
+                let Some(r) = fleet.get(k).copied() else {
+                    fleet.push(Seen {
+                        phase: Phase::Gone,
+                        up: true,
+                        canary: false,
+                        version,
+                    });
+                    continue;
+                };
+                let before = c.place_seen(r);
+                let mut next = r;
+                match (r.phase, rng.random_range(0..3)) {
+                    (Phase::Gone, _) => {
+                        next = Seen {
+                            phase: Phase::Starting,
+                            up: true,
+                            canary: rng.random_range(0..8) == 0,
+                            version,
+                        }
+                    }
+                    (Phase::Starting, 0) => next.phase = Phase::Gone,
+                    (Phase::Starting, _) => next.phase = Phase::Serving,
+                    (Phase::Serving, 0) => next.phase = Phase::Draining,
+                    (Phase::Serving, _) => next.up = !r.up,
+                    (Phase::Draining, _) => next.phase = Phase::Gone,
+                }
+                fleet[k] = next;
+                c.moved(k, before, c.place_seen(next));
+            }
+            if step.is_multiple_of(97) {
+                assert_eq!(c, Census::of_seen(fleet.iter().copied(), version), "step {step}");
+                for (current, max_rank) in [(false, 1), (false, 2), (true, 2)] {
+                    let want = victim(&fleet, &c, current, max_rank);
+                    assert_eq!(c.next_out(current, max_rank as usize), want, "step {step}");
+                }
+            }
+        }
     }
 }
