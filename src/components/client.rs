@@ -491,10 +491,20 @@ impl Client {
         if done.born >= ctx.warmup {
             self.classes[class].record(done.outcome, latency, good);
         }
-        if let Source::Closed { think } = &self.source {
-            let t = think.sample(&mut self.think_rng, 1.0);
-            ctx.cal.after(t, self.id, Msg::Think(done.owner as u32));
+        if let Source::Closed { .. } = &self.source {
+            self.think(done.owner as u32, ctx);
         }
+    }
+
+    /// A closed-loop user thinks before its next request.
+    #[cold]
+    #[inline(never)]
+    fn think(&mut self, user: u32, ctx: &mut Ctx) {
+        let Source::Closed { think } = &self.source else {
+            unreachable!("only closed-loop users think")
+        };
+        let t = think.sample(&mut self.think_rng, 1.0);
+        ctx.cal.after(t, self.id, Msg::Think(user));
     }
 
     /// This client's node metrics over the measured window.

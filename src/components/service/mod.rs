@@ -523,11 +523,19 @@ impl Service {
     #[inline(always)]
     fn reply(&mut self, id: ReqId, outcome: Outcome, ctx: &mut Ctx) {
         let now = ctx.cal.now();
-        if let Some((c, _)) = &mut self.conns {
-            let r = ctx.requests.get(id).expect("a call lives until answered");
-            c.close(r.kept, r.reply_to.0);
+        if self.conns.is_some() {
+            self.close_connection(id, ctx);
         }
         super::kernel::answer(ctx, id, outcome, now);
+    }
+
+    /// The caller's connection closes with its answer, unless kept alive.
+    #[cold]
+    #[inline(never)]
+    fn close_connection(&mut self, id: ReqId, ctx: &mut Ctx) {
+        let (c, _) = self.conns.as_mut().expect("a service limiting connections");
+        let r = ctx.requests.get(id).expect("a call lives until answered");
+        c.close(r.kept, r.reply_to.0);
     }
 }
 
