@@ -1,6 +1,7 @@
 //! Control loops: the dimmer's period, the autoscaler's scrapes and decisions, scheduled
 //! bounds. Each only changes what is desired; the fleet's reconcile does the rest.
 
+use super::census::Census;
 use super::*;
 
 impl Service {
@@ -28,13 +29,8 @@ impl Service {
     /// rolled out.
     pub(super) fn autoscale(&mut self, ctx: &mut Ctx) {
         let now = ctx.cal.now();
+        debug_assert_eq!(self.census, Census::of(&self.replicas, self.version));
         let [starting, _, ready] = self.census.fleet;
-        debug_assert_eq!(
-            ready as usize,
-            (self.replicas.iter())
-                .filter(|r| r.phase == Phase::Serving && r.up)
-                .count()
-        );
         let a = self
             .autoscaler
             .as_mut()

@@ -302,9 +302,10 @@ impl Service {
     /// A new replica of the current version and size starts (cold start), in a free slot.
     pub(super) fn launch(&mut self, ctx: &mut Ctx) -> usize {
         let now = ctx.cal.now();
-        let k = match self.free_slots.pop() {
-            Some(std::cmp::Reverse(k)) => {
+        let k = match self.free_slots.lowest() {
+            Some(k) => {
                 debug_assert_eq!(self.replicas[k].phase, Phase::Gone);
+                self.free_slots.remove(k);
                 k
             }
             None => {
@@ -406,7 +407,7 @@ impl Service {
                 if let Some(i) = &mut self.instances {
                     i.running -= 1;
                 }
-                self.free_slots.push(std::cmp::Reverse(k));
+                self.free_slots.insert(k);
                 self.stats.starting.add(now, -1);
                 self.stats.billed.add(now, -rep.micro_cost);
             }
@@ -445,7 +446,7 @@ impl Service {
         if let Some(s) = &mut self.sessions {
             s.forget(k as u32);
         }
-        self.free_slots.push(std::cmp::Reverse(k));
+        self.free_slots.insert(k);
         if rep.up {
             self.stats.workers.add(now, -(rep.workers as i64));
         }

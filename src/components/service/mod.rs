@@ -218,7 +218,7 @@ pub struct Service {
     /// What reconcile and the autoscaler count of `replicas`, kept current by each change.
     census: census::Census,
     /// Gone slots, the lowest reused first (as a scan for the first free slot would).
-    free_slots: std::collections::BinaryHeap<std::cmp::Reverse<usize>>,
+    free_slots: slots::SlotSet,
     next_replica: usize,
     /// The replica count and version the reconcile step works toward.
     desired: u32,
