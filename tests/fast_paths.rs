@@ -101,3 +101,30 @@ fn lean_services_change_nothing() {
         }
     }
 }
+
+/// Random models (features that choose a fast path at build, features that rule one out,
+/// faults, loads up to overload): each runs with fast paths on and with every request,
+/// call and job through the general path, and nothing may differ. A failure prints the
+/// model.
+#[test]
+fn random_models_change_nothing() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fast-paths-random");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let cli = CommandLine::default();
+    let mut longest = 0;
+    for case in 0..CASES {
+        let text = common::models::random_model(case);
+        let path = tmp.join(format!("{case}.ron"));
+        std::fs::write(&path, &text).unwrap();
+        let plan = model::load_experiment(&path, &cli)
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+        let fast = run_point(&plan, 0, 0, |_, _| {});
+        let general = run_point(&plan, 0, 0, |net, _| net.general_paths_only());
+        assert_eq!(fast, general, "case {case}:\n{text}");
+        longest = longest.max(fast.2);
+    }
+    assert!(longest > 10_000, "the random models are too short to tell");
+}
+
+/// How many random models each equivalence test runs.
+const CASES: u64 = 100;

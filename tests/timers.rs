@@ -7,16 +7,18 @@
 mod common;
 
 use common::run_point;
+use scalesim::engine::StopReason;
 use scalesim::model::{self, CommandLine};
 use std::path::Path;
 
 /// (metrics, series, events) of point `p` of `plan`, replication 0, with cancelled timers
-/// dropped or kept firing.
-fn run(plan: &model::Plan, p: usize, keep_cancelled: bool) -> (String, String, u64) {
-    let (metrics, series, events, _) = run_point(plan, p, 0, |_, cal| {
+/// dropped or kept firing, and whether it ran to its end (not stopped by a limit).
+fn run(plan: &model::Plan, p: usize, keep_cancelled: bool) -> (String, String, u64, bool) {
+    let (metrics, series, events, _, stop) = run_point(plan, p, 0, |_, cal| {
         cal.keep_cancelled_timers(keep_cancelled)
     });
-    (metrics, series, events)
+    let whole = matches!(stop, StopReason::Duration | StopReason::Idle);
+    (metrics, series, events, whole)
 }
 
 /// Hedged calls with timeouts and retries, over a balancer to a replica slowed by a fault:
@@ -60,8 +62,9 @@ fn cancelling_timers_changes_nothing_but_the_events() {
         let cli = CommandLine::default();
         let plan = model::load_experiment(&path, &cli).unwrap_or_else(|e| panic!("{file}: {e}"));
         for p in 0..plan.points.len().min(6) {
-            let (m_drop, s_drop, e_drop) = run(&plan, p, false);
-            let (m_keep, s_keep, e_keep) = run(&plan, p, true);
+            let (m_drop, s_drop, e_drop, whole) = run(&plan, p, false);
+            let (m_keep, s_keep, e_keep, _) = run(&plan, p, true);
+            assert!(whole, "{file} point {p}: stopped by a limit");
             assert_eq!(m_drop, m_keep, "{file} point {p}: metrics differ");
             assert_eq!(s_drop, s_keep, "{file} point {p}: time series differ");
             assert!(e_drop <= e_keep, "{file} point {p}: more events");
@@ -70,3 +73,40 @@ fn cancelling_timers_changes_nothing_but_the_events() {
     }
     assert!(fewer >= 4, "timers were cancelled in only {fewer} points");
 }
+
+/// The same on random models (timeouts, retries and hedges on the client and on the app's
+/// call, balancers with health checks, faults, loads up to overload). A failure prints the
+/// model.
+#[test]
+fn cancelling_timers_changes_nothing_on_random_models() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("timers-random");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let (mut fewer, mut compared) = (0, 0);
+    for case in 0..CASES {
+        let text = common::models::random_model(case);
+        let path = tmp.join(format!("{case}.ron"));
+        std::fs::write(&path, &text).unwrap();
+        let plan = model::load_experiment(&path, &CommandLine::default())
+            .unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+        let (m_drop, s_drop, e_drop, whole) = run(&plan, 0, false);
+        let (m_keep, s_keep, e_keep, _) = run(&plan, 0, true);
+        if !whole {
+            // A runaway model stopped by a limit: limits are checked every so many events,
+            // so where it stops depends on the events counted, cancelled timers included.
+            continue;
+        }
+        compared += 1;
+        assert_eq!(m_drop, m_keep, "case {case}: metrics differ\n{text}");
+        assert_eq!(s_drop, s_keep, "case {case}: time series differ\n{text}");
+        assert!(e_drop <= e_keep, "case {case}: more events\n{text}");
+        fewer += (e_drop < e_keep) as usize;
+    }
+    assert!(
+        compared >= CASES * 3 / 4,
+        "only {compared} models ran to their end"
+    );
+    assert!(fewer >= 10, "timers were cancelled in only {fewer} models");
+}
+
+/// How many random models the test runs.
+const CASES: u64 = 100;

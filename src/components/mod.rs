@@ -126,7 +126,11 @@ impl Network {
     /// (for tests: results must not change).
     pub fn general_paths_only(&mut self) {
         for a in &mut self.actors {
-            a.node_mut().general_paths_only();
+            let a = a.node_mut();
+            a.general_paths_only();
+            if let Some(out) = a.outbound() {
+                out.general_paths_only();
+            }
         }
     }
 

@@ -231,6 +231,12 @@ impl Outbound {
         self.active
     }
 
+    /// Sends every call through a logical-call record, plain sites' too (for tests: results
+    /// must not change).
+    pub fn general_paths_only(&mut self) {
+        self.plain.fill(false);
+    }
+
     /// Starts a logical call from `site` and sends its first attempt.
     #[inline(always)]
     pub fn start(&mut self, site: u16, meta: CallMeta, ctx: &mut Ctx) {

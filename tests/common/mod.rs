@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod models;
+
 use scalesim::components::{Msg, Network};
 use scalesim::engine::{self, Calendar};
 use scalesim::experiment::{self, Results};
@@ -114,7 +116,7 @@ pub fn run_point(
     p: usize,
     rep: u64,
     setup: impl FnOnce(&mut Network, &mut Calendar<Msg>),
-) -> (String, String, u64, u64) {
+) -> (String, String, u64, u64, engine::StopReason) {
     let s = &plan.settings;
     let mut net = Network::build(
         plan.points[p].actors.clone(),
@@ -142,5 +144,6 @@ pub fn run_point(
         series.unwrap_or_default(),
         out.events,
         out.fingerprint,
+        out.stop,
     )
 }

@@ -543,6 +543,7 @@ impl super::node::NodeActor for Service {
     fn general_paths_only(&mut self) {
         self.lean_in = false;
         self.lean = false;
+        self.plain = false;
     }
 
     fn start(&mut self, ctx: &mut Ctx) {
