@@ -46,6 +46,8 @@ pub fn random_model(case: u64) -> String {
     let rate = load * (replicas * workers) as f64 * 1000.0 / mean_ms as f64;
     let balanced = p.chance(0.5);
     let with_db = p.chance(0.5);
+    let cached = with_db && p.chance(0.3);
+    let classes = p.chance(0.2);
 
     let mut client = vec![format!(
         r#"target: "{}""#,
@@ -75,6 +77,12 @@ pub fn random_model(case: u64) -> String {
             r#"hedge: Hedge(after: "{}ms")"#,
             p.int(1, 4) * mean_ms
         ));
+    }
+    if classes {
+        client.push(
+            r#"classes: [Class(name: "critical", weight: 0.3, priority: 1), Class(name: "normal", weight: 0.7)]"#
+                .into(),
+        );
     }
     match p.int(0, 2) {
         0 => client.push("keys: Uniform(n: 1000)".into()),
@@ -123,7 +131,8 @@ pub fn random_model(case: u64) -> String {
         ));
     }
     if with_db {
-        let mut call = vec![r#"target: "db""#.to_string()];
+        let target = if cached { "cache" } else { "db" };
+        let mut call = vec![format!(r#"target: "{target}""#)];
         if p.chance(0.5) {
             call.push(format!(r#"timeout: "{}ms""#, p.int(5, 100)));
         }
@@ -150,9 +159,22 @@ pub fn random_model(case: u64) -> String {
         )),
         3 => app.push("drop_expired: true".into()),
         4 => app.push("order: AdaptiveLifo, codel: CoDel()".into()),
+        5 => app.push(format!(
+            r#"connections: (max_connections: {}, setup: Deterministic(value: "1ms"))"#,
+            p.int(1, 8) * workers
+        )),
+        6 if !balanced => {
+            // A function instance's workers are its concurrency.
+            app.retain(|f| !f.starts_with("workers"));
+            app.push(r#"function: Function(idle_timeout: "5s")"#.into());
+        }
         _ => {}
     }
-    if p.chance(0.25) {
+    if classes && p.chance(0.5) {
+        app.push("priority: true".into());
+    }
+    let function = app.iter().any(|f| f.starts_with("function"));
+    if p.chance(0.25) && !function {
         app.push(format!(
             r#"autoscaler: Autoscaler(min: {replicas}, max: {}, metric: Utilization(0.5), window: "5s")"#,
             replicas + 3
@@ -160,6 +182,12 @@ pub fn random_model(case: u64) -> String {
         app.push(r#"startup: Deterministic(value: "2s")"#.into());
     }
     nodes.push(format!(r#""app": Service({})"#, app.join(", ")));
+    if cached {
+        nodes.push(format!(
+            r#""cache": Cache(backend: "db", capacity: {}, ttl: "5s")"#,
+            p.int(10, 500)
+        ));
+    }
     if with_db {
         nodes.push(format!(
             r#""db": Service(workers: {}, service_time: Exponential(mean: "{}ms"))"#,
