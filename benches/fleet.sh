@@ -8,6 +8,8 @@
 #
 #   benches/fleet.sh [BINARY] [SHORT] [LONG]    (defaults: target/release/scalesim 20000 40000)
 #
+# ALGORITHMS="RoundRobin Random" picks some (default: every algorithm).
+#
 # Prints `algorithm replicas instructions-per-request`. Needs valgrind.
 set -euo pipefail
 bin=${1:-target/release/scalesim}
@@ -22,6 +24,11 @@ experiment() { # replicas algorithm requests
     python3 - "$n" "$alg" "$reqs" "$rate" <<'PY'
 import sys
 n, alg, reqs, rate = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+if alg == "WeightedRoundRobin":
+    # One weight per replica, three distinct values.
+    alg = f"WeightedRoundRobin(weights: {[1 + i % 3 for i in range(int(n))]})"
+elif alg == "ShardByRange":
+    alg = "ShardByRange(keys: 1000000)"
 print(f'''(
     model: (nodes: {{
         "users": Client(target: "lb", arrivals: Poisson(rate: {rate}), keys: Uniform(n: 1000000)),
@@ -36,7 +43,8 @@ PY
 
 . "$(dirname "$0")/callgrind.sh"
 
-for alg in RoundRobin Random 'LeastOutstanding' 'PowerOfChoices()' 'RingHash()' 'Maglev()'; do
+algorithms=${ALGORITHMS:-RoundRobin WeightedRoundRobin Random LeastOutstanding PowerOfChoices() RingHash() Maglev() ShardByHash ShardByRange}
+for alg in $algorithms; do
     for n in 8 100 1000 10000; do
         experiment "$n" "$alg" "$short" >"$work/a.ron"
         experiment "$n" "$alg" "$long" >"$work/b.ron"

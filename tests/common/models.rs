@@ -92,11 +92,15 @@ pub fn random_model(case: u64) -> String {
 
     let mut nodes = vec![format!(r#""users": Client({})"#, client.join(", "))];
     if balanced {
+        // One weight per replica, the first never zero (all zero is refused).
+        let weights: Vec<u64> = (0..replicas).map(|i| p.int(u64::from(i == 0), 3)).collect();
+        let weighted = format!("WeightedRoundRobin(weights: {weights:?})");
         let mut lb = vec![
             r#"target: "app""#.to_string(),
             format!(
                 "algorithm: {}",
                 p.one(&[
+                    &weighted,
                     "RoundRobin",
                     "Random",
                     "LeastOutstanding",

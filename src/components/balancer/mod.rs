@@ -12,6 +12,7 @@
 
 mod rotation;
 mod shards;
+mod weighted;
 mod zones;
 
 use super::kernel::{answer, Ctx, Msg};
@@ -22,6 +23,7 @@ use rotation::Rotation;
 pub use shards::Split;
 use shards::RangeShards;
 pub use zones::ZoneAware;
+use weighted::SmoothWeighted;
 use zones::Zones;
 use std::cmp::Reverse;
 use super::keymap::KeyMap;
@@ -110,7 +112,6 @@ struct Backend {
     consecutive_errors: u32,
     ejected_until: Option<Nanos>,
     times_ejected: u32,
-    wrr_current: i64,
     requests: u64,
     load: TimeWeighted,
 }
@@ -131,7 +132,6 @@ impl Backend {
             consecutive_errors: 0,
             ejected_until: None,
             times_ejected: 0,
-            wrr_current: 0,
             requests: 0,
             load: TimeWeighted::new(warmup),
         }
@@ -160,6 +160,8 @@ pub struct Balancer {
     sticky: KeyMap<u32>,
     /// The replicas picks choose among, kept current as their state changes.
     rotation: Rotation,
+    /// Smooth weighted round robin's current weights, for that algorithm.
+    weighted: Option<SmoothWeighted>,
     /// P2C's swaps of one pick (a buffer kept between picks: no allocation per call).
     swaps: Vec<(usize, usize)>,
     /// Ejections by their end, to put replicas back when the time comes.
@@ -184,6 +186,7 @@ impl Balancer {
             .map(|_| Backend::new(true, cfg.health_check.is_some(), warmup))
             .collect();
         let zones = cfg.zone_aware.clone().map(Zones::new);
+        let cfg_algorithm = cfg.algorithm.clone();
         let ranges = match cfg.algorithm {
             Algorithm::ShardByRange { keys } => {
                 Some(RangeShards::new(keys, cfg.replicas, cfg.splits.clone()))
@@ -203,6 +206,10 @@ impl Balancer {
             ranges,
             sticky: KeyMap::default(),
             rotation: Rotation::new(least),
+            weighted: match &cfg_algorithm {
+                Algorithm::WeightedRoundRobin(w) => Some(SmoothWeighted::new(w.clone())),
+                _ => None,
+            },
             swaps: Vec::new(),
             expiries: BinaryHeap::new(),
             ejected: 0,
@@ -252,12 +259,14 @@ impl Balancer {
             b.hc_fail = 0;
             b.consecutive_errors = 0;
             b.times_ejected = 0;
-            b.wrr_current = 0;
             if self.cfg.health_check.is_some() && !b.probing {
                 b.probing = true;
                 ctx.cal.at(now, self.id, Msg::ProbeDue(r));
             }
             self.set_ejected_until(r, None, now);
+            if let Some(w) = &mut self.weighted {
+                w.reset(r);
+            }
         }
         self.refresh(r, now);
     }
@@ -283,6 +292,9 @@ impl Balancer {
         let b = &self.backends[r as usize];
         let available = b.member && b.healthy && b.ejected_until.is_none_or(|t| now >= t);
         self.rotation.set(r, b.member, available, b.outstanding);
+        if let Some(w) = &mut self.weighted {
+            w.set(r, self.rotation.contains(r, w.panic));
+        }
     }
 
     /// Sets when replica `r`'s ejection ends (`None`: not ejected), counting the ejected.
@@ -367,24 +379,18 @@ impl Balancer {
                 self.rr_next = r as usize + 1;
                 r
             }
-            Algorithm::WeightedRoundRobin(weights) => {
-                // Replicas beyond the configured weights (added by scaling) weigh 1.
-                let w = |r: u32| weights.get(r as usize).map_or(1, |w| *w as i64);
-                let total: i64 = avail.iter().map(|&r| w(r)).sum();
-                let mut best = avail[0];
-                for &r in avail.iter() {
-                    let b = &mut self.backends[r as usize];
-                    b.wrr_current += w(r);
-                }
-                for &r in avail.iter() {
-                    if self.backends[r as usize].wrr_current
-                        > self.backends[best as usize].wrr_current
-                    {
-                        best = r;
+            Algorithm::WeightedRoundRobin(_) => {
+                let w = self.weighted.as_mut().expect("built for weighted round robin");
+                if w.panic != panic {
+                    // The eligible set switched between the available replicas and every
+                    // member (rare: availability crossed half).
+                    w.panic = panic;
+                    for r in 0..self.backends.len() as u32 {
+                        w.set(r, self.rotation.contains(r, panic));
                     }
                 }
-                self.backends[best as usize].wrr_current -= total;
-                best
+                debug_assert_eq!(w.len(), avail.len(), "weighted picks follow the eligible");
+                w.pick().expect("the eligible replicas are not empty")
             }
             Algorithm::Random => avail[index_in(&mut self.rng, 0, avail.len())],
             Algorithm::LeastOutstanding => {
