@@ -10,6 +10,8 @@
 #   reconcile a fleet of N scheduled down to N/2 at 1 s and back to N at 2 s: instructions per
 #             replica changed (the run with the schedule minus the run without, over N)
 #   grow      a fleet of N/10 scheduled up to N at 1 s: instructions per replica added
+#   ring      the same growth behind a balancer hashing keys on a ring (RingHash, 160
+#             points per replica, keys uniform over 10^6): instructions per replica added
 #   rollout   a rolling update (25% surge and unavailable, 1 s startup) of N replicas:
 #             instructions per replica replaced
 #   loss      a region loss of N replicas for 2 s, at a tenth of a request per replica and
@@ -35,7 +37,10 @@ experiment() { # kind replicas arg (requests for `function`, else 1 with the cha
 import sys
 kind, n, arg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 work = 'workers: 1, service_time: Exponential(mean: "10ms")'
-faults, network = "", ""
+faults, network, front, target, keys = "", "", "", "app", ""
+if kind == "ring":
+    kind, target, keys = "grow", "lb", ", keys: Uniform(n: 1000000)"
+    front = '"lb": Balancer(target: "app", algorithm: RingHash()),'
 if kind == "function":
     rate = n * 10.0
     app = (f'Service(replicas: {n}, service_time: Exponential(mean: "10ms"), '
@@ -74,7 +79,8 @@ else:  # rollout, loss, busy
             faults = 'faults: [RegionLoss(region: "east", at: "1s", for: "2s")],'
 print(f'''(
     model: (nodes: {{
-        "users": Client(target: "app", arrivals: Poisson(rate: {rate})),
+        "users": Client(target: "{target}", arrivals: Poisson(rate: {rate}){keys}),
+        {front}
         "app": {app},
     }}, {network}),
     duration: "{duration}",
@@ -86,7 +92,7 @@ PY
 
 . "$(dirname "$0")/callgrind.sh"
 
-kinds=${KINDS:-function shrunk reconcile grow rollout loss busy}
+kinds=${KINDS:-function shrunk reconcile grow ring rollout loss busy}
 sizes=${SIZES:-8 100 1000 10000}
 wanted() { [[ " $kinds " == *" $1 "* ]]; }
 
@@ -104,16 +110,16 @@ wanted busy && for n in $sizes; do
     awk -v n="$n" -v ib="$ib" -v rb="$rb" \
         'BEGIN { printf "busy      %6d %8.0f per request\n", n, ib / rb }'
 done
-for kind in reconcile grow rollout loss; do
+for kind in reconcile grow ring rollout loss; do
     wanted "$kind" || continue
     for n in $sizes; do
-        [ "$kind" = grow ] && [ "$n" -lt 100 ] && continue
+        [[ "$kind" = grow || "$kind" = ring ]] && [ "$n" -lt 100 ] && continue
         experiment "$kind" "$n" 0 >"$work/a.ron"
         experiment "$kind" "$n" 1 >"$work/b.ron"
         read -r ia _ <<<"$(measure "$work/a.ron")"
         read -r ib _ <<<"$(measure "$work/b.ron")"
         changed=$n
-        [ "$kind" = grow ] && changed=$((n - n / 10))
+        [[ "$kind" = grow || "$kind" = ring ]] && changed=$((n - n / 10))
         awk -v k="$kind" -v n="$n" -v ia="$ia" -v ib="$ib" -v c="$changed" \
             'BEGIN { printf "%-9s %6d %8.0f per replica changed\n", k, n, (ib - ia) / c }'
     done

@@ -10,6 +10,7 @@
 //! The replica set may change (autoscaling, rollouts): the service tells its balancers when a
 //! replica joins or leaves, as endpoint updates do, and only members get traffic.
 
+mod ring;
 mod rotation;
 mod shards;
 mod weighted;
@@ -19,6 +20,7 @@ use super::kernel::{answer, Ctx, Msg};
 use super::request::{Outcome, ReqId};
 use crate::engine::{index_in, ActorId, Nanos, Stream, TimerId};
 use crate::metrics::TimeWeighted;
+use ring::Ring;
 use rotation::Rotation;
 pub use shards::Split;
 use shards::RangeShards;
@@ -151,7 +153,7 @@ pub struct Balancer {
     backends: Vec<Backend>,
     rr_next: usize,
     rng: Stream,
-    ring: Vec<(u64, u32)>,
+    ring: Ring,
     maglev: Vec<u32>,
     maglev_dirty: bool,
     zones: Option<Zones>,
@@ -199,7 +201,7 @@ impl Balancer {
             backends,
             rr_next: 0,
             rng,
-            ring: Vec::new(),
+            ring: Ring::default(),
             maglev: Vec::new(),
             maglev_dirty: true,
             zones,
@@ -231,12 +233,7 @@ impl Balancer {
     /// would).
     fn add_ring_points(&mut self, slots: std::ops::Range<u32>) {
         if let Algorithm::RingHash { vnodes } = self.cfg.algorithm {
-            for r in slots {
-                for v in 0..vnodes {
-                    self.ring.push((mix(((r as u64) << 32) | v as u64), r));
-                }
-            }
-            self.ring.sort_unstable();
+            self.ring.add(slots, vnodes);
         }
     }
 
@@ -412,12 +409,10 @@ impl Balancer {
             }
             Algorithm::RingHash { .. } => {
                 let h = mix(key ^ 0x5bd1_e995);
-                let start = self.ring.partition_point(|(p, _)| *p < h);
-                let len = self.ring.len();
-                (0..len)
-                    .map(|i| self.ring[(start + i) % len].1)
-                    .find(|&r| self.rotation.contains(r, panic))
-                    .unwrap_or(self.ring[start % len].1)
+                let rotation = &self.rotation;
+                self.ring
+                    .pick(h, |r| rotation.contains(r, panic))
+                    .expect("an eligible replica has points on the ring")
             }
             Algorithm::ShardByHash | Algorithm::ShardByRange { .. } => {
                 unreachable!("shards are picked above")
