@@ -188,7 +188,10 @@ impl Balancer {
             .map(|_| Backend::new(true, cfg.health_check.is_some(), warmup))
             .collect();
         let zones = cfg.zone_aware.clone().map(Zones::new);
-        let cfg_algorithm = cfg.algorithm.clone();
+        let weighted = match &cfg.algorithm {
+            Algorithm::WeightedRoundRobin(w) => Some(SmoothWeighted::new(w.clone())),
+            _ => None,
+        };
         let ranges = match cfg.algorithm {
             Algorithm::ShardByRange { keys } => {
                 Some(RangeShards::new(keys, cfg.replicas, cfg.splits.clone()))
@@ -208,10 +211,7 @@ impl Balancer {
             ranges,
             sticky: KeyMap::default(),
             rotation: Rotation::new(least),
-            weighted: match &cfg_algorithm {
-                Algorithm::WeightedRoundRobin(w) => Some(SmoothWeighted::new(w.clone())),
-                _ => None,
-            },
+            weighted,
             swaps: Vec::new(),
             expiries: BinaryHeap::new(),
             ejected: 0,
