@@ -188,6 +188,11 @@ impl Balancer {
             .map(|_| Backend::new(true, cfg.health_check.is_some(), warmup))
             .collect();
         let zones = cfg.zone_aware.clone().map(Zones::new);
+        // Points on the ring only for a ring.
+        let ring = Ring::new(match cfg.algorithm {
+            Algorithm::RingHash { vnodes } => vnodes,
+            _ => 0,
+        });
         let weighted = match &cfg.algorithm {
             Algorithm::WeightedRoundRobin(w) => Some(SmoothWeighted::new(w.clone())),
             _ => None,
@@ -204,7 +209,7 @@ impl Balancer {
             backends,
             rr_next: 0,
             rng,
-            ring: Ring::default(),
+            ring,
             maglev: Vec::new(),
             maglev_dirty: true,
             zones,
@@ -222,19 +227,11 @@ impl Balancer {
                 timeouts: 0,
             },
         };
-        b.add_ring_points(0..b.cfg.replicas);
+        b.ring.join(0..b.cfg.replicas);
         for r in 0..b.cfg.replicas {
             b.refresh(r, 0);
         }
         b
-    }
-
-    /// Ketama points for new replica slots (a slot keeps its points for good, as a pod name
-    /// would).
-    fn add_ring_points(&mut self, slots: std::ops::Range<u32>) {
-        if let Algorithm::RingHash { vnodes } = self.cfg.algorithm {
-            self.ring.add(slots, vnodes);
-        }
     }
 
     /// Replica `r` joined or left the service's endpoints.
@@ -244,7 +241,11 @@ impl Balancer {
             let warmup = ctx.warmup;
             self.backends
                 .extend((n..=r).map(|_| Backend::new(false, false, warmup)));
-            self.add_ring_points(n..r + 1);
+        }
+        if member {
+            self.ring.join(r..r + 1);
+        } else {
+            self.ring.leave(r);
         }
         let b = &mut self.backends[r as usize];
         b.member = member;

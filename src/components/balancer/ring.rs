@@ -1,39 +1,102 @@
-//! The ring of consistent hashing (Ketama): `vnodes` points per replica slot, a slot keeping
-//! its points for good (as a pod name would), a key going to the first point at or after
-//! its hash, clockwise.
+//! The ring of consistent hashing (Ketama): `vnodes` points per replica slot, fixed by the
+//! slot (as by a pod name), a key going to the first point at or after its hash, clockwise,
+//! whose replica is eligible. Only members' points are on it, as Envoy builds its ring
+//! from the current hosts: a fleet cut a hundred-fold does not leave picks walking past
+//! the points of slots long gone.
 //!
 //! Points sit in a sorted vector, which a lookup searches in O(log n). A fleet that grows
 //! one replica at a time would re-sort it on every join, O(n log n) each; so the points of
 //! slots that join later wait in an ordered set beside it, and join the vector in one
 //! linear merge once they are an eighth of it: O(log n) per point added, amortised. A
-//! lookup walks both in the order of the one sorted ring they stand for.
+//! slot that leaves keeps its points where they are until the departed points are an
+//! eighth of the ring, then one pass drops them (a walk skips them meanwhile: a replica
+//! that left is never eligible). A lookup walks the vector and the set in the order of the
+//! one sorted ring they stand for.
 
 use super::mix;
 use std::collections::BTreeSet;
 
-#[derive(Default)]
 pub(super) struct Ring {
+    vnodes: u32,
     /// Points as (hash, slot), sorted.
     sorted: Vec<(u64, u32)>,
     /// Points added since the last merge.
     recent: BTreeSet<(u64, u32)>,
+    /// Each slot's points: on the ring for a member, still there for one that left since
+    /// the last pass, or not there.
+    state: Vec<Points>,
+    /// Points of slots that left, still on the ring.
+    departed: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Points {
+    Absent,
+    Member,
+    Departed,
 }
 
 impl Ring {
-    /// Adds the points of slots `slots`, `vnodes` each.
-    pub(super) fn add(&mut self, slots: std::ops::Range<u32>, vnodes: u32) {
-        let points = slots
-            .flat_map(|r| (0..vnodes).map(move |v| (mix(((r as u64) << 32) | v as u64), r)));
-        self.recent.extend(points);
+    pub(super) fn new(vnodes: u32) -> Self {
+        Ring {
+            vnodes,
+            sorted: Vec::new(),
+            recent: BTreeSet::new(),
+            state: Vec::new(),
+            departed: 0,
+        }
+    }
+
+    /// Slots `slots` joined.
+    pub(super) fn join(&mut self, slots: std::ops::Range<u32>) {
+        if self.vnodes == 0 {
+            return; // not a ring's balancer
+        }
+        if slots.end as usize > self.state.len() {
+            self.state.resize(slots.end as usize, Points::Absent);
+        }
+        for r in slots {
+            match self.state[r as usize] {
+                Points::Member => {}
+                Points::Departed => {
+                    self.departed -= self.vnodes as usize;
+                    self.state[r as usize] = Points::Member;
+                }
+                Points::Absent => {
+                    let vnodes = self.vnodes;
+                    self.recent
+                        .extend((0..vnodes).map(|v| (mix(((r as u64) << 32) | v as u64), r)));
+                    self.state[r as usize] = Points::Member;
+                }
+            }
+        }
         if self.recent.len() >= self.sorted.len() / 8 {
             self.merge();
         }
     }
 
+    /// Slot `r` left.
+    pub(super) fn leave(&mut self, r: u32) {
+        if self.vnodes == 0 {
+            return;
+        }
+        if self.state.get(r as usize) != Some(&Points::Member) {
+            return;
+        }
+        self.state[r as usize] = Points::Departed;
+        self.departed += self.vnodes as usize;
+        if self.departed * 8 >= self.sorted.len() + self.recent.len() {
+            self.merge();
+        }
+    }
+
+    /// One sorted vector of the members' points.
     fn merge(&mut self) {
+        let state = &self.state;
+        let kept = |p: &(u64, u32)| state[p.1 as usize] == Points::Member;
         let mut merged = Vec::with_capacity(self.sorted.len() + self.recent.len());
-        let mut old = self.sorted.iter().copied().peekable();
-        for p in std::mem::take(&mut self.recent) {
+        let mut old = self.sorted.iter().copied().filter(kept).peekable();
+        for p in std::mem::take(&mut self.recent).into_iter().filter(kept) {
             while let Some(q) = old.next_if(|q| *q < p) {
                 merged.push(q);
             }
@@ -41,6 +104,12 @@ impl Ring {
         }
         merged.extend(old);
         self.sorted = merged;
+        for s in &mut self.state {
+            if *s == Points::Departed {
+                *s = Points::Absent;
+            }
+        }
+        self.departed = 0;
     }
 
     #[cfg(test)]
@@ -110,31 +179,55 @@ mod tests {
     }
 
     #[test]
-    fn picks_as_one_sorted_ring_while_slots_join_one_at_a_time() {
+    fn picks_as_a_ring_of_every_slot_while_slots_join_and_leave() {
+        // Against the ring of every slot that ever joined, sorted again at every change,
+        // among eligible members (a balancer's eligible replicas are always members).
         let vnodes = 40;
-        let mut ring = Ring::default();
-        ring.add(0..20, vnodes);
+        let mut ring = Ring::new(vnodes);
+        ring.join(0..20);
+        let mut member = vec![true; 20];
         let mut h = 0x1234_5678_9abc_def0u64;
-        for next in 20..400u32 {
-            ring.add(next..next + 1, vnodes);
-            let whole = naive(next + 1, vnodes);
-            assert_eq!(ring.len(), whole.len());
-            for _ in 0..20 {
-                h = mix(h);
-                // Every third slot down, or all but one, or none eligible.
-                let down = |r: u32| match h % 3 {
-                    0 => !r.is_multiple_of(3),
-                    1 => r == next / 2,
-                    _ => false,
+        for step in 0..3000u32 {
+            h = mix(h);
+            let slots = member.len() as u32;
+            match h % 4 {
+                0 if slots < 400 => {
+                    ring.join(slots..slots + 1);
+                    member.push(true);
+                }
+                1 => {
+                    let r = (h >> 8) as u32 % slots;
+                    if member.iter().filter(|&&m| m).count() > 1 {
+                        ring.leave(r);
+                        member[r as usize] = false;
+                    }
+                }
+                2 => {
+                    let r = (h >> 8) as u32 % slots;
+                    ring.join(r..r + 1);
+                    member[r as usize] = true;
+                }
+                _ => {}
+            }
+            let whole = naive(member.len() as u32, vnodes);
+            for k in 0..8u64 {
+                let key = mix(h ^ k);
+                // Every member, or two in three, or one alone, eligible.
+                let only = (0..member.len()).rev().find(|&r| member[r]).unwrap() as u32;
+                let eligible = |r: u32| {
+                    member[r as usize]
+                        && match key % 3 {
+                            0 => true,
+                            1 => !r.is_multiple_of(3) || r == only,
+                            _ => r == only,
+                        }
                 };
-                assert_eq!(ring.pick(h, down), Some(naive_pick(&whole, h, down)));
+                let want = naive_pick(&whole, key, eligible);
+                assert_eq!(ring.pick(key, eligible), Some(want), "step {step}");
             }
-            // Past the last point, and before the first, the walk wraps.
-            for h in [0, u64::MAX, whole[0].0, whole[whole.len() - 1].0] {
-                assert_eq!(ring.pick(h, |r| r % 2 == 1), Some(naive_pick(&whole, h, |r| r % 2 == 1)));
-            }
+            let on_ring = member.iter().filter(|&&m| m).count() * vnodes as usize;
+            assert!(ring.len() >= on_ring && ring.len() <= on_ring + on_ring / 7 + 8 * 40);
         }
-        assert!(ring.sorted.len() > ring.recent.len(), "merged as it grew");
-        assert_eq!(Ring::default().pick(7, |_| true), None);
+        assert_eq!(Ring::new(3).pick(7, |_| true), None);
     }
 }
