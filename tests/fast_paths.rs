@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::models::{random_plan, CASES};
 use common::run_point;
 use scalesim::model::{self, CommandLine};
 use std::path::Path;
@@ -108,16 +109,9 @@ fn lean_services_change_nothing() {
 /// model.
 #[test]
 fn random_models_change_nothing() {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fast-paths-random");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let cli = CommandLine::default();
     let mut longest = 0;
     for case in 0..CASES {
-        let text = common::models::random_model(case);
-        let path = tmp.join(format!("{case}.ron"));
-        std::fs::write(&path, &text).unwrap();
-        let plan = model::load_experiment(&path, &cli)
-            .unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+        let (plan, text) = random_plan("fast-paths-random", case);
         let fast = run_point(&plan, 0, 0, |_, _| {});
         let general = run_point(&plan, 0, 0, |net, _| net.general_paths_only());
         assert_eq!(fast, general, "case {case}:\n{text}");
@@ -125,6 +119,3 @@ fn random_models_change_nothing() {
     }
     assert!(longest > 10_000, "the random models are too short to tell");
 }
-
-/// How many random models each equivalence test runs.
-const CASES: u64 = 100;

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::models::{random_plan, CASES};
 use common::run_point;
 use scalesim::engine::StopReason;
 use scalesim::model::{self, CommandLine};
@@ -79,15 +80,9 @@ fn cancelling_timers_changes_nothing_but_the_events() {
 /// model.
 #[test]
 fn cancelling_timers_changes_nothing_on_random_models() {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("timers-random");
-    std::fs::create_dir_all(&tmp).unwrap();
     let (mut fewer, mut compared) = (0, 0);
     for case in 0..CASES {
-        let text = common::models::random_model(case);
-        let path = tmp.join(format!("{case}.ron"));
-        std::fs::write(&path, &text).unwrap();
-        let plan = model::load_experiment(&path, &CommandLine::default())
-            .unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+        let (plan, text) = random_plan("timers-random", case);
         let (m_drop, s_drop, e_drop, whole) = run(&plan, 0, false);
         let (m_keep, s_keep, e_keep, _) = run(&plan, 0, true);
         if !whole {
@@ -107,6 +102,3 @@ fn cancelling_timers_changes_nothing_on_random_models() {
     );
     assert!(fewer >= 10, "timers were cancelled in only {fewer} models");
 }
-
-/// How many random models the test runs.
-const CASES: u64 = 100;

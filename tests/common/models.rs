@@ -3,6 +3,21 @@
 //! build (or rule them out), under random faults and at loads from light to overloaded.
 //! The same `case` always gives the same text, so a failure names its model.
 
+use scalesim::model::{self, CommandLine, Plan};
+
+/// How many random models each equivalence test runs (1,500 agreed when last run longer).
+pub const CASES: u64 = 100;
+
+/// Random model number `case`, written under `group` and loaded, and its text (for the
+/// message of a failure).
+pub fn random_plan(group: &str, case: u64) -> (Plan, String) {
+    let text = random_model(case);
+    let path = super::write(group, &case.to_string(), &text);
+    let plan = model::load_experiment(&path, &CommandLine::default())
+        .unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+    (plan, text)
+}
+
 /// A small generator (SplitMix64), so that the cases do not depend on a crate's streams.
 struct Pick(u64);
 
@@ -154,6 +169,7 @@ pub fn random_model(case: u64) -> String {
         });
     }
     // Features that rule the lean way in out, now and then.
+    let mut function = false;
     match p.int(0, 9) {
         0 => app.push("codel: CoDel()".into()),
         1 => app.push(r#"concurrency_limit: Aimd(timeout: "100ms")"#.into()),
@@ -171,13 +187,13 @@ pub fn random_model(case: u64) -> String {
             // A function instance's workers are its concurrency.
             app.retain(|f| !f.starts_with("workers"));
             app.push(r#"function: Function(idle_timeout: "5s")"#.into());
+            function = true;
         }
         _ => {}
     }
     if classes && p.chance(0.5) {
         app.push("priority: true".into());
     }
-    let function = app.iter().any(|f| f.starts_with("function"));
     if p.chance(0.25) && !function {
         app.push(format!(
             r#"autoscaler: Autoscaler(min: {replicas}, max: {}, metric: Utilization(0.5), window: "5s")"#,
@@ -202,26 +218,18 @@ pub fn random_model(case: u64) -> String {
 
     let mut faults = Vec::new();
     let replica = p.int(0, replicas - 1);
-    if p.chance(0.3) {
-        faults.push(format!(
-            r#"Crash(node: "app", replica: {replica}, at: "{}s", for: "{}s")"#,
-            p.int(3, 15),
-            p.int(1, 10)
-        ));
-    }
-    if p.chance(0.3) {
-        faults.push(format!(
-            r#"Slowdown(node: "app", replica: {replica}, at: "{}s", for: "{}s", factor: 3.0)"#,
-            p.int(3, 15),
-            p.int(1, 10)
-        ));
-    }
-    if p.chance(0.3) {
-        faults.push(format!(
-            r#"Errors(node: "app", replica: {replica}, at: "{}s", for: "{}s", rate: 0.3)"#,
-            p.int(3, 15),
-            p.int(1, 10)
-        ));
+    for (kind, more) in [
+        ("Crash", ""),
+        ("Slowdown", ", factor: 3.0"),
+        ("Errors", ", rate: 0.3"),
+    ] {
+        if p.chance(0.3) {
+            faults.push(format!(
+                r#"{kind}(node: "app", replica: {replica}, at: "{}s", for: "{}s"{more})"#,
+                p.int(3, 15),
+                p.int(1, 10)
+            ));
+        }
     }
     format!(
         "Experiment(\n    model: Model(nodes: {{\n        {},\n    }}),\n    duration: \"30s\",\n    \

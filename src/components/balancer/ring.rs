@@ -63,9 +63,7 @@ impl Ring {
                     self.state[r as usize] = Points::Member;
                 }
                 Points::Absent => {
-                    let vnodes = self.vnodes;
-                    self.recent
-                        .extend((0..vnodes).map(|v| (mix(((r as u64) << 32) | v as u64), r)));
+                    self.recent.extend((0..self.vnodes).map(|v| point(r, v)));
                     self.state[r as usize] = Points::Member;
                 }
             }
@@ -93,17 +91,10 @@ impl Ring {
     /// One sorted vector of the members' points.
     fn merge(&mut self) {
         let state = &self.state;
-        let kept = |p: &(u64, u32)| state[p.1 as usize] == Points::Member;
-        let mut merged = Vec::with_capacity(self.sorted.len() + self.recent.len());
-        let mut old = self.sorted.iter().copied().filter(kept).peekable();
-        for p in std::mem::take(&mut self.recent).into_iter().filter(kept) {
-            while let Some(q) = old.next_if(|q| *q < p) {
-                merged.push(q);
-            }
-            merged.push(p);
-        }
-        merged.extend(old);
-        self.sorted = merged;
+        self.sorted = merge(&self.sorted, self.recent.iter())
+            .filter(|p| state[p.1 as usize] == Points::Member)
+            .collect();
+        self.recent.clear();
         for s in &mut self.state {
             if *s == Points::Departed {
                 *s = Points::Absent;
@@ -123,6 +114,7 @@ impl Ring {
     pub(super) fn pick(&self, h: u64, eligible: impl Fn(u32) -> bool) -> Option<u32> {
         let start = self.sorted.partition_point(|(p, _)| *p < h);
         if self.recent.is_empty() {
+            // The steady state: one sorted vector, searched and walked as it always was.
             let len = self.sorted.len();
             let first = self.sorted.get(start % len.max(1))?.1;
             let found = (0..len)
@@ -140,6 +132,11 @@ impl Ring {
         }
         Some(walk.find(|&r| eligible(r)).unwrap_or(first))
     }
+}
+
+/// Point `v` of slot `r`.
+fn point(r: u32, v: u32) -> (u64, u32) {
+    (mix(((r as u64) << 32) | v as u64), r)
 }
 
 /// Two ascending sequences of points as one.
@@ -163,7 +160,7 @@ mod tests {
     /// The ring as one sorted vector, re-sorted on every addition (as it was kept before).
     fn naive(slots: u32, vnodes: u32) -> Vec<(u64, u32)> {
         let mut v: Vec<(u64, u32)> = (0..slots)
-            .flat_map(|r| (0..vnodes).map(move |v| (mix(((r as u64) << 32) | v as u64), r)))
+            .flat_map(|r| (0..vnodes).map(move |v| point(r, v)))
             .collect();
         v.sort_unstable();
         v

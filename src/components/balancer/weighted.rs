@@ -101,17 +101,22 @@ impl SmoothWeighted {
     /// Picks as NGINX does among the eligible replicas, or `None` if there are none.
     pub(super) fn pick(&mut self) -> Option<u32> {
         self.picks += 1;
-        let mut best: Option<(i128, u32, usize)> = None;
+        // Each group's first by its current weight (a line's value at G), then the first
+        // of those, by the same order.
+        let mut best: Option<(Line, usize)> = None;
         for (g, group) in self.groups.iter().enumerate() {
             let Some(top) = group.heap.first() else {
                 continue;
             };
-            let current = top.intercept + group.weight as i128 * self.picks;
-            if best.is_none_or(|(c, r, _)| current > c || (current == c && top.slot < r)) {
-                best = Some((current, top.slot, g));
+            let current = Line {
+                intercept: top.intercept + group.weight as i128 * self.picks,
+                slot: top.slot,
+            };
+            if best.is_none_or(|(b, _)| current.before(&b)) {
+                best = Some((current, g));
             }
         }
-        let (_, r, g) = best?;
+        let (Line { slot: r, .. }, g) = best?;
         let mut line = self.groups[g].heap[0];
         line.intercept -= self.total;
         self.sift_down(g, 0, line);
