@@ -18,3 +18,11 @@ marginal() { # short.ron long.ron -> instructions per request between the two ru
     read -r ib rb <<<"$(measure "$2")"
     awk -v ia="$ia" -v ib="$ib" -v ra="$ra" -v rb="$rb" 'BEGIN { printf "%.0f", (ib - ia) / (rb - ra) }'
 }
+
+measure_floor() { # floor binary, bare|stats -> "instructions requests"
+    local reqs ins
+    reqs=$(valgrind --tool=callgrind --callgrind-out-file="$work/floor.out" \
+        --toggle-collect='floor::floor_loop::simulate' "$1" "$2" 2>"$work/floor.err" | awk '{print $1}')
+    ins=$(awk '/Collected/ {print $4}' "$work/floor.err")
+    echo "$ins $reqs"
+}

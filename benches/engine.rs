@@ -3,14 +3,13 @@
 //! a hard-coded single-purpose M/M/1 loop on the same machine, in interleaved rounds; and peak
 //! memory for 10^6 vs 10^8 events. Run with `cargo bench --bench engine`.
 
-use rand::Rng;
-use rand_distr::{Distribution, Exp1};
 use scalesim::components::{ActorConfig, Network};
-use scalesim::engine::{self, derive_stream, Calendar};
+use scalesim::engine::{self, Calendar};
 use scalesim::model::{self, CommandLine};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::Instant;
+
+#[path = "floor_loop.rs"]
+mod floor_loop;
 
 /// The actors of benchmark model `benches/NAME.ron`, long enough for any event count.
 fn model(name: &str) -> Vec<(String, ActorConfig)> {
@@ -38,60 +37,12 @@ fn run_model(name: &str, events: u64) -> (u64, u64, f64) {
     (requests, out.events, secs)
 }
 
-/// A hard-coded M/M/1 simulation: a binary-heap calendar of arrivals and departures, the
-/// same generator, a FIFO of arrival times, and the mean wait. Nothing else.
+/// The hard-coded M/M/1 loop (`floor_loop.rs`, bare) for `events` events' worth of requests;
+/// returns (requests, events, seconds).
 fn baseline_mm1(events: u64) -> (u64, u64, f64) {
-    #[derive(PartialEq, Eq, PartialOrd, Ord)]
-    enum Kind {
-        Arrival,
-        Departure,
-    }
-    let mut rng = derive_stream(1, 0, "baseline", "all");
-    let (lambda, mu) = (800.0f64, 1000.0f64);
-    let mut heap: BinaryHeap<Reverse<(u64, u64, Kind)>> = BinaryHeap::new();
-    let mut seq = 0u64;
-    let mut queue = std::collections::VecDeque::new();
-    let mut busy = false;
-    let (mut wait_sum, mut served) = (0u64, 0u64);
-    let exp = |rng: &mut scalesim::engine::Stream, rate: f64| {
-        let e: f64 = Exp1.sample(rng);
-        (e / rate * 1e9) as u64
-    };
     let t = Instant::now();
-    heap.push(Reverse((exp(&mut rng, lambda), seq, Kind::Arrival)));
-    let mut n = 0;
-    while n < events {
-        let Some(Reverse((now, _, kind))) = heap.pop() else {
-            break;
-        };
-        n += 1;
-        match kind {
-            Kind::Arrival => {
-                seq += 1;
-                heap.push(Reverse((now + exp(&mut rng, lambda), seq, Kind::Arrival)));
-                if busy {
-                    queue.push_back(now);
-                } else {
-                    busy = true;
-                    served += 1;
-                    seq += 1;
-                    heap.push(Reverse((now + exp(&mut rng, mu), seq, Kind::Departure)));
-                }
-            }
-            Kind::Departure => match queue.pop_front() {
-                Some(arrived) => {
-                    wait_sum += now - arrived;
-                    served += 1;
-                    seq += 1;
-                    heap.push(Reverse((now + exp(&mut rng, mu), seq, Kind::Departure)));
-                }
-                None => busy = false,
-            },
-        }
-    }
-    let secs = t.elapsed().as_secs_f64();
-    std::hint::black_box((wait_sum, rng.random::<u8>()));
-    (served, n, secs)
+    let (served, handled) = floor_loop::simulate(events / 2, false);
+    (served, handled, t.elapsed().as_secs_f64())
 }
 
 fn peak_rss_kib() -> u64 {
@@ -133,7 +84,7 @@ fn main() {
     let per_s = |(n, e, s): (u64, u64, f64)| (n as f64 / s / 1e6, e as f64 / s / 1e6);
     let mut rounds: Vec<Vec<(f64, f64)>> = Vec::new();
     for _ in 0..ROUNDS {
-        let mut round = vec![per_s(baseline_mm1(EVENTS / 2))];
+        let mut round = vec![per_s(baseline_mm1(EVENTS))];
         for (m, _) in MODELS {
             round.push(per_s(run_model(m, EVENTS)));
         }
